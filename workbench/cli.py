@@ -1,0 +1,75 @@
+"""The `workbench` command: `workbench PATH` opens the TUI; sub-commands run headless.
+
+Each layer registers its own sub-commands (a `register(subparsers)` function) so that an
+operation is written once in its layer and the CLI only wires arguments to it. Command
+modules import nothing heavy at top level: `workbench --help` must stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "workbench.data.commands",  # info, convert
+    "workbench.store.commands",  # decide, status, jobs, export
+    "workbench.templates.commands",  # template list | render | lint
+    "workbench.ops.quality_commands",  # filter, dedup, decontam
+    "workbench.ops.llm_commands",  # generate, judge
+    "workbench.explore.commands",  # embed, map, similar
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from workbench.cli_common import add_dataset_args
+
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="A terminal workbench for LLM post-training datasets. "
+        "`workbench PATH` opens the TUI on a file or directory.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("open", help="open the TUI on a dataset (the default command)")
+    add_dataset_args(p)
+    p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
+    p.set_defaults(func=_open)
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def _version() -> str:
+    from workbench import __version__
+
+    return __version__
+
+
+def _open(args: argparse.Namespace) -> int:
+    from workbench.tui.app import run
+
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        argv.insert(0, "open")  # `workbench PATH` means `workbench open PATH`
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Arguments and loading shared by the sub-commands that take a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_dataset_args(p: argparse.ArgumentParser, *, on_error: bool = False) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory")
+    p.add_argument("--format", help="force the input format instead of detecting it")
+    p.add_argument(
+        "--map", action="append", default=[], metavar="FIELD=TARGET",
+        help="read source FIELD as canonical TARGET (e.g. --map question=instruction); repeatable",
+    )
+    p.add_argument("--workspace", metavar="PATH", help="workspace SQLite file (default: per dataset, under XDG data)")
+    if on_error:
+        p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
+                       help="stop at the first bad row (default) or skip bad rows and report them")
+
+
+def parse_mapping(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        field, sep, target = item.partition("=")
+        if not sep or not field or not target:
+            raise SystemExit(f"workbench: --map expects FIELD=TARGET, got {item!r}")
+        out[field] = target
+    return out
+
+
+def load_dataset(args: argparse.Namespace, progress=None):
+    """Open the dataset named by the arguments; a DataError ends the command with exit 1."""
+    from workbench.data.dataset import Dataset
+    from workbench.data.errors import DataError
+
+    try:
+        return Dataset.open(
+            args.paths, format=args.format, mapping=parse_mapping(args.map),
+            on_error=getattr(args, "on_error", "stop"), progress=progress,
+        )
+    except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -1,0 +1,260 @@
+"""An Arrow-backed dataset of canonical records.
+
+Each source file is converted once into an Arrow IPC file in the cache directory and then
+memory-mapped, so a million rows cost no more RAM than the pages being read. The cache is
+keyed by the file's path, size and mtime (and the reading options): it is reused on the
+next open and rebuilt when the source changes. Several sources open as one dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from workbench.data.record import FIELDS, JSON_FIELDS, Record, full_text, preview
+from workbench.paths import cache_dir
+
+# Bump when the stored layout or the readers' output changes, so old caches are rebuilt.
+CACHE_VERSION = "1"
+BATCH_ROWS = 4096
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("kind", pa.string()),
+        ("system", pa.string()),
+        ("label", pa.bool_()),
+        ("text", pa.string()),
+        ("tools", pa.string()),
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        *[(f, pa.string()) for f in JSON_FIELDS],
+        # Derived columns for lists and sorting, computed once at conversion.
+        ("length", pa.int64()),
+        ("n_turns", pa.int32()),
+        ("preview", pa.string()),
+    ]
+)
+DERIVED = ("length", "n_turns", "preview")
+
+Progress = Callable[[int], None]
+
+
+def _batch(records: Sequence[Record]) -> pa.RecordBatch:
+    cols: dict[str, list] = {name: [] for name in SCHEMA.names}
+    for r in records:
+        for f in FIELDS:
+            v = r.get(f)
+            cols[f].append(json.dumps(v, ensure_ascii=False) if f in JSON_FIELDS and v is not None else v)
+        cols["length"].append(len(full_text(r)))
+        cols["n_turns"].append(len(r.get("messages") or ()) + len(r.get("chosen") or ()))
+        cols["preview"].append(preview(r))
+    return pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
+
+
+def _write_arrow(records: Iterable[Record], out: Path, progress: Progress | None = None) -> int:
+    """Stream records into an Arrow IPC file, atomically. Returns the row count."""
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    n = 0
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
+            buf: list[Record] = []
+            for rec in records:
+                buf.append(rec)
+                if len(buf) >= BATCH_ROWS:
+                    writer.write_batch(_batch(buf))
+                    n += len(buf)
+                    buf.clear()
+                    if progress:
+                        progress(n)
+            if buf:
+                writer.write_batch(_batch(buf))
+                n += len(buf)
+                if progress:
+                    progress(n)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
+def _map_arrow(path: Path) -> pa.Table:
+    return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+
+
+def _decode(row: dict) -> Record:
+    for f in JSON_FIELDS:
+        v = row.get(f)
+        row[f] = json.loads(v) if v is not None else None
+    for f in DERIVED:
+        row.pop(f, None)
+    if row["meta"] is None:
+        row["meta"] = {}
+    if row["origin"] is None:
+        row["origin"] = {}
+    return row
+
+
+class Dataset:
+    """Canonical records over one Arrow table (usually memory-mapped)."""
+
+    def __init__(
+        self,
+        table: pa.Table,
+        sources: Sequence[str] = (),
+        formats: dict[str, str] | None = None,
+        errors: Sequence[dict] = (),
+    ):
+        self.table = table
+        self.sources = list(sources)
+        self.formats = dict(formats or {})  # source path -> detected format name
+        self.errors = list(errors)  # [{file, line, message}] of rows skipped while reading
+        self._ids: list[str] | None = None
+        self._index: dict[str, int] | None = None
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record], sources: Sequence[str] = ()) -> "Dataset":
+        """An in-memory dataset (tests, generated rows, small previews)."""
+        batches: list[pa.RecordBatch] = []
+        buf: list[Record] = []
+        for r in records:
+            buf.append(r)
+            if len(buf) >= BATCH_ROWS:
+                batches.append(_batch(buf))
+                buf = []
+        if buf or not batches:
+            batches.append(_batch(buf))
+        return cls(pa.Table.from_batches(batches, schema=SCHEMA), sources)
+
+    @classmethod
+    def open(
+        cls,
+        paths: str | os.PathLike | Sequence[str | os.PathLike],
+        *,
+        format: str | None = None,
+        mapping: dict[str, str] | None = None,
+        on_error: str = "stop",
+        progress: Progress | None = None,
+        use_cache: bool = True,
+    ) -> "Dataset":
+        """Open one or more files or directories as one dataset.
+
+        `on_error="stop"` raises the first DataError; `"skip"` leaves bad rows out and lists
+        them in `.errors`. Conversions are cached (see module docstring).
+        """
+        from workbench.data.readers import expand_paths, iter_records
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        files = expand_paths([str(p) for p in paths])
+        tables, formats, errors = [], {}, []
+        done_before = 0
+        for f in files:
+            key = _cache_key(f, format, mapping, on_error)
+            arrow = cache_dir() / "arrow" / f"{key}.arrow"
+            side = arrow.with_suffix(".json")
+            if use_cache and arrow.exists() and side.exists():
+                info = json.loads(side.read_text())
+            else:
+                arrow.parent.mkdir(parents=True, exist_ok=True)
+                info = {"format": None, "errors": []}
+
+                def _on_format(name: str, _info=info) -> None:
+                    _info["format"] = name
+
+                prog = (lambda n, base=done_before: progress(base + n)) if progress else None
+                rows = iter_records(
+                    f, format=format, mapping=mapping, on_error=on_error,
+                    errors=info["errors"], on_format=_on_format,
+                )
+                _write_arrow(rows, arrow, prog)
+                tmp = side.with_name(side.name + f".tmp{os.getpid()}")
+                tmp.write_text(json.dumps(info))
+                os.replace(tmp, side)
+            t = _map_arrow(arrow)
+            done_before += t.num_rows
+            tables.append(t)
+            formats[f] = info["format"]
+            errors += info["errors"]
+        table = pa.concat_tables(tables) if tables else pa.Table.from_batches([_batch([])])
+        return cls(table, files, formats, errors)
+
+    # -- access -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def record(self, i: int) -> Record:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return _decode(self.table.slice(i, 1).to_pylist()[0])
+
+    def records(self, start: int = 0, stop: int | None = None) -> list[Record]:
+        stop = len(self) if stop is None else min(stop, len(self))
+        if start >= stop:
+            return []
+        return [_decode(r) for r in self.table.slice(start, stop - start).to_pylist()]
+
+    def iter_batches(self, batch_size: int = 1024) -> Iterator[list[Record]]:
+        for start in range(0, len(self), batch_size):
+            yield self.records(start, start + batch_size)
+
+    def __iter__(self) -> Iterator[Record]:
+        for batch in self.iter_batches():
+            yield from batch
+
+    def column(self, name: str) -> list:
+        """A plain column as a Python list (id, kind, length, n_turns, preview, source, ...)."""
+        return self.table.column(name).to_pylist()
+
+    @property
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self.column("id")
+        return self._ids
+
+    def index_of(self, row_id: str) -> int:
+        """Position of a row id (KeyError if absent)."""
+        if self._index is None:
+            self._index = {rid: i for i, rid in enumerate(self.ids)}
+        return self._index[row_id]
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the dataset for its workspace: its sources' absolute paths.
+
+        Path-based on purpose: editing a source keeps its decisions, which are keyed by row id.
+        """
+        h = hashlib.sha256()
+        for s in sorted(os.path.abspath(s) for s in self.sources) or ["<memory>"]:
+            h.update(s.encode() + b"\0")
+        return h.hexdigest()[:16]
+
+    @property
+    def name(self) -> str:
+        if not self.sources:
+            return "<memory>"
+        return ", ".join(Path(s).name for s in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
+
+
+def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: str) -> str:
+    st = os.stat(path)
+    if os.path.isdir(path):  # a save_to_disk directory: its files' sizes and times
+        parts = []
+        for p in sorted(Path(path).rglob("*")):
+            if p.is_file():
+                s = p.stat()
+                parts.append(f"{p}:{s.st_size}:{s.st_mtime_ns}")
+        stamp = "|".join(parts)
+    else:
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+    raw = json.dumps([CACHE_VERSION, os.path.abspath(path), stamp, format, sorted((mapping or {}).items()), on_error])
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]

@@ -1,0 +1,137 @@
+"""The canonical record: one schema that every dataset format maps into and back out of.
+
+A record is a plain dict (cheap to build, to serialise and to pass between threads):
+
+    id        str            the source's own id field if present, else "<source name>:<row>"
+    kind      str            "sft" | "preference" | "kto" | "text"
+    system    str | None     system prompt
+    messages  list[Turn]     the conversation; for preference rows, the shared prompt turns
+    chosen    list[Turn] | None   preference continuation that won
+    rejected  list[Turn] | None   preference continuation that lost
+    label     bool | None    KTO desirability
+    text      str | None     body of a plain-text (pre-training) row
+    tools     str | None     JSON string of tool schemas
+    images    list[str] | None
+    meta      dict           every other source field, restored on export
+    origin    dict           how the source spelled things (format, field and role names,
+                             key order), so that a writer for the same format restores it
+    source    str            the file the row came from
+    row       int            0-based row index within that file
+
+A Turn is a dict with `role` (system | user | assistant | tool) and `content` (str), and
+optionally `reasoning` (str), `name` (str), `tool_calls` (list of
+{"id"?, "name", "arguments": str}), `tool_call_id` (str) and `train` (float weight; absent
+means "the template's default").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+KINDS = ("sft", "preference", "kto", "text")
+ROLES = ("system", "user", "assistant", "tool")
+
+Record = dict[str, Any]
+Turn = dict[str, Any]
+
+# Fields stored as JSON text in the Arrow cache (nested or free-form values).
+JSON_FIELDS = ("messages", "chosen", "rejected", "images", "meta", "origin")
+SCALAR_FIELDS = ("id", "kind", "system", "label", "text", "tools", "source", "row")
+FIELDS = SCALAR_FIELDS + JSON_FIELDS
+
+
+def make_record(
+    *,
+    id: str,
+    kind: str = "sft",
+    system: str | None = None,
+    messages: list[Turn] | None = None,
+    chosen: list[Turn] | None = None,
+    rejected: list[Turn] | None = None,
+    label: bool | None = None,
+    text: str | None = None,
+    tools: str | None = None,
+    images: list[str] | None = None,
+    meta: dict | None = None,
+    origin: dict | None = None,
+    source: str = "",
+    row: int = 0,
+) -> Record:
+    """Build a record with every field present, so consumers never need `.get` defaults."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return {
+        "id": id,
+        "kind": kind,
+        "system": system,
+        "messages": list(messages or []),
+        "chosen": chosen,
+        "rejected": rejected,
+        "label": label,
+        "text": text,
+        "tools": tools,
+        "images": images,
+        "meta": dict(meta or {}),
+        "origin": dict(origin or {}),
+        "source": source,
+        "row": row,
+    }
+
+
+def turns_text(turns: Iterable[Turn] | None) -> str:
+    """Concatenate turn contents (and reasoning) with newlines."""
+    parts: list[str] = []
+    for t in turns or ():
+        if t.get("reasoning"):
+            parts.append(t["reasoning"])
+        if t.get("content"):
+            parts.append(t["content"])
+    return "\n".join(parts)
+
+
+def prompt_text(rec: Record) -> str:
+    """The prompt side: system prompt and every user turn."""
+    parts = [rec["system"]] if rec.get("system") else []
+    parts += [t.get("content") or "" for t in rec.get("messages") or () if t.get("role") == "user"]
+    return "\n".join(parts)
+
+
+def answer_text(rec: Record) -> str:
+    """The answer side: assistant turns of the conversation, then the chosen continuation."""
+    parts = [t.get("content") or "" for t in rec.get("messages") or () if t.get("role") == "assistant"]
+    if rec.get("chosen"):
+        parts.append(turns_text(rec["chosen"]))
+    return "\n".join(p for p in parts if p)
+
+
+def full_text(rec: Record) -> str:
+    """Everything a reader would read: system, turns, both preference sides, plain text."""
+    if rec.get("kind") == "text":
+        return rec.get("text") or ""
+    parts = [rec["system"]] if rec.get("system") else []
+    parts.append(turns_text(rec.get("messages")))
+    parts.append(turns_text(rec.get("chosen")))
+    parts.append(turns_text(rec.get("rejected")))
+    return "\n".join(p for p in parts if p)
+
+
+TEXT_VIEWS = {"prompt": prompt_text, "answer": answer_text, "all": full_text}
+
+
+def view_text(rec: Record, view: str = "all") -> str:
+    """Text of one record for an operation that reads text: `prompt`, `answer` or `all`."""
+    try:
+        return TEXT_VIEWS[view](rec)
+    except KeyError:
+        raise ValueError(f"unknown text view {view!r}; expected one of {', '.join(TEXT_VIEWS)}") from None
+
+
+def preview(rec: Record, width: int = 160) -> str:
+    """A one-line summary for lists: the first user turn (or the text), whitespace folded."""
+    if rec.get("kind") == "text":
+        s = rec.get("text") or ""
+    else:
+        s = next((t.get("content") or "" for t in rec.get("messages") or () if t.get("role") == "user"), "")
+        if not s:
+            s = full_text(rec)
+    return " ".join(s.split())[:width]
