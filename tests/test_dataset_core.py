@@ -1,0 +1,59 @@
+"""The Arrow-backed Dataset over canonical records (independent of any file format)."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record, view_text
+
+
+def _records(n: int):
+    for i in range(n):
+        yield make_record(
+            id=f"r{i}",
+            kind="preference" if i % 3 == 0 else "sft",
+            system="be brief" if i % 2 else None,
+            messages=[{"role": "user", "content": f"question {i}"}]
+            + ([] if i % 3 == 0 else [{"role": "assistant", "content": f"answer {i} " * (i % 5)}]),
+            chosen=[{"role": "assistant", "content": "good"}] if i % 3 == 0 else None,
+            rejected=[{"role": "assistant", "content": "bad"}] if i % 3 == 0 else None,
+            meta={"score": i, "nested": {"k": [1, 2]}},
+            source="mem.jsonl",
+            row=i,
+        )
+
+
+def test_records_round_trip_through_arrow():
+    recs = list(_records(10_000))  # spans several Arrow batches
+    ds = Dataset.from_records(recs)
+    assert len(ds) == 10_000
+    assert ds.record(0) == recs[0]
+    assert ds.record(9_999) == recs[9_999]
+    assert ds.records(4095, 4098) == recs[4095:4098]
+    assert list(ds) == recs
+
+
+def test_derived_columns_and_ids():
+    recs = list(_records(7))
+    ds = Dataset.from_records(recs)
+    assert ds.ids == [r["id"] for r in recs]
+    assert ds.index_of("r5") == 5
+    with pytest.raises(KeyError):
+        ds.index_of("nope")
+    assert ds.column("length") == [len(view_text(r)) for r in recs]
+    assert ds.column("n_turns")[0] == 2  # one prompt turn + one chosen turn
+    assert ds.column("preview")[1] == "question 1"
+
+
+def test_empty_dataset_and_bounds():
+    ds = Dataset.from_records([])
+    assert len(ds) == 0
+    assert ds.records() == []
+    with pytest.raises(IndexError):
+        ds.record(0)
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError, match="unknown kind"):
+        make_record(id="x", kind="chat")
