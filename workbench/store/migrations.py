@@ -1,0 +1,87 @@
+"""The workspace schema, as an ordered list of migrations.
+
+`MIGRATIONS[i]` takes a workspace from version i to version i + 1. A workspace records its
+version in `schema_version`; opening an older file applies the missing steps in one
+transaction, and opening a file written by a newer Workbench is refused rather than guessed at.
+Never edit a released step: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: decisions with undo history, operation proposals, runs and signals.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    -- A person's current decision per row (absent = never decided by a person).
+    CREATE TABLE decisions (
+        row_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('accept', 'reject', 'pending')),
+        note TEXT,
+        tags TEXT,            -- JSON list
+        by TEXT NOT NULL,
+        time REAL NOT NULL
+    );
+    -- Undo history: one step per decide()/decide_many(); undone steps form a suffix.
+    CREATE TABLE steps (
+        step INTEGER PRIMARY KEY AUTOINCREMENT,
+        time REAL NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX steps_undone ON steps (undone, step);
+    CREATE TABLE history (
+        step INTEGER NOT NULL,
+        row_id TEXT NOT NULL,
+        before TEXT,          -- JSON of the decision row before the step, NULL if none
+        after TEXT NOT NULL   -- JSON of the decision row after the step
+    );
+    CREATE INDEX history_step ON history (step);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        op TEXT NOT NULL,
+        params TEXT NOT NULL, -- JSON
+        started REAL NOT NULL,
+        finished REAL,
+        status TEXT NOT NULL,
+        counts TEXT           -- JSON
+    );
+    -- An operation's proposed decision: kept apart so that a person's decision always wins.
+    CREATE TABLE proposals (
+        row_id TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accept', 'reject', 'pending')),
+        reason TEXT,
+        time REAL NOT NULL,
+        PRIMARY KEY (row_id, run_id)
+    );
+    CREATE TABLE signals (
+        run_id INTEGER NOT NULL,
+        row_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT,           -- JSON
+        PRIMARY KEY (run_id, row_id, name)
+    );
+    CREATE INDEX signals_row ON signals (row_id);
+    CREATE INDEX signals_name ON signals (name, run_id);
+    """,
+    # 2: job checkpoints (resumable jobs are found by name + parameters) and the LLM cache.
+    """
+    ALTER TABLE runs ADD COLUMN job_key TEXT;
+    CREATE INDEX runs_job_key ON runs (job_key, id);
+    CREATE TABLE job_rows (
+        run_id INTEGER NOT NULL,
+        row_id TEXT NOT NULL,
+        ok INTEGER NOT NULL,  -- 1 = result stored, 0 = failed with error
+        result TEXT,          -- JSON
+        error TEXT,
+        time REAL NOT NULL,
+        PRIMARY KEY (run_id, row_id)
+    );
+    CREATE TABLE llm_cache (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,  -- JSON: response text, usage (tokens), cost, ...
+        time REAL NOT NULL
+    );
+    """,
+]
+
+VERSION = len(MIGRATIONS)

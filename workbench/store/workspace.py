@@ -1,0 +1,500 @@
+"""The workspace: one SQLite file per dataset holding everything a session decides or computes.
+
+Decisions (a person's, with undo/redo), operation runs, their signals and proposed decisions,
+job checkpoints and the LLM response cache. The source dataset is never touched.
+
+Durability: WAL journal with `synchronous=NORMAL`. A commit appends the transaction to the
+WAL file with write(); the bytes are then in the OS page cache, which outlives the process.
+So a decision whose `decide()` returned survives `kill -9` of Workbench (tests/store prove it
+by SIGKILLing a writer). What NORMAL gives up is fsync per commit: on power loss or an OS
+crash the last few transactions may be lost, but the file stays consistent. FULL would fsync
+every decision (≈ 10-100× slower on real disks); pass `synchronous="FULL"` to `open` if a
+machine's power is less reliable than its users' patience.
+
+Concurrency: one connection, shared by all threads of the process, behind a lock; every write
+is a `BEGIN IMMEDIATE` transaction. In-process writers (UI thread, job workers) queue on the
+lock and never see "database is locked"; other processes (a CLI command next to the TUI) wait
+on `busy_timeout`. SQLite serialises writers anyway, so one connection costs no throughput
+(benchmarks/bench_store.py measures threads against a single writer).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from workbench.store.migrations import MIGRATIONS, VERSION
+
+STATUSES = ("accept", "reject", "pending")
+BUSY_TIMEOUT_MS = 60_000
+_CHUNK = 500  # ids per `IN (...)` query, well under SQLite's variable limit
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+class WorkspaceError(Exception):
+    """A workspace file that cannot be used (newer schema, not a workspace, closed)."""
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+
+def _loads(s: str | None) -> Any:
+    return None if s is None else json.loads(s)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements (executescript would commit mid-migration)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+        raise ValueError(f"incomplete statement in migration: {buf.strip()[:80]}")
+
+
+def _chunks(seq: list, n: int = _CHUNK) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+class Workspace:
+    """One SQLite file (WAL), safe to use from many threads of one process and from several processes."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            str(self.path), check_same_thread=False, isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        try:
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise WorkspaceError(f"{self.path}: cannot use WAL journal mode (got {mode})")
+            if synchronous.upper() not in ("NORMAL", "FULL"):
+                raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            self._db = None
+            raise WorkspaceError(f"{self.path}: not a usable workspace ({e})") from None
+        except BaseException:
+            self._db.close()
+            self._db = None
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, **kw) -> "Workspace":
+        return cls(path, **kw)
+
+    @classmethod
+    def for_dataset(cls, ds, path: str | Path | None = None, **kw) -> "Workspace":
+        """The dataset's workspace: `path` if given, else one per dataset under the XDG data dir."""
+        if path is None:
+            from workbench.paths import data_dir
+
+            path = data_dir() / "workspaces" / f"{ds.fingerprint}.sqlite"
+        ws = cls(path, **kw)
+        if ws.get_meta("sources") is None:
+            ws.set_meta("sources", [str(Path(s).resolve()) for s in getattr(ds, "sources", [])])
+        return ws
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise WorkspaceError(f"{self.path}: workspace is closed")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed (and durable, see module doc) when the block exits."""
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn().execute(sql, tuple(params)).fetchall()
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            have = row[0] if row else 0
+            if have > VERSION:
+                raise WorkspaceError(
+                    f"{self.path}: workspace schema version {have} is newer than this "
+                    f"Workbench understands ({VERSION}); upgrade Workbench"
+                )
+            for step in range(have, VERSION):
+                for stmt in _statements(MIGRATIONS[step]):
+                    db.execute(stmt)
+            if row is None:
+                db.execute("INSERT INTO schema_version VALUES (?)", (VERSION,))
+            elif have != VERSION:
+                db.execute("UPDATE schema_version SET version = ?", (VERSION,))
+
+    @property
+    def schema_version(self) -> int:
+        return self._read("SELECT version FROM schema_version")[0][0]
+
+    def get_meta(self, key: str) -> Any:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return _loads(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _dumps(value)))
+
+    # -- a person's decisions ------------------------------------------------------------
+
+    def decide(self, row_id: str, status: str, *, note: str | None = None,
+               tags: Iterable[str] | None = None, by: str = "user") -> None:
+        """Record a person's decision on one row (one undo step). `None` keeps the row's
+        current note / tags; pass "" or [] to clear them. Committed when this returns."""
+        self._decide([row_id], status, note, tags, by)
+
+    def decide_many(self, row_ids: Iterable[str], status: str, *, note: str | None = None,
+                    tags: Iterable[str] | None = None, by: str = "user") -> None:
+        """The same decision on many rows: one transaction, one undo step."""
+        self._decide(list(dict.fromkeys(row_ids)), status, note, tags, by)
+
+    def _decide(self, row_ids: list[str], status: str, note, tags, by: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        if not row_ids:
+            return
+        tags = sorted(set(tags)) if tags is not None else None
+        now = time.time()
+        with self._write() as db:
+            before = self._current(db, row_ids)
+            self._drop_redo(db)
+            step = db.execute("INSERT INTO steps (time) VALUES (?)", (now,)).lastrowid
+            hist, rows = [], []
+            for rid in row_ids:
+                old = before.get(rid)
+                new = {
+                    "status": status,
+                    "note": note if note is not None else (old or {}).get("note"),
+                    "tags": tags if tags is not None else (old or {}).get("tags"),
+                    "by": by,
+                    "time": now,
+                }
+                hist.append((step, rid, None if old is None else _dumps(old), _dumps(new)))
+                rows.append((rid, new["status"], new["note"], _dumps(new["tags"]), by, now))
+            db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)", hist)
+            db.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    @staticmethod
+    def _current(db: sqlite3.Connection, row_ids: list[str]) -> dict[str, dict]:
+        out = {}
+        for chunk in _chunks(row_ids):
+            q = f"SELECT row_id, status, note, tags, by, time FROM decisions WHERE row_id IN ({','.join('?' * len(chunk))})"
+            for rid, status, note, tags, by, t in db.execute(q, chunk):
+                out[rid] = {"status": status, "note": note, "tags": _loads(tags), "by": by, "time": t}
+        return out
+
+    @staticmethod
+    def _drop_redo(db: sqlite3.Connection) -> None:
+        """A new decision forgets the undone steps, as in every editor."""
+        if db.execute("SELECT 1 FROM steps WHERE undone = 1 LIMIT 1").fetchone():
+            db.execute("DELETE FROM history WHERE step IN (SELECT step FROM steps WHERE undone = 1)")
+            db.execute("DELETE FROM steps WHERE undone = 1")
+
+    def undo(self) -> list[str]:
+        """Undo the latest step of a person's decisions; returns the row ids it touched."""
+        with self._write() as db:
+            row = db.execute("SELECT max(step) FROM steps WHERE undone = 0").fetchone()
+            if row[0] is None:
+                return []
+            step = row[0]
+            hist = db.execute("SELECT row_id, before FROM history WHERE step = ? ORDER BY rowid", (step,)).fetchall()
+            for rid, before in hist:
+                self._restore(db, rid, _loads(before))
+            db.execute("UPDATE steps SET undone = 1 WHERE step = ?", (step,))
+            return [rid for rid, _ in hist]
+
+    def redo(self) -> list[str]:
+        """Redo the step undone last; returns the row ids it touched."""
+        with self._write() as db:
+            row = db.execute("SELECT min(step) FROM steps WHERE undone = 1").fetchone()
+            if row[0] is None:
+                return []
+            step = row[0]
+            hist = db.execute("SELECT row_id, after FROM history WHERE step = ? ORDER BY rowid", (step,)).fetchall()
+            for rid, after in hist:
+                self._restore(db, rid, _loads(after))
+            db.execute("UPDATE steps SET undone = 0 WHERE step = ?", (step,))
+            return [rid for rid, _ in hist]
+
+    @staticmethod
+    def _restore(db: sqlite3.Connection, rid: str, d: dict | None) -> None:
+        if d is None:
+            db.execute("DELETE FROM decisions WHERE row_id = ?", (rid,))
+        else:
+            db.execute(
+                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
+                (rid, d["status"], d["note"], _dumps(d["tags"]), d["by"], d["time"]),
+            )
+
+    def can_undo(self) -> bool:
+        return bool(self._read("SELECT 1 FROM steps WHERE undone = 0 LIMIT 1"))
+
+    def can_redo(self) -> bool:
+        return bool(self._read("SELECT 1 FROM steps WHERE undone = 1 LIMIT 1"))
+
+    # -- effective decisions ------------------------------------------------------------
+
+    def decision(self, row_id: str) -> dict | None:
+        """The effective decision: a person's if any, else the latest operation proposal."""
+        rows = self._read("SELECT status, note, tags, by, time FROM decisions WHERE row_id = ?", (row_id,))
+        if rows:
+            status, note, tags, by, t = rows[0]
+            return {"row_id": row_id, "status": status, "note": note, "tags": _loads(tags) or [], "by": by, "time": t}
+        rows = self._read(
+            "SELECT status, reason, run_id, time FROM proposals WHERE row_id = ? ORDER BY run_id DESC LIMIT 1",
+            (row_id,),
+        )
+        if rows:
+            status, reason, run_id, t = rows[0]
+            return {"row_id": row_id, "status": status, "note": reason, "tags": [], "by": f"op:{run_id}", "time": t}
+        return None
+
+    def statuses(self) -> dict[str, str]:
+        """row_id -> effective status, for every row anyone has decided or proposed on."""
+        out = {rid: s for rid, s in self._read("SELECT row_id, status FROM proposals ORDER BY run_id")}
+        out.update(self._read("SELECT row_id, status FROM decisions"))
+        return out
+
+    def reasons(self) -> dict[str, tuple[str, str]]:
+        """row_id -> (effective status, why): "manual" for a person's decision, else the
+        name of the operation whose proposal stands."""
+        out = {
+            rid: (s, op)
+            for rid, s, op in self._read(
+                "SELECT p.row_id, p.status, r.op FROM proposals p JOIN runs r ON r.id = p.run_id ORDER BY p.run_id"
+            )
+        }
+        out.update((rid, (s, "manual")) for rid, s in self._read("SELECT row_id, status FROM decisions"))
+        return out
+
+    def counts(self, total: int | None = None) -> dict[str, int]:
+        """{"accept", "reject", "pending"}; with `total`, rows nobody decided count as pending."""
+        c = dict.fromkeys(STATUSES, 0)
+        st = self.statuses()
+        for s in st.values():
+            c[s] += 1
+        if total is not None:
+            c["pending"] += max(0, total - len(st))
+        return c
+
+    # -- queries ------------------------------------------------------------------------
+
+    def query(self, *, status: str | None = None, tag: str | None = None, signal: str | None = None,
+              op: str | None = None, value: Any = None, row_ids: Iterable[str] | None = None) -> list[str]:
+        """Row ids matching every filter given, e.g.
+        `query(status="reject")`, `query(tag="math")`,
+        `query(signal="dedup.cluster_size", op=">", value=1)` (the latest value of the signal;
+        with no `op`, rows that have the signal at all).
+        `row_ids` (the dataset's ids) restricts and orders the result, and makes
+        `status="pending"` include rows nobody decided."""
+        sets: list[set[str]] = []
+        if status is not None:
+            if status not in STATUSES:
+                raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+            st = self.statuses()
+            if status == "pending" and row_ids is not None:
+                row_ids = list(row_ids)
+                sets.append({r for r in row_ids if st.get(r, "pending") == "pending"})
+            else:
+                sets.append({r for r, s in st.items() if s == status})
+        if tag is not None:
+            rows = self._read("SELECT d.row_id FROM decisions d, json_each(d.tags) t WHERE t.value = ?", (tag,))
+            sets.append({r for (r,) in rows})
+        if signal is not None:
+            vals = self.signal_values(signal)
+            if op is None:
+                sets.append(set(vals))
+            else:
+                if op not in _COMPARE:
+                    raise ValueError(f"op must be one of {' '.join(_COMPARE)}, not {op!r}")
+                cmp = _COMPARE[op]
+                hit = set()
+                for r, v in vals.items():
+                    try:
+                        if cmp(v, value):
+                            hit.add(r)
+                    except TypeError:  # None or a value of another type: not a match
+                        pass
+                sets.append(hit)
+        elif op is not None:
+            raise ValueError("op/value need a signal name")
+        if row_ids is not None:
+            keep = set.intersection(*sets) if sets else None
+            return [r for r in row_ids if keep is None or r in keep]
+        if not sets:
+            raise ValueError("query needs at least one of status, tag, signal or row_ids")
+        return sorted(set.intersection(*sets))
+
+    # -- operation runs, signals and proposals -------------------------------------------
+
+    def start_run(self, op: str, params: dict | None = None, *, job_key: str | None = None) -> int:
+        with self._write() as db:
+            return db.execute(
+                "INSERT INTO runs (op, params, started, status, job_key) VALUES (?, ?, ?, 'running', ?)",
+                (op, _dumps(params or {}), time.time(), job_key),
+            ).lastrowid
+
+    def finish_run(self, run_id: int, status: str, counts: dict | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, finished = ?, counts = ? WHERE id = ?",
+                (status, time.time(), _dumps(counts or {}), run_id),
+            )
+
+    def run(self, run_id: int) -> dict | None:
+        rows = self._read("SELECT id, op, params, started, finished, status, counts, job_key FROM runs WHERE id = ?", (run_id,))
+        return self._run_dict(rows[0]) if rows else None
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        """The latest runs, newest first."""
+        rows = self._read(
+            "SELECT id, op, params, started, finished, status, counts, job_key FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [self._run_dict(r) for r in rows]
+
+    @staticmethod
+    def _run_dict(r: tuple) -> dict:
+        return {"id": r[0], "op": r[1], "params": _loads(r[2]), "started": r[3], "finished": r[4],
+                "status": r[5], "counts": _loads(r[6]) or {}, "job_key": r[7]}
+
+    def add_signals(self, run_id: int, rows: Iterable[tuple[str, str, Any]]) -> int:
+        """Store (row_id, name, value) signals of a run in one transaction; returns how many."""
+        data = [(run_id, rid, name, _dumps(v)) for rid, name, v in rows]
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO signals VALUES (?, ?, ?, ?)", data)
+        return len(data)
+
+    def signals(self, row_id: str) -> list[dict]:
+        rows = self._read(
+            "SELECT s.run_id, r.op, s.name, s.value FROM signals s JOIN runs r ON r.id = s.run_id "
+            "WHERE s.row_id = ? ORDER BY s.run_id, s.name",
+            (row_id,),
+        )
+        return [{"run_id": run, "op": op, "name": name, "value": _loads(v)} for run, op, name, v in rows]
+
+    def signal_names(self) -> list[str]:
+        return [n for (n,) in self._read("SELECT DISTINCT name FROM signals ORDER BY name")]
+
+    def signal_values(self, name: str, op: str | None = None) -> dict[str, Any]:
+        """row_id -> value of signal `name` from the latest run (of operation `op`, if given) that wrote it."""
+        sql = "SELECT s.row_id, s.value FROM signals s"
+        params: list = [name]
+        if op is not None:
+            sql += " JOIN runs r ON r.id = s.run_id WHERE s.name = ? AND r.op = ?"
+            params.append(op)
+        else:
+            sql += " WHERE s.name = ?"
+        out = {}
+        for rid, v in self._read(sql + " ORDER BY s.run_id", params):
+            out[rid] = _loads(v)
+        return out
+
+    def propose(self, run_id: int, row_ids: Iterable[str], status: str = "reject", reason: str = "") -> int:
+        """An operation run's proposed decision on rows. It never overrides a person's decision;
+        among proposals the latest run's stands. Returns how many rows."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        now = time.time()
+        data = [(rid, run_id, status, reason, now) for rid in dict.fromkeys(row_ids)]
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO proposals VALUES (?, ?, ?, ?, ?)", data)
+        return len(data)
+
+    def withdraw(self, run_id: int) -> None:
+        """Drop a run's proposals (e.g. when its operation is re-run with other settings)."""
+        with self._write() as db:
+            db.execute("DELETE FROM proposals WHERE run_id = ?", (run_id,))
+
+    # -- job checkpoints (used by workbench.store.jobs) ----------------------------------
+
+    def find_unfinished_job(self, job_key: str) -> int | None:
+        rows = self._read(
+            "SELECT id FROM runs WHERE job_key = ? AND status != 'done' ORDER BY id DESC LIMIT 1",
+            (job_key,),
+        )
+        return rows[0][0] if rows else None
+
+    def reopen_run(self, run_id: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
+
+    def job_done_rows(self, run_id: int) -> dict[str, Any]:
+        """row_id -> stored result of the rows a job already finished successfully."""
+        return {rid: _loads(res) for rid, res in self._read(
+            "SELECT row_id, result FROM job_rows WHERE run_id = ? AND ok = 1", (run_id,))}
+
+    def job_errors(self, run_id: int) -> dict[str, str]:
+        return dict(self._read("SELECT row_id, error FROM job_rows WHERE run_id = ? AND ok = 0", (run_id,)))
+
+    def checkpoint(self, run_id: int, row_id: str, *, result: Any = None, error: str | None = None) -> None:
+        """Record one row of a job as finished (or failed, with its error)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO job_rows VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, row_id, int(error is None), None if error is not None else _dumps(result), error, time.time()),
+            )
+
+    # -- LLM response cache -------------------------------------------------------------
+
+    def cache_get(self, key: str) -> dict | None:
+        rows = self._read("SELECT value FROM llm_cache WHERE key = ?", (key,))
+        return _loads(rows[0][0]) if rows else None
+
+    def cache_put(self, key: str, value: dict) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?)", (key, _dumps(value), time.time()))
