@@ -1,0 +1,166 @@
+"""CLI: `workbench decide | status | jobs | export` over a dataset's workspace."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+FORMATS = ("alpaca", "sharegpt", "openai", "hh", "text", "parquet")
+
+
+def register(sub) -> None:
+    from workbench.cli_common import add_dataset_args
+
+    p = sub.add_parser("decide", help="accept, reject or reset rows by id")
+    add_dataset_args(p)
+    p.add_argument("--row", action="append", required=True, metavar="ID",
+                   help="row id (repeatable: several rows form one undo step)")
+    g = p.add_mutually_exclusive_group(required=True)
+    for s in ("accept", "reject", "pending"):
+        g.add_argument(f"--{s}", dest="status", action="store_const", const=s)
+    p.add_argument("--note", help="a note kept with the decision")
+    p.add_argument("--tag", action="append", metavar="TAG", help="tag the row(s) (repeatable)")
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("status", help="decision counts and recent jobs of a dataset's workspace")
+    add_dataset_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("jobs", help="operation runs and jobs recorded in the workspace")
+    add_dataset_args(p)
+    p.add_argument("--limit", type=int, default=20, help="how many recent runs (default 20)")
+    p.add_argument("--errors", type=int, metavar="JOB_ID", help="list the per-row errors of one job")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("export", help="write the curated rows (decisions applied) in a trainer's format")
+    add_dataset_args(p)
+    p.add_argument("--to", required=True, choices=FORMATS, help="output format")
+    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file")
+    p.add_argument("--only", choices=("not-rejected", "accepted"), default="not-rejected",
+                   help="keep rows not rejected (default) or only accepted rows")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_export)
+
+
+def _open(args):
+    """The dataset and its workspace (the --workspace file, or the per-dataset default)."""
+    from workbench.cli_common import load_dataset
+    from workbench.store.workspace import Workspace, WorkspaceError
+
+    ds = load_dataset(args)
+    try:
+        return ds, Workspace.for_dataset(ds, args.workspace)
+    except WorkspaceError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    ds, ws = _open(args)
+    with ws:
+        rows = list(dict.fromkeys(args.row))
+        unknown = [r for r in rows if not _has(ds, r)]
+        if unknown:
+            sample = ", ".join(ds.ids[:3])
+            print(f"workbench: unknown row id(s): {', '.join(unknown)} "
+                  f"(the dataset has {len(ds)} rows; ids look like: {sample})", file=sys.stderr)
+            return 1
+        ws.decide_many(rows, args.status, note=args.note, tags=args.tag)
+        print(f"{args.status}: {', '.join(rows)}  (workspace {ws.path})")
+    return 0
+
+
+def _has(ds, row_id: str) -> bool:
+    try:
+        ds.index_of(row_id)
+        return True
+    except KeyError:
+        return False
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ds, ws = _open(args)
+    with ws:
+        counts = ws.counts(total=len(ds))
+        ids = set(ds.ids)
+        why = {}
+        for rid, (status, reason) in ws.reasons().items():
+            if status == "reject" and rid in ids:
+                why[reason] = why.get(reason, 0) + 1
+        info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
+                "rejected_by": why, "jobs": ws.runs(5)}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    print(f"{info['dataset']}: {len(ds)} rows   workspace {ws.path}")
+    print(f"  accept {counts['accept']}   reject {counts['reject']}   pending {counts['pending']}")
+    if why:
+        print("  rejected by: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
+    if info["jobs"]:
+        print("recent jobs:")
+        _print_runs(info["jobs"])
+    return 0
+
+
+def _print_runs(runs: list[dict]) -> None:
+    for r in runs:
+        c = r["counts"]
+        counts = "  ".join(f"{k} {c[k]}" for k in ("ok", "failed", "skipped", "total") if k in c)
+        print(f"  #{r['id']:<4} {r['op']:<20} {r['status']:<10} {_when(r['started'])}  {counts}")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    _, ws = _open(args)
+    with ws:
+        if args.errors is not None:
+            if ws.run(args.errors) is None:
+                print(f"workbench: no job #{args.errors} in {ws.path}", file=sys.stderr)
+                return 1
+            errors = ws.job_errors(args.errors)
+            if args.json:
+                print(json.dumps(errors, ensure_ascii=False))
+            else:
+                for rid, err in errors.items():
+                    print(f"{rid}: {err.splitlines()[0] if err else ''}")
+                print(f"{len(errors)} row error(s) in job #{args.errors}")
+            return 0
+        runs = ws.runs(args.limit)
+    if args.json:
+        print(json.dumps(runs, ensure_ascii=False))
+    elif runs:
+        _print_runs(runs)
+    else:
+        print("no jobs yet")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from workbench.store.export import export
+
+    ds, ws = _open(args)
+    with ws:
+        try:
+            summary = export(ds, ws, args.to, args.out, only=args.only)
+        except (OSError, ValueError) as e:
+            print(f"workbench: export failed: {e}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    print(f"wrote {summary['rows']} of {summary['total']} rows to {summary['out']} ({args.to})")
+    for reason, n in summary["left_out"].items():
+        print(f"  left out {n}: {reason}")
+    lost = summary["lost"]
+    if lost:
+        print(f"  {len(lost)} thing(s) the {args.to} format cannot hold, e.g.:")
+        for item in lost[:5]:
+            print(f"    {item.get('row')}: {item.get('what')}")
+    return 0
