@@ -1,0 +1,610 @@
+"""The Textual workbench: `workbench PATH` opens it on a dataset.
+
+Panes
+-----
+The screen is a title line (the pane tabs), one pane at a time in a ContentSwitcher, a status
+line and the footer. `PANES` lists the panes in tab order; to add one, append ONE line:
+
+    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane"),
+
+`id` names the pane (and its binding id `pane-<id>`), `key` switches to it, and the factory
+"module:Class" is imported and called with no arguments only when the pane is first shown,
+so a pane costs nothing at start-up. A pane is any Widget that:
+
+- reads shared state from `self.app`: `app.ds` (the Dataset), `app.ws` (the Workspace),
+  `app.model` (the Browse list's BrowseModel), `app.current_row()` (dataset row index under
+  the cursor, or None);
+- may define `refresh_pane(self) -> None`, called when it is shown and, while it is shown,
+  whenever the cursor moves or decisions or signals change;
+- may call `app.filter_rows(indices, label)` to restrict the Browse list (a cluster, a
+  duplicate group), `app.goto_row(index)` to move the cursor to a dataset row,
+  `app.decide_rows(row_ids, status)` to decide, and `app.run_job(name, items, fn, params=)`
+  to run work in the job runner (progress shows in the Jobs pane; signals/decisions written
+  by the job are re-read when it ends);
+- keeps heavy imports inside functions, and does slow work in thread workers that only post
+  messages (never touch widgets from a thread).
+
+Actions all have long names in the command palette (ctrl+p), VisiData style; every binding
+has an id so users can rebind it in `tui.json` (see workbench/tui/config.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from workbench.tui.widgets.row_list import NAV_BINDINGS, RowList
+
+
+@dataclass(frozen=True)
+class Pane:
+    id: str
+    title: str
+    key: str
+    factory: str  # "module:Class", imported on first show
+
+
+PANES: list[Pane] = [
+    Pane("browse", "Browse", "1", "workbench.tui.widgets.browse:BrowsePane"),
+    Pane("sample", "Sample", "2", "workbench.tui.widgets.sample_view:SamplePane"),
+    Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane"),
+    Pane("jobs", "Jobs", "4", "workbench.tui.widgets.jobs_view:JobsPane"),
+    Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
+]
+
+
+def _load_factory(spec: str) -> Callable[[], Widget]:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Opened(Message):
+    def __init__(self, ds, ws) -> None:
+        self.ds, self.ws = ds, ws
+        super().__init__()
+
+
+class OpenProgress(Message):
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        super().__init__()
+
+
+class JobUpdate(Message):
+    def __init__(self, event) -> None:
+        self.event = event
+        super().__init__()
+
+
+class OperationState(Message):
+    def __init__(self, name: str, status: str, detail: str) -> None:
+        self.name, self.status, self.detail = name, status, detail
+        super().__init__()
+
+
+class SearchDone(Message):
+    def __init__(self, query: str, rows) -> None:
+        self.query, self.rows = query, rows
+        super().__init__()
+
+
+class WorkbenchApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "workbench"
+
+    BINDINGS = [
+        *NAV_BINDINGS,
+        Binding("a", "decide('accept')", "Accept", id="accept"),
+        Binding("r", "decide('reject')", "Reject", id="reject"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("U,ctrl+y", "redo", "Redo", show=False, id="redo"),
+        Binding("space", "toggle_mark", "Mark", id="mark"),
+        Binding("A", "bulk('accept')", "Accept marked", show=False, id="bulk-accept"),
+        Binding("R", "bulk('reject')", "Reject marked", show=False, id="bulk-reject"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filter", "Filter", id="filter"),
+        Binding("s", "sort", "Sort", show=False, id="sort"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
+        Binding("enter", "open_sample", "Read", show=False, id="open-sample"),
+        Binding("t", "pick_template", "Template", id="pick-template"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        *[Binding(p.key, f"show_pane('{p.id}')", p.title, show=False, id=f"pane-{p.id}") for p in PANES],
+    ]
+
+    def __init__(self, paths: list[str] | None = None, *, dataset=None, workspace=None,
+                 workspace_path: str | None = None, fmt: str | None = None,
+                 mapping: dict[str, str] | None = None, theme: str | None = None) -> None:
+        super().__init__()
+        self.paths = list(paths or [])
+        self.ds = dataset
+        self.ws = workspace
+        self.workspace_path = workspace_path
+        self.fmt, self.mapping = fmt, mapping
+        self.model = None
+        self.template_name: str | None = None
+        self.runner = None
+        self._wanted_theme = theme
+        self._built: set[str] = set()
+
+    # -- start-up -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="tabs")
+        with ContentSwitcher(id="panes", initial="loading"):
+            with Vertical(id="loading"):
+                yield Label("Opening " + (", ".join(self.paths) or "dataset") + " …", id="loading-label")
+                yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+        yield Static("", id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._setup_themes_and_keys()
+        self._draw_tabs()
+        if self.ds is not None:
+            self.post_message(Opened(self.ds, self.ws))
+        else:
+            self.open_dataset()
+
+    def _setup_themes_and_keys(self) -> None:
+        from workbench.tui.config import load_config
+        from workbench.tui.themes import DEFAULT_THEME, load_themes
+
+        themes, errors = load_themes()
+        for t in themes.values():
+            self.register_theme(t)
+        try:
+            config = load_config()
+        except ValueError as e:
+            config, errors = {}, errors + [str(e)]
+        name = self._wanted_theme or config.get("theme") or DEFAULT_THEME
+        if name not in self.available_themes:
+            errors.append(f"unknown theme {name!r}; themes: {', '.join(sorted(themes))}")
+            name = DEFAULT_THEME
+        self.theme = name
+        if isinstance(config.get("keymap"), dict):
+            self.set_keymap({str(k): str(v) for k, v in config["keymap"].items()})
+        for e in errors:
+            self.notify(e, severity="error", timeout=10)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _remember_theme(self, theme) -> None:
+        from workbench.tui.config import save_config
+
+        save_config(theme=theme.name)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_dataset(self) -> None:
+        from workbench.cli_common import parse_mapping
+        from workbench.data.dataset import Dataset
+        from workbench.store.workspace import Workspace
+
+        mapping = self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])
+        ds = Dataset.open(self.paths, format=self.fmt, mapping=mapping,
+                          progress=lambda n: self.post_message(OpenProgress(n)))
+        ws = Workspace.for_dataset(ds, self.workspace_path)
+        self.post_message(Opened(ds, ws))
+
+    def on_open_progress(self, msg: OpenProgress) -> None:
+        self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
+
+    async def on_opened(self, msg: Opened) -> None:
+        from workbench.tui.browse_model import BrowseModel
+
+        self.ds, self.ws = msg.ds, msg.ws
+        if self.ws is None:
+            from workbench.store.workspace import Workspace
+
+            self.ws = Workspace.for_dataset(self.ds, self.workspace_path)
+        self.model = BrowseModel(self.ds, self.ws)
+        self.sub_title = self.ds.name
+        if self.ds.errors:
+            self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
+        await self._show("browse")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where failed thread workers are reported."""
+        if event.state != WorkerState.ERROR:
+            return
+        err = event.worker.error
+        if event.worker.group == "open":
+            self.query_one("#loading-label", Label).update(f"Cannot open: {err}")
+            self.query_one("#loading-bar", ProgressBar).display = False
+        else:
+            self.notify(f"{event.worker.name}: {err}", severity="error", timeout=10)
+
+    # -- panes --------------------------------------------------------------------------
+
+    async def _build(self, pane_id: str) -> None:
+        pane = next(p for p in PANES if p.id == pane_id)
+        widget = _load_factory(pane.factory)()
+        widget.id = pane_id
+        widget.display = False
+        await self.query_one("#panes", ContentSwitcher).mount(widget)
+        self._built.add(pane_id)
+
+    async def _show(self, pane_id: str) -> None:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if pane_id not in self._built:
+            await self._build(pane_id)
+        switcher.current = pane_id
+        self._draw_tabs()
+        self.refresh_panes(only_current=True)
+        widget = switcher.get_child_by_id(pane_id)
+        target = widget if widget.can_focus else next((w for w in widget.query("*") if w.can_focus), None)
+        if target is not None:
+            target.focus()
+        self.refresh_bindings()
+
+    async def action_show_pane(self, pane_id: str) -> None:
+        if self.model is not None:
+            await self._show(pane_id)
+
+    @property
+    def current_pane(self) -> str | None:
+        return self.query_one("#panes", ContentSwitcher).current
+
+    def refresh_panes(self, only_current: bool = False) -> None:
+        """Tell the visible pane that the cursor or the data changed; redraw the status line."""
+        self._draw_status()
+        current = self.current_pane
+        for pane_id in self._built:
+            if only_current and pane_id != current:
+                continue
+            widget = self.query_one("#panes", ContentSwitcher).get_child_by_id(pane_id)
+            if pane_id == current and hasattr(widget, "refresh_pane"):
+                widget.refresh_pane()
+
+    def _draw_tabs(self) -> None:
+        current = self.current_pane
+        parts = []
+        for p in PANES:
+            label = f" {p.key} {p.title} "
+            parts.append(f"[reverse]{label}[/]" if p.id == current else label)
+        name = self.ds.name if self.ds is not None else ""
+        self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]")
+
+    def _draw_status(self) -> None:
+        m = self.model
+        if m is None:
+            return
+        c = m.counts()
+        n = len(m)
+        pos = self.row_list.cursor + 1 if n else 0
+        text = f"row {pos:,}/{n:,}"
+        if m.filters.active():
+            text += f" of {len(self.ds):,} · filter {m.filters.describe()}"
+        if m.sort_signal:
+            text += f" · sort {m.sort_signal}{'↓' if m.sort_descending else '↑'}"
+        text += f" · ✓{c['accept']:,} ✗{c['reject']:,} ·{c['pending']:,}"
+        if m.marked:
+            text += f" · ●{len(m.marked):,} marked"
+        if self.template_name:
+            text += f" · {self.template_name}"
+        self.query_one("#status", Static).update(text)
+
+    # -- the API panes use ----------------------------------------------------------------
+
+    @property
+    def row_list(self) -> RowList:
+        return self.query_one(RowList)
+
+    def current_row(self) -> int | None:
+        if self.model is None or not len(self.model):
+            return None
+        return self.model.index(self.row_list.cursor)
+
+    def filter_rows(self, indices: Iterable[int] | None, label: str) -> None:
+        import numpy as np
+
+        f = self.model.filters
+        f.rows = None if indices is None else np.asarray(sorted(indices), dtype=np.int64)
+        f.rows_label = label
+        self._refilter()
+
+    def goto_row(self, index: int) -> None:
+        pos = self.model.position_of(index)
+        if pos is None:
+            self.notify("that row is hidden by the filter; esc clears it", severity="warning")
+        else:
+            self.row_list.go(pos)
+
+    def decide_rows(self, row_ids: list[str], status: str) -> None:
+        self.model.decide(row_ids, status)  # committed to the workspace before we redraw
+        self.row_list.data_changed()
+        self.refresh_panes()
+
+    def run_job(self, name: str, items, fn, **kw):
+        if self.runner is None:
+            from workbench.store.jobs import JobRunner
+
+            self.runner = JobRunner(self.ws)
+            self.runner.subscribe(lambda ev: self.post_message(JobUpdate(ev)))
+        job = self.runner.submit(name, items, fn, **kw)
+        self.notify(f"started {name} on {len(items):,} rows (4 Jobs)")
+        return job
+
+    def run_dataset_operation(self, op, fn) -> None:
+        """Run a whole-dataset operation (fn(ds, **params) -> OpResult) and save it as one run."""
+        self.post_message(OperationState(op.name, "running", ""))
+        self._dataset_operation(op, fn)
+
+    @work(thread=True, group="operation", exit_on_error=False)
+    def _dataset_operation(self, op, fn) -> None:
+        from workbench.ops.oprun import save
+
+        try:
+            result = fn(self.ds, **op.params)
+            save(self.ws, result)
+        except Exception as e:
+            self.post_message(OperationState(op.name, "failed", f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(OperationState(op.name, "done", result.summary))
+
+    async def on_operation_state(self, msg: OperationState) -> None:
+        if "jobs" not in self._built:
+            await self._build("jobs")
+        self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail)
+        if msg.status != "running":
+            self.model.reload()
+            self.row_list.data_changed()
+            self.refresh_panes()
+            self.notify(f"{msg.name}: {msg.status} {msg.detail}", severity="error" if msg.status == "failed" else "information")
+
+    async def on_job_update(self, msg: JobUpdate) -> None:
+        if "jobs" not in self._built:
+            await self._build("jobs")
+        self.query_one("#jobs").job_event(msg.event)
+        if msg.event.status != "running":
+            self.model.reload()
+            self.row_list.data_changed()
+            self.refresh_panes()
+            self.notify(f"{msg.event.name}: {msg.event.status} ({msg.event.ok:,} ok, {msg.event.failed:,} failed)")
+
+    # -- list events --------------------------------------------------------------------
+
+    @on(RowList.Highlighted)
+    def _row_moved(self) -> None:
+        self.refresh_panes()
+
+    def _refilter(self) -> None:
+        self.model.apply()
+        self.row_list.data_changed(keep_cursor=False)
+        self.refresh_panes()
+
+    # -- actions ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("quit", "help", "command_palette", "show_pane"):
+            return True
+        return self.model is not None
+
+    def action_move(self, delta: int) -> None:
+        self.row_list.action_move(delta)
+
+    def action_page(self, direction: int) -> None:
+        self.row_list.action_page(direction)
+
+    def action_jump_first(self) -> None:
+        self.row_list.action_jump_first()
+
+    def action_jump_last(self) -> None:
+        self.row_list.action_jump_last()
+
+    def action_decide(self, status: str) -> None:
+        if not len(self.model):
+            return
+        rl = self.row_list
+        self.decide_rows([self.model.row_id(rl.cursor)], status)
+        rl.action_move(1)
+
+    def action_undo(self) -> None:
+        ids = self.model.undo()
+        self._after_undo(ids, "undid")
+
+    def action_redo(self) -> None:
+        ids = self.model.redo()
+        self._after_undo(ids, "redid")
+
+    def _after_undo(self, ids: list[str], verb: str) -> None:
+        if not ids:
+            self.notify("nothing to " + verb[:-1].rstrip("i") + "o")
+            return
+        self.row_list.data_changed()
+        if len(ids) == 1:
+            try:
+                self.goto_row(self.ds.index_of(ids[0]))
+            except KeyError:
+                pass
+        self.refresh_panes()
+        self.notify(f"{verb} {len(ids):,} decision{'s' if len(ids) > 1 else ''}")
+
+    def action_toggle_mark(self) -> None:
+        if len(self.model):
+            self.model.toggle_mark(self.row_list.cursor)
+            self.row_list.data_changed()
+            self.row_list.action_move(1)
+
+    def action_bulk(self, status: str) -> None:
+        m = self.model
+        if m.marked:
+            ids, what = sorted(m.marked), "marked"
+        elif m.filters.active():
+            ids, what = m.view_ids(), "filtered"
+        else:
+            self.notify("mark rows (space) or filter (f, /) first", severity="warning")
+            return
+        if not ids:
+            return
+        self.decide_rows(ids, status)
+        m.marked.clear()
+        self.row_list.data_changed()
+        self.refresh_panes()
+        self.notify(f"{status}ed {len(ids):,} {what} rows (u undoes)")
+
+    def action_search(self) -> None:
+        from workbench.tui.screens.prompt import PromptScreen
+
+        self.push_screen(PromptScreen("Fuzzy search the text", placeholder="words to look for"), self._search)
+
+    def _search(self, query: str | None) -> None:
+        if query:
+            self.notify(f"searching {len(self.ds):,} rows for {query!r} …")
+            self.search_rows(query)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def search_rows(self, query: str) -> None:
+        from workbench.tui.search import fuzzy_search
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        rows = fuzzy_search(self.ds, query, cancelled=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.post_message(SearchDone(query, rows))
+
+    def on_search_done(self, msg: SearchDone) -> None:
+        if not len(msg.rows):
+            self.notify(f"no match for {msg.query!r}", severity="warning")
+            return
+        self.filter_rows(msg.rows, f"/{msg.query}")
+        self.notify(f"{len(msg.rows):,} rows match {msg.query!r} (esc clears)")
+
+    def action_filter(self) -> None:
+        from workbench.tui.screens.prompt import PromptScreen
+
+        current = " ".join(p for p in (
+            f"status={self.model.filters.status}" if self.model.filters.status else "",
+            f"kind={self.model.filters.kind}" if self.model.filters.kind else "",
+            self.model.filters.signal or "") if p)
+        self.push_screen(PromptScreen(
+            "Filter: status=accept|reject|pending kind=sft|preference|kto|text SIGNAL>=VALUE",
+            value=current, placeholder="e.g. status=pending judge.score>=4"), self._filter)
+
+    def _filter(self, text: str | None) -> None:
+        if text is None:
+            return
+        from workbench.tui.browse_model import parse_filter
+
+        try:
+            f = parse_filter(text)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        f.rows, f.rows_label = self.model.filters.rows, self.model.filters.rows_label
+        self.apply_filters(f)
+
+    def apply_filters(self, f) -> None:
+        try:
+            self.model.set_filters(f)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.row_list.data_changed(keep_cursor=False)
+        self.refresh_panes()
+
+    def action_clear_filter(self) -> None:
+        if self.current_pane != "browse":
+            self.run_worker(self._show("browse"))
+            return
+        from workbench.tui.browse_model import Filters
+
+        if self.model.filters.active() or self.model.sort_signal:
+            self.model.sort_signal = None
+            self.apply_filters(Filters())
+
+    def action_sort(self) -> None:
+        names = self.ws.signal_names() if hasattr(self.ws, "signal_names") else []
+        if not names:
+            self.notify("no signals yet: run an operation (ctrl+p) first", severity="warning")
+            return
+        from workbench.tui.screens.picker import PickerScreen
+
+        self.push_screen(PickerScreen("Sort by signal (highest first)", ["(file order)"] + names), self._sort)
+
+    def _sort(self, name: str | None) -> None:
+        if name is None:
+            return
+        self.model.set_sort(None if name == "(file order)" else name)
+        self.row_list.data_changed(keep_cursor=False)
+        self.query_one("#browse").refresh_pane()
+        self.refresh_panes()
+
+    def action_open_sample(self) -> None:
+        if self.current_pane == "browse":
+            self.run_worker(self._show("sample"))
+
+    def action_pick_template(self) -> None:
+        from workbench.templates import list_templates
+        from workbench.tui.screens.picker import PickerScreen
+
+        self.push_screen(PickerScreen("Chat template", list(list_templates()), selected=self.template_name),
+                         self._template_chosen)
+
+    def _template_chosen(self, name: str | None) -> None:
+        if name:
+            self.template_name = name
+            self.run_worker(self._show("template"))
+
+    def action_pick_theme(self) -> None:
+        from workbench.tui.screens.picker import PickerScreen
+
+        names = sorted(n for n in self.available_themes if not n.startswith("textual-"))
+        self.push_screen(PickerScreen("Theme", names, selected=self.theme), self._theme_chosen)
+
+    def _theme_chosen(self, name: str | None) -> None:
+        if name:
+            self.theme = name
+
+    def action_help(self) -> None:
+        from workbench.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self._all_bindings()))
+
+    def _all_bindings(self) -> list[Binding]:
+        keymap = getattr(self, "_keymap", {})
+        out = []
+        for b in self.BINDINGS:
+            if b.id and b.id in keymap:
+                b = b.with_key(keymap[b.id])
+            out.append(b)
+        return out
+
+    def action_run_operation(self, name: str) -> None:
+        from workbench.tui.operations import start_operation
+
+        try:
+            start_operation(self, name)
+        except Exception as e:  # an operation that cannot start says why, the app goes on
+            self.notify(f"{name}: {e}", severity="error", timeout=10)
+
+    # -- command palette ----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if self.model is None:
+            yield from super().get_system_commands(screen)
+            return
+        from workbench.tui.commands import workbench_commands
+
+        yield from workbench_commands(self)
+        yield from super().get_system_commands(screen)
+
+
+def run(args: Any) -> int:
+    """Entry point for `workbench PATH` (args from workbench/cli.py)."""
+    app = WorkbenchApp(args.paths, workspace_path=args.workspace, fmt=args.format,
+                       mapping=args.map, theme=getattr(args, "theme", None))
+    app.run()
+    if app.ws is not None:
+        app.ws.close()
+    return app.return_code or 0

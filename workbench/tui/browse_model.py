@@ -1,0 +1,300 @@
+"""What the Browse list shows, kept free of Textual so it can be tested and reused.
+
+The list is a *view* over the dataset's Arrow table: `None` (every row in file order) or a
+numpy array of row indices after filters and sorting. Rows are read in blocks of `BLOCK`
+positions through `table.take`, so drawing a screen costs the same at 1,000 or 1,000,000
+rows; only the ids of rows with a decision are ever held as Python objects.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+STATUSES = ("accept", "reject", "pending")
+KIND_NAMES = ("sft", "preference", "kto", "text")
+LIST_COLUMNS = ("id", "kind", "length", "n_turns", "preview")
+BLOCK = 128
+MAX_BLOCKS = 64
+
+_OPS = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "==": operator.eq,
+        "=": operator.eq, ">": operator.gt, "<": operator.lt}
+_SIGNAL_RE = re.compile(r"^\s*([\w.\-]+)\s*(>=|<=|!=|==|=|>|<)\s*(.+?)\s*$")
+
+
+@dataclass
+class Filters:
+    """The active restrictions on the list; `describe()` is what the title bar shows."""
+
+    status: str | None = None
+    kind: str | None = None
+    signal: str | None = None  # e.g. "judge.score>=4"
+    # An explicit set of row indices (search matches, a topic-map cluster) and its label.
+    rows: np.ndarray | None = field(default=None, repr=False)
+    rows_label: str | None = None
+
+    def active(self) -> bool:
+        return any((self.status, self.kind, self.signal)) or self.rows is not None
+
+    def describe(self) -> str:
+        parts = []
+        if self.status:
+            parts.append(f"status={self.status}")
+        if self.kind:
+            parts.append(f"kind={self.kind}")
+        if self.signal:
+            parts.append(self.signal)
+        if self.rows is not None:
+            parts.append(self.rows_label or f"{len(self.rows)} rows")
+        return " ".join(parts)
+
+
+def parse_filter(text: str) -> Filters:
+    """Parse `status=accept kind=sft judge.score>=4` (any subset, any order) into Filters.
+
+    Raises ValueError with a message fit for the screen when a part is not understood.
+    """
+    f = Filters()
+    for part in text.split():
+        m = _SIGNAL_RE.match(part)
+        if not m:
+            raise ValueError(f"cannot read {part!r}: expected status=..., kind=... or SIGNAL>=VALUE")
+        name, op, value = m.groups()
+        if name == "status" and op in ("=", "=="):
+            if value not in STATUSES:
+                raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
+            f.status = value
+        elif name == "kind" and op in ("=", "=="):
+            f.kind = value
+        else:
+            f.signal = f"{name}{op}{value}"
+    return f
+
+
+def _coerce(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def signal_predicate(expr: str):
+    """(signal name, predicate(value) -> bool) for `NAME OP VALUE`."""
+    m = _SIGNAL_RE.match(expr)
+    if not m:
+        raise ValueError(f"cannot read signal filter {expr!r}: expected e.g. judge.score>=4")
+    name, op, raw = m.groups()
+    target, fn = _coerce(raw), _OPS[op]
+
+    def pred(v: Any) -> bool:
+        try:
+            return bool(fn(v, target))
+        except TypeError:
+            return False
+
+    return name, pred
+
+
+class BrowseModel:
+    """Rows, statuses, marks, filters and sort order for the Browse list."""
+
+    def __init__(self, ds, ws=None):
+        self.ds = ds
+        self.ws = ws
+        self.table: pa.Table = ds.table.select(list(LIST_COLUMNS))
+        self.statuses: dict[str, str] = dict(ws.statuses()) if ws is not None else {}
+        self.marked: set[str] = set()
+        self.filters = Filters()
+        self.view: np.ndarray | None = None
+        self.sort_signal: str | None = None
+        self.sort_descending = True
+        self.signal_column: str | None = None  # the signal shown as a column
+        self._signal_cache: dict[str, dict[str, Any]] = {}
+        self._blocks: OrderedDict[int, list[dict]] = OrderedDict()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.view) if self.view is not None else self.table.num_rows
+
+    def index(self, pos: int) -> int:
+        """Dataset row index at list position `pos`."""
+        return int(self.view[pos]) if self.view is not None else pos
+
+    def row(self, pos: int) -> dict:
+        """List fields of the row at `pos` (id, kind, length, n_turns, preview), block-cached."""
+        block, off = divmod(pos, BLOCK)
+        rows = self._blocks.get(block)
+        if rows is None:
+            start = block * BLOCK
+            stop = min(start + BLOCK, len(self))
+            if self.view is None:
+                part = self.table.slice(start, stop - start)
+            else:
+                part = self.table.take(pa.array(self.view[start:stop]))
+            rows = part.to_pylist()
+            self._blocks[block] = rows
+            if len(self._blocks) > MAX_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(block)
+        return rows[off]
+
+    def row_id(self, pos: int) -> str:
+        return self.row(pos)["id"]
+
+    def status(self, row_id: str) -> str:
+        return self.statuses.get(row_id, "pending")
+
+    def signal_values(self, name: str) -> dict[str, Any]:
+        if name not in self._signal_cache:
+            self._signal_cache[name] = dict(self.ws.signal_values(name)) if self.ws is not None else {}
+        return self._signal_cache[name]
+
+    def signal(self, row_id: str) -> Any:
+        if not self.signal_column:
+            return None
+        return self.signal_values(self.signal_column).get(row_id)
+
+    def counts(self) -> dict[str, int]:
+        out = {"accept": 0, "reject": 0}
+        for s in self.statuses.values():
+            if s in out:
+                out[s] += 1
+        out["pending"] = self.table.num_rows - out["accept"] - out["reject"]
+        return out
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def decide(self, row_ids: list[str], status: str) -> None:
+        """Write the decision to the workspace (committed on return), then remember it."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        if self.ws is None:
+            raise RuntimeError("no workspace is open")
+        if len(row_ids) == 1:
+            self.ws.decide(row_ids[0], status)
+        else:
+            self.ws.decide_many(row_ids, status)
+        for rid in row_ids:
+            self.statuses[rid] = status
+
+    def undo(self) -> list[str]:
+        return self._reload(self.ws.undo())
+
+    def redo(self) -> list[str]:
+        return self._reload(self.ws.redo())
+
+    def _reload(self, ids: list[str]) -> list[str]:
+        if ids:
+            self.statuses = dict(self.ws.statuses())
+        return ids
+
+    def reload(self) -> None:
+        """Re-read statuses and signals after an operation wrote to the workspace."""
+        if self.ws is not None:
+            self.statuses = dict(self.ws.statuses())
+        self._signal_cache.clear()
+        self.apply()
+
+    # -- marks --------------------------------------------------------------------------
+
+    def toggle_mark(self, pos: int) -> bool:
+        rid = self.row_id(pos)
+        if rid in self.marked:
+            self.marked.discard(rid)
+            return False
+        self.marked.add(rid)
+        return True
+
+    def view_ids(self) -> list[str]:
+        """Ids of every row in the current view (for bulk decisions on a filtered list)."""
+        if self.view is None:
+            return self.table.column("id").to_pylist()
+        return self.table.column("id").take(pa.array(self.view)).to_pylist()
+
+    # -- filtering and sorting ----------------------------------------------------------
+
+    def set_filters(self, filters: Filters) -> None:
+        if filters.signal:
+            signal_predicate(filters.signal)  # fail before changing anything
+        self.filters = filters
+        self.apply()
+
+    def set_sort(self, signal: str | None, descending: bool = True) -> None:
+        self.sort_signal = signal
+        self.sort_descending = descending
+        if signal:
+            self.signal_column = signal
+        self.apply()
+
+    def _ids_mask(self, ids) -> np.ndarray:
+        ids = list(ids)
+        if not ids:
+            return np.zeros(self.table.num_rows, dtype=bool)
+        mask = pc.is_in(self.table.column("id"), value_set=pa.array(ids, pa.string()))
+        return mask.to_numpy(zero_copy_only=False)
+
+    def apply(self) -> None:
+        """Recompute the view from filters and sort order."""
+        f, n = self.filters, self.table.num_rows
+        mask: np.ndarray | None = None
+
+        def both(m: np.ndarray) -> None:
+            nonlocal mask
+            mask = m if mask is None else (mask & m)
+
+        if f.kind:
+            both(pc.equal(self.table.column("kind"), f.kind).to_numpy(zero_copy_only=False))
+        if f.status:
+            if f.status == "pending":
+                both(~self._ids_mask(r for r, s in self.statuses.items() if s != "pending"))
+            else:
+                both(self._ids_mask(r for r, s in self.statuses.items() if s == f.status))
+        if f.signal:
+            name, pred = signal_predicate(f.signal)
+            both(self._ids_mask(r for r, v in self.signal_values(name).items() if pred(v)))
+        if f.rows is not None:
+            m = np.zeros(n, dtype=bool)
+            m[f.rows] = True
+            both(m)
+        view = np.flatnonzero(mask) if mask is not None else None
+        if self.sort_signal:
+            keys = self._sort_keys(self.sort_signal)
+            rows = view if view is not None else np.arange(n)
+            k = keys[rows]
+            # NaN (no value) last, whatever the direction.
+            order = np.lexsort(((-k if self.sort_descending else k), np.isnan(k)))
+            view = rows[order]
+        self.view = view
+        self._blocks.clear()
+
+    def _sort_keys(self, name: str) -> np.ndarray:
+        values = self.signal_values(name)
+        keys = np.full(self.table.num_rows, np.nan)
+        numeric = {r: float(v) for r, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                   or isinstance(v, bool)}
+        if numeric:
+            ids = pa.array(list(numeric), pa.string())
+            where = pc.index_in(self.table.column("id"), value_set=ids).to_numpy(zero_copy_only=False)
+            vals = np.array(list(numeric.values()), dtype=float)
+            hit = ~np.isnan(where.astype(float)) if where.dtype.kind == "f" else np.ones(len(where), bool)
+            idx = np.where(hit, np.nan_to_num(where.astype(float), nan=0).astype(int), 0)
+            keys = np.where(hit, vals[idx], np.nan)
+        return keys
+
+    def position_of(self, row_index: int) -> int | None:
+        """List position of a dataset row index, or None when it is filtered out."""
+        if self.view is None:
+            return row_index if 0 <= row_index < self.table.num_rows else None
+        hits = np.flatnonzero(self.view == row_index)
+        return int(hits[0]) if len(hits) else None

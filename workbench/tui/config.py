@@ -1,0 +1,46 @@
+"""The TUI's settings file, `tui.json` in the XDG config folder: theme and keymap.
+
+    {"theme": "light", "keymap": {"accept": "y", "reject": "n"}}
+
+`keymap` maps binding ids (shown in the help screen) to keys, comma-separated for several.
+The file is rewritten atomically and only the keys we own are changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from workbench.paths import config_dir
+
+
+def config_path() -> Path:
+    return config_dir() / "tui.json"
+
+
+def load_config() -> dict[str, Any]:
+    path = config_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno}: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def save_config(**changes: Any) -> None:
+    path = config_path()
+    try:
+        data = load_config()
+    except ValueError:
+        data = {}  # a broken file is replaced rather than blocking the theme choice
+    data.update(changes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

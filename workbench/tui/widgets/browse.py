@@ -1,0 +1,26 @@
+"""The Browse pane: a column header over the virtual RowList."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from workbench.tui.widgets.row_list import RowList
+
+
+class BrowsePane(Vertical):
+    DEFAULT_CSS = """
+    BrowsePane > #browse-header { height: 1; color: $text-muted; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="browse-header", markup=False)
+        yield RowList(self.app.model, id="rows")
+
+    def refresh_pane(self) -> None:
+        rows = self.query_one(RowList)
+        self.query_one("#browse-header", Static).update(rows.header(rows.scrollable_content_region.width or self.size.width))
+
+    def on_resize(self) -> None:
+        self.refresh_pane()

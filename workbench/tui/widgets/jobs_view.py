@@ -1,0 +1,106 @@
+"""The Jobs pane: one line per job with a progress bar, rate and ETA; cancel with `c`;
+per-row errors of the selected job below."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    m, s = divmod(int(seconds), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+class JobsPane(Vertical):
+    BINDINGS = [Binding("c", "cancel_job", "Cancel job", id="cancel-job")]
+    DEFAULT_CSS = """
+    JobsPane > #jobs-list { height: 1fr; min-height: 4; }
+    JobsPane > #jobs-bar { height: 1; }
+    JobsPane > #jobs-errors { height: auto; max-height: 50%; }
+    """
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.events: dict[str, object] = {}  # key -> latest JobEvent or (status, detail)
+
+    def compose(self):
+        yield OptionList(id="jobs-list")
+        yield ProgressBar(total=100, show_eta=False, id="jobs-bar")
+        yield Static("No jobs yet: run an operation from the command palette (ctrl+p, run-…).", id="jobs-errors")
+
+    def job_event(self, ev) -> None:
+        self.events[f"job:{ev.job_id}"] = ev
+        self._redraw()
+
+    def operation_state(self, name: str, status: str, detail: str) -> None:
+        self.events[f"op:{name}"] = (name, status, detail)
+        self._redraw()
+
+    @staticmethod
+    def _line(item) -> Text:
+        if isinstance(item, tuple):
+            name, status, detail = item
+            return Text.assemble((f"{name:<18} ", "bold"), f"{status:<9} ", (detail, "dim"))
+        ev = item
+        pct = ev.done / ev.total if ev.total else 1.0
+        bar = "█" * int(20 * pct) + "░" * (20 - int(20 * pct))
+        return Text.assemble((f"{ev.name[:18]:<18} ", "bold"), f"{ev.status:<9} ", bar,
+                             f" {ev.done:,}/{ev.total:,}  {ev.rate:.1f}/s  eta {_eta(ev.eta)}",
+                             (f"  {ev.failed:,} failed" if ev.failed else "", "red"))
+
+    def _redraw(self) -> None:
+        ol = self.query_one("#jobs-list", OptionList)
+        keep = ol.highlighted
+        ol.clear_options()
+        ol.add_options([Option(self._line(v), id=k) for k, v in self.events.items()])
+        if self.events:
+            ol.highlighted = min(keep if keep is not None else len(self.events) - 1, len(self.events) - 1)
+        self.refresh_pane()
+
+    def _selected(self):
+        ol = self.query_one("#jobs-list", OptionList)
+        if ol.highlighted is None or not self.events:
+            return None
+        return list(self.events.values())[ol.highlighted]
+
+    def on_option_list_option_highlighted(self) -> None:
+        self.refresh_pane()
+
+    def refresh_pane(self) -> None:
+        item = self._selected()
+        bar = self.query_one("#jobs-bar", ProgressBar)
+        errors = self.query_one("#jobs-errors", Static)
+        if item is None:
+            return
+        if isinstance(item, tuple):
+            bar.update(total=None if item[1] == "running" else 1, progress=0 if item[1] == "running" else 1)
+            errors.update(Text(item[2] or item[1]))
+            return
+        bar.update(total=max(1, item.total), progress=item.done)
+        failed = self.app.ws.job_errors(item.job_id) if item.failed else {}
+        if item.error or failed:
+            t = Table("row", "error", box=None, expand=True, pad_edge=False)
+            for rid, err in list(failed.items())[:50]:
+                t.add_row(rid, err.splitlines()[0] if err else "")
+            errors.update(t if not item.error else Text(item.error, style="red"))
+        else:
+            errors.update(Text(f"{item.ok:,} ok · {item.skipped:,} resumed · {item.failed:,} failed", style="dim"))
+
+    def action_cancel_job(self) -> None:
+        item = self._selected()
+        runner = self.app.runner
+        if item is None or isinstance(item, tuple) or runner is None:
+            self.app.notify("select a running job to cancel", severity="warning")
+            return
+        for job in runner.jobs:
+            if job.job_id == item.job_id and not job.done:
+                job.cancel()
+                self.app.notify(f"cancelling {job.name} …")
+                return

@@ -1,0 +1,179 @@
+"""The Browse list: a Line-API ScrollView over a BrowseModel.
+
+No widget per row: `render_line` draws only the visible lines, reading rows block-wise from
+the model, and keeps rendered strips in an LRU keyed by (position, width, cursor,
+generation). Any change of data bumps the generation, so stale lines are never shown.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from workbench.tui.browse_model import BrowseModel
+
+STATUS_GLYPH = {"accept": "✓", "reject": "✗", "pending": "·"}
+KIND_SHORT = {"preference": "pref"}
+
+# Shared with the app so j/k also move the list from the other panes; one id, one keymap entry.
+NAV_BINDINGS = [
+    Binding("down,j", "move(1)", "Down", show=False, id="cursor-down"),
+    Binding("up,k", "move(-1)", "Up", show=False, id="cursor-up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="page-down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="page-up"),
+    Binding("g,home", "jump_first", "First row", show=False, id="first-row"),
+    Binding("G,end", "jump_last", "Last row", show=False, id="last-row"),
+]
+
+
+def _fmt_signal(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+class RowList(ScrollView, can_focus=True, inherit_bindings=False):
+    BINDINGS = NAV_BINDINGS
+
+    COMPONENT_CLASSES = {
+        "row-list--cursor", "row-list--accept", "row-list--reject", "row-list--marked", "row-list--dim",
+    }
+    DEFAULT_CSS = """
+    RowList { height: 1fr; }
+    RowList > .row-list--cursor { background: $primary 40%; text-style: bold; }
+    RowList:focus > .row-list--cursor { background: $primary 60%; }
+    RowList > .row-list--accept { color: $success; }
+    RowList > .row-list--reject { color: $error; }
+    RowList > .row-list--marked { color: $accent; text-style: bold; }
+    RowList > .row-list--dim { color: $foreground 60%; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to list position `pos`."""
+
+        def __init__(self, pos: int) -> None:
+            self.pos = pos
+            super().__init__()
+
+    def __init__(self, model: BrowseModel, **kw) -> None:
+        super().__init__(**kw)
+        self.model = model
+        self._lines: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._generation = 0
+
+    # -- data changes -------------------------------------------------------------------
+
+    def data_changed(self, keep_cursor: bool = True) -> None:
+        """The model's rows, statuses or marks changed: redraw and clamp the cursor."""
+        self._generation += 1
+        self._lines.clear()
+        self.virtual_size = Size(self.size.width, len(self.model))
+        n = len(self.model)
+        self.set_reactive(RowList.cursor, 0 if not keep_cursor or n == 0 else min(self.cursor, n - 1))
+        self._show_cursor()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.model))
+        self._lines.clear()
+
+    def on_mount(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.model))
+
+    def _show_cursor(self) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._show_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(new))
+
+    # -- movement -----------------------------------------------------------------------
+
+    def go(self, pos: int) -> None:
+        n = len(self.model)
+        if n:
+            self.cursor = max(0, min(pos, n - 1))
+
+    def action_move(self, delta: int) -> None:
+        self.go(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        height = max(1, self.scrollable_content_region.height)
+        self.scroll_to(y=self.scroll_y + direction * height, animate=False, immediate=True)
+        self.go(self.cursor + direction * height)
+
+    def action_jump_first(self) -> None:
+        self.go(0)
+
+    def action_jump_last(self) -> None:
+        self.go(len(self.model) - 1)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def layout(self, width: int) -> tuple[int, int]:
+        """Widths of the number column and the signal column."""
+        num_w = max(3, len(str(len(self.model.ds))))
+        sig_w = 8 if self.model.signal_column else 0
+        return num_w, sig_w
+
+    def header(self, width: int) -> str:
+        num_w, sig_w = self.layout(width)
+        sig = f"{(self.model.signal_column or '')[-sig_w:]:>{sig_w}} " if sig_w else ""
+        text = f"   {'#':>{num_w}} kind {'len':>6} {'trn':>3} {sig}preview"
+        return text[:width].ljust(width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        pos = int(self.scroll_y) + y
+        if pos >= len(self.model):
+            return Strip.blank(width, self.rich_style)
+        key = (pos, width, pos == self.cursor, self._generation)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._render_row(pos, width)
+            self._lines[key] = strip
+        return strip
+
+    def _render_row(self, pos: int, width: int) -> Strip:
+        m = self.model
+        row = m.row(pos)
+        rid = row["id"]
+        status = m.status(rid)
+        marked = rid in m.marked
+        num_w, sig_w = self.layout(width)
+        base = self.rich_style
+        if pos == self.cursor:
+            base = base + self.get_component_rich_style("row-list--cursor")
+        status_style = {"accept": "row-list--accept", "reject": "row-list--reject"}.get(status)
+        dim = self.get_component_rich_style("row-list--dim", partial=True)
+        segs = [
+            Segment("▶" if pos == self.cursor else " ", base),
+            Segment("●" if marked else " ", base + self.get_component_rich_style("row-list--marked", partial=True)),
+            Segment(STATUS_GLYPH.get(status, "?"),
+                    base + (self.get_component_rich_style(status_style, partial=True) if status_style else dim)),
+            Segment(f" {m.index(pos) + 1:>{num_w}} ", base + dim),
+            Segment(f"{KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} ", base),
+            Segment(f"{row['length']:>6} {row['n_turns']:>3} ", base + dim),
+        ]
+        if sig_w:
+            segs.append(Segment(f"{_fmt_signal(m.signal(rid))[:sig_w]:>{sig_w}} ", base))
+        used = sum(s.cell_length for s in segs)
+        segs.append(Segment(row["preview"] or "", base))
+        return Strip(segs).crop(0, width).extend_cell_length(width, base) if width > used else Strip(segs).crop(0, width)
