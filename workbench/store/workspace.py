@@ -8,7 +8,7 @@ WAL file with write(); the bytes are then in the OS page cache, which outlives t
 So a decision whose `decide()` returned survives `kill -9` of Workbench (tests/store prove it
 by SIGKILLing a writer). What NORMAL gives up is fsync per commit: on power loss or an OS
 crash the last few transactions may be lost, but the file stays consistent. FULL would fsync
-every decision (≈ 10-100× slower on real disks); pass `synchronous="FULL"` to `open` if a
+every decision (12× slower here, see benchmarks/bench_store.py); pass `synchronous="FULL"` to `open` if a
 machine's power is less reliable than its users' patience.
 
 Concurrency: one connection, shared by all threads of the process, behind a lock; every write
