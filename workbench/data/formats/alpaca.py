@@ -1,0 +1,189 @@
+"""Alpaca: {"instruction", "input", "output", "system"?, "history"?: [[instruction, answer], ...]}.
+
+The preference variant has `chosen` / `rejected` strings instead of `output`; a boolean
+`kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
+instruction, answer / response / completion -> output. The instruction and the input
+become one user turn (joined by a blank line); a leading <think> block in an answer is
+its reasoning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.data.formats.base import RowError, join_think, need_str, split_think
+from workbench.data.formats.messages import build_tools_images, parse_tools_images
+
+NAME = "alpaca"
+
+ALIASES = {
+    "instruction": ("instruction", "question", "prompt", "query"),
+    "output": ("output", "answer", "response", "completion"),
+}
+LABEL_KEYS = ("kto_tag", "label")
+SEP = "\n\n"
+
+
+def _find(row: dict, target: str) -> str | None:
+    return next((k for k in ALIASES[target] if row.get(k) is not None), None)
+
+
+def detect(row: dict) -> float:
+    ins = _find(row, "instruction")
+    if ins is None or not isinstance(row[ins], str):
+        return 0.0
+    if _find(row, "output") or ("chosen" in row and "rejected" in row):
+        return 0.8 if ins == "instruction" else 0.7
+    return 0.3
+
+
+def _answer(text: str, hints: dict, key: str) -> dict:
+    turn = {"role": "assistant", "content": text}
+    answer, thought, style = split_think(text)
+    if thought is not None:
+        turn["content"], turn["reasoning"] = answer, thought
+        hints[key] = style
+    return turn
+
+
+def parse(row: dict) -> tuple[dict, set, dict]:
+    h: dict = {}
+    ins_key = _find(row, "instruction")
+    if ins_key is None:
+        raise RowError("missing field 'instruction'")
+    instruction = need_str(row[ins_key], f"'{ins_key}'")
+    used = {ins_key}
+    names = {}
+    if ins_key != "instruction":
+        names["instruction"] = ins_key
+    inp = need_str(row.get("input"), "'input'", optional=True)
+    if "input" in row:
+        used.add("input")
+    else:
+        h["noinput"] = 1
+    user = instruction
+    if inp:
+        user = instruction + SEP + inp
+        h["split"] = len(instruction)
+    messages: list[dict] = []
+    if row.get("history") is not None:
+        hist = row["history"]
+        if not isinstance(hist, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in hist
+        ):
+            raise RowError("'history' must be a list of [instruction, answer] pairs of strings")
+        for i, (q, a) in enumerate(hist):
+            messages += [{"role": "user", "content": q}, _answer(a, h, f"think{i}")]
+        used.add("history")
+        h["hist"] = 1
+    messages.append({"role": "user", "content": user})
+    fields: dict = {"kind": "sft", "messages": messages, "system": need_str(row.get("system"), "'system'", optional=True)}
+    if "system" in row:
+        used.add("system")
+    out_key = _find(row, "output")
+    if "chosen" in row and "rejected" in row and out_key is None:
+        fields["kind"] = "preference"
+        fields["chosen"] = [_answer(need_str(row["chosen"], "'chosen'"), h, "thinkc")]
+        fields["rejected"] = [_answer(need_str(row["rejected"], "'rejected'"), h, "thinkr")]
+        used |= {"chosen", "rejected"}
+    elif out_key is None:
+        raise RowError("missing field 'output' (or 'chosen' and 'rejected')")
+    else:
+        if out_key != "output":
+            names["output"] = out_key
+        messages.append(_answer(need_str(row[out_key], f"'{out_key}'"), h, "think"))
+        used.add(out_key)
+        for k in LABEL_KEYS:
+            if isinstance(row.get(k), bool):
+                fields["kind"], fields["label"] = "kto", row[k]
+                used.add(k)
+                if k != "kto_tag":
+                    h["lkey"] = k
+                break
+    if names:
+        h["names"] = names
+    used |= parse_tools_images(row, fields, h)
+    return fields, used, h
+
+
+def _text(turn: dict, style: Any) -> str:
+    if turn.get("reasoning") is not None:
+        return join_think(turn["content"], turn["reasoning"], style)
+    return turn["content"]
+
+
+def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
+    lost: set = set()
+    turns = list(rec.get("messages") or [])
+    kind = rec["kind"]
+    answer = None
+    if kind in ("sft", "kto") and turns and turns[-1]["role"] == "assistant":
+        answer = turns.pop()
+    elif kind in ("sft", "kto"):
+        lost.add("a missing final answer")
+    # what remains must be (user, assistant)* user
+    pairs, last_user = [], None
+    i = 0
+    while i < len(turns):
+        t = turns[i]
+        if t["role"] == "user" and i + 1 < len(turns) and turns[i + 1]["role"] == "assistant":
+            pairs.append((t, turns[i + 1]))
+            i += 2
+        elif t["role"] == "user" and i == len(turns) - 1:
+            last_user = t
+            i += 1
+        else:
+            lost.add("system turns inside the conversation" if t["role"] == "system" else
+                     "tool turns" if t["role"] == "tool" else "turns that are not user/assistant pairs")
+            i += 1
+    for t in turns + ([answer] if answer else []) + list(rec.get("chosen") or []) + list(rec.get("rejected") or []):
+        if t.get("tool_calls"):
+            lost.add("tool calls")
+        if t.get("name"):
+            lost.add("turn names")
+        if "train" in t:
+            lost.add("train weights")
+    names = h.get("names") or {}
+    user = last_user["content"] if last_user else ""
+    split = h.get("split")
+    if split is not None and user[split:split + len(SEP)] == SEP:
+        instruction, inp = user[:split], user[split + len(SEP):]
+    else:
+        instruction, inp = user, ""
+    out: dict = {names.get("instruction", "instruction"): instruction}
+    if inp or not h.get("noinput"):
+        out["input"] = inp
+    if kind == "preference":
+        ch, rj = rec.get("chosen") or [], rec.get("rejected") or []
+        if len(ch) != 1 or len(rj) != 1:
+            lost.add("multi-turn preference continuations")
+        out["chosen"] = _text(ch[0], h.get("thinkc")) if ch else ""
+        out["rejected"] = _text(rj[0], h.get("thinkr")) if rj else ""
+    elif kind == "text":
+        raise RowError("a text row has no alpaca form")
+    else:
+        out[names.get("output", "output")] = _text(answer, h.get("think")) if answer else ""
+        if kind == "kto":
+            out[h.get("lkey", "kto_tag")] = rec.get("label")
+    if rec.get("system") is not None:
+        out["system"] = rec["system"]
+    if pairs or h.get("hist"):
+        out["history"] = [[u["content"], _text(a, h.get(f"think{j}"))] for j, (u, a) in enumerate(pairs)]
+    if rec.get("tools") is not None:
+        lost.add("tool schemas")
+    build_tools_images({**rec, "tools": None}, out, h)
+    return out, sorted(lost)
+
+
+def to_record(row: dict, **kw) -> dict:
+    """One row of this format -> a canonical record (see workbench.data.formats.decode)."""
+    from workbench.data.formats import decode
+
+    return decode(NAME, row, **kw)
+
+
+def from_record(rec: dict) -> tuple[dict, list[str]]:
+    """A canonical record -> (a row of this format, what it could not hold)."""
+    from workbench.data.formats import encode
+
+    return encode(rec, NAME)

@@ -1,0 +1,129 @@
+"""Helpers shared by the format modules: row errors, turn spelling, <think> splitting.
+
+A format module turns one source row (a dict) into a canonical record and back. It keeps
+how the source spelled things (role names, key order, reasoning style...) as small *hints*
+in the record's `origin`, so that writing back to the same format restores the row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+
+class RowError(Exception):
+    """What is wrong with one row; the reader adds the file and line."""
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality that also compares dict key order and value types (1 != 1.0 != True)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+
+def reorder(out: dict, keys: list[str] | None) -> dict:
+    """`out` with the keys listed in `keys` first, in that order; the rest keep their order."""
+    if not keys:
+        return out
+    first = {k: out[k] for k in keys if k in out}
+    first.update((k, v) for k, v in out.items() if k not in first)
+    return first
+
+
+def need_str(value: Any, what: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        got = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        raise RowError(f"{what} is {got}")
+    return value
+
+
+def need_list(value: Any, what: str) -> list:
+    if not isinstance(value, list):
+        got = "missing" if value is None else f"a {type(value).__name__}, not a list"
+        raise RowError(f"{what} is {got}")
+    return value
+
+
+# -- reasoning inside the text: "<think>...</think>answer" ------------------------------
+
+_THINK = re.compile(r"(\s*)<think>(\s*)(.*?)(\s*)</think>(\s*)", re.S)
+
+
+def split_think(text: str) -> tuple[str, str | None, list[str] | None]:
+    """(answer, reasoning, style) when `text` starts with a <think> block, else (text, None, None).
+
+    `style` holds the whitespace around the block so that `join_think` rebuilds it exactly.
+    """
+    if "<think>" not in text[:64]:
+        return text, None, None
+    m = _THINK.match(text)
+    if not m:
+        return text, None, None
+    pre, lead, body, trail, sep = m.groups()
+    return text[m.end():], body, [pre, lead, trail, sep]
+
+
+DEFAULT_THINK = ["", "\n", "\n", "\n\n"]
+
+
+def join_think(answer: str, reasoning: str, style: list[str] | None = None) -> str:
+    pre, lead, trail, sep = style or DEFAULT_THINK
+    return f"{pre}<think>{lead}{reasoning}{trail}</think>{sep}{answer}"
+
+
+# -- train weights ------------------------------------------------------------------------
+
+WEIGHT_KEYS = ("loss_weight", "train", "weight")
+
+
+def read_weight(raw: Any, what: str) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return 1.0 if raw else 0.0
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    raise RowError(f"{what} must be a number or a boolean, not {raw!r}")
+
+
+def write_weight(train: float | None, hint: list | None) -> Any:
+    """The weight as the source wrote it when unchanged (True, 1, 1.0, null), else a number."""
+    if hint is not None and read_weight(hint[1], "") == train:
+        return hint[1]
+    if train is None:
+        return None
+    return int(train) if float(train).is_integer() else train
+
+
+# -- tool calls -----------------------------------------------------------------------------
+
+
+def dump_args(args: Any) -> str:
+    """Canonical tool-call arguments are a JSON string."""
+    return args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+
+
+def load_args(args: str) -> Any:
+    try:
+        return json.loads(args)
+    except (TypeError, ValueError):
+        return args
+
+
+def system_lift(turns: list[dict]) -> tuple[str | None, list[dict]]:
+    """A leading system turn becomes the record's system prompt."""
+    if turns and turns[0]["role"] == "system" and not turns[0].get("tool_calls"):
+        return turns[0]["content"], turns[1:]
+    return None, turns
+
+
+def is_role_list(value: Any, key: str = "role") -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict) and key in value[0]

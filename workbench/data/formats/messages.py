@@ -1,0 +1,281 @@
+"""OpenAI / Hugging Face chat messages: {"messages": [{"role", "content", ...}], ...}.
+
+Content is a string or a list of parts ({"type": "text" | "reasoning" | "tool_call", "text" or
+"value": ...}); assistant turns may carry `tool_calls`; `tool` turns answer them. Reasoning
+comes from reasoning parts, a `reasoning_content` (or `reasoning`/`thinking`) field, or a
+leading <think>...</think> block, and is kept apart from the answer. A per-message
+`loss_weight` / `train` / `weight` becomes turn["train"]; a boolean `label` / `kto_tag`
+marks a KTO row. Also used for the turns of TRL preference rows (see trl.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.data.formats.base import (
+    WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, need_list, read_weight, reorder,
+    split_think, system_lift, write_weight,
+)
+
+NAME = "openai"
+
+ROLES_IN = {
+    "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
+    "tool": "tool", "function": "tool", "ipython": "tool",
+}
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+TURN_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", *REASONING_KEYS, *WEIGHT_KEYS}
+LABEL_KEYS = ("label", "kto_tag")
+
+
+def detect(row: dict) -> float:
+    if is_role_list(row.get("messages")):
+        return 0.9
+    return 0.0
+
+
+# -- turns ------------------------------------------------------------------------------
+
+
+def _parse_call(c: Any, where: str) -> dict:
+    if not isinstance(c, dict):
+        raise RowError(f"{where}: a tool call must be an object")
+    fn = c.get("function") if isinstance(c.get("function"), dict) else c
+    name = fn.get("name")
+    if not isinstance(name, str):
+        raise RowError(f"{where}: tool call has no 'name'")
+    call = {"name": name, "arguments": dump_args(fn.get("arguments", fn.get("parameters", {})))}
+    if c.get("id") is not None:
+        call = {"id": str(c["id"]), **call}
+    return call
+
+
+def _build_call(call: dict) -> dict:
+    out = {"type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
+    return {"id": call["id"], **out} if "id" in call else out
+
+
+def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
+    """One source message -> (canonical turn, spelling hint)."""
+    if not isinstance(t, dict):
+        raise RowError(f"{where} is not an object")
+    raw_role = t.get("role")
+    if raw_role is None:
+        raise RowError(f"{where} has no 'role'")
+    role = ROLES_IN.get(raw_role)
+    if role is None:
+        raise RowError(f"unknown role {raw_role!r} in {where} (expected one of {', '.join(ROLES_IN)})")
+    hint: dict = {}
+    if raw_role != role:
+        hint["role"] = raw_role
+    content = t.get("content")
+    reasoning = None
+    calls: list[dict] = []
+    if content is None:
+        text = ""
+        if "content" in t:
+            hint["null"] = True
+    elif isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        texts, thoughts = [], []
+        for j, p in enumerate(content):
+            if isinstance(p, str):
+                texts.append(p)
+                continue
+            if not isinstance(p, dict):
+                raise RowError(f"{where}: content part {j + 1} is not an object")
+            kind, val = p.get("type"), p.get("text", p.get("value"))
+            if kind == "text":
+                texts.append(val or "")
+            elif kind in ("reasoning", "thinking"):
+                thoughts.append(val or "")
+            elif kind == "tool_call":
+                calls.append(_parse_call(p.get("value", p.get("tool_call", p)), where))
+            # other parts (images, audio) are kept through the row's origin
+        text = "".join(texts)
+        reasoning = "".join(thoughts) if thoughts else None
+        hint["parts"] = True
+    else:
+        raise RowError(f"{where}: content must be a string or a list of parts")
+
+    turn: dict = {"role": role, "content": text}
+    for k in REASONING_KEYS:
+        if k in t:
+            if t[k] is not None and not isinstance(t[k], str):
+                raise RowError(f"{where}: {k} must be a string")
+            reasoning = t[k]
+            if k != "reasoning_content":
+                hint["rkey"] = k
+            if reasoning is None:
+                hint["rnull"] = True
+            break
+    else:
+        if role == "assistant" and reasoning is None:
+            answer, thought, style = split_think(text)
+            if thought is not None:
+                turn["content"], reasoning = answer, thought
+                if style != ["", "\n", "\n", "\n\n"]:
+                    hint["think"] = style
+                else:
+                    hint["think"] = 1
+    if reasoning is not None:
+        turn["reasoning"] = reasoning
+    if t.get("name") is not None:
+        turn["name"] = str(t["name"])
+    if t.get("tool_calls") is not None:
+        calls += [_parse_call(c, where) for c in need_list(t["tool_calls"], f"{where}: tool_calls")]
+    elif "tool_calls" in t:
+        hint["tcnull"] = True
+    if calls:
+        turn["tool_calls"] = calls
+    if t.get("tool_call_id") is not None:
+        turn["tool_call_id"] = str(t["tool_call_id"])
+    for k in WEIGHT_KEYS:
+        if k in t:
+            w = read_weight(t[k], f"{where}: {k}")
+            if w is not None:
+                turn["train"] = w
+            hint["w"] = [k, t[k]]
+            break
+    extra = {k: v for k, v in t.items() if k not in TURN_KEYS}
+    if extra:
+        hint["extra"] = extra
+    if list(t) != list(build_turn(turn, hint)):
+        hint["keys"] = list(t)
+    return turn, hint
+
+
+def build_turn(turn: dict, hint: dict | None = None) -> dict:
+    """A canonical turn -> a source message, spelled as `hint` says (OpenAI style by default)."""
+    hint = hint or {}
+    out: dict = {"role": hint.get("role") or turn["role"]}
+    content, reasoning = turn.get("content") or "", turn.get("reasoning")
+    calls = turn.get("tool_calls")
+    rkey = hint.get("rkey", "reasoning_content")
+    if hint.get("parts"):
+        parts = []
+        if reasoning is not None and "rkey" not in hint and not hint.get("rnull"):
+            parts.append({"type": "reasoning", "text": reasoning})
+            reasoning = None
+        if content or not calls:
+            parts.append({"type": "text", "text": content})
+        out["content"] = parts
+    elif reasoning is not None and "think" in hint:
+        out["content"] = join_think(content, reasoning, hint["think"] if hint["think"] != 1 else None)
+        reasoning = None
+    else:
+        out["content"] = None if (hint.get("null") and not content) else content
+    if reasoning is not None or hint.get("rnull"):
+        out[rkey] = reasoning
+    if "name" in turn:
+        out["name"] = turn["name"]
+    if calls:
+        out["tool_calls"] = [_build_call(c) for c in calls]
+    elif hint.get("tcnull"):
+        out["tool_calls"] = None
+    if "tool_call_id" in turn:
+        out["tool_call_id"] = turn["tool_call_id"]
+    if "train" in turn or "w" in hint:
+        key = hint["w"][0] if "w" in hint else "weight"
+        out[key] = write_weight(turn.get("train"), hint.get("w"))
+    out.update(hint.get("extra") or {})
+    return reorder(out, hint.get("keys"))
+
+
+def parse_turns(turns: Any, what: str) -> tuple[list[dict], list[dict]]:
+    turns = need_list(turns, what)
+    parsed = [parse_turn(t, f"{what} turn {i + 1}") for i, t in enumerate(turns)]
+    return [p[0] for p in parsed], [p[1] for p in parsed]
+
+
+def build_turns(turns: list[dict], hints: list[dict] | None) -> list[dict]:
+    hints = hints or []
+    return [build_turn(t, hints[i] if i < len(hints) else None) for i, t in enumerate(turns)]
+
+
+def compact(hints: list[dict]) -> list[dict] | None:
+    return hints if any(hints) else None
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+def parse(row: dict) -> tuple[dict, set, dict]:
+    turns, hints = parse_turns(row.get("messages"), "messages")
+    system, rest = system_lift(turns)
+    fields: dict = {"kind": "sft", "system": system, "messages": rest}
+    h: dict = {}
+    if system is not None:
+        h["sys"] = hints[0]
+        hints = hints[1:]
+    if compact(hints):
+        h["turns"] = hints
+    used = {"messages"}
+    for k in LABEL_KEYS:
+        if isinstance(row.get(k), bool):
+            fields["kind"], fields["label"] = "kto", row[k]
+            used.add(k)
+            if k != "label":
+                h["lkey"] = k
+            break
+    used |= parse_tools_images(row, fields, h)
+    return fields, used, h
+
+
+def parse_tools_images(row: dict, fields: dict, h: dict) -> set:
+    """`tools` (a list of schemas or a JSON string) and `images` (a list of strings)."""
+    used = set()
+    tools = row.get("tools")
+    if isinstance(tools, (list, dict)):
+        fields["tools"] = dump_args(tools)
+        used.add("tools")
+    elif isinstance(tools, str):
+        fields["tools"] = tools
+        h["tstr"] = True
+        used.add("tools")
+    images = row.get("images")
+    if isinstance(images, list) and all(isinstance(i, str) for i in images):
+        fields["images"] = images
+        used.add("images")
+    return used
+
+
+def build_tools_images(rec: dict, out: dict, h: dict) -> None:
+    if rec.get("tools") is not None:
+        if h.get("tstr"):
+            out["tools"] = rec["tools"]
+        else:
+            from workbench.data.formats.base import load_args
+
+            out["tools"] = load_args(rec["tools"])
+    if rec.get("images") is not None:
+        out["images"] = rec["images"]
+
+
+def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
+    lost: list[str] = []
+    turns = list(rec.get("messages") or [])
+    hints = list(h.get("turns") or [])
+    if rec.get("system") is not None:
+        turns.insert(0, {"role": "system", "content": rec["system"]})
+        hints.insert(0, h.get("sys") or {})
+    out = {"messages": build_turns(turns, hints)}
+    if rec["kind"] == "kto":
+        out[h.get("lkey", "label")] = rec.get("label")
+    build_tools_images(rec, out, h)
+    return out, lost
+
+
+def to_record(row: dict, **kw) -> dict:
+    """One row of this format -> a canonical record (see workbench.data.formats.decode)."""
+    from workbench.data.formats import decode
+
+    return decode(NAME, row, **kw)
+
+
+def from_record(rec: dict) -> tuple[dict, list[str]]:
+    """A canonical record -> (a row of this format, what it could not hold)."""
+    from workbench.data.formats import encode
+
+    return encode(rec, NAME)

@@ -1,0 +1,263 @@
+"""ShareGPT: {"conversations": [{"from", "value"}], "system"?, "tools"?}.
+
+Roles human, gpt, system, function_call (an assistant tool call whose value is the JSON
+call) and observation (a tool result), plus the spellings seen in public dumps (user,
+assistant, chatgpt, bing, tool...). Preference rows carry `chosen` / `rejected` turn
+objects; KTO rows a boolean `kto_tag`. Reasoning is a leading <think> block in a gpt value.
+Also reads the pair style of Capybara ({"conversation": [{"input", "output"}]}).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workbench.data.formats.base import (
+    WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, read_weight, reorder,
+    split_think, write_weight,
+)
+from workbench.data.formats.messages import build_tools_images, compact, parse_tools_images
+
+NAME = "sharegpt"
+
+ROLES_IN = {
+    "human": "user", "user": "user",
+    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bing": "assistant",
+    "bard": "assistant", "model": "assistant",
+    "system": "system",
+    "function_call": "function_call",
+    "observation": "tool", "tool": "tool", "function": "tool",
+}
+ROLES_OUT = {"user": "human", "assistant": "gpt", "system": "system", "tool": "observation"}
+LABEL_KEYS = ("kto_tag", "label")
+
+
+def detect(row: dict) -> float:
+    conv = row.get("conversations")
+    if is_role_list(conv, "from"):
+        return 0.92
+    if is_role_list(conv, "role"):
+        return 0.85
+    if is_role_list(row.get("conversation"), "input"):
+        return 0.85
+    return 0.0
+
+
+def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
+    if not isinstance(t, dict):
+        raise RowError(f"{where} is not an object")
+    hint: dict = {}
+    if "from" in t:
+        rk, vk = "from", "value"
+    elif "role" in t:
+        rk, vk = "role", "content"
+        hint["tags"] = 1
+    else:
+        raise RowError(f"{where} has no 'from'")
+    raw_role, value = t[rk], t.get(vk)
+    role = ROLES_IN.get(raw_role) if isinstance(raw_role, str) else None
+    if role is None:
+        raise RowError(f"unknown role {raw_role!r} in {where} (expected one of {', '.join(ROLES_IN)})")
+    if not isinstance(value, str):
+        raise RowError(f"{where} has no '{vk}' string")
+    if raw_role != (ROLES_OUT.get(role) or role):
+        hint["role"] = raw_role
+    if role == "function_call":
+        call = load_args(value)
+        calls = call if isinstance(call, list) else [call]
+        if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+            raise RowError(f"{where}: a function_call value must be JSON with a 'name'")
+        turn: dict = {"role": "assistant", "content": "", "tool_calls": [
+            {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}), ensure_ascii=False)
+             if not isinstance(c.get("arguments"), str) else c["arguments"]} for c in calls]}
+        if isinstance(call, list):
+            hint["many"] = 1
+    else:
+        turn = {"role": role, "content": value}
+        if role == "assistant":
+            answer, thought, style = split_think(value)
+            if thought is not None:
+                turn["content"], turn["reasoning"] = answer, thought
+                if style != ["", "\n", "\n", "\n\n"]:
+                    hint["think"] = style
+    for k in WEIGHT_KEYS:
+        if k in t:
+            w = read_weight(t[k], f"{where}: {k}")
+            if w is not None:
+                turn["train"] = w
+            hint["w"] = [k, t[k]]
+            break
+    extra = {k: v for k, v in t.items() if k not in (rk, vk, *WEIGHT_KEYS)}
+    if extra:
+        hint["extra"] = extra
+    if list(t)[:2] != [rk, vk]:
+        hint["keys"] = list(t)
+    return turn, hint
+
+
+def _build_turn(turn: dict, hint: dict | None, lost: set) -> list[dict]:
+    hint = hint or {}
+    rk, vk = ("role", "content") if hint.get("tags") else ("from", "value")
+    out_turns = []
+    content = turn.get("content") or ""
+    if turn.get("reasoning") is not None:
+        content = join_think(content, turn["reasoning"], hint.get("think"))
+    calls = turn.get("tool_calls")
+    if calls and content:  # text before the call: its own gpt turn
+        out_turns.append({rk: ROLES_OUT["assistant"], vk: content})
+        content = ""
+    if calls:
+        objs = [{"name": c["name"], "arguments": load_args(c["arguments"])} for c in calls]
+        value = json.dumps(objs if (len(objs) > 1 or hint.get("many")) else objs[0], ensure_ascii=False)
+        out = {rk: hint.get("role", "function_call"), vk: value}
+        if any("id" in c for c in calls):
+            lost.add("tool call ids")
+    else:
+        out = {rk: hint.get("role") or ROLES_OUT[turn["role"]], vk: content}
+    if "train" in turn or "w" in hint:
+        out[hint["w"][0] if "w" in hint else "weight"] = write_weight(turn.get("train"), hint.get("w"))
+    out.update(hint.get("extra") or {})
+    if turn.get("name"):
+        lost.add("turn names")
+    if turn.get("tool_call_id"):
+        lost.add("tool call ids")
+    out_turns.append(reorder(out, hint.get("keys")))
+    return out_turns
+
+
+def _parse_turns(turns: Any, what: str) -> tuple[list[dict], list[dict]]:
+    turns = need_list(turns, what)
+    parsed = [_parse_turn(t, f"{what} turn {i + 1}") for i, t in enumerate(turns)]
+    return [p[0] for p in parsed], [p[1] for p in parsed]
+
+
+def _build_turns(turns: list[dict], hints: list | None, lost: set) -> list[dict]:
+    hints = hints or []
+    out: list[dict] = []
+    for i, t in enumerate(turns):
+        out += _build_turn(t, hints[i] if i < len(hints) else None, lost)
+    return out
+
+
+def _side(value: Any, what: str) -> tuple[list[dict], Any]:
+    """A preference side: one turn object (LLaMA-Factory) or a list of turns."""
+    if isinstance(value, dict):
+        turns, hints = _parse_turns([value], what)
+        return turns, {"one": 1, "h": hints[0]} if hints[0] else {"one": 1}
+    turns, hints = _parse_turns(value, what)
+    return turns, {"h": hints} if compact(hints) else {}
+
+
+def parse(row: dict) -> tuple[dict, set, dict]:
+    h: dict = {}
+    if "conversations" in row:
+        turns, hints = _parse_turns(row["conversations"], "conversations")
+        used = {"conversations"}
+    elif "conversation" in row:  # Capybara: [{"input", "output"}]
+        turns, hints, pair_hint = _parse_pairs(row["conversation"])
+        h["pairs"] = pair_hint or 1
+        used = {"conversation"}
+    else:
+        raise RowError("missing field 'conversations'")
+    system = None
+    if isinstance(row.get("system"), str):
+        system = row["system"]
+        used.add("system")
+    elif turns and turns[0]["role"] == "system":
+        system = turns[0]["content"]
+        h["sys"] = hints[0]
+        turns, hints = turns[1:], hints[1:]
+    fields: dict = {"kind": "sft", "system": system, "messages": turns}
+    if "chosen" in row or "rejected" in row:
+        if "chosen" not in row or "rejected" not in row:
+            raise RowError("a preference row needs both 'chosen' and 'rejected'")
+        fields["kind"] = "preference"
+        fields["chosen"], h["ch"] = _side(row["chosen"], "chosen")
+        fields["rejected"], h["rj"] = _side(row["rejected"], "rejected")
+        used |= {"chosen", "rejected"}
+    else:
+        for k in LABEL_KEYS:
+            if isinstance(row.get(k), bool):
+                fields["kind"], fields["label"] = "kto", row[k]
+                used.add(k)
+                if k != "kto_tag":
+                    h["lkey"] = k
+                break
+    if compact(hints):
+        h["turns"] = hints
+    used |= parse_tools_images(row, fields, h)
+    return fields, used, h
+
+
+def _parse_pairs(pairs: Any) -> tuple[list[dict], list[dict], list | None]:
+    pairs = need_list(pairs, "conversation")
+    turns, extras = [], []
+    for i, p in enumerate(pairs):
+        if not isinstance(p, dict) or not isinstance(p.get("input"), str) or not isinstance(p.get("output"), str):
+            raise RowError(f"conversation pair {i + 1} needs 'input' and 'output' strings")
+        turns += [{"role": "user", "content": p["input"]}, {"role": "assistant", "content": p["output"]}]
+        extras.append({k: v for k, v in p.items() if k not in ("input", "output")} or None)
+    return turns, [{}] * len(turns), extras if any(extras) else None
+
+
+def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
+    lost: set = set()
+    turns = list(rec.get("messages") or [])
+    hints = list(h.get("turns") or [None] * len(turns))
+    out: dict = {}
+    if rec.get("system") is not None:
+        if "sys" in h:
+            turns.insert(0, {"role": "system", "content": rec["system"]})
+            hints.insert(0, h["sys"])
+        else:
+            out["system"] = rec["system"]
+    if "pairs" in h:
+        out["conversation"] = _build_pairs(turns, h["pairs"], lost)
+    else:
+        out["conversations"] = _build_turns(turns, hints, lost)
+    if rec["kind"] == "preference":
+        for key, hk in (("chosen", "ch"), ("rejected", "rj")):
+            side, sh = rec.get(key) or [], h.get(hk) or {}
+            if sh.get("one") and len(side) == 1:
+                built = _build_turns(side, [sh.get("h")], lost)
+                out[key] = built[0] if len(built) == 1 else built
+            elif len(side) == 1 and not sh:
+                out[key] = _build_turns(side, None, lost)[0]
+            else:
+                out[key] = _build_turns(side, sh.get("h"), lost)
+    elif rec["kind"] == "kto":
+        out[h.get("lkey", "kto_tag")] = rec.get("label")
+    build_tools_images(rec, out, h)
+    return out, sorted(lost)
+
+
+def _build_pairs(turns: list[dict], extras: Any, lost: set) -> list[dict]:
+    extras = extras if isinstance(extras, list) else []
+    pairs = []
+    for i in range(0, len(turns) - 1, 2):
+        u, a = turns[i], turns[i + 1]
+        if u["role"] != "user" or a["role"] != "assistant":
+            lost.add("turns that are not user/assistant pairs")
+            continue
+        ans = join_think(a["content"], a["reasoning"]) if a.get("reasoning") is not None else a["content"]
+        pair = {"input": u["content"], "output": ans}
+        j = i // 2
+        pair.update((extras[j] if j < len(extras) else None) or {})
+        pairs.append(pair)
+    if len(turns) % 2:
+        lost.add("an unanswered last turn")
+    return pairs
+
+
+def to_record(row: dict, **kw) -> dict:
+    """One row of this format -> a canonical record (see workbench.data.formats.decode)."""
+    from workbench.data.formats import decode
+
+    return decode(NAME, row, **kw)
+
+
+def from_record(rec: dict) -> tuple[dict, list[str]]:
+    """A canonical record -> (a row of this format, what it could not hold)."""
+    from workbench.data.formats import encode
+
+    return encode(rec, NAME)

@@ -1,0 +1,377 @@
+"""Reading dataset files into canonical records, streaming.
+
+Containers: .jsonl (also .ndjson), .json (an array, or JSON Lines misnamed), either of them
+gzipped, .parquet, .csv, a Hugging Face `save_to_disk` directory, and a directory of such
+files. The format is detected from the first rows' fields (see workbench.data.formats)
+unless one is forced. Bad input raises a DataError naming the file and line, or, with
+on_error="skip", is listed in `errors` while reading goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from itertools import chain
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from workbench.data.errors import DataError
+from workbench.data.formats import decode, detect, format_name
+from workbench.data.formats.base import RowError
+from workbench.data.record import Record
+
+SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".parquet", ".csv")
+DETECT_ROWS = 20
+# One row larger than this is refused: no training example is that long, and reading it
+# would hold the whole thing in memory.
+MAX_ROW_BYTES = int(float(os.environ.get("WORKBENCH_MAX_ROW_MB", "8")) * 2**20)
+# CSV cells that hold JSON (lists of turns, pairs, tags) in exported spreadsheets.
+JSON_CELLS = {"messages", "conversations", "conversation", "chosen", "rejected", "history", "images",
+              "tools", "prompt", "completion"}
+BOOL_CELLS = {"label", "kto_tag"}
+
+RawRow = tuple[int, int, Any]  # (1-based line or row, 0-based row index, row dict | DataError)
+
+
+def is_hf_dir(path: str | Path) -> bool:
+    """A `datasets.save_to_disk` directory (a Dataset or a DatasetDict)."""
+    p = Path(path)
+    if (p / "dataset_dict.json").is_file():
+        return True
+    return ((p / "state.json").is_file() or (p / "dataset_info.json").is_file()) and any(p.glob("*.arrow"))
+
+
+def is_dataset_file(path: str | Path) -> bool:
+    return str(path).lower().endswith(SUFFIXES)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Files to read: a directory of dataset files expands to them (sorted, recursively); a
+    `save_to_disk` directory stays one entry."""
+    out: list[str] = []
+    for p in map(str, paths):
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"{p}: no such file or directory")
+        if not os.path.isdir(p) or is_hf_dir(p):
+            out.append(p)
+            continue
+        found = _walk(Path(p))
+        if not found:
+            raise DataError(p, None, f"no dataset files in this directory (looked for {', '.join(SUFFIXES)})")
+        out += found
+    return out
+
+
+def _walk(d: Path) -> list[str]:
+    found = []
+    for child in sorted(d.iterdir()):
+        if child.name.startswith((".", "_")):
+            continue
+        if child.is_dir():
+            found += [str(child)] if is_hf_dir(child) else _walk(child)
+        elif is_dataset_file(child):
+            found.append(str(child))
+    return found
+
+
+# -- raw rows per container -------------------------------------------------------------------
+
+
+def _too_big(path: str, line: int, size: int) -> DataError:
+    return DataError(path, line, f"row is {size / 2**20:.1f} MiB, over the {MAX_ROW_BYTES / 2**20:g} MiB "
+                                 "limit for one row (set WORKBENCH_MAX_ROW_MB to raise it)")
+
+
+def _bad_utf8(raw: bytes, e: UnicodeDecodeError) -> str:
+    return f"not valid UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1}"
+
+
+def _jsonl_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
+    with opener() as f:
+        yield from _jsonl_rows(path, f)
+
+
+def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
+    loads = json.loads
+    line = idx = 0
+    limit = MAX_ROW_BYTES
+    while True:
+        raw = f.readline(limit + 1)
+        if not raw:
+            return
+        line += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            size = len(raw)
+            while raw and not raw.endswith(b"\n"):  # skip the rest without holding it
+                raw = f.readline(1 << 20)
+                size += len(raw)
+            yield line, idx, _too_big(path, line, size)
+            idx += 1
+            continue
+        if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield line, idx, DataError(path, line, _bad_utf8(raw, e))
+            idx += 1
+            continue
+        try:
+            yield line, idx, loads(text)
+        except ValueError as e:
+            msg = f"malformed JSON: {e.msg} (column {e.colno})" if isinstance(e, json.JSONDecodeError) else str(e)
+            yield line, idx, DataError(path, line, msg)
+        idx += 1
+
+
+def _json_rows(path: str, data: bytes) -> Iterator[RawRow]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        yield line, 0, DataError(path, line, f"not valid UTF-8: byte 0x{data[e.start]:02x} at column {col}")
+        return
+    start = len(text) - len(text.lstrip())
+    if start == len(text):
+        return
+    if text[start] != "[":  # JSON Lines in a .json file, or one object
+        yield from _jsonl_rows(path, io.BytesIO(data))
+        return
+    dec = json.JSONDecoder()
+    pos, line, idx, seen = start + 1, 1, 0, 0
+    n = len(text)
+    while True:
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos < n and text[pos] == "]":
+            return
+        line += text.count("\n", seen, pos)
+        seen = pos
+        try:
+            obj, end = dec.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            yield e.lineno, idx, DataError(
+                path, e.lineno, f"malformed JSON: {e.msg} (column {e.colno}); the rest of the file was not read")
+            return
+        if (end - pos) * 1 > MAX_ROW_BYTES:
+            yield line, idx, _too_big(path, line, len(text[pos:end].encode()))
+        else:
+            yield line, idx, obj
+        idx += 1
+        pos = end
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos < n and text[pos] == ",":
+            pos += 1
+        elif pos < n and text[pos] == "]":
+            return
+        else:
+            ln = text.count("\n", 0, pos) + 1
+            yield ln, idx, DataError(path, ln, "malformed JSON: expected ',' or ']' after a row; "
+                                               "the rest of the file was not read")
+            return
+
+
+def _drop_nulls(value: Any) -> Any:
+    """Arrow pads structs with nulls for absent keys: a turn without `name` has no `name`."""
+    if isinstance(value, list):
+        return [{k: _drop_nulls(v) for k, v in x.items() if v is not None} if isinstance(x, dict)
+                else _drop_nulls(x) for x in value]
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items()}
+    return value
+
+
+def _arrow_row(row: dict) -> dict:
+    """Arrow cannot tell an absent field from a null one: read both as absent."""
+    return {k: _drop_nulls(v) if isinstance(v, (list, dict)) else v for k, v in row.items() if v is not None}
+
+
+def _parquet_rows(path: str) -> Iterator[RawRow]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise DataError(path, None, f"not a readable Parquet file: {e}") from None
+    idx = 0
+    for batch in pf.iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            yield idx + 1, idx, _json_cells(_arrow_row(row))
+            idx += 1
+
+
+def _hf_rows(path: str) -> Iterator[RawRow]:
+    import datasets
+
+    try:
+        d = datasets.load_from_disk(path)
+    except Exception as e:  # datasets raises several types for a damaged directory
+        raise DataError(path, None, f"not a readable save_to_disk directory: {e}") from None
+    parts = d.values() if isinstance(d, datasets.DatasetDict) else [d]
+    idx = 0
+    for part in parts:
+        for batch in part.iter(batch_size=1024):
+            cols = list(batch)
+            for vals in zip(*batch.values()):
+                yield idx + 1, idx, _arrow_row(dict(zip(cols, vals)))
+                idx += 1
+
+
+def _json_cells(row: dict) -> dict:
+    for k, v in row.items():
+        if k in JSON_CELLS and isinstance(v, str) and v[:1] in ("[", "{"):
+            try:
+                row[k] = json.loads(v)
+            except ValueError:
+                pass
+        elif k in BOOL_CELLS and isinstance(v, str) and v.lower() in ("true", "false"):
+            row[k] = v.lower() == "true"
+    return row
+
+
+def _csv_rows(path: str) -> Iterator[RawRow]:
+    csv.field_size_limit(MAX_ROW_BYTES)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
+        yield from _csv_reader(path, text)
+
+
+def _csv_reader(path: str, text: io.TextIOBase) -> Iterator[RawRow]:
+    reader = csv.DictReader(text)
+    idx, prev = 0, 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield reader.line_num, idx, DataError(path, reader.line_num, f"bad CSV: {e}")
+            return
+        line, prev = prev + 1, reader.line_num
+        bad = next((v for v in row.values() if isinstance(v, str) and _has_surrogate(v)), None)
+        if bad is not None:
+            yield line, idx, DataError(path, line, "not valid UTF-8")
+        elif None in row:
+            yield line, idx, DataError(path, line, f"{len(row[None])} more cells than the header has columns")
+        else:
+            yield line, idx, _json_cells(dict(row))
+        idx += 1
+
+
+def _has_surrogate(s: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in s)
+
+
+def raw_rows(path: str) -> Iterator[RawRow]:
+    """(line, row index, row or DataError) for every row of one file or save_to_disk dir."""
+    low = path.lower()
+    if os.path.isdir(path):
+        if not is_hf_dir(path):
+            raise DataError(path, None, "a directory that is not a save_to_disk dataset; "
+                                        "open it through expand_paths")
+        return _hf_rows(path)
+    if low.endswith(".parquet"):
+        return _parquet_rows(path)
+    if low.endswith(".csv"):
+        return _csv_rows(path)
+    if low.endswith(".gz"):
+        opener: Callable[[], Any] = lambda: gzip.open(path, "rb")
+    else:
+        opener = lambda: open(path, "rb")
+    if low.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
+        return _jsonl_file(path, opener)
+    if low.endswith((".json", ".json.gz")):
+        return _json_file(path, opener)
+    raise DataError(path, None, f"unsupported file type (expected {', '.join(SUFFIXES)} or a save_to_disk directory)")
+
+
+def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
+    with opener() as f:
+        data = f.read()
+    yield from _json_rows(path, data)
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def _apply_mapping(row: Any, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    if not mapping or not isinstance(row, dict):
+        return row, {}
+    renamed = {mapping[k]: k for k in row if k in mapping}
+    return {mapping.get(k, k): v for k, v in row.items()}, renamed
+
+
+def iter_records(
+    path: str,
+    *,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    on_error: str = "stop",
+    errors: list | None = None,
+    on_format: Callable[[str], None] | None = None,
+) -> Iterator[Record]:
+    """Stream the canonical records of one file (or save_to_disk directory).
+
+    on_error="stop" raises the first DataError; "skip" appends DataError.as_dict() to
+    `errors` and goes on. `on_format(name)` is called with the detected (or forced) format.
+    """
+    if on_error not in ("stop", "skip"):
+        raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
+    mapping = mapping or {}
+    name = Path(path).name
+    rows = raw_rows(path)
+
+    def fail(err: DataError) -> None:
+        if on_error == "stop":
+            raise err
+        if errors is not None:
+            errors.append(err.as_dict())
+
+    if format:
+        fmt = format_name(format)
+        head: list[RawRow] = []
+    else:
+        head, good = [], []
+        for item in rows:  # the first rows that parse decide the format
+            head.append(item)
+            if isinstance(item[2], dict):
+                good.append(_apply_mapping(item[2], mapping)[0])
+                if len(good) >= DETECT_ROWS:
+                    break
+        if not head:
+            fail(DataError(path, None, "file is empty (no rows)"))
+            return
+        if not good:
+            fmt = None
+        else:
+            fmt, _ = detect(good)
+            if fmt is None:
+                line = next(ln for ln, _, r in head if isinstance(r, dict))
+                fields = ", ".join(sorted(good[0]))[:200]
+                fail(DataError(path, line, f"cannot tell the dataset format from the fields ({fields}); "
+                                           "use --format or --map FIELD=TARGET"))
+                return
+    if fmt and on_format:
+        on_format(fmt)
+    seen = False
+    for line, idx, item in chain(head, rows):
+        seen = True
+        if isinstance(item, DataError):
+            fail(item)
+            continue
+        if not isinstance(item, dict):
+            fail(DataError(path, line, f"a row must be a JSON object, not {type(item).__name__}"))
+            continue
+        row, renamed = _apply_mapping(item, mapping)
+        try:
+            yield decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed)
+        except RowError as e:
+            fail(DataError(path, line, str(e)))
+    if not seen:
+        fail(DataError(path, None, "file is empty (no rows)"))

@@ -1,0 +1,87 @@
+"""Writing canonical records to a dataset file, atomically (temp file, then rename).
+
+Targets: alpaca, sharegpt, openai (messages; TRL prompt/chosen/rejected for preference
+rows), hh, text, parquet (rows shaped like the first record's source format, else OpenAI style).
+JSON targets write JSON Lines unless the output ends in .json (an array); a .gz suffix
+compresses. The report names, per row, what the target format could not hold.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+from workbench.data.formats import FORMATS, TARGETS, encode
+from workbench.data.record import Record
+
+
+def write_records(records: Iterable[Record], to: str, out: str | os.PathLike) -> dict:
+    """Write `records` in format `to` to `out`; returns {"rows": n, "lost": [{"row", "what"}]}."""
+    if to not in TARGETS:
+        raise ValueError(f"unknown target format {to!r}; expected one of {', '.join(TARGETS)}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    report: dict[str, Any] = {"rows": 0, "lost": []}
+
+    fmt = to
+
+    def rows():
+        nonlocal fmt
+        for rec in records:
+            if fmt == "parquet":  # one row shape per file: the first record's source format
+                src = (rec.get("origin") or {}).get("format")
+                fmt = src if src in FORMATS else "openai"
+            row, lost = encode(rec, fmt)
+            report["lost"] += [{"row": rec["id"], "what": w} for w in lost]
+            report["rows"] += 1
+            yield row
+
+    try:
+        if to == "parquet":
+            _write_parquet(rows(), tmp, report)
+        else:
+            name = out.name.lower()
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(tmp, "wt", encoding="utf-8") as f:
+                if name.endswith((".json", ".json.gz")):
+                    _write_array(rows(), f)
+                else:
+                    for row in rows():
+                        f.write(json.dumps(row, ensure_ascii=False))
+                        f.write("\n")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return report
+
+
+def _write_array(rows: Iterable[dict], f: IO[str]) -> None:
+    f.write("[")
+    sep = "\n"
+    for row in rows:
+        f.write(sep)
+        f.write(json.dumps(row, ensure_ascii=False))
+        sep = ",\n"
+    f.write("\n]\n")
+
+
+def _write_parquet(rows: Iterable[dict], path: Path, report: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = list(rows)
+    names = list(dict.fromkeys(k for r in rows for k in r))  # every row's fields, not the first's
+    cols = {}
+    for k in names:
+        vals = [r.get(k) for r in rows]
+        try:
+            cols[k] = pa.array(vals)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            # Values Arrow cannot type as one column (mixed types) are kept as JSON text.
+            cols[k] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in vals])
+            report["lost"].append({"row": None, "what": f"column {k!r} has mixed types: stored as JSON text"})
+    pq.write_table(pa.table(cols) if cols else pa.table({}), str(path))
