@@ -114,7 +114,14 @@ def _text(turn: dict, style: Any) -> str:
 
 def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     lost: set = set()
-    turns = list(rec.get("messages") or [])
+    turns = []
+    for t in rec.get("messages") or []:  # alpaca has no tool use: keep the conversation around it
+        if t["role"] == "tool":
+            lost.add("tool turns")
+        elif t.get("tool_calls") and not t["content"]:
+            lost.add("tool calls")
+        else:
+            turns.append(t)
     kind = rec["kind"]
     answer = None
     if kind in ("sft", "kto") and turns and turns[-1]["role"] == "assistant":

@@ -57,6 +57,8 @@ def transcript(turns: list[dict], lost: set) -> str:
             continue
         if t.get("tool_calls"):
             lost.add("tool calls")
+            if not t["content"]:
+                continue
         text = join_think(t["content"], t["reasoning"]) if t.get("reasoning") is not None else t["content"]
         out.append(f"\n\n{NAMES[t['role']]}: {text}")
     return "".join(out)
