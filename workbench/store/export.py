@@ -25,6 +25,11 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
 
     if only not in ONLY:
         raise ValueError(f"only must be one of {', '.join(ONLY)}, not {only!r}")
+    target = Path(out).resolve()
+    for src in getattr(ds, "sources", []):
+        src = Path(src).resolve()
+        if target == src or src in target.parents:
+            raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
     reasons = ws.reasons()
     left_out: Counter[str] = Counter()
 
