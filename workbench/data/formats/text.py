@@ -1,4 +1,4 @@
-"""Plain text rows for pre-training data: {"text": ...}.
+"""Plain text rows for pre-training data: {"text": ...} (also `persona` or `content`).
 
 Writing a conversation as text flattens it into a Human/Assistant transcript (which reads
 back as an HH conversation), and says so.
@@ -12,17 +12,28 @@ from workbench.data.formats.hh import transcript
 NAME = "text"
 
 
+# Other names a row's text goes by (PersonaHub's persona rows, web-crawl dumps).
+ALIASES = ("text", "persona", "content")
+
+
+def _key(row: dict) -> str | None:
+    return next((k for k in ALIASES if isinstance(row.get(k), str)), None)
+
+
 def detect(row: dict) -> float:
-    return 0.5 if isinstance(row.get("text"), str) else 0.0
+    key = _key(row)
+    return 0.5 if key == "text" else 0.4 if key else 0.0
 
 
 def parse(row: dict) -> tuple[dict, set, dict]:
-    return {"kind": "text", "text": need_str(row.get("text"), "'text'")}, {"text"}, {}
+    key = _key(row) or "text"
+    fields = {"kind": "text", "text": need_str(row.get(key), f"'{key}'")}
+    return fields, {key}, ({"key": key} if key != "text" else {})
 
 
 def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     if rec["kind"] == "text":
-        return {"text": rec.get("text") or ""}, []
+        return {h.get("key", "text"): rec.get("text") or ""}, []
     lost = {"conversation structure (flattened into a Human/Assistant transcript)"}
     if rec.get("system"):
         lost.add("system prompt")
