@@ -64,9 +64,10 @@ def test_every_row_failing_is_a_failed_job_not_an_empty_result(ws):
     assert ws.run(res.job_id)["status"] == "failed"
 
 
-def test_unstorable_result_fails_the_job_loudly(ws):
-    res = run_job(ws, "objects", ITEMS[:3], lambda x: object(), concurrency=1)
-    assert res.status == "failed" and res.ok == 0
+def test_result_json_cannot_hold_fails_its_row(ws):
+    res = run_job(ws, "objects", ITEMS[:3], lambda x: object() if x == 1 else x, concurrency=1)
+    assert res.status == "done" and res.results == {"r0": 0, "r2": 2}
+    assert res.errors["r1"].startswith("TypeError") and "JSON serializable" in res.errors["r1"]
 
 
 def test_cancel_then_resume_skips_finished_rows(ws):

@@ -1,10 +1,11 @@
 """The job runner: an operation over rows in worker threads, checkpointed per row in the workspace.
 
 A job is identified by its name and parameters. Its run id (`ws.start_run`) is the job id.
-Every finished row is committed to the workspace before the next is counted, so a job that
-was cancelled, or whose process was killed, resumes with the same name + parameters and calls
-`fn` only for rows without a stored result (rows that failed are tried again). An exception
-in `fn` is recorded on its row and the job goes on.
+Every finished row is committed to the workspace before it counts as done (rows finished at
+the same moment share a transaction), so a job that was cancelled, failed, or whose process
+was killed resumes with the same name + parameters and calls `fn` only for rows without a
+stored result (rows that failed are tried again). An exception in `fn`, or a result that is
+not JSON-able, is recorded on its row and the job goes on.
 
 Progress goes out as `JobEvent`s (at most every `EVENT_INTERVAL` seconds, plus the first and
 the last) to an `on_event` callback; callbacks run in worker threads, so a UI must hand
@@ -90,6 +91,7 @@ def run_job(
     cancel = cancel or threading.Event()
     lock = threading.Lock()
     queue: Iterator[tuple[str, Any]] = iter(todo)
+    checkpoints = _GroupCommit(ws, run_id)
 
     def next_item() -> tuple[str, Any] | None:
         with lock:
@@ -102,25 +104,22 @@ def run_job(
             rid, payload = item
             try:
                 value = fn(payload)
+                # encoded here so that a result JSON cannot hold fails its row, not the job
+                encoded, err, detail = json.dumps(value, ensure_ascii=False, sort_keys=True), None, None
             except Exception as e:  # noqa: BLE001 - a row's failure is data, not a crash
-                msg = f"{type(e).__name__}: {e}"
-                try:
-                    ws.checkpoint(run_id, rid, error=msg + "\n" + traceback.format_exc(limit=5))
-                except BaseException as e2:  # the workspace itself failed: stop the job
-                    internal.append(e2)
-                    return
-                with lock:
-                    errors[rid] = msg
-                progress.row(ok=False, error=msg)
-                continue
+                encoded, err = None, f"{type(e).__name__}: {e}"
+                detail = err + "\n" + traceback.format_exc(limit=5)
             try:
-                ws.checkpoint(run_id, rid, result=value)
-            except BaseException as e:  # unserialisable result or workspace failure: stop
+                checkpoints.commit((rid, encoded, detail))
+            except BaseException as e:  # the workspace itself failed: stop the job
                 internal.append(e)
                 return
             with lock:
-                results[rid] = value
-            progress.row(ok=True)
+                if err is None:
+                    results[rid] = value
+                else:
+                    errors[rid] = err
+            progress.row(ok=err is None, error=err)
 
     progress.emit("running", force=True)
     threads = [threading.Thread(target=worker, name=f"job-{run_id}-{i}", daemon=True)
@@ -139,11 +138,49 @@ def run_job(
     else:
         status, err = "done", None
     counts = {"ok": progress.ok, "failed": progress.failed, "skipped": progress.skipped, "total": len(items)}
-    # A cancelled job stays resumable; "failed" and "done" runs are closed.
+    # Only a "done" run is closed: a cancelled, failed or killed one resumes on the next run_job.
     ws.finish_run(run_id, status, counts)
     progress.emit(status, force=True, error=err)
     ordered = {rid: results[rid] for rid in ids if rid in results}
     return JobResult(run_id, status, ordered, errors, progress.ok, progress.failed, progress.skipped)
+
+
+class _GroupCommit:
+    """Checkpoints rows finished by many workers in shared transactions.
+
+    A worker queues its row, then whoever holds the write turn commits everything queued so
+    far in one transaction. `commit` returns only once the caller's row is committed, so a
+    row never counts as done before it is on disk, and a cheap `fn` is not held to one
+    commit per row.
+    """
+
+    def __init__(self, ws: Workspace, run_id: int):
+        self.ws, self.run_id = ws, run_id
+        self.lock = threading.Lock()  # guards pending / queued
+        self.turn = threading.Lock()  # one committer at a time
+        self.pending: list[tuple[str, str | None, str | None]] = []
+        self.queued = 0  # rows queued so far (a row's sequence number)
+        self.committed = 0  # rows 1..committed are on disk
+        self.failure: BaseException | None = None
+
+    def commit(self, row: tuple[str, str | None, str | None]) -> None:
+        with self.lock:
+            self.pending.append(row)
+            self.queued += 1
+            seq = self.queued
+        with self.turn:
+            if self.failure is not None:
+                raise RuntimeError(f"checkpoint failed: {self.failure}") from self.failure
+            if self.committed >= seq:
+                return
+            with self.lock:
+                batch, self.pending, upto = self.pending, [], self.queued
+            try:
+                self.ws.checkpoint_many(self.run_id, batch)
+            except BaseException as e:
+                self.failure = e
+                raise
+            self.committed = upto
 
 
 class _Progress:

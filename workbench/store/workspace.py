@@ -483,11 +483,14 @@ class Workspace:
 
     def checkpoint(self, run_id: int, row_id: str, *, result: Any = None, error: str | None = None) -> None:
         """Record one row of a job as finished (or failed, with its error)."""
+        self.checkpoint_many(run_id, [(row_id, None if error is not None else _dumps(result), error)])
+
+    def checkpoint_many(self, run_id: int, rows: Iterable[tuple[str, str | None, str | None]]) -> None:
+        """Record job rows in one transaction: (row_id, result already JSON-encoded, error or None)."""
+        now = time.time()
+        data = [(run_id, rid, int(err is None), res if err is None else None, err, now) for rid, res, err in rows]
         with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO job_rows VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, row_id, int(error is None), None if error is not None else _dumps(result), error, time.time()),
-            )
+            db.executemany("INSERT OR REPLACE INTO job_rows VALUES (?, ?, ?, ?, ?, ?)", data)
 
     # -- LLM response cache -------------------------------------------------------------
 
