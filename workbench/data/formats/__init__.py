@@ -60,8 +60,7 @@ def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_
     rid = row.get("id")
     if isinstance(rid, (str, int)) and not isinstance(rid, bool):
         used = used | {"id"}
-        if not isinstance(rid, str):
-            origin["id"] = rid
+        origin["id"] = rid  # the source's own id, written back as it was (a number stays one)
         id = str(rid)
     meta = {k: v for k, v in row.items() if k not in used}
     rec = make_record(id=id if id is not None else f"row:{row_index}", meta=meta, origin=origin, source=source, row=row_index, **fields)
@@ -69,7 +68,7 @@ def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_
         back, _ = encode(rec, fmt)
         src = _rename(row, renamed) if renamed else row
         if not same(back, src):
-            origin["raw"] = src
+            rec["origin"]["raw"] = src
     return rec
 
 
@@ -91,8 +90,8 @@ def encode(rec: Record, to: str) -> tuple[dict, list[str]]:
         raise RowError(f"row {rec['id']}: {e}") from None
     lost = list(lost)
     keys = origin.get("keys") or ()
-    if "id" in keys:
-        out = {"id": origin.get("id", rec["id"]), **out}
+    if "id" in origin:
+        out = {"id": origin["id"], **out}
     for k, v in (rec.get("meta") or {}).items():
         if k in out:
             lost.append(f"source field {k!r} (the format uses that name)")

@@ -73,8 +73,7 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     calls: list[dict] = []
     if content is None:
         text = ""
-        if "content" in t:
-            hint["null"] = True
+        hint["null" if "content" in t else "nocontent"] = True
     elif isinstance(content, str):
         text = content
     elif isinstance(content, list):
@@ -164,7 +163,7 @@ def build_turn(turn: dict, hint: dict | None = None) -> dict:
     elif reasoning is not None and "think" in hint:
         out["content"] = join_think(content, reasoning, hint["think"] if hint["think"] != 1 else None)
         reasoning = None
-    else:
+    elif not (hint.get("nocontent") and not content):
         out["content"] = None if (hint.get("null") and not content) else content
     if reasoning is not None or hint.get("rnull"):
         out[rkey] = reasoning
