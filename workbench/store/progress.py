@@ -30,16 +30,17 @@ class _Bar:
 
 
 @contextmanager
-def cli_progress(description: str, total: int | None = None) -> Iterator[_Bar]:
+def cli_progress(description: str, total: int | None = None, *, console=None) -> Iterator[_Bar]:
+    """A progress bar on stderr (or `console`, a rich Console); hidden when not a terminal."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),
         console=console, disable=not console.is_terminal,  # no bar noise in pipes and logs
     ) as p:
         yield _Bar(p, p.add_task(description, total=total, detail=""))
