@@ -109,7 +109,7 @@ class WorkbenchApp(App):
         Binding("r", "decide('reject')", "Reject", id="reject"),
         Binding("u", "undo", "Undo", id="undo"),
         Binding("U,ctrl+y", "redo", "Redo", show=False, id="redo"),
-        Binding("space", "toggle_mark", "Mark", id="mark"),
+        Binding("space", "toggle_mark", "Mark", id="mark", key_display="␣"),
         Binding("A", "bulk('accept')", "Accept marked", show=False, id="bulk-accept"),
         Binding("R", "bulk('reject')", "Reject marked", show=False, id="bulk-reject"),
         Binding("slash", "search", "Search", id="search"),
@@ -119,7 +119,7 @@ class WorkbenchApp(App):
         Binding("enter", "open_sample", "Read", show=False, id="open-sample"),
         Binding("t", "pick_template", "Template", id="pick-template"),
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "quit", "Quit", show=False, id="quit"),
         *[Binding(p.key, f"show_pane('{p.id}')", p.title, show=False, id=f"pane-{p.id}") for p in PANES],
     ]
 

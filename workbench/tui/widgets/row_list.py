@@ -48,7 +48,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         "row-list--cursor", "row-list--accept", "row-list--reject", "row-list--marked", "row-list--dim",
     }
     DEFAULT_CSS = """
-    RowList { height: 1fr; }
+    RowList { height: 1fr; overflow-x: hidden; }
     RowList > .row-list--cursor { background: $primary 40%; text-style: bold; }
     RowList:focus > .row-list--cursor { background: $primary 60%; }
     RowList > .row-list--accept { color: $success; }
@@ -130,7 +130,8 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
     def layout(self, width: int) -> tuple[int, int]:
         """Widths of the number column and the signal column."""
         num_w = max(3, len(str(len(self.model.ds))))
-        sig_w = 8 if self.model.signal_column else 0
+        name = self.model.signal_column
+        sig_w = min(14, max(6, len(name))) if name else 0
         return num_w, sig_w
 
     def header(self, width: int) -> str:
@@ -174,6 +175,5 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         ]
         if sig_w:
             segs.append(Segment(f"{_fmt_signal(m.signal(rid))[:sig_w]:>{sig_w}} ", base))
-        used = sum(s.cell_length for s in segs)
         segs.append(Segment(row["preview"] or "", base))
-        return Strip(segs).crop(0, width).extend_cell_length(width, base) if width > used else Strip(segs).crop(0, width)
+        return Strip(segs).crop(0, width).extend_cell_length(width, base)

@@ -51,7 +51,7 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
     head = Text.assemble((f"{rec['id']}", "bold"), f"  {rec['kind']}  ",
                          (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
                          (f" ({reason})" if reason else "", "dim"),
-                         (f"  {rec.get('source') or ''}:{rec.get('row', 0) + 1}", "dim"))
+                         (f"  {rec['source']}:{rec.get('row', 0) + 1}" if rec.get("source") else "", "dim"))
     parts: list[RenderableType] = [head]
     if signals:
         t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))

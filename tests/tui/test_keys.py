@@ -1,0 +1,205 @@
+"""Pilot tests: every key of the workbench, checked against the real workspace file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from workbench.tui.widgets.row_list import RowList
+
+SIZE = (80, 24)
+pytestmark = pytest.mark.asyncio
+
+
+async def _ready(pilot):
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_move_keys(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        rl = app.query_one(RowList)
+        await pilot.press("j", "j", "down")
+        assert rl.cursor == 3
+        await pilot.press("k", "up")
+        assert rl.cursor == 1
+        await pilot.press("G")
+        assert rl.cursor == len(app.ds) - 1
+        await pilot.press("g")
+        assert rl.cursor == 0
+        await pilot.press("pagedown")
+        page = rl.cursor
+        assert page > 5
+        await pilot.press("pageup")
+        assert rl.cursor == 0
+        await pilot.press("end")
+        assert rl.cursor == len(app.ds) - 1
+        await pilot.press("home")
+        assert rl.cursor == 0
+
+
+async def test_accept_reject_reach_the_sqlite_file(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("a")
+        # Committed before the screen moved on: a separate connection sees it.
+        with sqlite3.connect(ws.path) as db:
+            assert ws.decision("r0")["status"] == "accept"
+            assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+        assert app.query_one(RowList).cursor == 1
+        await pilot.press("r")
+        assert ws.decision("r1")["status"] == "reject"
+        assert app.query_one(RowList).cursor == 2
+        assert "✓1 ✗1" in str(app.query_one("#status").render())
+
+
+async def test_undo_and_redo(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", "r")
+        await pilot.press("u")
+        assert ws.decision("r1") is None
+        assert ws.decision("r0")["status"] == "accept"
+        assert app.query_one(RowList).cursor == 1  # back on the undone row
+        await pilot.press("U")
+        assert ws.decision("r1")["status"] == "reject"
+        assert app.model.status("r1") == "reject"
+
+
+async def test_space_marks_and_bulk_accept_marked(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("space", "j", "space")
+        assert app.model.marked == {"r0", "r2"}
+        await pilot.press("A")
+        assert ws.statuses() == {"r0": "accept", "r2": "accept"}
+        assert not app.model.marked
+        await pilot.press("u")  # one undo step for the whole bulk decision
+        assert ws.statuses() == {}
+
+
+async def test_bulk_reject_on_filtered_rows(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("R")  # nothing marked, no filter: refuses
+        assert ws.statuses() == {}
+        await pilot.press("f")
+        await pilot.press(*"kind=preference", "enter")
+        assert len(app.model) == 1
+        await pilot.press("R")
+        assert ws.statuses() == {"pref1": "reject"}
+
+
+async def test_filter_by_status_and_escape_clears(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", "a", "r")
+        await pilot.press("f", *"status=accept", "enter")
+        assert app.model.view_ids() == ["r0", "r1"]
+        assert "filter status=accept" in str(app.query_one("#status").render())
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"status=pending", "enter")
+        assert len(app.model) == len(app.ds) - 3
+        await pilot.press("escape")
+        assert len(app.model) == len(app.ds)
+
+
+async def test_bad_filter_is_reported_not_applied(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("f", *"status=maybe", "enter")
+        await pilot.pause()
+        assert len(app.model) == len(app.ds)
+        assert any("status must be one of" in n.message for n in app._notifications)
+
+
+async def test_filter_and_sort_by_signal(make_app, ws):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [(f"r{i}", "judge.score", i % 5) for i in range(30)])
+    ws.finish_run(run, "done", {})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("f", *"judge.score>=4", "enter")
+        assert app.model.view_ids() == [f"r{i}" for i in range(30) if i % 5 == 4]
+        await pilot.press("escape", "s")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # "(file order)" is first, then judge.score
+        await pilot.pause()
+        ids = app.model.view_ids()
+        assert [app.model.signal(i) for i in ids[:6]] == [4] * 6
+        assert ids[-2:] == ["pref1", "tool1"]  # rows without the signal sort last
+        assert "judge.score" in app.query_one("#browse-header").render().plain
+
+
+async def test_search_filters_to_matches(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("slash", *"zebra", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.model.view_ids() == ["pref1"]
+        assert "/zebra" in str(app.query_one("#status").render())
+
+
+async def test_enter_opens_sample_and_panes_switch(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("enter")
+        assert app.current_pane == "sample"
+        await pilot.press("j")  # j moves the row while reading
+        await pilot.pause()
+        assert "question 1: how do cats sleep?" in screen_text(app)
+        for key, pane in (("3", "template"), ("4", "jobs"), ("5", "stats"), ("1", "browse")):
+            await pilot.press(key)
+            assert app.current_pane == pane
+        await pilot.press("2", "escape")
+        assert app.current_pane == "browse"
+
+
+async def test_help_lists_every_binding_id(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert type(app.screen).__name__ == "HelpScreen"
+            text = screen_text(app)
+            assert "Accept" in text and "cursor-down" in text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert type(app.screen).__name__ != "HelpScreen"
+
+
+async def test_keymap_from_config_rebinds(make_app):
+    from workbench.tui.config import save_config
+
+    save_config(keymap={"accept": "y"})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("a")
+        assert app.model.status("r0") == "pending"
+        await pilot.press("y")
+        assert app.model.status("r0") == "accept"
+
+
+async def test_quit_key(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
