@@ -80,3 +80,23 @@ def test_entry_point_runs_as_a_program(data):
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "workbench", "status", str(data)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "reject 1" in r.stdout
+
+
+def test_undo_redo_commands(data, capsys):
+    assert main(["decide", str(data), "--row", "ex-1", "--accept"]) == 0
+    assert main(["decide", str(data), "--row", "ex-1", "--row", "ex-2", "--reject"]) == 0
+    capsys.readouterr()
+    assert main(["undo", str(data)]) == 0
+    assert capsys.readouterr().out.strip() == "undo: ex-1 -> accept, ex-2 -> pending"
+    assert main(["redo", str(data)]) == 0
+    assert "ex-2 -> reject" in capsys.readouterr().out
+    assert main(["redo", str(data)]) == 1
+    assert "nothing to redo" in capsys.readouterr().out
+
+
+def test_status_ignores_decisions_on_rows_the_source_lost(data, tmp_path, capsys):
+    ws_path = tmp_path / "w.sqlite"
+    with Workspace.open(ws_path) as ws:
+        ws.decide_many(["ex-0", "gone-1", "gone-2"], "reject")
+    assert main(["status", str(data), "--workspace", str(ws_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"accept": 0, "reject": 1, "pending": 5}

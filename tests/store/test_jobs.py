@@ -150,3 +150,16 @@ def test_job_runner_reports_a_job_that_could_not_run(ws):
     job = runner.submit("bad", [("a", 1), ("a", 2)], lambda x: x)
     with pytest.raises(RuntimeError, match="duplicate row ids"):
         job.wait(10)
+
+
+def test_job_cancelled_while_queued_ends_as_a_cancelled_run(ws):
+    runner = JobRunner(ws, max_jobs=1)
+    gate = threading.Event()
+    first = runner.submit("blocker", ITEMS[:1], lambda x: gate.wait(10))
+    queued = runner.submit("queued", ITEMS[:5], lambda x: x)
+    queued.cancel()
+    gate.set()
+    assert first.wait(10).status == "done"
+    res = queued.wait(10)
+    assert (res.status, res.ok, res.results) == ("cancelled", 0, {})
+    assert ws.run(res.job_id)["status"] == "cancelled"

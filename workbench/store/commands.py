@@ -1,4 +1,4 @@
-"""CLI: `workbench decide | status | jobs | export` over a dataset's workspace."""
+"""CLI: `workbench decide | undo | redo | status | jobs | export` over a dataset's workspace."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def register(sub) -> None:
     p.add_argument("--note", help="a note kept with the decision")
     p.add_argument("--tag", action="append", metavar="TAG", help="tag the row(s) (repeatable)")
     p.set_defaults(func=cmd_decide)
+
+    for name, what in (("undo", "undo the latest decision step"), ("redo", "redo the step undone last")):
+        p = sub.add_parser(name, help=f"{what} (a decide with several rows is one step)")
+        add_dataset_args(p)
+        p.set_defaults(func=cmd_undo_redo, action=name)
 
     p = sub.add_parser("status", help="decision counts and recent jobs of a dataset's workspace")
     add_dataset_args(p)
@@ -78,6 +83,18 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_undo_redo(args: argparse.Namespace) -> int:
+    _, ws = _open(args)
+    with ws:
+        rows = ws.undo() if args.action == "undo" else ws.redo()
+        statuses = {r: (ws.decision(r) or {}).get("status", "pending") for r in rows}
+    if not rows:
+        print(f"nothing to {args.action}")
+        return 1
+    print(f"{args.action}: " + ", ".join(f"{r} -> {s}" for r, s in statuses.items()))
+    return 0
+
+
 def _has(ds, row_id: str) -> bool:
     try:
         ds.index_of(row_id)
@@ -89,11 +106,15 @@ def _has(ds, row_id: str) -> bool:
 def cmd_status(args: argparse.Namespace) -> int:
     ds, ws = _open(args)
     with ws:
-        counts = ws.counts(total=len(ds))
         ids = set(ds.ids)
-        why = {}
+        counts = {"accept": 0, "reject": 0, "pending": len(ids)}
+        why: dict[str, int] = {}
         for rid, (status, reason) in ws.reasons().items():
-            if status == "reject" and rid in ids:
+            if rid not in ids:  # decisions on rows the source no longer has
+                continue
+            counts["pending"] -= 1
+            counts[status] += 1
+            if status == "reject":
                 why[reason] = why.get(reason, 0) + 1
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
                 "rejected_by": why, "jobs": ws.runs(5)}

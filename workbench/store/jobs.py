@@ -287,10 +287,7 @@ class JobRunner:
 
         def target() -> None:
             try:
-                with self._slots:
-                    if job.cancel_event.is_set():
-                        job.error = RuntimeError("cancelled before it started")
-                        return
+                with self._slots:  # a job cancelled while queued still ends as a "cancelled" run
                     job.result = run_job(self.ws, name, items, fn, on_event=on_event,
                                          cancel=job.cancel_event, **kw)
             except BaseException as e:  # noqa: BLE001 - kept on the Job, raised by wait()
