@@ -30,7 +30,9 @@ DETECT_ROWS = 20
 MAX_ROW_BYTES = int(float(os.environ.get("WORKBENCH_MAX_ROW_MB", "8")) * 2**20)
 # CSV cells that hold JSON (lists of turns, pairs, tags) in exported spreadsheets.
 JSON_CELLS = {"messages", "conversations", "conversation", "chosen", "rejected", "history", "images",
-              "tools", "prompt", "completion"}
+              "prompt", "completion"}
+# Parquet schema metadata: columns our writer stored as JSON text (values of mixed types).
+JSON_COLUMNS_KEY = b"workbench.json_columns"
 BOOL_CELLS = {"label", "kto_tag"}
 
 RawRow = tuple[int, int, Any]  # (1-based line or row, 0-based row index, row dict | DataError)
@@ -200,10 +202,14 @@ def _parquet_rows(path: str) -> Iterator[RawRow]:
         pf = pq.ParquetFile(path)
     except Exception as e:  # pyarrow raises several types for a damaged file
         raise DataError(path, None, f"not a readable Parquet file: {e}") from None
+    as_json = json.loads((pf.schema_arrow.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
     idx = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
-            yield idx + 1, idx, _json_cells(_arrow_row(row))
+            for k in as_json:
+                if isinstance(row.get(k), str):
+                    row[k] = json.loads(row[k])
+            yield idx + 1, idx, _arrow_row(row)
             idx += 1
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from workbench.data.formats import FORMATS, TARGETS, encode
+from workbench.data.readers import JSON_COLUMNS_KEY
 from workbench.data.record import Record
 
 
@@ -75,13 +76,17 @@ def _write_parquet(rows: Iterable[dict], path: Path, report: dict) -> None:
 
     rows = list(rows)
     names = list(dict.fromkeys(k for r in rows for k in r))  # every row's fields, not the first's
-    cols = {}
+    cols, as_json = {}, []
     for k in names:
         vals = [r.get(k) for r in rows]
         try:
             cols[k] = pa.array(vals)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-            # Values Arrow cannot type as one column (mixed types) are kept as JSON text.
+            # Values Arrow cannot type as one column (e.g. content that is a string in one turn
+            # and a list of parts in another) are stored as JSON text; the reader decodes them.
             cols[k] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in vals])
-            report["lost"].append({"row": None, "what": f"column {k!r} has mixed types: stored as JSON text"})
-    pq.write_table(pa.table(cols) if cols else pa.table({}), str(path))
+            as_json.append(k)
+    table = pa.table(cols) if cols else pa.table({})
+    if as_json:
+        table = table.replace_schema_metadata({JSON_COLUMNS_KEY: json.dumps(as_json)})
+    pq.write_table(table, str(path))
