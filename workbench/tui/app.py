@@ -548,7 +548,8 @@ class WorkbenchApp(App):
         from workbench.templates import list_templates
         from workbench.tui.screens.picker import PickerScreen
 
-        self.push_screen(PickerScreen("Chat template", list(list_templates()), selected=self.template_name),
+        names = [t.name for t in list_templates()]
+        self.push_screen(PickerScreen("Chat template", names, selected=self.template_name),
                          self._template_chosen)
 
     def _template_chosen(self, name: str | None) -> None:

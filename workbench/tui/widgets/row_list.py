@@ -17,7 +17,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from workbench.tui.browse_model import BrowseModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.tui.browse_model import BrowseModel
 
 STATUS_GLYPH = {"accept": "✓", "reject": "✗", "pending": "·"}
 KIND_SHORT = {"preference": "pref"}

@@ -1,21 +1,60 @@
-"""The Template pane: the chosen chat template rendered over the current row."""
+"""The Template pane: the current row rendered through the chosen chat template, byte for byte,
+with special tokens and trained spans marked, token counts, and template errors in place.
+
+Rendering is quick (sandboxed Jinja); token counting loads a tokenizer, so it runs in a thread
+worker and fills in the counts when ready.
+"""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
+
+LEGEND = Text.assemble(("trained", "bold green underline"), " · ", ("not trained", "dim"), " · ",
+                       ("special token", "bold reverse magenta"))
+MAX_CHARS = 50_000
+
+
+def styled_rendering(r) -> Text:
+    """The rendered text, styled by span: trained (green, underlined), special (reverse)."""
+    text = r.text[:MAX_CHARS]
+    out = Text(text)
+    for start, end, trained in r.spans:
+        if start < len(text):
+            out.stylize("bold green underline" if trained else "dim", start, min(end, len(text)))
+    for start, end in r.special:
+        if start < len(text):
+            out.stylize("bold reverse magenta", start, min(end, len(text)))
+    if len(r.text) > MAX_CHARS:
+        out.append(f"\n… {len(r.text) - MAX_CHARS:,} more characters", style="dim")
+    return out
+
+
+class TokenCounts(Message):
+    def __init__(self, key: tuple, counts: list[str]) -> None:
+        self.key, self.counts = key, counts
+        super().__init__()
 
 
 class TemplatePane(VerticalScroll):
     DEFAULT_CSS = "TemplatePane { padding: 0 1; }"
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._key: tuple | None = None
+        self._renderings: list = []
+        self._counts: list[str] = []
+
     def compose(self):
         yield Static("", id="template-body")
 
     def refresh_pane(self) -> None:
-        body = self.query_one("#template-body", Static)
         app = self.app
+        body = self.query_one("#template-body", Static)
         if not app.template_name:
             body.update("Press t to choose a chat template.")
             return
@@ -23,11 +62,53 @@ class TemplatePane(VerticalScroll):
         if i is None:
             body.update("No row: the filter shows nothing (esc clears it).")
             return
-        try:
-            from workbench.templates import render_record
-
-            result = render_record(app.ds.record(i), app.template_name)
-        except Exception as e:  # a template error is shown in place, not raised
-            body.update(Text(f"{app.template_name}: {type(e).__name__}: {e}", style="bold red"))
+        key = (app.template_name, i)
+        if key == self._key:
             return
-        body.update(Text(str(result)))
+        from workbench.templates import get_template, render_sides
+
+        self._key, self._counts = key, []
+        try:
+            self._renderings = render_sides(app.ds.record(i), get_template(app.template_name))
+        except ValueError as e:  # an unknown template spec; template faults come back in .error
+            self._renderings = []
+            body.update(Text(f"{app.template_name}: {e}", style="bold red"))
+            return
+        self._draw()
+        self.scroll_home(animate=False)
+        self.count_tokens(key, self._renderings)
+
+    @work(thread=True, exclusive=True, group="tokens", exit_on_error=False)
+    def count_tokens(self, key: tuple, renderings: list) -> None:
+        from workbench.templates import tokenize
+
+        counts = []
+        try:
+            for r in renderings:
+                if r.error:
+                    counts.append("")
+                    continue
+                c = tokenize(r)
+                counts.append(f"{c.total:,} tokens · {c.trained:,} trained · {c.untrained:,} not trained")
+        except Exception as e:  # noqa: BLE001 - shown in place of the counts
+            counts = [f"no token counts: {type(e).__name__}: {e}"] * len(renderings)
+        self.post_message(TokenCounts(key, counts))
+
+    def on_token_counts(self, msg: TokenCounts) -> None:
+        if msg.key == self._key:
+            self._counts = msg.counts
+            self._draw()
+
+    def _draw(self) -> None:
+        parts = [Text.assemble((self.app.template_name, "bold"), "  ", LEGEND)]
+        for n, r in enumerate(self._renderings):
+            counts = self._counts[n] if n < len(self._counts) else "counting tokens (the first count loads the tokenizer)…"
+            parts.append(Text.assemble(("\n── " + r.side, "bold"), f" · {len(r.text):,} chars · ",
+                                       (counts, "cyan")))
+            if r.error:
+                parts.append(Text(f"template error ({r.error_kind}): {r.error}", style="bold red"))
+            for w in r.warnings or ():
+                parts.append(Text(f"note: {w}", style="yellow"))
+            if r.text:
+                parts.append(styled_rendering(r))
+        self.query_one("#template-body", Static).update(Group(*parts))

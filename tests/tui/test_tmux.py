@@ -1,0 +1,69 @@
+"""The real program in a real terminal: start `workbench FILE` in tmux, press keys, read the
+screen with capture-pane, and check that an accept reached the workspace SQLite file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKBENCH = Path(sys.executable).parent / "workbench"
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _wait_for(predicate, what: str, limit: float = 90.0):
+    # A deadline only to fail instead of hanging; the test does not measure speed.
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
+    ws = tmp_path / "ws.sqlite"
+    session = f"wbtest{os.getpid()}"
+    env = f"WORKBENCH_HOME={_workbench_home} TERM=xterm-256color"
+    cmd = f"cd {ROOT} && {env} {WORKBENCH} sample_data/alpaca.jsonl --workspace {ws}"
+    _tmux("new", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
+    try:
+        def screen() -> str:
+            return _tmux("capture-pane", "-p", "-t", session)
+
+        _wait_for(lambda: "palindrome" in screen(), "the first row on screen")
+        first = screen()
+        assert "1 Browse" in first and "row 1/" in first
+        _tmux("send-keys", "-t", session, "j", "a")
+
+        def decided():
+            if not ws.exists():
+                return None
+            with sqlite3.connect(ws) as db:
+                return db.execute("SELECT row_id, status FROM decisions").fetchall()
+
+        rows = _wait_for(decided, "the decision in the SQLite file")
+        assert len(rows) == 1 and rows[0][1] == "accept"
+        def accepted_on_screen():
+            text = screen()
+            return text if "✓1" in text else None
+
+        text = _wait_for(accepted_on_screen, "the accept on screen")
+        assert "row 3/" in text  # accept moved on to the next row
+        _tmux("send-keys", "-t", session, "q")
+        _wait_for(lambda: subprocess.run(["tmux", "has-session", "-t", session],
+                                         capture_output=True).returncode != 0, "the program to quit")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
