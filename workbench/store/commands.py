@@ -165,11 +165,12 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.store.export import export
+    from workbench.store.progress import cli_progress
 
     ds, ws = _open(args)
-    with ws:
+    with ws, cli_progress("export", total=len(ds)) as bar:
         try:
-            summary = export(ds, ws, args.to, args.out, only=args.only)
+            summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar)
         except (OSError, ValueError) as e:
             print(f"workbench: export failed: {e}", file=sys.stderr)
             return 1
