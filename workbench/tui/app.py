@@ -137,6 +137,7 @@ class WorkbenchApp(App):
         self.runner = None
         self._wanted_theme = theme
         self._built: set[str] = set()
+        self.token_counts = True  # the Template pane counts tokens (a tokenizer load); tui.json can turn it off
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -173,6 +174,7 @@ class WorkbenchApp(App):
             errors.append(f"unknown theme {name!r}; themes: {', '.join(sorted(themes))}")
             name = DEFAULT_THEME
         self.theme = name
+        self.token_counts = bool(config.get("token_counts", True))
         if isinstance(config.get("keymap"), dict):
             self.set_keymap({str(k): str(v) for k, v in config["keymap"].items()})
         for e in errors:

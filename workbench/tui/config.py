@@ -1,7 +1,8 @@
 """The TUI's settings file, `tui.json` in the XDG config folder: theme and keymap.
 
-    {"theme": "light", "keymap": {"accept": "y", "reject": "n"}}
+    {"theme": "light", "keymap": {"accept": "y", "reject": "n"}, "token_counts": true}
 
+`token_counts: false` stops the Template pane from loading a tokenizer to count tokens.
 `keymap` maps binding ids (shown in the help screen) to keys, comma-separated for several.
 The file is rewritten atomically and only the keys we own are changed.
 """

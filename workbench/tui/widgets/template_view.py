@@ -74,9 +74,12 @@ class TemplatePane(VerticalScroll):
             self._renderings = []
             body.update(Text(f"{app.template_name}: {e}", style="bold red"))
             return
+        if not app.token_counts:
+            self._counts = ["token counts off (tui.json: \"token_counts\": true)"] * len(self._renderings)
         self._draw()
         self.scroll_home(animate=False)
-        self.count_tokens(key, self._renderings)
+        if app.token_counts:
+            self.count_tokens(key, self._renderings)
 
     @work(thread=True, exclusive=True, group="tokens", exit_on_error=False)
     def count_tokens(self, key: tuple, renderings: list) -> None:

@@ -1,0 +1,184 @@
+"""Pilot tests of each pane's content: sample, template preview, jobs, stats, themes, palette."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from workbench.tui.config import load_config, save_config
+
+SIZE = (100, 30)
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(autouse=True)
+def _no_token_counts():
+    save_config(token_counts=False)  # no tokenizer load in these tests (see test_template_token_counts)
+
+
+async def _ready(pilot):
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _goto(pilot, row_id):
+    app = pilot.app
+    app.goto_row(app.ds.index_of(row_id))
+    await pilot.pause()
+
+
+async def test_sample_shows_preference_pair_side_by_side(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await _goto(pilot, "pref1")
+        await pilot.press("2")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        pair = next(line for line in lines if "chosen" in line)
+        assert "rejected" in pair  # both headings on one line: side by side
+        assert any("the striped one" in line and "the spotted one" in line for line in lines)
+
+
+async def test_sample_shows_tool_calls_reasoning_and_signals(make_app, ws, screen_text):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("tool1", "judge.score", 4)])
+    ws.finish_run(run, "done", {})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await _goto(pilot, "tool1")
+        await pilot.press("2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "get_weather" in text and "Paris" in text
+        assert "judge.score" in text
+        assert "reply to c1" in text
+        await _goto(pilot, "r1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "reasoning" in text and "bold" in text and "**bold**" not in text  # markdown rendered
+
+
+async def test_template_preview_marks_and_errors(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        picker = app.screen
+        names = picker.names
+        assert "chatml" in names
+        for _ in range(names.index("chatml")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_pane == "template" and app.template_name == "chatml"
+        text = screen_text(app)
+        assert "<|im_start|>user" in text and "question 0: how do dogs sleep?" in text
+        pane = app.query_one("#template")
+        r = pane._renderings[0]
+        assert any(trained for *_, trained in r.spans)
+        # A template that rejects the system role shows the error in place.
+        app.template_name = "gemma"
+        pane.refresh_pane()
+        await pilot.pause()
+        err = [x for x in pane._renderings if x.error]
+        assert err, "gemma renders a system prompt without complaint?"
+        assert "template error" in screen_text(app)
+
+
+async def test_stats_counts_kinds_and_decisions(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", "5")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "sft" in text and "31" in text and "preference" in text
+        assert "accept" in text and "length in characters" in text
+
+
+async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text):
+    app = make_app()
+    gate = threading.Event()
+
+    def work(i: int):
+        if i == 1:
+            raise ValueError("row one is bad")
+        if i >= 3:
+            gate.wait(30)  # hold the job so it can be cancelled
+        return i
+
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        job = app.run_job("demo", [(f"r{i}", i) for i in range(8)], work, concurrency=1)
+        await pilot.press("4")
+        await pilot.pause(0.5)
+        assert "demo" in screen_text(app) and "running" in screen_text(app)
+        await pilot.press("c")
+        gate.set()
+        result = job.wait(30)
+        await pilot.pause(0.5)
+        text = screen_text(app)
+        assert result.status == "cancelled"
+        assert "cancelled" in text
+        assert "1 failed" in text
+        assert "row one is bad" in text  # per-row errors of the selected job
+
+
+async def test_theme_from_flag_palette_and_remembered(make_app):
+    app = make_app(theme="light")
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        assert app.theme == "light"
+        assert {"dark", "light", "high-contrast"} <= set(app.available_themes)
+        app.theme = "high-contrast"
+        await pilot.pause()
+    assert load_config()["theme"] == "high-contrast"
+    app2 = make_app()
+    async with app2.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        assert app2.theme == "high-contrast"
+
+
+async def test_user_theme_file_and_bad_theme_file(make_app, _workbench_home):
+    themes = _workbench_home / "config" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "mine.toml").write_text('name = "mine"\nprimary = "#ff8800"\n')
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = \n')
+    app = make_app(theme="mine")
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        assert app.theme == "mine"
+        assert any("broken.toml" in n.message for n in app._notifications)
+
+
+async def test_command_palette_lists_long_names_and_runs_them(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        names = {c.title for c in app.get_system_commands(app.screen)}
+        for n in ("accept-row", "reject-row", "undo-decision", "search-text", "filter-rows", "pick-template",
+                  "pick-theme", "show-pane-stats", "filter-status-pending", "filter-kind-preference",
+                  "set-theme-light"):
+            assert n in names
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"accept-row")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert app.ws.decision("r0")["status"] == "accept"
+
+
+async def test_no_color_still_shows_status_and_cursor(make_app, screen_text, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("a", "r")
+        text = screen_text(app)
+        assert "✓" in text and "✗" in text and "▶" in text
