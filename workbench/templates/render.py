@@ -190,7 +190,14 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
     end = prefix_len(messages, False) if agp else None  # the generation prompt is nobody's turn
     bounds.append(max(len(full) if end is None else end, bounds[-1]))
 
-    enders = tuple(dict.fromkeys((*tpl.stop_tokens, tpl.eos_token)))
+    enders = tuple(t for t in dict.fromkeys((*tpl.stop_tokens, tpl.eos_token)) if t)
+    located = None
+    if not _regions_hold_their_text(full, messages, bounds):
+        # The template renders a turn differently once more turns follow (Mistral v3 folds the system
+        # prompt into the last user turn): prefixes do not line up, so find each turn's own text instead.
+        located = _locate(full, messages)
+        base.warnings.append("this template renders earlier turns differently as the conversation grows; "
+                             "trained spans were located by searching for each turn's text")
     assistants = [k for k, m in enumerate(messages) if m.get("role") == "assistant"]
     trained: list[tuple[int, int]] = []
     for k, msg in enumerate(messages):
@@ -206,8 +213,10 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         else:
             on = policy == "assistant" or k == assistants[-1]
         span = None
-        if on and policy == "all":
-            span = (start, stop)
+        if on and located is not None:
+            span = _located_span(full, located, k, enders, train_eos) if policy != "all" else (start, stop)
+        elif on and (policy == "all" or msg.get("role") != "assistant"):
+            span = (start, stop)  # a trained prompt turn (by weight) is trained whole: it has no answer header
         elif on:
             head = prefix_len(messages[:k], True) if k else None
             body_start = min(max(head if head is not None else start, start), stop)
@@ -217,6 +226,61 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         base.turns.append(TurnSpan(k, msg.get("role", ""), start, stop, span, 1.0 if weight is None else float(weight)))
     base.spans = _cover(len(full), trained)
     return base
+
+
+def _own_text(msg: dict) -> list[str]:
+    """The strings a message contributes that any faithful rendering contains."""
+    out = []
+    content = msg.get("content")
+    if isinstance(content, str) and content.strip():
+        out.append(content.strip())
+    for call in msg.get("tool_calls") or ():
+        name = (call.get("function") or call).get("name")
+        if isinstance(name, str) and name:
+            out.append(name)
+    return out
+
+
+def _regions_hold_their_text(full: str, messages: list[dict], bounds: list[int]) -> bool:
+    """Does each turn's text lie in its own region? (System prompts may move: many templates fold them forward.)"""
+    for k, msg in enumerate(messages):
+        if msg.get("role") == "system":
+            continue
+        region = full[bounds[k]:bounds[k + 1]]
+        for piece in _own_text(msg):
+            if piece in full and piece not in region:
+                return False
+    return True
+
+
+def _locate(full: str, messages: list[dict]) -> list[tuple[int, int] | None]:
+    """Each message's own text, searched in order: (start of its first piece, end of its last) or None."""
+    out: list[tuple[int, int] | None] = []
+    cursor = 0
+    for msg in messages:
+        first = last = None
+        for piece in _own_text(msg):
+            at = full.find(piece, cursor)
+            if at < 0:
+                continue
+            first = at if first is None else first
+            last = cursor = at + len(piece)
+        out.append(None if first is None else (first, last))
+    return out
+
+
+def _located_span(full: str, located: list, k: int, enders: tuple[str, ...], train_eos: bool):
+    """A turn's trained span from its located text, extended to the first stop token before the next turn."""
+    if located[k] is None:
+        return None
+    start, end = located[k]
+    limit = next((loc[0] for loc in located[k + 1:] if loc is not None), len(full))
+    hits = [(full.find(t, end, limit), t) for t in enders]
+    hits = [(at, t) for at, t in hits if at >= 0]
+    if hits:
+        at, tok = min(hits)
+        end = at + len(tok) if train_eos else at
+    return (start, end)
 
 
 def _turn_end(text: str, start: int, stop: int, stop_tokens: tuple[str, ...], train_eos: bool) -> int:
