@@ -35,6 +35,7 @@ _CACHE_SHINGLES = 10_000
 
 @dataclass
 class MinHashParams:
+    view: str = "all"  # which text: "prompt", "answer" or "all"
     num_perm: int = 128
     threshold: float = 0.5
     bands: int | None = None  # with rows: the LSH banding; by default chosen from threshold

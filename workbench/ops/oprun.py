@@ -24,9 +24,16 @@ class OpResult:
 
 
 def save(ws, result: OpResult) -> int:
-    """Write a result into the workspace as one run; returns the run id."""
+    """Write a result into the workspace as one run; returns the run id.
+
+    Proposals of earlier runs of the same operation are withdrawn first: re-running dedup with
+    a higher threshold must release the rows only the lower one caught.
+    """
+    earlier = [r["id"] for r in ws.runs(limit=100_000) if r["op"] == result.op]
     run_id = ws.start_run(result.op, result.params)
     try:
+        for rid in earlier:
+            ws.withdraw(rid)
         ws.add_signals(run_id, result.signals)
         by_reason: dict[str, list[str]] = {}
         for rid, reason in result.rejects.items():

@@ -1,0 +1,136 @@
+import json
+
+import pytest
+
+from workbench.data.record import make_record
+from workbench.ops.filters import Checker, Rules, run_filters
+
+
+def sft(*turns, system=None, rid="r"):
+    msgs = [{"role": role, "content": content} for role, content in turns]
+    return make_record(id=rid, system=system, messages=msgs)
+
+
+GOOD = sft(("user", "How do I reverse a list in Python?"),
+           ("assistant", "Use slicing: `items[::-1]` returns a reversed copy, and `items.reverse()` reverses in place."))
+
+
+def names(rec, **rules):
+    return [r.split(":", 1)[0] for r in Checker(Rules(**rules)).reasons(rec)]
+
+
+def test_a_good_row_passes():
+    assert names(GOOD) == []
+
+
+def test_length_in_chars_and_tokens():
+    short = sft(("user", "Hi"), ("assistant", "Yo"))
+    assert "too_short" in names(short)
+    assert "too_few_tokens" in names(short, min_chars=None)
+    assert "too_long" in names(GOOD, max_chars=50)
+    assert "too_many_tokens" in names(GOOD, max_tokens=10)
+    assert names(GOOD, max_tokens=1000) == []
+
+
+def test_length_on_the_answer_only():
+    rec = sft(("user", "Please write a long and detailed essay about rivers."), ("assistant", "No."))
+    assert "too_short" not in names(rec)
+    assert "too_short" in names(rec, length_view="answer")
+
+
+def test_empty_and_whitespace_turns():
+    rec = sft(("user", "Tell me a joke about cats please."), ("assistant", "   \n "))
+    reasons = Checker().reasons(rec)
+    assert any(r.startswith("empty_turn: messages[1] (assistant)") for r in reasons)
+    # An assistant turn that only calls a tool is not empty.
+    call = make_record(id="t", messages=[
+        {"role": "user", "content": "Weather in Paris today?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"name": "weather", "arguments": "{}"}]},
+        {"role": "tool", "content": "18C, sunny"},
+        {"role": "assistant", "content": "It is 18C and sunny in Paris."},
+    ])
+    assert names(call) == []
+
+
+def test_refusal_default_list_curly_quotes_and_user_extension(tmp_path):
+    rec = sft(("user", "Write a poem about the sea and the sky."),
+              ("assistant", "As an AI language model, I don\u2019t write poems."))
+    assert "refusal" in names(rec)
+    other = sft(("user", "Write a poem about the sea and the sky."), ("assistant", "I would prefer to skip this one."))
+    assert names(other) == []
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("I would prefer to skip\n\n")
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"refusal_phrases_file": "phrases.txt"}))
+    assert "refusal" in [r.split(":")[0] for r in Checker(Rules.from_file(rules)).reasons(other)]
+    # The phrase in the user's prompt is not a refusal.
+    asked = sft(("user", "Why do chatbots say 'as an AI language model' so often?"),
+                ("assistant", "It is a hedge that training data taught them."))
+    assert "refusal" not in names(asked)
+
+
+def test_unwanted_words_are_whole_words():
+    rec = sft(("user", "Describe the classic lorem ipsum filler text."), ("assistant", "It is placeholder text."))
+    assert "unwanted_word" in names(rec, unwanted_words=["Lorem"])
+    assert names(rec, unwanted_words=["lore"]) == []
+
+
+def test_repeated_lines_and_ngrams():
+    lines = "\n".join(["Buy now!"] * 5 + ["Thanks."])
+    assert "repeated_lines" in names(sft(("user", "Write an ad for shoes."), ("assistant", lines)))
+    loop = "I think that the answer is yes. " * 12
+    assert "repeated_ngrams" in names(sft(("user", "Is the sky blue on a clear day?"), ("assistant", loop.strip())))
+    assert names(GOOD) == []
+
+
+def test_roles_that_do_not_alternate():
+    assert "roles_not_alternating" in names(sft(("user", "Hello there, how are you?"), ("user", "Anyone?"),
+                                                ("assistant", "Yes, I am here to help.")))
+    assert "roles_not_alternating" in names(sft(("assistant", "Hello, how can I help today?"),
+                                                ("user", "What is two plus two?"), ("assistant", "Four.")))
+    assert "roles_not_alternating" in names(sft(("user", "What is two plus two?"),))
+    why = Checker().reasons(sft(("user", "a b c d e f"), ("assistant", "g h i j k."), ("assistant", "More.")))
+    assert any("two assistant turns in a row at position 2" in r for r in why)
+    pref = make_record(id="p", kind="preference",
+                       messages=[{"role": "user", "content": "Pick a colour for a kitchen."}],
+                       chosen=[{"role": "assistant", "content": "Sage green."}],
+                       rejected=[{"role": "assistant", "content": "Whatever."}])
+    assert names(pref) == []
+    pref["rejected"] = [{"role": "user", "content": "Whatever."}]
+    assert "roles_not_alternating" in names(pref)
+
+
+def test_unfinished_answers():
+    cut = sft(("user", "Explain photosynthesis in detail for a student."),
+              ("assistant", "Photosynthesis is how plants turn light into chemical energy. It happens in the "
+                            "chloroplasts, where chlorophyll absorbs light and the plant then"))
+    assert "unfinished" in names(cut)
+    fence = sft(("user", "Show a hello world in Python."), ("assistant", "Here it is:\n```python\nprint('hi')\n"))
+    assert any("unclosed code block" in r for r in Checker().reasons(fence))
+    comma = sft(("user", "List some fruit for me please."), ("assistant", "Apples, pears,"))
+    assert "unfinished" in names(comma)
+    for ok in ("The answer is 42", "Paris", "Best regards,\nSam Taylor from the office down the road who writes "
+               "many long letters to everyone he knows and signs them all as\nSam", "```\ncode\n```"):
+        assert "unfinished" not in names(sft(("user", "A question for you to answer."), ("assistant", ok)))
+
+
+def test_disable_and_unknown_settings(tmp_path):
+    short = sft(("user", "Hi"), ("assistant", "Yo"))
+    assert "too_short" not in names(short, disable=["length"])
+    bad = tmp_path / "rules.json"
+    bad.write_text('{"min_char": 3}')
+    with pytest.raises(ValueError, match="unknown rule setting.*min_char"):
+        Rules.from_file(bad)
+    bad.write_text('{\n"min_chars": 3,\n}')
+    with pytest.raises(ValueError, match=r"rules.json:3: not valid JSON"):
+        Rules.from_file(bad)
+    with pytest.raises(ValueError, match="unknown rule"):
+        Checker(Rules(disable=["nope"]))
+
+
+def test_run_filters_signals_and_proposals():
+    rows = [GOOD, sft(("user", "Hi"), ("assistant", "Yo"), rid="bad")]
+    res = run_filters([rows])
+    assert res.rejects == {"bad": "filter: too_few_tokens, too_short"}
+    assert [s[:2] for s in res.signals] == [("bad", "filter_reasons")]
+    assert res.report["rows"] == 2 and res.report["flagged"] == 1

@@ -1,0 +1,188 @@
+"""Decontamination: rows that share a word n-gram (13 by default) with a benchmark's test items.
+
+Every n-gram of every benchmark item is hashed to 64 bits into one sorted array (with the item
+that owns it); the dataset is then streamed chunk by chunk, its n-grams hashed the same way
+(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up with one
+`searchsorted`. A text shorter than n words counts as one n-gram of all its words, so a
+short benchmark item is still found when a row is exactly that item.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from workbench.data.errors import DataError
+from workbench.ops.hashing import ngram_hashes, word_tokens, words
+from workbench.ops.oprun import OpResult, iter_text_chunks
+
+ITEM_ID_FIELDS = ("id", "task_id", "question_id", "problem_id", "idx", "uid")
+
+
+@dataclass
+class Benchmark:
+    name: str
+    path: str
+    fields: list[str]  # empty: every string in the row
+
+
+def parse_against(spec: str) -> Benchmark:
+    """`FILE` or `FILE:field,field`; the benchmark is named after the file."""
+    path, fields = spec, []
+    if not os.path.exists(spec) and ":" in spec:
+        path, _, tail = spec.rpartition(":")
+        fields = [f.strip() for f in tail.split(",") if f.strip()]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"benchmark file not found: {path}")
+    name = Path(path).name
+    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".parquet", ".csv"):
+        name = name.removesuffix(suffix)
+    return Benchmark(name, path, fields)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def benchmark_items(bench: Benchmark) -> Iterable[tuple[str, str]]:
+    """(item id, text) of every row of a benchmark file: the named fields joined, or every string."""
+    from workbench.data.readers import raw_rows
+
+    seen_fields: set[str] = set()
+    n = 0
+    for line, index, row in raw_rows(bench.path):
+        if isinstance(row, DataError):
+            raise row
+        if not isinstance(row, dict):
+            raise DataError(bench.path, line, "a benchmark row must be an object")
+        seen_fields.update(row)
+        if bench.fields:
+            text = "\n".join(s for f in bench.fields if f in row for s in _strings(row[f]))
+        else:
+            text = "\n".join(_strings(row))
+        item = next((str(row[f]) for f in ITEM_ID_FIELDS if row.get(f) is not None), str(index))
+        n += 1
+        yield item, text
+    missing = [f for f in bench.fields if f not in seen_fields]
+    if missing:
+        raise DataError(bench.path, None, f"no field {', '.join(map(repr, missing))} in any row "
+                                          f"(fields: {', '.join(sorted(seen_fields)) or 'none'})")
+    if not n:
+        raise DataError(bench.path, None, "no rows")
+
+
+class NgramIndex:
+    """Sorted 64-bit hashes of the benchmark n-grams, each with the first item that has it."""
+
+    def __init__(self, benchmarks: Sequence[Benchmark], n: int = 13, chunk: int = 4096):
+        if n < 1:
+            raise ValueError(f"ngram must be >= 1, got {n}")
+        self.n = n
+        self.items: list[tuple[str, str]] = []  # (benchmark name, item id)
+        hashes, owners = [], []
+        for bench in benchmarks:
+            buf: list[tuple[str, str]] = []
+            for item in benchmark_items(bench):
+                buf.append(item)
+                if len(buf) >= chunk:
+                    self._add(bench.name, buf, hashes, owners)
+                    buf = []
+            if buf:
+                self._add(bench.name, buf, hashes, owners)
+        h = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+        o = np.concatenate(owners) if owners else np.empty(0, np.int64)
+        self.hashes, first = np.unique(h, return_index=True)
+        self.owner = o[first]
+        self.benchmarks = [b.name for b in benchmarks]
+
+    def _add(self, name: str, items: list[tuple[str, str]], hashes: list, owners: list) -> None:
+        tokens, offsets = word_tokens([t for _, t in items])
+        h, doc = ngram_hashes(tokens, offsets, self.n)
+        hashes.append(h)
+        owners.append(doc + len(self.items))
+        self.items.extend((name, item) for item, _ in items)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def find(self, texts: Sequence[str]) -> dict[int, dict[int, tuple[int, int]]]:
+        """For each text with a hit: {item index: (position of its first matching n-gram, count)}."""
+        if not len(self.hashes):
+            return {}
+        tokens, offsets = word_tokens(texts)
+        h, doc = ngram_hashes(tokens, offsets, self.n)
+        at = np.searchsorted(self.hashes, h)
+        at[at == len(self.hashes)] = 0
+        hit = np.flatnonzero(self.hashes[at] == h)
+        if not len(hit):
+            return {}
+        # Position of each n-gram inside its text: its index minus the text's first n-gram index.
+        first_of_doc = np.searchsorted(doc, doc[hit])
+        out: dict[int, dict[int, tuple[int, int]]] = {}
+        for d, item, pos in zip(doc[hit].tolist(), self.owner[at[hit]].tolist(), (hit - first_of_doc).tolist()):
+            per = out.setdefault(d, {})
+            if item in per:
+                per[item] = (per[item][0], per[item][1] + 1)
+            else:
+                per[item] = (pos, 1)
+        return out
+
+
+def decontaminate(
+    texts: Sequence[str],
+    ids: Sequence[str],
+    index: NgramIndex,
+    *,
+    chunk: int = 4096,
+    progress: Callable[[int], None] | None = None,
+) -> OpResult:
+    """Stream the texts against the index; every contaminated row gets a `contamination` signal
+    (benchmark, item, matching n-gram, how many n-grams match) and a proposed rejection."""
+    hits: list[dict] = []
+    signals: list[tuple[str, str, Any]] = []
+    rejects: dict[str, str] = {}
+    start = 0
+    per_bench: dict[str, int] = {}
+    for batch in iter_text_chunks(texts, chunk):
+        for d, items in sorted(index.find(batch).items()):
+            ws = words(batch[d])
+            rid = ids[start + d]
+            row_hits = []
+            for item, (pos, count) in sorted(items.items()):
+                bench, item_id = index.items[item]
+                ngram = " ".join(ws[pos : pos + index.n])
+                row_hits.append({"row": rid, "benchmark": bench, "item": item_id, "ngram": ngram, "matches": count})
+            hits += row_hits
+            signals.append((rid, "contamination", [{k: v for k, v in h.items() if k != "row"} for h in row_hits]))
+            benches = sorted({h["benchmark"] for h in row_hits})
+            rejects[rid] = "contaminated: " + ", ".join(benches)
+            for b in benches:
+                per_bench[b] = per_bench.get(b, 0) + 1
+        start += len(batch)
+        if progress:
+            progress(start)
+    params = {"ngram": index.n, "benchmarks": index.benchmarks}
+    report = {
+        "op": "decontam",
+        "params": params,
+        "rows": start,
+        "benchmark_ngrams": len(index),
+        "contaminated_rows": len(rejects),
+        "by_benchmark": per_bench,
+        "hits": hits,
+    }
+    detail = ", ".join(f"{b} {k}" for b, k in sorted(per_bench.items()))
+    summary = (f"decontam: {start} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams), "
+               f"{len(rejects)} contaminated" + (f" ({detail})" if detail else ""))
+    return OpResult("decontam", params, signals, rejects, report, summary)

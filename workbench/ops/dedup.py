@@ -1,0 +1,89 @@
+"""Dedup over a Dataset with any method — the one entry point for the CLI, the TUI and recipes.
+
+    result = dedup_dataset(ds, "minhash", MinHashParams(threshold=0.6))
+    save(ws, result)          # workbench.ops.oprun: signals + proposed rejections, one run
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from workbench.ops.oprun import DatasetTexts, OpResult
+
+METHODS = ("exact", "minhash", "embedding")
+
+
+def default_params(method: str):
+    if method == "exact":
+        from workbench.ops.dedup_exact import ExactParams
+
+        return ExactParams()
+    if method == "minhash":
+        from workbench.ops.minhash import MinHashParams
+
+        return MinHashParams()
+    if method == "embedding":
+        from workbench.ops.dedup_embedding import EmbeddingParams
+
+        return EmbeddingParams()
+    raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def dedup_dataset(
+    ds,
+    method: str = "minhash",
+    params: Any = None,
+    *,
+    view: str = "all",
+    scores: dict[str, Any] | None = None,
+    ws=None,
+    progress: Callable[[int], None] | None = None,
+) -> OpResult:
+    """Clusters of duplicate rows of `ds`. `scores` (row id -> number, e.g. a judge's signal)
+    serve the keep="score" policy; `ws` lets embedding dedup record its embedding run."""
+    from workbench.ops.clusters import dedup_result
+
+    p = params if params is not None else default_params(method)
+    view = getattr(p, "view", view)
+    texts = DatasetTexts(ds, view)
+    ids = ds.ids
+    score_list = [_number(scores.get(rid)) for rid in ids] if scores is not None else None
+    if getattr(p, "keep", "first") == "score" and score_list is None:
+        raise ValueError("keep policy 'score' needs scores (e.g. --score-signal NAME)")
+    lengths = ds.column("length") if getattr(p, "keep", "first") == "longest" else None
+    if method == "exact":
+        from workbench.ops.dedup_exact import exact_dedup, params_dict
+
+        clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress)
+        extra: dict = {}
+    elif method == "minhash":
+        from workbench.ops.minhash import minhash_dedup, params_dict
+
+        clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress)
+        extra = {"candidate_pairs": stats.candidates, "pairs_kept": stats.kept_pairs, "rows_without_shingles": stats.empty}
+    elif method == "embedding":
+        from workbench.explore.embed import embed_dataset
+        from workbench.ops.dedup_embedding import embedding_dedup, params_dict
+
+        emb = embed_dataset(ds, ws, view=view, model=p.model,
+                            progress=(lambda done, total: progress(done)) if progress else None)
+        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list)
+        extra = {}
+    else:
+        raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
+    result = dedup_result(f"dedup-{method}", {"method": method, "view": view, **params_dict(p)}, clusters, ids, len(ds))
+    result.report.update(extra)
+    return result
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, dict):  # a judge's signal may hold {"score": ...}
+        return _number(v.get("score"))
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,80 @@
+"""Exact duplicates: each text normalised (case, whitespace, punctuation: each an option) and
+hashed; rows with equal hashes form a cluster. 128-bit blake2b makes a false match negligible."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from workbench.ops.clusters import Cluster, build_clusters
+from workbench.ops.oprun import iter_text_chunks
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass
+class ExactParams:
+    view: str = "all"  # which text: "prompt", "answer" or "all" (the whole conversation)
+    case: bool = True  # ignore case
+    whitespace: bool = True  # fold runs of whitespace, strip the ends
+    punctuation: bool = False  # drop punctuation and symbols
+    keep: str = "first"
+
+
+def normalise(text: str, *, case: bool = True, whitespace: bool = True, punctuation: bool = False) -> str:
+    if case:
+        text = text.casefold()
+    if punctuation:
+        text = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PS")
+    if whitespace:
+        text = _SPACE_RE.sub(" ", text).strip()
+    return text
+
+
+def text_key(text: str, p: ExactParams) -> bytes:
+    norm = normalise(text, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
+    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def exact_dedup(
+    texts: Sequence[str],
+    params: ExactParams | None = None,
+    *,
+    lengths: Sequence[int] | None = None,
+    scores: Sequence[float | None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Cluster]:
+    """Clusters of rows whose normalised texts are equal (positions in `texts`); streams the
+    texts and keeps one 16-byte key per row."""
+    p = params or ExactParams()
+    first: dict[bytes, int] = {}
+    a: list[int] = []
+    b: list[int] = []
+    need_lengths = p.keep == "longest" and lengths is None
+    seen_lengths: list[int] = []
+    i = 0
+    for chunk in iter_text_chunks(texts, 4096):
+        for t in chunk:
+            j = first.setdefault(text_key(t, p), i)
+            if j != i:
+                a.append(j)
+                b.append(i)
+            if need_lengths:
+                seen_lengths.append(len(t))
+            i += 1
+        if progress:
+            progress(i)
+    sim = np.ones(len(a))
+    return build_clusters(
+        i, np.array(a, dtype=np.int64), np.array(b, dtype=np.int64), sim,
+        keep=p.keep, lengths=seen_lengths if need_lengths else lengths, scores=scores,
+    )
+
+
+def params_dict(p: ExactParams) -> dict:
+    return asdict(p)

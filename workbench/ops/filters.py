@@ -1,0 +1,328 @@
+"""Rule filters: cheap checks that flag rows with a reason each (never removing anything).
+
+Rules and their parameters come from `Rules`; a JSON rules file overrides any of them:
+
+    {
+      "min_chars": 10, "max_chars": 100000,       # length of the `length_view` text
+      "min_tokens": 3, "max_tokens": null,        # tokens = words and punctuation marks
+      "length_view": "all",                       # prompt | answer | all
+      "refusal_phrases": ["I'd rather not"],      # added to the default list
+      "refusal_phrases_file": "phrases.txt",      # one phrase per line, added too
+      "default_refusals": true,                   # false: only your phrases
+      "unwanted_words": ["lorem"], "unwanted_words_file": "words.txt",
+      "max_repeated_lines": 0.3,                  # share of non-blank lines that repeat an earlier one
+      "max_repeated_ngrams": 0.3, "repeat_ngram": 3,   # share of word n-grams seen before
+      "min_unfinished_chars": 100,                # answers shorter than this may end without a period
+      "disable": ["alternation"]                  # rule names to skip (see RULES)
+    }
+
+Paths in the file are relative to it. Phrases and words match case-insensitively; words match
+whole words. Refusals are looked for in the answers (assistant turns, the chosen side), or in
+the text of plain-text rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Iterable
+
+from workbench.data.record import Record, view_text
+from workbench.ops.oprun import OpResult
+
+RULES = ("length", "tokens", "empty_turn", "refusal", "unwanted_words", "repetition", "alternation", "unfinished")
+
+DEFAULT_REFUSALS = (
+    "as an ai language model",
+    "as a language model",
+    "as an ai model",
+    "as an ai assistant, i",
+    "as a large language model",
+    "i'm just an ai",
+    "i am just an ai",
+    "i cannot assist with",
+    "i can't assist with",
+    "i cannot help with that",
+    "i can't help with that",
+    "i'm sorry, but i cannot",
+    "i'm sorry, but i can't",
+    "i am sorry, but i cannot",
+    "i'm unable to provide",
+    "i am unable to provide",
+    "i cannot fulfill",
+    "i can't fulfill",
+    "i cannot provide assistance",
+    "i'm not able to provide",
+    "it is not appropriate for me",
+    "it's not appropriate for me",
+    "i don't have personal opinions",
+    "i do not have personal opinions",
+    "my knowledge cutoff",
+    "as of my last knowledge update",
+    "openai's content policy",
+    "against my programming",
+)
+
+_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+_FENCE_RE = re.compile(r"^\s*(```|~~~)", re.M)
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+# An answer that stops on one of these was cut off, whatever its length.
+_DANGLING = ",:(-[{\u2013\u2014"
+
+
+@dataclass
+class Rules:
+    min_chars: int | None = 10
+    max_chars: int | None = 100_000
+    min_tokens: int | None = 3
+    max_tokens: int | None = None
+    length_view: str = "all"
+    refusal_phrases: list[str] = field(default_factory=list)
+    default_refusals: bool = True
+    unwanted_words: list[str] = field(default_factory=list)
+    max_repeated_lines: float = 0.3
+    max_repeated_ngrams: float = 0.3
+    repeat_ngram: int = 3
+    min_unfinished_chars: int = 100
+    disable: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Rules":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}:1: the rules file must hold one JSON object")
+        for key, target in (("refusal_phrases_file", "refusal_phrases"), ("unwanted_words_file", "unwanted_words")):
+            if key in data:
+                listed = path.parent / data.pop(key)
+                try:
+                    lines = listed.read_text(encoding="utf-8").splitlines()
+                except OSError as e:
+                    raise ValueError(f"{path}: {key}: cannot read {listed}: {e.strerror}") from None
+                data[target] = list(data.get(target, [])) + [ln.strip() for ln in lines if ln.strip()]
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown rule setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        rules = cls(**data)
+        rules.validate(str(path))
+        return rules
+
+    def validate(self, where: str = "rules") -> None:
+        bad = sorted(set(self.disable) - set(RULES))
+        if bad:
+            raise ValueError(f"{where}: unknown rule(s) in disable: {', '.join(bad)}; rules are {', '.join(RULES)}")
+        view_text({}, self.length_view)
+        if self.repeat_ngram < 1:
+            raise ValueError(f"{where}: repeat_ngram must be >= 1")
+
+
+class Checker:
+    """Rules compiled once (phrase and word regexes), applied to one record at a time."""
+
+    def __init__(self, rules: Rules | None = None):
+        self.rules = r = rules or Rules()
+        r.validate()
+        phrases = (list(DEFAULT_REFUSALS) if r.default_refusals else []) + [p.lower() for p in r.refusal_phrases]
+        self._refusal = re.compile("|".join(re.escape(p.translate(_QUOTES)) for p in phrases)) if phrases else None
+        words = [w.lower() for w in r.unwanted_words if w.strip()]
+        self._unwanted = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
+        self._on = set(RULES) - set(r.disable)
+
+    def reasons(self, rec: Record) -> list[str]:
+        """Why the row should go, one reason per failed rule; empty when it passes."""
+        r, on, out = self.rules, self._on, []
+        text = view_text(rec, r.length_view)
+        if "length" in on:
+            if r.min_chars is not None and len(text) < r.min_chars:
+                out.append(f"too_short: {len(text)} chars < {r.min_chars}")
+            if r.max_chars is not None and len(text) > r.max_chars:
+                out.append(f"too_long: {len(text)} chars > {r.max_chars}")
+        if "tokens" in on and (r.min_tokens is not None or r.max_tokens is not None):
+            n = len(_TOKEN_RE.findall(text))
+            if r.min_tokens is not None and n < r.min_tokens:
+                out.append(f"too_few_tokens: {n} < {r.min_tokens}")
+            if r.max_tokens is not None and n > r.max_tokens:
+                out.append(f"too_many_tokens: {n} > {r.max_tokens}")
+        if "empty_turn" in on:
+            empty = _empty_turn(rec)
+            if empty:
+                out.append(f"empty_turn: {empty}")
+        answers = [rec.get("text") or ""] if rec.get("kind") == "text" else _answers(rec)
+        if "refusal" in on and self._refusal:
+            for a in answers:
+                m = self._refusal.search(a.lower().translate(_QUOTES))
+                if m:
+                    out.append(f"refusal: {m.group(0)!r}")
+                    break
+        if "unwanted_words" in on and self._unwanted:
+            m = self._unwanted.search(view_text(rec, "all").lower())
+            if m:
+                out.append(f"unwanted_word: {m.group(0)!r}")
+        if "repetition" in on:
+            for a in answers:
+                line_ratio = repeated_line_ratio(a)
+                if line_ratio > r.max_repeated_lines:
+                    out.append(f"repeated_lines: {line_ratio:.2f} > {r.max_repeated_lines}")
+                    break
+                ngram_ratio = repeated_ngram_ratio(a, r.repeat_ngram)
+                if ngram_ratio > r.max_repeated_ngrams:
+                    out.append(f"repeated_ngrams: {ngram_ratio:.2f} of {r.repeat_ngram}-grams > {r.max_repeated_ngrams}")
+                    break
+        if "alternation" in on and rec.get("kind") != "text":
+            problem = alternation_problem(rec)
+            if problem:
+                out.append(f"roles_not_alternating: {problem}")
+        if "unfinished" in on and rec.get("kind") != "text":
+            for a in _final_answers(rec):
+                problem = unfinished_problem(a, r.min_unfinished_chars)
+                if problem:
+                    out.append(f"unfinished: {problem}")
+                    break
+        return out
+
+
+def _turn_lists(rec: Record) -> Iterable[tuple[str, list]]:
+    for side in ("messages", "chosen", "rejected"):
+        if rec.get(side):
+            yield side, rec[side]
+
+
+def _empty_turn(rec: Record) -> str | None:
+    if rec.get("kind") == "text":
+        return None if (rec.get("text") or "").strip() else "text is empty"
+    for side, turns in _turn_lists(rec):
+        for i, t in enumerate(turns):
+            if not (t.get("content") or "").strip() and not t.get("tool_calls"):
+                return f"{side}[{i}] ({t.get('role')}) is empty"
+    return None
+
+
+def _answers(rec: Record) -> list[str]:
+    out = [t.get("content") or "" for t in rec.get("messages") or () if t.get("role") == "assistant"]
+    out += [t.get("content") or "" for t in rec.get("chosen") or () if t.get("role") == "assistant"]
+    return [a for a in out if a]
+
+
+def _final_answers(rec: Record) -> list[str]:
+    """The answers a trainer learns as complete: the last assistant turn, or each preference side."""
+    if rec.get("chosen") or rec.get("rejected"):
+        sides = [rec.get("chosen") or [], rec.get("rejected") or []]
+    else:
+        sides = [rec.get("messages") or []]
+    out = []
+    for turns in sides:
+        last = [t for t in turns if t.get("role") == "assistant" and t.get("content")]
+        if last:
+            out.append(last[-1]["content"])
+    return out
+
+
+def repeated_line_ratio(text: str) -> float:
+    """Share of non-blank lines that repeat an earlier line (0 for fewer than 4 lines)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) < 4:
+        return 0.0
+    return 1 - len(set(lines)) / len(lines)
+
+
+def repeated_ngram_ratio(text: str, n: int = 3) -> float:
+    """Share of word n-grams that occurred earlier in the text (0 for fewer than 20 n-grams)."""
+    ws = text.lower().split()
+    grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+    if len(grams) < 20:
+        return 0.0
+    return 1 - len(set(grams)) / len(grams)
+
+
+def alternation_problem(rec: Record) -> str | None:
+    """How the roles break user/assistant alternation, or None.
+
+    System turns may only come first; tool results must follow an assistant turn (or another
+    tool result); the conversation starts with the user and, for SFT, ends with the assistant;
+    for preference data the prompt ends with the user and each side starts with the assistant.
+    """
+    msgs = rec.get("messages") or []
+    roles = [t.get("role") for t in msgs]
+    i = 0
+    while i < len(roles) and roles[i] == "system":
+        i += 1
+    body = roles[i:]
+    if "system" in body:
+        return f"system turn at position {i + body.index('system')}"
+    if not body:
+        return "no turns"
+    if body[0] != "user":
+        return f"starts with {body[0]}, not user"
+    prev = None
+    for k, role in enumerate(body):
+        if role == "tool" and prev not in ("assistant", "tool"):
+            return f"tool turn at position {i + k} does not follow an assistant turn"
+        if role == prev and role in ("user", "assistant"):
+            return f"two {role} turns in a row at position {i + k}"
+        if role == "user" and prev == "tool":
+            return f"user turn at position {i + k} follows a tool result"
+        prev = role
+    if rec.get("kind") == "preference" or rec.get("chosen") or rec.get("rejected"):
+        if prev != "user":
+            return f"prompt ends with {prev}, not user"
+        for side in ("chosen", "rejected"):
+            turns = rec.get(side) or []
+            if turns and turns[0].get("role") != "assistant":
+                return f"{side} starts with {turns[0].get('role')}, not assistant"
+    elif prev == "user" or prev == "tool":
+        return f"ends with {prev}: nothing for the assistant to learn"
+    return None
+
+
+def unfinished_problem(answer: str, min_chars: int = 100) -> str | None:
+    """Whether an answer looks cut off: an unclosed code fence, or a last character that
+    cannot end a sentence (a comma, a colon, an opening bracket; a lower-case word in a long answer)."""
+    if len(_FENCE_RE.findall(answer)) % 2:
+        return "unclosed code block"
+    end = answer.rstrip()
+    if not end:
+        return None
+    last = end[-1]
+    if last in _DANGLING:
+        return f"ends with {last!r}"
+    # A final all-lower-case word: a sentence cut short. Names, sign-offs, hashtags and
+    # numbers can legitimately end an answer without a period.
+    word = end.split()[-1]
+    if word.isalpha() and word.islower() and len(end) >= min_chars:
+        return f"ends mid-sentence: ...{end[-30:]!r}"
+    return None
+
+
+def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> OpResult:
+    """Check every row; flagged rows get a `filter_reasons` signal and a proposed rejection."""
+    checker = Checker(rules)
+    signals, rejects, by_rule = [], {}, {}
+    n = 0
+    for batch in batches:
+        for rec in batch:
+            n += 1
+            why = checker.reasons(rec)
+            if why:
+                signals.append((rec["id"], "filter_reasons", why))
+                names = sorted({w.split(":", 1)[0] for w in why})
+                rejects[rec["id"]] = "filter: " + ", ".join(names)
+                for name in names:
+                    by_rule[name] = by_rule.get(name, 0) + 1
+    params = asdict(checker.rules)
+    report = {
+        "op": "filter",
+        "params": params,
+        "rows": n,
+        "flagged": len(rejects),
+        "by_rule": dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
+        "rows_flagged": [{"row": rid, "reasons": why} for rid, _, why in signals],
+    }
+    detail = ", ".join(f"{k} {v}" for k, v in report["by_rule"].items())
+    summary = f"filter: {n} rows, {len(rejects)} flagged for rejection" + (f" ({detail})" if detail else "")
+    return OpResult("filter", params, signals, rejects, report, summary)
