@@ -265,3 +265,29 @@ def test_integrity_after_use(tmp_path):
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_reads_do_not_wait_for_an_open_write_and_see_only_commits(ws):
+    ws.decide("a", "accept")
+    inside, release = threading.Event(), threading.Event()
+
+    def long_write():
+        with ws._write() as db:  # a job's big transaction, held open
+            db.execute("UPDATE decisions SET status = 'reject' WHERE row_id = 'a'")
+            inside.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    assert inside.wait(30)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.append((ws.statuses(), ws.decision("a")["status"])))
+    reader.start()
+    reader.join(30)
+    finished_while_writing = not reader.is_alive()
+    release.set()
+    writer.join(30)
+    reader.join(30)
+    assert finished_while_writing
+    assert seen == [({"a": "accept"}, "accept")]  # the uncommitted change is not visible
+    assert ws.statuses() == {"a": "reject"}  # and is once committed

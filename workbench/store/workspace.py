@@ -11,10 +11,11 @@ crash the last few transactions may be lost, but the file stays consistent. FULL
 every decision (12× slower here, see benchmarks/bench_store.py); pass `synchronous="FULL"`
 to `open` where power loss is a bigger risk than slow decisions.
 
-Concurrency: one connection, shared by all threads of the process, behind a lock; every write
-is a `BEGIN IMMEDIATE` transaction. In-process writers (UI thread, job workers) queue on the
-lock and never see "database is locked"; other processes (a CLI command next to the TUI) wait
-on `busy_timeout`. SQLite serialises writers anyway: in benchmarks/bench_store.py a connection
+Concurrency: one writer connection, shared by all threads of the process, behind a lock; every
+write is a `BEGIN IMMEDIATE` transaction. In-process writers (UI thread, job workers) queue on
+the lock and never see "database is locked"; other processes (a CLI command next to the TUI)
+wait on `busy_timeout`. Reads use a small pool of read-only connections, so they never wait
+behind a long write. SQLite serialises writers anyway: in benchmarks/bench_store.py a connection
 per thread (with busy_timeout) wrote at 0.3-1.05× the rate of one shared connection.
 """
 
@@ -80,13 +81,11 @@ class Workspace:
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-        )
+        self._lock = threading.RLock()  # the one writer connection
+        self._pool_lock = threading.Lock()
+        self._readers: list[sqlite3.Connection] = []  # idle read connections
+        self._db: sqlite3.Connection | None = self._connect()
         try:
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise WorkspaceError(f"{self.path}: cannot use WAL journal mode (got {mode})")
@@ -102,6 +101,12 @@ class Workspace:
             self._db.close()
             self._db = None
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                              timeout=BUSY_TIMEOUT_MS / 1000)
+        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return con
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -122,10 +127,13 @@ class Workspace:
         return ws
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._pool_lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            for con in self._readers:
+                con.close()
+            self._readers.clear()
 
     def __enter__(self) -> "Workspace":
         return self
@@ -156,9 +164,34 @@ class Workspace:
                 raise
             db.execute("COMMIT")
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on a pooled connection: one consistent view of the last commit.
+
+        Readers never wait for the writer lock (WAL lets them run beside a writer), so the UI
+        thread can read while a job commits a large batch."""
+        with self._pool_lock:
+            self._conn()  # raises if closed
+            con = self._readers.pop() if self._readers else None
+        if con is None:
+            con = self._connect()
+            con.execute("PRAGMA query_only=1")
+        try:
+            con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                con.execute("COMMIT")
+        finally:
+            with self._pool_lock:
+                if self._db is None:
+                    con.close()
+                else:
+                    self._readers.append(con)
+
     def _read(self, sql: str, params: Iterable = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn().execute(sql, tuple(params)).fetchall()
+        with self._snapshot() as con:
+            return con.execute(sql, tuple(params)).fetchall()
 
     def _migrate(self) -> None:
         with self._write() as db:
@@ -291,14 +324,15 @@ class Workspace:
 
     def decision(self, row_id: str) -> dict | None:
         """The effective decision: a person's if any, else the latest operation proposal."""
-        rows = self._read("SELECT status, note, tags, by, time FROM decisions WHERE row_id = ?", (row_id,))
-        if rows:
-            status, note, tags, by, t = rows[0]
-            return {"row_id": row_id, "status": status, "note": note, "tags": _loads(tags) or [], "by": by, "time": t}
-        rows = self._read(
-            "SELECT status, reason, run_id, time FROM proposals WHERE row_id = ? ORDER BY run_id DESC LIMIT 1",
-            (row_id,),
-        )
+        with self._snapshot() as con:
+            rows = con.execute("SELECT status, note, tags, by, time FROM decisions WHERE row_id = ?", (row_id,)).fetchall()
+            if rows:
+                status, note, tags, by, t = rows[0]
+                return {"row_id": row_id, "status": status, "note": note, "tags": _loads(tags) or [], "by": by, "time": t}
+            rows = con.execute(
+                "SELECT status, reason, run_id, time FROM proposals WHERE row_id = ? ORDER BY run_id DESC LIMIT 1",
+                (row_id,),
+            ).fetchall()
         if rows:
             status, reason, run_id, t = rows[0]
             return {"row_id": row_id, "status": status, "note": reason, "tags": [], "by": f"op:{run_id}", "time": t}
@@ -306,20 +340,22 @@ class Workspace:
 
     def statuses(self) -> dict[str, str]:
         """row_id -> effective status, for every row anyone has decided or proposed on."""
-        out = {rid: s for rid, s in self._read("SELECT row_id, status FROM proposals ORDER BY run_id")}
-        out.update(self._read("SELECT row_id, status FROM decisions"))
+        with self._snapshot() as con:
+            out = {rid: s for rid, s in con.execute("SELECT row_id, status FROM proposals ORDER BY run_id")}
+            out.update(con.execute("SELECT row_id, status FROM decisions"))
         return out
 
     def reasons(self) -> dict[str, tuple[str, str]]:
         """row_id -> (effective status, why): "manual" for a person's decision, else the
         name of the operation whose proposal stands."""
-        out = {
-            rid: (s, op)
-            for rid, s, op in self._read(
-                "SELECT p.row_id, p.status, r.op FROM proposals p JOIN runs r ON r.id = p.run_id ORDER BY p.run_id"
-            )
-        }
-        out.update((rid, (s, "manual")) for rid, s in self._read("SELECT row_id, status FROM decisions"))
+        with self._snapshot() as con:
+            out = {
+                rid: (s, op)
+                for rid, s, op in con.execute(
+                    "SELECT p.row_id, p.status, r.op FROM proposals p JOIN runs r ON r.id = p.run_id ORDER BY p.run_id"
+                )
+            }
+            out.update((rid, (s, "manual")) for rid, s in con.execute("SELECT row_id, status FROM decisions"))
         return out
 
     def counts(self, total: int | None = None) -> dict[str, int]:
