@@ -50,8 +50,8 @@ class WorkspaceError(Exception):
     """A workspace file that cannot be used (newer schema, not a workspace, closed)."""
 
 
-def _dumps(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+# One encoder for all: json.dumps with options builds a new encoder on every call.
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def _loads(s: str | None) -> Any:
