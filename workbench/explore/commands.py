@@ -1,0 +1,209 @@
+"""CLI: `workbench embed | map | similar | stats` (the exploration layer's sub-commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub) -> None:
+    from workbench.cli_common import add_dataset_args
+
+    def embedding_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--view", choices=("prompt", "answer", "all"), default="all",
+                       help="which text of a row to embed (default: the whole conversation)")
+        p.add_argument("--model", metavar="PATH",
+                       help="a local sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2)")
+
+    p = sub.add_parser("embed", help="embed every row (cached: only new or changed rows are computed)")
+    add_dataset_args(p)
+    embedding_args(p)
+    p.add_argument("--batch-size", type=int, default=64, help="texts per model batch (default 64)")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("map", help="2-D topic map: UMAP projection, HDBSCAN clusters, topic labels")
+    add_dataset_args(p)
+    embedding_args(p)
+    p.add_argument("--report", metavar="R.json", help="write {clusters: [{id, label, size, members}]} to this file")
+    p.add_argument("--labels", choices=("keywords", "llm"), default="keywords",
+                   help="c-TF-IDF keywords (default) or names from an LLM")
+    p.add_argument("--llm-model", metavar="MODEL", help="model for --labels llm (default: the local SmolLM2)")
+    p.add_argument("--min-cluster-size", type=int, metavar="N",
+                   help="smallest cluster HDBSCAN keeps (default grows with the square root of the row count)")
+    p.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("similar", help="the rows nearest to one row by embedding (cosine)")
+    add_dataset_args(p)
+    embedding_args(p)
+    p.add_argument("--row", required=True, metavar="ID", help="row id (as `workbench info` shows it)")
+    p.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("stats", help="distributions: kinds, turns, token lengths per role, scores, clusters")
+    add_dataset_args(p)
+    p.add_argument("--tokenizer", metavar="SPEC", help="tokenizer for token lengths (default: smollm2)")
+    p.add_argument("--sample", type=int, default=20000, help="rows whose tokens are counted at most (default 20000)")
+    p.add_argument("--no-tokens", action="store_true", help="skip token counting")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_stats)
+
+
+def _open(args):
+    from workbench.cli_common import load_dataset
+    from workbench.store.workspace import Workspace, WorkspaceError
+
+    ds = load_dataset(args)
+    try:
+        return ds, Workspace.for_dataset(ds, args.workspace)
+    except WorkspaceError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _embed(args, ds, ws):
+    from workbench.explore.embed import embed_dataset
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            _say(f"embedding: {done}/{total} new texts")
+
+    try:
+        return embed_dataset(ds, ws, view=args.view, model=args.model, progress=progress)
+    except ValueError as e:  # a model path that is not a model
+        _say(f"workbench: {e}")
+        raise SystemExit(1) from None
+
+
+def cmd_embed(args) -> int:
+    ds, ws = _open(args)
+    with ws:
+        vecs = _embed(args, ds, ws)
+        run = ws.runs(limit=1)[0]["counts"]
+    print(f"{len(ds)} rows embedded ({run.get('embedded', 0)} new texts computed, "
+          f"{run.get('cached', 0)} rows from the cache), {vecs.shape[1]} dimensions")
+    return 0
+
+
+def cmd_map(args) -> int:
+    from workbench.explore.topicmap import build_map
+
+    ds, ws = _open(args)
+    with ws:
+        vecs = _embed(args, ds, ws)
+        tm = build_map(
+            ds, ws, view=args.view, model=args.model, vectors=vecs, min_cluster_size=args.min_cluster_size,
+            labels=args.labels, llm_model=args.llm_model, seed=args.seed, on_stage=lambda s: _say(s + " ..."),
+        )
+    report = tm.report()
+    if args.report:
+        _write_json(args.report, report)
+    print(f"{len(ds)} rows, {sum(1 for c in tm.clusters if c['id'] >= 0)} clusters")
+    for c in tm.clusters:
+        err = f"  [LLM label failed: {c['label_error']}]" if c.get("label_error") else ""
+        print(f"{c['id']:>4}  {c['size']:>7}  {c['label']}{err}")
+    return 0
+
+
+def _write_json(path: str, obj) -> None:
+    """Write JSON atomically: a temp file beside the target, then a rename."""
+    import os
+    from pathlib import Path
+
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cmd_similar(args) -> int:
+    from workbench.explore.similar import nearest
+
+    ds, ws = _open(args)
+    try:
+        pos = ds.index_of(args.row)
+    except KeyError:
+        _say(f"workbench: no row with id {args.row!r} in {ds.name}")
+        return 1
+    with ws:
+        vecs = _embed(args, ds, ws)
+    hits = nearest(vecs, pos, args.k)
+    previews = ds.column("preview")
+    if args.json:
+        print(json.dumps({"row": args.row, "neighbours": [
+            {"id": ds.ids[i], "score": round(s, 4), "preview": previews[i]} for i, s in hits]}, ensure_ascii=False))
+        return 0
+    print(f"{args.row}: {previews[pos][:100]}")
+    for i, s in hits:
+        print(f"  {s:6.3f}  {ds.ids[i]}  {previews[i][:90]}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from workbench.explore.stats import dataset_stats
+
+    ds, ws = _open(args)
+    with ws:
+        try:
+            st = dataset_stats(ds, ws, tokenizer=args.tokenizer, sample=args.sample, tokens=not args.no_tokens)
+        except (ValueError, FileNotFoundError) as e:  # a tokenizer spec that does not load
+            _say(f"workbench: {e}")
+            return 1
+    if args.json:
+        print(json.dumps(st, ensure_ascii=False))
+        return 0
+    print(format_stats(st))
+    return 0
+
+
+def _bars(h: dict, width: int = 40, integer: bool = False) -> list[str]:
+    if not h.get("counts"):
+        return ["    (none)"]
+    top = max(h["counts"]) or 1
+    lines = []
+    edges = h["bins"]
+    for i, c in enumerate(h["counts"]):
+        lo, hi = edges[i], edges[i + 1]
+        span = f"{lo:g}" if integer and hi - lo == 1 else f"{lo:g}-{hi:g}"
+        lines.append(f"    {span:>15} {'█' * round(c / top * width):<{width}} {c}")
+    if h.get("over"):
+        lines.append(f"    {'> ' + format(edges[-1], 'g'):>15} {'':<{width}} {h['over']}")
+    return lines
+
+
+def _summary(h: dict) -> str:
+    if not h.get("n"):
+        return "n=0"
+    return f"n={h['n']} min={h['min']:g} median={h['median']:g} mean={h['mean']:g} p95={h['p95']:g} max={h['max']:g}"
+
+
+def format_stats(st: dict) -> str:
+    """The stats as text for a terminal."""
+    out = [f"rows: {st['rows']}", "kinds: " + ", ".join(f"{k} {v}" for k, v in st["kinds"].items())]
+    if "decisions" in st:
+        out.append("decisions: " + ", ".join(f"{k} {v}" for k, v in st["decisions"].items()))
+    out += [f"turns per row ({_summary(st['turns'])})", *_bars(st["turns"], integer=True)]
+    if "tokens" in st:
+        t = st["tokens"]
+        out.append(f"tokens ({t['tokenizer']}, {t['sampled']} rows)")
+        out += [f"  per row ({_summary(t['row'])})", *_bars(t["row"])]
+        for role, h in t["roles"].items():
+            out += [f"  {role} turns ({_summary(h)})", *_bars(h)]
+    for name, h in st.get("scores", {}).items():
+        if "values" in h:
+            out.append(f"signal {name}: " + ", ".join(f"{k} {v}" for k, v in h["values"].items()))
+        else:
+            out += [f"signal {name} ({_summary(h)})", *_bars(h)]
+    if st.get("clusters"):
+        out.append(f"clusters ({len(st['clusters'])})")
+        out += [f"  {c['id']:>4} {c['size']:>7}  {c['label']}" for c in st["clusters"]]
+    return "\n".join(out)

@@ -1,0 +1,171 @@
+"""The topic map of a dataset: embeddings -> 2-D UMAP -> HDBSCAN clusters -> labels.
+
+`build_map` is the one pipeline behind `workbench map` and the TUI's Topic map pane. Its result
+is saved to the workspace as per-row signals of an operation run named "map" (`cluster`,
+`topic`, `map_x`, `map_y`), which `load_map` reads back without recomputing anything.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from workbench.explore.cluster import NOISE, hdbscan
+from workbench.explore.topics import ctfidf_keywords, keyword_label, llm_label, representatives
+
+OP = "map"
+NOISE_LABEL = "(unclustered)"
+
+Stage = Callable[[str], None]  # told what the pipeline is doing now, for progress displays
+
+
+@dataclass
+class TopicMap:
+    ids: list[str]
+    xy: np.ndarray  # (n, 2) float32 map coordinates
+    cluster: np.ndarray  # (n,) cluster id per row, NOISE (-1) for none
+    clusters: list[dict] = field(default_factory=list)  # {id, label, keywords, size}, biggest first
+    method: str = "umap"
+
+    def members(self, cluster_id: int) -> list[str]:
+        return [self.ids[i] for i in np.flatnonzero(self.cluster == cluster_id)]
+
+    def label_of(self, cluster_id: int) -> str:
+        return next((c["label"] for c in self.clusters if c["id"] == cluster_id), NOISE_LABEL)
+
+    def report(self) -> dict:
+        """Plain JSON: {rows, method, clusters: [{id, label, keywords, size, members: [row ids]}]}."""
+        return {
+            "rows": len(self.ids),
+            "method": self.method,
+            "clusters": [{**c, "members": self.members(c["id"])} for c in self.clusters],
+        }
+
+
+def preview_map(ids: list[str], vectors: np.ndarray) -> TopicMap:
+    """An instant PCA layout with no clusters, shown while UMAP runs."""
+    from workbench.explore.project import pca
+
+    return TopicMap(list(ids), pca(vectors), np.full(len(ids), NOISE, dtype=np.int64), [], method="pca")
+
+
+def build_map(
+    ds,
+    ws=None,
+    *,
+    view: str = "all",
+    model: str | None = None,
+    vectors: np.ndarray | None = None,
+    min_cluster_size: int | None = None,
+    labels: str = "keywords",
+    llm_model: str | None = None,
+    seed: int | None = 42,
+    on_stage: Stage | None = None,
+) -> TopicMap:
+    """Project, cluster and label `ds`; with a workspace, save the result there as signals.
+
+    `labels="llm"` names each cluster with `llm_model` (default: the client's local model) from
+    five representative rows; a cluster whose call fails keeps its keyword label and says why.
+    """
+    from workbench.explore.embed import embed_dataset
+    from workbench.explore.project import umap
+
+    if labels not in ("keywords", "llm"):
+        raise ValueError(f"labels must be 'keywords' or 'llm', not {labels!r}")
+    stage = on_stage or (lambda s: None)
+    if vectors is None:
+        stage("embedding")
+        vectors = embed_dataset(ds, ws, view=view, model=model)
+    stage("projecting (UMAP)")
+    xy = umap(vectors, 2, random_state=seed)
+    stage("clustering (HDBSCAN)")
+    cluster = hdbscan(xy, min_cluster_size)
+    stage("labelling")
+    tm = TopicMap(list(ds.ids), xy, cluster, method="umap")
+    tm.clusters = _keyword_clusters(ds, view, cluster)
+    if labels == "llm":
+        stage("naming clusters with an LLM")
+        _llm_names(ds, view, vectors, tm, ws, llm_model)
+    if ws is not None:
+        save_map(ws, tm, {"view": view, "model": model, "min_cluster_size": min_cluster_size, "labels": labels})
+    return tm
+
+
+def _keyword_clusters(ds, view: str, cluster: np.ndarray) -> list[dict]:
+    from workbench.data.record import view_text
+
+    docs: dict[int, list[str]] = {}
+    i = 0
+    for batch in ds.iter_batches(4096):
+        for rec in batch:
+            if cluster[i] != NOISE:
+                docs.setdefault(int(cluster[i]), []).append(view_text(rec, view))
+            i += 1
+    kw = ctfidf_keywords(docs)
+    sizes = np.bincount(cluster[cluster != NOISE], minlength=len(docs)) if len(docs) else []
+    out = [
+        {"id": c, "label": keyword_label(kw[c]), "keywords": [t for t, _ in kw[c]], "size": int(sizes[c])}
+        for c in sorted(docs)
+    ]
+    n_noise = int((cluster == NOISE).sum())
+    if n_noise:
+        out.append({"id": NOISE, "label": NOISE_LABEL, "keywords": [], "size": n_noise})
+    return out
+
+
+def _llm_names(ds, view: str, vectors: np.ndarray, tm: TopicMap, ws, llm_model: str | None) -> None:
+    from workbench.data.record import view_text
+    from workbench.llm.client import LLMClient
+
+    client = LLMClient(model=llm_model, cache=ws, temperature=0.0, max_tokens=24, concurrency=4)
+
+    def name(c: dict) -> None:
+        rows = representatives(vectors, np.flatnonzero(tm.cluster == c["id"]))
+        samples = [view_text(ds.record(i), view) for i in rows]
+        try:
+            label = llm_label(client, c["keywords"], samples)
+        except Exception as e:  # one cluster's failure must not lose the others' names
+            c["label_error"] = f"{type(e).__name__}: {e}"
+            return
+        if label:
+            c["label"] = label
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(name, [c for c in tm.clusters if c["id"] != NOISE]))
+
+
+def save_map(ws, tm: TopicMap, params: dict | None = None) -> int:
+    """Store the map as signals of a new "map" run; returns the run id."""
+    run_id = ws.start_run(OP, params or {})
+    labels = {c["id"]: c["label"] for c in tm.clusters}
+    rows = []
+    for rid, (x, y), c in zip(tm.ids, tm.xy.tolist(), tm.cluster.tolist()):
+        rows += [(rid, "cluster", c), (rid, "topic", labels.get(c, NOISE_LABEL)),
+                 (rid, "map_x", round(x, 4)), (rid, "map_y", round(y, 4))]
+    ws.add_signals(run_id, rows)
+    counts = {"rows": len(tm.ids), "clusters": sum(1 for c in tm.clusters if c["id"] != NOISE),
+              "unclustered": int((tm.cluster == NOISE).sum()),
+              "topics": tm.clusters}  # labels and keywords, so a reopened map needs no recount
+    ws.finish_run(run_id, "done", counts)
+    return run_id
+
+
+def load_map(ws, ids: list[str]) -> TopicMap | None:
+    """The latest saved map for rows `ids`, or None when the workspace has none covering them."""
+    run = next((r for r in ws.runs(limit=200) if r["op"] == OP and r["status"] == "done"), None)
+    if run is None:
+        return None
+    xs, ys = ws.signal_values("map_x", op=OP), ws.signal_values("map_y", op=OP)
+    if any(rid not in xs for rid in ids):
+        return None
+    cl = ws.signal_values("cluster", op=OP)
+    xy = np.array([[xs[r], ys[r]] for r in ids], dtype=np.float32).reshape(-1, 2)
+    cluster = np.array([cl.get(r, NOISE) for r in ids], dtype=np.int64)
+    tm = TopicMap(list(ids), xy, cluster, method="umap")
+    sizes = dict(zip(*(a.tolist() for a in np.unique(cluster, return_counts=True))))
+    # Sizes are recounted over `ids`: the dataset may have gained or lost rows since.
+    tm.clusters = [{**c, "size": sizes[c["id"]]} for c in run["counts"].get("topics", []) if c["id"] in sizes]
+    return tm
