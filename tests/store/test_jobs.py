@@ -163,3 +163,11 @@ def test_job_cancelled_while_queued_ends_as_a_cancelled_run(ws):
     res = queued.wait(10)
     assert (res.status, res.ok, res.results) == ("cancelled", 0, {})
     assert ws.run(res.job_id)["status"] == "cancelled"
+
+
+def test_a_broken_subscriber_does_not_stop_the_job(ws):
+    def bad(ev):
+        raise RuntimeError("subscriber bug")
+
+    res = run_job(ws, "robust", ITEMS, lambda x: x, on_event=bad)
+    assert res.status == "done" and res.ok == 40

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 import traceback
@@ -25,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 from workbench.store.workspace import Workspace
 
 EVENT_INTERVAL = 0.1
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -133,6 +135,8 @@ def run_job(
         status, err = "failed", f"{type(internal[0]).__name__}: {internal[0]}"
     elif cancel.is_set() and progress.done < progress.total:
         status, err = "cancelled", None
+    elif progress.done < progress.total:  # cannot happen unless a worker died: never report "done"
+        status, err = "failed", f"{progress.total - progress.done} rows were not processed"
     elif progress.failed and not progress.ok and not progress.skipped:
         status, err = "failed", f"every row failed; first error: {next(iter(errors.values()))}"
     else:
@@ -223,7 +227,10 @@ class _Progress:
             eta = 0.0 if left == 0 else (left / rate if rate > 0 else None)
             ev = JobEvent(self.job_id, self.name, self.done, self.total, self.ok, self.failed,
                           self.skipped, rate, eta, status, error or self.last_error)
-        self.on_event(ev)
+        try:
+            self.on_event(ev)
+        except Exception:  # noqa: BLE001 - a broken subscriber must not stop the job
+            log.exception("job %s: progress subscriber failed", self.name)
 
 
 @dataclass
