@@ -18,13 +18,17 @@ class RowError(Exception):
 
 def same(a: Any, b: Any) -> bool:
     """Deep equality that also compares dict key order and value types (1 != 1.0 != True)."""
+    return a == b and _same_shape(a, b)  # C-speed equality first; then order and types
+
+
+def _same_shape(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(same, a, b))
-    return a == b
+    if type(a) is dict:
+        return list(a) == list(b) and all(_same_shape(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return all(map(_same_shape, a, b))
+    return True
 
 
 def reorder(out: dict, keys: list[str] | None) -> dict:

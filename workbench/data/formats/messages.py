@@ -23,6 +23,7 @@ ROLES_IN = {
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant",
     "tool": "tool", "function": "tool", "ipython": "tool",
 }
+_PLAIN = {"system", "user", "assistant", "tool"}  # roles spelled as the canonical names
 REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
 TURN_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", *REASONING_KEYS, *WEIGHT_KEYS}
 LABEL_KEYS = ("label", "kto_tag")
@@ -57,6 +58,10 @@ def _build_call(call: dict) -> dict:
 
 def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     """One source message -> (canonical turn, spelling hint)."""
+    if type(t) is dict and len(t) == 2:  # the common {"role", "content"} turn, quickly
+        role, content = t.get("role"), t.get("content")
+        if type(content) is str and role in _PLAIN and (role != "assistant" or "<think>" not in content[:64]):
+            return {"role": role, "content": content}, ({} if next(iter(t)) == "role" else {"keys": list(t)})
     if not isinstance(t, dict):
         raise RowError(f"{where} is not an object")
     raw_role = t.get("role")
@@ -140,13 +145,24 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     extra = {k: v for k, v in t.items() if k not in TURN_KEYS}
     if extra:
         hint["extra"] = extra
-    if list(t) != list(build_turn(turn, hint)):
-        hint["keys"] = list(t)
+    keys = list(t)
+    if keys != sorted(keys, key=_key_rank):
+        hint["keys"] = keys
     return turn, hint
+
+
+# The key order build_turn writes; extra keys come last, in their own order (sort is stable).
+_KEY_ORDER = {k: i for i, k in enumerate(("role", "content", *REASONING_KEYS, "name", "tool_calls", "tool_call_id", *WEIGHT_KEYS))}
+
+
+def _key_rank(key: str) -> int:
+    return _KEY_ORDER.get(key, len(_KEY_ORDER))
 
 
 def build_turn(turn: dict, hint: dict | None = None) -> dict:
     """A canonical turn -> a source message, spelled as `hint` says (OpenAI style by default)."""
+    if not hint and len(turn) == 2:
+        return {"role": turn["role"], "content": turn["content"]}
     hint = hint or {}
     out: dict = {"role": hint.get("role") or turn["role"]}
     content, reasoning = turn.get("content") or "", turn.get("reasoning")
