@@ -33,6 +33,7 @@ SAMPLE_FORMATS = {
 
 PUBLIC_FORMATS = {
     "alpaca_gpt4.jsonl": ("alpaca", {"sft"}),
+    "dolly_15k.jsonl": ("alpaca", {"sft"}),
     "sharegpt_vicuna.json": ("sharegpt", {"sft"}),
     "ultrachat_200k.jsonl": ("openai", {"sft"}),
     "openhermes_2_5.json": ("sharegpt", {"sft"}),
@@ -97,6 +98,12 @@ def test_alpaca_aliases_preference_and_kto():
     assert pref["rejected"] == [{"role": "assistant", "content": "bad"}]
     kto = alpaca.to_record({"instruction": "q", "output": "a", "kto_tag": False}, id="k")
     assert kto["kind"] == "kto" and kto["label"] is False
+
+
+def test_dolly_context_is_the_input():
+    rec = next(iter_records(str(SHAPES / "dolly_15k.jsonl")))
+    assert rec["messages"][0]["content"].startswith("When was the Eiffel Tower completed?\n\nThe Eiffel Tower is")
+    assert rec["meta"] == {"category": "closed_qa"}
 
 
 def test_sharegpt_both_directions_with_tools():

@@ -2,7 +2,7 @@
 
 The preference variant has `chosen` / `rejected` strings instead of `output`; a boolean
 `kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
-instruction, answer / response / completion -> output. The instruction and the input
+instruction, answer / response / completion -> output, context -> input (Dolly). The instruction and the input
 become one user turn (joined by a blank line); a leading <think> block in an answer is
 its reasoning.
 """
@@ -19,6 +19,7 @@ NAME = "alpaca"
 ALIASES = {
     "instruction": ("instruction", "question", "prompt", "query"),
     "output": ("output", "answer", "response", "completion"),
+    "input": ("input", "context"),  # Dolly calls the input "context"
 }
 LABEL_KEYS = ("kto_tag", "label")
 SEP = "\n\n"
@@ -56,9 +57,12 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     names = {}
     if ins_key != "instruction":
         names["instruction"] = ins_key
-    inp = need_str(row.get("input"), "'input'", optional=True)
-    if "input" in row:
-        used.add("input")
+    inp_key = next((k for k in ALIASES["input"] if k in row), None)
+    inp = need_str(row[inp_key], f"'{inp_key}'", optional=True) if inp_key else None
+    if inp_key:
+        used.add(inp_key)
+        if inp_key != "input":
+            names["input"] = inp_key
     else:
         h["noinput"] = 1
     user = instruction
@@ -159,7 +163,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         instruction, inp = user, ""
     out: dict = {names.get("instruction", "instruction"): instruction}
     if inp or not h.get("noinput"):
-        out["input"] = inp
+        out[names.get("input", "input")] = inp
     if kind == "preference":
         ch, rj = rec.get("chosen") or [], rec.get("rejected") or []
         if len(ch) != 1 or len(rj) != 1:
