@@ -6,6 +6,7 @@ HTML escaping, with indent/separators/sort_keys), `strftime_now`, a limited `dic
 `namespace` that refuses underscore names. On top of that, templates are untrusted code
 that may loop forever or build huge strings, so:
 
+- reading an unsafe attribute (`''.__class__`) is an error, where Jinja renders it as empty;
 - `*` and `**` are intercepted and refuse results beyond MAX_SIZE;
 - every render runs under a deadline: a watchdog thread raises an exception inside the
   rendering thread when the deadline passes (`PyThreadState_SetAsyncExc`), which stops any
@@ -73,6 +74,11 @@ class GenerationExtension(Extension):
 
 class _Env(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
+
+    def unsafe_undefined(self, obj, attribute):
+        # Jinja (and transformers) would render an empty string here; a template that tries this is
+        # hostile or broken, and a person should see which.
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__} object is not allowed")
 
     def call_binop(self, context, operator, left, right):
         if operator == "*":

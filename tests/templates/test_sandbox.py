@@ -1,0 +1,101 @@
+"""The sandbox: transformers' helpers, escapes refused, endless loops stopped by the time limit."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from template_cases import cases
+from workbench.templates.render import render_conversation, render_record
+
+MSGS = [{"role": "user", "content": "a <b> & 'c'"}, {"role": "assistant", "content": "ok"}]
+
+
+def jinja(tmp_path, text: str) -> str:
+    path = tmp_path / "t.jinja"
+    path.write_text(text)
+    from workbench.templates import registry
+
+    registry._load.cache_clear()
+    return f"jinja:{path}"
+
+
+def test_transformers_helpers(tmp_path):
+    spec = jinja(tmp_path, "{{ messages[0] | tojson }}|{{ {'b': 1, 'a': [1, 2]} | tojson(indent=2, sort_keys=True) }}|"
+                           "{{ strftime_now('%Y') | length }}|{% set ns = namespace(n=0) %}{% for m in messages %}"
+                           "{% if loop.index0 == 1 %}{% break %}{% endif %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}|"
+                           "{{ dict(x=1) | tojson }}")
+    r = render_conversation(MSGS, spec)
+    assert r.error is None
+    first, second, year, n, d = r.text.split("|")
+    assert first == '{"role": "user", "content": "a <b> & \'c\'"}'  # no HTML escaping, unlike Jinja's own tojson
+    assert second == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}'
+    assert (year, n, d) == ("4", "1", '{"x": 1}')
+
+
+def test_trim_and_lstrip_blocks(tmp_path):
+    spec = jinja(tmp_path, "{% for m in messages %}\n    {% if m.role == 'user' %}\nU:{{ m.content }}\n    {% endif %}\n{% endfor %}")
+    assert render_conversation(MSGS, spec).text == "U:a <b> & 'c'\n"
+
+
+def test_raise_exception_is_a_rejection_with_the_templates_words(tmp_path):
+    spec = jinja(tmp_path, "{% if messages[0].role != 'system' %}{{ raise_exception('A system prompt is required') }}{% endif %}")
+    r = render_conversation(MSGS, spec)
+    assert r.error_kind == "rejected" and r.error.endswith("A system prompt is required")
+
+
+@pytest.mark.parametrize("escape", [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ messages.__class__ }}",
+    "{% set ns = namespace() %}{% set ns.__class__ = 1 %}",
+    "{{ messages.append(1) }}",  # immutable sandbox: the caller's data cannot be changed
+])
+def test_escapes_fail_with_a_clear_error(tmp_path, escape):
+    r = render_conversation(MSGS, jinja(tmp_path, escape))
+    assert r.error is not None, r.text
+    assert r.error_kind in ("unsafe", "error")
+    assert "sandbox" in r.error or "unsafe" in r.error or "undefined" in r.error
+
+
+def test_huge_values_are_refused(tmp_path):
+    r = render_conversation(MSGS, jinja(tmp_path, "{{ 'x' * 1000000000 }}"))
+    assert r.error_kind == "unsafe" and "1,000,000,000" in r.error
+    assert render_conversation(MSGS, jinja(tmp_path, "{{ 2 ** 100000000 }}")).error_kind == "unsafe"
+
+
+LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% set x = i * j %}{% endfor %}{% endfor %}"
+
+
+def test_an_endless_loop_is_stopped_by_the_time_limit(tmp_path):
+    spec = jinja(tmp_path, LOOP)
+    r = render_conversation(MSGS, spec, time_limit=0.3)
+    assert r.error_kind == "timeout" and "did not finish within 0.3 s" in r.error
+    # the thread is healthy afterwards and no stray exception lands later
+    ok = render_record(cases()["single"], "chatml")
+    assert ok.error is None and ok.text.startswith("<|im_start|>user")
+
+
+def test_time_limits_in_worker_threads_are_independent(tmp_path):
+    spec = jinja(tmp_path, LOOP)
+    results = {}
+
+    def slow():
+        results["slow"] = render_conversation(MSGS, spec, time_limit=0.5)
+
+    def fast():
+        results["fast"] = [render_record(cases()["system_multi"], "llama-3").error for _ in range(200)]
+
+    threads = [threading.Thread(target=slow), threading.Thread(target=fast)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["slow"].error_kind == "timeout"
+    assert results["fast"] == [None] * 200
+
+
+def test_syntax_error_names_the_line(tmp_path):
+    r = render_conversation(MSGS, jinja(tmp_path, "ok\n{% for m in messages %}\n{{ m.content }"))
+    assert r.error_kind == "syntax" and "line" in r.error
