@@ -41,6 +41,7 @@ PUBLIC_FORMATS = {
     "hh_rlhf.jsonl": ("hh", {"preference"}),
     "capybara.jsonl": ("sharegpt", {"sft"}),
     "glaive_function_calling_sharegpt.json": ("sharegpt", {"sft"}),
+    "glaive_function_calling_v2.json": ("glaive", {"sft"}),
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
@@ -98,6 +99,16 @@ def test_alpaca_aliases_preference_and_kto():
     assert pref["rejected"] == [{"role": "assistant", "content": "bad"}]
     kto = alpaca.to_record({"instruction": "q", "output": "a", "kto_tag": False}, id="k")
     assert kto["kind"] == "kto" and kto["label"] is False
+
+
+def test_glaive_function_calls_become_tool_calls():
+    rec = next(iter_records(str(SHAPES / "glaive_function_calling_v2.json")))
+    assert rec["system"].startswith("You are a helpful assistant with access to the following functions")
+    assert [t["role"] for t in rec["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert rec["messages"][1]["tool_calls"] == [{"name": "calculate_bmi", "arguments": '{"weight": 70, "height": 1.75}'}]
+    row, lost = encode(rec, "sharegpt")
+    assert lost == [] and row["conversations"][1] == {
+        "from": "function_call", "value": '{"name": "calculate_bmi", "arguments": {"weight": 70, "height": 1.75}}'}
 
 
 def test_dolly_context_is_the_input():
@@ -210,6 +221,7 @@ def test_detection_scores_pick_each_format():
         "openai": {"messages": [{"role": "user", "content": "a"}]},
         "trl": {"prompt": "a", "chosen": "b", "rejected": "c"},
         "hh": {"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: a\n\nAssistant: c"},
+        "glaive": {"system": "SYSTEM: hi", "chat": "USER: a\n\n\nASSISTANT: b <|endoftext|>\n\n\n"},
         "text": {"text": "a"},
     }
     for fmt, row in cases.items():

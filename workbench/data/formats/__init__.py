@@ -1,6 +1,6 @@
 """Dataset formats: detection, and rows <-> canonical records.
 
-Each format module (alpaca, sharegpt, messages (OpenAI/HF), trl, hh, text) has
+Each format module (alpaca, sharegpt, messages (OpenAI/HF), trl, hh, glaive, text) has
 `detect(row) -> score`, `parse(row) -> (fields, used keys, hints)` and
 `build(record, hints) -> (row, lost)`, plus `to_record` / `from_record` wrappers. This
 package adds what is common to all: the row id, every unused source field kept in `meta`,
@@ -14,12 +14,13 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable
 
-from workbench.data.formats import alpaca, hh, messages, sharegpt, text, trl
+from workbench.data.formats import alpaca, glaive, hh, messages, sharegpt, text, trl
 from workbench.data.formats.base import RowError, same
 from workbench.data.record import Record, make_record
 
 FORMATS: dict[str, ModuleType] = {
-    "openai": messages, "trl": trl, "sharegpt": sharegpt, "alpaca": alpaca, "hh": hh, "text": text,
+    "openai": messages, "trl": trl, "sharegpt": sharegpt, "alpaca": alpaca, "hh": hh, "glaive": glaive,
+    "text": text,
 }
 ALIASES = {"messages": "openai", "hf": "openai", "dpo": "trl"}
 TARGETS = ("alpaca", "sharegpt", "openai", "hh", "text", "parquet")
