@@ -76,8 +76,8 @@ def info(args: argparse.Namespace) -> int:
             print(f"         {fmt or '?':9} {f} ({s['rows_per_file'].get(os.path.relpath(f), 0)} rows)")
     print(f"rows     {s['rows']}")
     print("kinds    " + ", ".join(f"{k} {n}" for k, n in s["kinds"].items()))
-    more = "" if s["fields_sampled"] == s["rows"] else f" (first {s['fields_sampled']} rows)"
-    print(f"fields{more}  " + ", ".join(f"{k} {n}" for k, n in s["fields"].items()))
+    more = "" if s["fields_sampled"] == s["rows"] else f"   (in the first {s['fields_sampled']} rows)"
+    print("fields   " + ", ".join(f"{k} {n}" for k, n in s["fields"].items()) + more)
     L, T = s["length_chars"], s["turns"]
     print(f"length   chars min {L['min']}  p50 {L['p50']}  mean {L['mean']}  p95 {L['p95']}  max {L['max']}")
     print(f"turns    min {T['min']}  p50 {T['p50']}  mean {T['mean']}  p95 {T['p95']}  max {T['max']}")

@@ -86,6 +86,12 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         if t["role"] == "assistant":
             text += END
         blocks.append(f"{NAMES[t['role']]}: {text}")
+    if rec.get("tools"):
+        lost.add("tool schemas (glaive lists them in the system prompt)")
+    if rec.get("images"):
+        lost.add("images")
+    if rec["kind"] != "sft":
+        lost.add(f"the {rec['kind']} sides and labels")
     out = {}
     if rec.get("system") is not None:
         out["system"] = "SYSTEM: " + rec["system"]

@@ -41,6 +41,10 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         lost.add("the rejected side")
     if rec["kind"] == "kto":
         lost.add("the KTO label")
+    if rec.get("tools"):
+        lost.add("tool schemas")
+    if rec.get("images"):
+        lost.add("images")
     text = transcript((rec.get("messages") or []) + (rec.get("chosen") or []), lost)
     return {"text": text}, sorted(lost)
 
