@@ -64,11 +64,15 @@ def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_
         origin["id"] = rid  # the source's own id, written back as it was (a number stays one)
         id = str(rid)
     meta = {k: v for k, v in row.items() if k not in used}
-    rec = make_record(id=id if id is not None else f"row:{row_index}", meta=meta, origin=origin, source=source, row=row_index, **fields)
+    rec = make_record(id=id if id is not None else f"row:{row_index}", meta=meta, origin=origin,
+                      source=source, row=row_index, **fields)
     if check:
-        back, _ = encode(rec, fmt)
         src = _rename(row, renamed) if renamed else row
-        if not same(back, src):
+        try:
+            back, _ = encode(rec, fmt)
+        except RowError:  # read fine but has no written form of its own: keep it as it came
+            back = None
+        if back is None or not same(back, src):
             rec["origin"]["raw"] = src
     return rec
 
