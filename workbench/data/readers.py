@@ -183,10 +183,9 @@ def _json_rows(path: str, data: bytes) -> Iterator[RawRow]:
 def _drop_nulls(value: Any) -> Any:
     """Arrow pads structs with nulls for absent keys: a turn without `name` has no `name`."""
     if isinstance(value, list):
-        return [{k: _drop_nulls(v) for k, v in x.items() if v is not None} if isinstance(x, dict)
-                else _drop_nulls(x) for x in value]
+        return [_drop_nulls(x) for x in value]
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items()}
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     return value
 
 

@@ -1,0 +1,72 @@
+"""write_records: containers by file name, atomic replacement, the lost report."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from workbench.data.errors import DataError
+from workbench.data.readers import iter_records
+from workbench.data.writers import write_records
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def _recs(name):
+    return list(iter_records(str(SAMPLES / name)))
+
+
+def test_json_array_jsonl_and_gzip(tmp_path):
+    recs = _recs("sharegpt_kto.jsonl")
+    for name in ("a.json", "a.jsonl", "a.jsonl.gz", "a.json.gz"):
+        out = tmp_path / name
+        rep = write_records(recs, "sharegpt", out)
+        assert rep == {"rows": 10, "lost": []}
+        raw = gzip.open(out, "rt").read() if name.endswith(".gz") else out.read_text()
+        rows = json.loads(raw) if ".json" in name and ".jsonl" not in name else [json.loads(l) for l in raw.splitlines()]
+        assert rows == [json.loads(l) for l in (SAMPLES / "sharegpt_kto.jsonl").read_text().splitlines()]
+        back = list(iter_records(str(out)))
+        assert [r["label"] for r in back] == [r["label"] for r in recs]
+
+
+def test_a_failure_midway_leaves_the_old_output_and_no_temp_file(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+
+    def records():
+        yield from _recs("alpaca.jsonl")[:3]
+        raise DataError("in.jsonl", 4, "malformed JSON")
+
+    with pytest.raises(DataError):
+        write_records(records(), "alpaca", out)
+    assert out.read_text() == "previous\n"
+    assert os.listdir(tmp_path) == ["out.jsonl"]
+
+
+def test_lost_report_names_rows_and_what(tmp_path):
+    recs = _recs("openai_messages.jsonl")
+    rep = write_records(recs, "hh", tmp_path / "h.jsonl")
+    assert rep["rows"] == 12
+    lost = {(x["row"], x["what"]) for x in rep["lost"]}
+    assert ("openai_messages.jsonl:0", "system prompt") in lost
+    assert ("openai_messages.jsonl:1", "tool calls") in lost
+    assert ("openai_messages.jsonl:1", "tool schemas") in lost
+
+
+def test_parquet_keeps_rows_of_mixed_shapes(tmp_path):
+    recs = _recs("openai_messages.jsonl")  # content is a string in some turns and parts in others
+    out = tmp_path / "m.parquet"
+    assert write_records(recs, "parquet", out)["rows"] == 12
+    back = list(iter_records(str(out)))
+    for a, b in zip(recs, back):
+        assert (a["system"], a["messages"], a["label"]) == (b["system"], b["messages"], b["label"])
+        assert json.loads(a["tools"] or "null") == json.loads(b["tools"] or "null")
+
+
+def test_unknown_target(tmp_path):
+    with pytest.raises(ValueError, match="unknown target format 'yaml'"):
+        write_records([], "yaml", tmp_path / "x")
