@@ -43,6 +43,7 @@ class MinHashParams:
     ngram: int = 2
     unit: str = "word"  # "word" or "char"
     verify: str = "none"  # "jaccard" recomputes the true Jaccard of candidate pairs; "rapidfuzz" a text ratio
+    verify_threshold: float | None = None  # what the verified similarity must reach (default: threshold)
     keep: str = "first"  # "first" | "longest" | "score"
     seed: int = 1
     chunk_size: int = 1024
@@ -258,7 +259,7 @@ def minhash_dedup(
     n_candidates = len(a)
     if p.verify != "none" and len(a):
         sim = verified_similarity(texts, a, b, p)
-    keep = sim >= p.threshold
+    keep = sim >= (p.verify_threshold if p.verify != "none" and p.verify_threshold is not None else p.threshold)
     a, b, sim = a[keep], b[keep], sim[keep]
     if p.keep == "longest" and lengths is None:
         lengths = [len(t) for t in iter_all(texts)]

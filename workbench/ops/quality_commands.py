@@ -44,6 +44,8 @@ def register(sub) -> None:
     g.add_argument("--unit", choices=("word", "char"), default="word", help="shingle unit (default word)")
     g.add_argument("--verify", choices=("none", "jaccard", "rapidfuzz"), default="none",
                    help="re-check candidate pairs by true Jaccard or rapidfuzz ratio (default: MinHash estimate)")
+    g.add_argument("--verify-threshold", type=float, metavar="T",
+                   help="similarity the verification must reach (default: --threshold)")
     g = p.add_argument_group("embedding")
     g.add_argument("--model", help="local sentence-transformers model directory (default: bundled MiniLM)")
     _common(p)
@@ -144,7 +146,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         p.case, p.whitespace, p.punctuation = not args.keep_case, not args.keep_whitespace, args.ignore_punctuation
     elif args.method == "minhash":
         p.num_perm, p.ngram, p.unit, p.verify = args.num_perm, args.ngram, args.unit, args.verify
-        p.bands, p.rows = args.bands, args.rows
+        p.bands, p.rows, p.verify_threshold = args.bands, args.rows, args.verify_threshold
         if args.threshold is not None:
             p.threshold = args.threshold
         try:
