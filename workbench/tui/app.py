@@ -70,8 +70,8 @@ def _load_factory(spec: str) -> Callable[[], Widget]:
 
 
 class Opened(Message):
-    def __init__(self, ds, ws) -> None:
-        self.ds, self.ws = ds, ws
+    def __init__(self, ds, ws, model=None) -> None:
+        self.ds, self.ws, self.model = ds, ws, model
         super().__init__()
 
 
@@ -136,6 +136,7 @@ class WorkbenchApp(App):
         self.template_name: str | None = None
         self.runner = None
         self._wanted_theme = theme
+        self._saved_theme: str | None = None
         self._built: set[str] = set()
         self.token_counts = True  # the Template pane counts tokens (a tokenizer load); tui.json can turn it off
 
@@ -169,7 +170,8 @@ class WorkbenchApp(App):
             config = load_config()
         except ValueError as e:
             config, errors = {}, errors + [str(e)]
-        name = self._wanted_theme or config.get("theme") or DEFAULT_THEME
+        self._saved_theme = config.get("theme")
+        name = self._wanted_theme or self._saved_theme or DEFAULT_THEME
         if name not in self.available_themes:
             errors.append(f"unknown theme {name!r}; themes: {', '.join(sorted(themes))}")
             name = DEFAULT_THEME
@@ -184,7 +186,9 @@ class WorkbenchApp(App):
     def _remember_theme(self, theme) -> None:
         from workbench.tui.config import save_config
 
-        save_config(theme=theme.name)
+        if theme.name != self._saved_theme:
+            save_config(theme=theme.name)
+            self._saved_theme = theme.name
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_dataset(self) -> None:
@@ -195,21 +199,25 @@ class WorkbenchApp(App):
         mapping = self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])
         ds = Dataset.open(self.paths, format=self.fmt, mapping=mapping,
                           progress=lambda n: self.post_message(OpenProgress(n)))
+        from workbench.tui.browse_model import BrowseModel
+
         ws = Workspace.for_dataset(ds, self.workspace_path)
-        self.post_message(Opened(ds, ws))
+        self.post_message(Opened(ds, ws, BrowseModel(ds, ws)))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
 
     async def on_opened(self, msg: Opened) -> None:
-        from workbench.tui.browse_model import BrowseModel
-
         self.ds, self.ws = msg.ds, msg.ws
         if self.ws is None:
             from workbench.store.workspace import Workspace
 
             self.ws = Workspace.for_dataset(self.ds, self.workspace_path)
-        self.model = BrowseModel(self.ds, self.ws)
+        if msg.model is None:
+            from workbench.tui.browse_model import BrowseModel
+
+            msg.model = BrowseModel(self.ds, self.ws)
+        self.model = msg.model
         self.sub_title = self.ds.name
         if self.ds.errors:
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")

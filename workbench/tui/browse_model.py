@@ -4,6 +4,7 @@ The list is a *view* over the dataset's Arrow table: `None` (every row in file o
 numpy array of row indices after filters and sorting. Rows are read in blocks of `BLOCK`
 positions through `table.take`, so drawing a screen costs the same at 1,000 or 1,000,000
 rows; only the ids of rows with a decision are ever held as Python objects.
+pyarrow.compute (slow to import) is imported by the filters that need it, not at start-up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 STATUSES = ("accept", "reject", "pending")
 KIND_NAMES = ("sft", "preference", "kto", "text")
@@ -238,6 +238,8 @@ class BrowseModel:
         self.apply()
 
     def _ids_mask(self, ids) -> np.ndarray:
+        import pyarrow.compute as pc
+
         ids = list(ids)
         if not ids:
             return np.zeros(self.table.num_rows, dtype=bool)
@@ -246,6 +248,8 @@ class BrowseModel:
 
     def apply(self) -> None:
         """Recompute the view from filters and sort order."""
+        import pyarrow.compute as pc
+
         f, n = self.filters, self.table.num_rows
         mask: np.ndarray | None = None
 
@@ -279,6 +283,8 @@ class BrowseModel:
         self._blocks.clear()
 
     def _sort_keys(self, name: str) -> np.ndarray:
+        import pyarrow.compute as pc
+
         values = self.signal_values(name)
         keys = np.full(self.table.num_rows, np.nan)
         numeric = {r: float(v) for r, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -74,6 +74,26 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         self.model = model
         self._lines: LRUCache[tuple, Strip] = LRUCache(1024)
         self._generation = 0
+        self._styles: dict[str, Style] | None = None
+
+    def notify_style_update(self) -> None:
+        # Theme or CSS changed: rendered lines and cached styles are stale.
+        super().notify_style_update()
+        self._styles = None
+        self._lines.clear()
+
+    def styles_for_rows(self) -> dict[str, Style]:
+        """Rich styles of the row parts, computed once per theme rather than once per line."""
+        if self._styles is None:
+            base = self.rich_style
+            part = lambda name: self.get_component_rich_style(name, partial=True)  # noqa: E731
+            self._styles = {
+                "base": base,
+                "cursor": base + self.get_component_rich_style("row-list--cursor"),
+                "accept": part("row-list--accept"), "reject": part("row-list--reject"),
+                "marked": part("row-list--marked"), "dim": part("row-list--dim"),
+            }
+        return self._styles
 
     # -- data changes -------------------------------------------------------------------
 
@@ -162,16 +182,13 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         status = m.status(rid)
         marked = rid in m.marked
         num_w, sig_w = self.layout(width)
-        base = self.rich_style
-        if pos == self.cursor:
-            base = base + self.get_component_rich_style("row-list--cursor")
-        status_style = {"accept": "row-list--accept", "reject": "row-list--reject"}.get(status)
-        dim = self.get_component_rich_style("row-list--dim", partial=True)
+        st = self.styles_for_rows()
+        base = st["cursor"] if pos == self.cursor else st["base"]
+        dim = st["dim"]
         segs = [
             Segment("▶" if pos == self.cursor else " ", base),
-            Segment("●" if marked else " ", base + self.get_component_rich_style("row-list--marked", partial=True)),
-            Segment(STATUS_GLYPH.get(status, "?"),
-                    base + (self.get_component_rich_style(status_style, partial=True) if status_style else dim)),
+            Segment("●" if marked else " ", base + st["marked"]),
+            Segment(STATUS_GLYPH.get(status, "?"), base + st.get(status, dim)),
             Segment(f" {m.index(pos) + 1:>{num_w}} ", base + dim),
             Segment(f"{KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} ", base),
             Segment(f"{row['length']:>6} {row['n_turns']:>3} ", base + dim),
