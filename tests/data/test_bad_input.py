@@ -138,3 +138,17 @@ def test_dataset_open_stop_and_skip(tmp_path):
         Dataset.open(path)
     ds = Dataset.open(path, on_error="skip")
     assert len(ds) == 2 and ds.errors[0]["line"] == 2
+
+
+def test_unreadable_files_are_reported_and_skipped(tmp_path):
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    (tmp_path / "good.jsonl").write_text(json.dumps(GOOD) + "\n")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        Dataset.open(tmp_path)
+    ds = Dataset.open(tmp_path, on_error="skip")
+    assert len(ds) == 1
+    assert ds.errors[0]["file"].endswith("broken.parquet") and "not a readable Parquet file" in ds.errors[0]["message"]
+    t = tmp_path / "notes.txt"
+    t.write_text("hello")
+    recs, errors = _skip(str(t))
+    assert recs == [] and "unsupported file type" in errors[0]["message"]

@@ -305,6 +305,14 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
 # -- records ---------------------------------------------------------------------------------
 
 
+def _whole_file_errors_as_rows(rows: Iterator[RawRow]) -> Iterator[RawRow]:
+    """A file that cannot be read on (damaged Parquet...) ends with its error as a last row."""
+    try:
+        yield from rows
+    except DataError as e:
+        yield (e.line or 0, -1, e)
+
+
 def _apply_mapping(row: Any, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
     if not mapping or not isinstance(row, dict):
         return row, {}
@@ -330,13 +338,18 @@ def iter_records(
         raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
     mapping = mapping or {}
     name = Path(path).name
-    rows = raw_rows(path)
 
     def fail(err: DataError) -> None:
         if on_error == "stop":
             raise err
         if errors is not None:
             errors.append(err.as_dict())
+
+    try:
+        rows = _whole_file_errors_as_rows(raw_rows(path))
+    except DataError as e:  # not a readable dataset at all (unsupported type...)
+        fail(e)
+        return
 
     if format:
         fmt = format_name(format)
