@@ -283,19 +283,17 @@ class BrowseModel:
         self._blocks.clear()
 
     def _sort_keys(self, name: str) -> np.ndarray:
+        """One float per dataset row: the signal's value, NaN where it has none (or not a number)."""
         import pyarrow.compute as pc
 
-        values = self.signal_values(name)
+        numeric = {r: float(v) for r, v in self.signal_values(name).items() if isinstance(v, (int, float))}
         keys = np.full(self.table.num_rows, np.nan)
-        numeric = {r: float(v) for r, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-                   or isinstance(v, bool)}
         if numeric:
-            ids = pa.array(list(numeric), pa.string())
-            where = pc.index_in(self.table.column("id"), value_set=ids).to_numpy(zero_copy_only=False)
-            vals = np.array(list(numeric.values()), dtype=float)
-            hit = ~np.isnan(where.astype(float)) if where.dtype.kind == "f" else np.ones(len(where), bool)
-            idx = np.where(hit, np.nan_to_num(where.astype(float), nan=0).astype(int), 0)
-            keys = np.where(hit, vals[idx], np.nan)
+            # Position of each row's id among the ids that have a value (null where none).
+            where = pc.index_in(self.table.column("id"), value_set=pa.array(list(numeric), pa.string()))
+            hit = where.is_valid().to_numpy(zero_copy_only=False)
+            vals = np.fromiter(numeric.values(), dtype=float, count=len(numeric))
+            keys[hit] = vals[where.drop_null().to_numpy()]
         return keys
 
     def position_of(self, row_index: int) -> int | None:

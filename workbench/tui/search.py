@@ -14,20 +14,19 @@ BATCH = 4096
 
 def fuzzy_search(ds, query: str, *, cancelled: Callable[[], bool] = lambda: False,
                  cutoff: float = SCORE_CUTOFF) -> np.ndarray:
-    """Dataset row indices whose text contains `query` approximately (partial_ratio >= cutoff),
-    best matches first. Case and punctuation are ignored."""
+    """Dataset row indices, in file order, whose text contains `query` approximately
+    (partial_ratio >= cutoff). Case and punctuation are ignored."""
     from rapidfuzz import fuzz, process, utils
 
     q = utils.default_process(query)
     if not q:
         return np.array([], dtype=np.int64)
-    hits: list[tuple[float, int]] = []
+    hits: list[int] = []
     for start in range(0, len(ds), BATCH):
         if cancelled():
             break
         texts = [full_text(r) for r in ds.records(start, start + BATCH)]
-        for _, score, i in process.extract(q, texts, scorer=fuzz.partial_ratio, processor=utils.default_process,
-                                           score_cutoff=cutoff, limit=None):
-            hits.append((-score, start + i))
-    hits.sort()
-    return np.array([i for _, i in hits], dtype=np.int64)
+        found = process.extract(q, texts, scorer=fuzz.partial_ratio, processor=utils.default_process,
+                                score_cutoff=cutoff, limit=None)
+        hits.extend(sorted(start + i for _, _, i in found))
+    return np.array(hits, dtype=np.int64)

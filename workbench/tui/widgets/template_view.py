@@ -75,7 +75,7 @@ class TemplatePane(VerticalScroll):
             body.update(Text(f"{app.template_name}: {e}", style="bold red"))
             return
         if not app.token_counts:
-            self._counts = ["token counts off (tui.json: \"token_counts\": true)"] * len(self._renderings)
+            self._counts = ["token counts off in tui.json"] * len(self._renderings)
         self._draw()
         self.scroll_home(animate=False)
         if app.token_counts:

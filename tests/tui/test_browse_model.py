@@ -1,0 +1,70 @@
+"""The Browse list's model over a real dataset and workspace, without Textual."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+from workbench.tui.browse_model import BLOCK, BrowseModel, Filters, parse_filter
+from workbench.tui.search import fuzzy_search
+
+
+def test_parse_filter_parts_and_errors():
+    f = parse_filter("status=pending kind=sft judge.score>=4")
+    assert (f.status, f.kind, f.signal) == ("pending", "sft", "judge.score>=4")
+    assert f.describe() == "status=pending kind=sft judge.score>=4"
+    with pytest.raises(ValueError, match="status must be one of"):
+        parse_filter("status=maybe")
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_filter("lonely")
+
+
+def test_rows_are_read_in_blocks_across_boundaries(ws):
+    n = BLOCK * 3 + 5
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(n))
+    m = BrowseModel(ds, ws)
+    assert len(m) == n
+    assert [m.row_id(p) for p in (0, BLOCK - 1, BLOCK, n - 1)] == ["x0", f"x{BLOCK - 1}", f"x{BLOCK}", f"x{n - 1}"]
+    assert m.row(BLOCK + 1)["preview"] == f"q{BLOCK + 1}"
+
+
+def test_filters_combine_and_sort_puts_missing_last(ds, ws):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("r3", "judge.score", 2), ("r8", "judge.score", 5), ("pref1", "judge.score", 4)])
+    ws.finish_run(run, "done", {})
+    ws.decide("r8", "reject")
+    m = BrowseModel(ds, ws)
+    m.set_filters(parse_filter("judge.score>=4"))
+    assert m.view_ids() == ["r8", "pref1"]
+    m.set_filters(parse_filter("judge.score>=4 status=pending"))
+    assert m.view_ids() == ["pref1"]
+    m.set_filters(parse_filter("kind=preference"))
+    assert m.view_ids() == ["pref1"]
+    m.set_filters(Filters())
+    m.set_sort("judge.score")
+    ids = m.view_ids()
+    assert ids[:3] == ["r8", "pref1", "r3"] and len(ids) == len(ds)
+    assert m.position_of(ds.index_of("r8")) == 0
+    m.set_sort("judge.score", descending=False)
+    assert m.view_ids()[:3] == ["r3", "pref1", "r8"]
+
+
+def test_decide_writes_first_then_counts(ds, ws):
+    m = BrowseModel(ds, ws)
+    m.decide(["r0"], "accept")
+    m.decide(["r1", "r2"], "reject")
+    assert ws.statuses() == {"r0": "accept", "r1": "reject", "r2": "reject"}
+    assert m.counts() == {"accept": 1, "reject": 2, "pending": len(ds) - 3}
+    assert sorted(m.undo()) == ["r1", "r2"]
+    assert m.status("r1") == "pending"
+    with pytest.raises(ValueError):
+        m.decide(["r0"], "maybe")
+
+
+def test_fuzzy_search_finds_approximate_words_in_file_order(ds):
+    rows = fuzzy_search(ds, "zebr answer")
+    assert [ds.ids[i] for i in rows] == ["pref1"]
+    rows = fuzzy_search(ds, "WEATHER in paris")
+    assert [ds.ids[i] for i in rows] == ["tool1"]
+    assert len(fuzzy_search(ds, "   ")) == 0
