@@ -152,3 +152,13 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path):
     t.write_text("hello")
     recs, errors = _skip(str(t))
     assert recs == [] and "unsupported file type" in errors[0]["message"]
+
+
+def test_json_file_holding_one_object_or_json_lines(tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(GOOD, indent=2))
+    assert [r["messages"][1]["content"] for r in iter_records(str(one))] == ["a"]
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n{oops\n")
+    recs, errors = _skip(str(lines))
+    assert len(recs) == 2 and errors[0]["line"] == 3

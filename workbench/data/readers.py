@@ -142,8 +142,13 @@ def _json_rows(path: str, data: bytes) -> Iterator[RawRow]:
     start = len(text) - len(text.lstrip())
     if start == len(text):
         return
-    if text[start] != "[":  # JSON Lines in a .json file, or one object
-        yield from _jsonl_rows(path, io.BytesIO(data))
+    if text[start] != "[":  # one (pretty-printed) object, or JSON Lines in a .json file
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            yield from _jsonl_rows(path, io.BytesIO(data))
+        else:
+            yield text.count("\n", 0, start) + 1, 0, obj
         return
     dec = json.JSONDecoder()
     pos, line, idx, seen = start + 1, 1, 0, 0
