@@ -3,7 +3,7 @@
 Used by the fault-tolerance tests and the LLM benchmark (and handy for trying an operation
 without a model): it answers `POST /v1/chat/completions`, counts requests per prompt, can add
 latency, and plays a script of faults per prompt — a hung request (client timeout), 429 with
-Retry-After, 500, a truncated body and a malformed body — before answering normally.
+Retry-After, 500, a truncated body, a malformed body, and a 400 that no retry can fix — before answering normally.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-FAULTS = ("ok", "hang", "429", "500", "truncated", "malformed", "no_choices")
+FAULTS = ("ok", "hang", "429", "500", "truncated", "malformed", "no_choices", "400")
 
 
 def echo(messages: list[dict]) -> str:
@@ -141,6 +141,9 @@ class LoopbackServer:
                 if fault == "429":
                     self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
                                {"Retry-After": f"{server.retry_after:g}"})
+                    return
+                if fault == "400":
+                    self._send(400, b'{"error": {"message": "bad request: prompt too long", "type": "invalid_request"}}')
                     return
                 if fault == "500":
                     self._send(500, b'{"error": {"message": "internal error"}}')

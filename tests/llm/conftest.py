@@ -1,0 +1,37 @@
+"""Fixtures of the LLM tests: a workspace file and a client factory for the loopback server."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.record import make_record
+from workbench.llm.client import LLMClient
+from workbench.store.workspace import Workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = Workspace.open(tmp_path / "ws.sqlite")
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def make_client(ws):
+    """A client for a loopback server: short timeout, fast backoff, cache in `ws`."""
+
+    def make(server, **kw):
+        opts = dict(timeout=1.0, backoff=0.01, max_backoff=0.05, retries=6, concurrency=4, cache=ws)
+        opts.update(kw)
+        return LLMClient("openai/loopback", api_base=server.api_base, **opts)
+
+    return make
+
+
+def sft(i: int, prompt: str | None = None, answer: str | None = None, **meta):
+    return make_record(
+        id=f"row{i}",
+        messages=[{"role": "user", "content": prompt or f"question {i}"},
+                  {"role": "assistant", "content": answer or f"answer {i}"}],
+        meta=meta,
+    )
