@@ -1,0 +1,106 @@
+"""The topic map end to end with the real model and UMAP: planted topics are recovered, the map is
+saved to the workspace and read back, and the CLI commands work as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from workbench.data.dataset import Dataset
+from workbench.explore.cluster import NOISE
+from workbench.explore.topicmap import build_map, load_map, preview_map
+from workbench.store.workspace import Workspace
+
+from explore_data import TOPICS, topic_records
+
+pytestmark = pytest.mark.slow
+
+
+def _write_jsonl(path: Path, recs: list[dict]) -> None:
+    with open(path, "w") as f:
+        for r in recs:
+            f.write(json.dumps({"id": r["id"], "messages": r["messages"]}) + "\n")
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WORKBENCH_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_map_recovers_planted_topics_and_round_trips_through_the_workspace(planted, tmp_path):
+    recs, truth = planted
+    ds = Dataset.from_records(recs)
+    ws = Workspace.open(tmp_path / "ws.sqlite")
+    stages: list[str] = []
+    tm = build_map(ds, ws, on_stage=stages.append)
+    assert stages[0] == "embedding" and "labelling" in stages
+
+    assert adjusted_rand_score(truth, tm.cluster) >= 0.8
+    real = [c for c in tm.clusters if c["id"] != NOISE]
+    assert len(real) == 3
+    # Each cluster's keywords name its family: the family's own nouns or verbs appear in them.
+    for c in real:
+        family = max(set(truth), key=lambda t: sum(truth[i] == t for i in np.flatnonzero(tm.cluster == c["id"])))
+        _, verbs, nouns, answer = TOPICS[family]
+        vocab = " ".join(verbs + nouns + [answer]).lower()
+        assert any(k.split()[0] in vocab for k in c["keywords"][:3]), (family, c["keywords"])
+
+    report = tm.report()
+    assert sum(c["size"] for c in report["clusters"]) == len(recs)
+    assert sorted(m for c in report["clusters"] for m in c["members"]) == sorted(ds.ids)
+
+    back = load_map(ws, ds.ids)
+    assert back is not None
+    assert np.allclose(back.xy, tm.xy, atol=1e-3) and (back.cluster == tm.cluster).all()
+    assert [(c["id"], c["label"], c["size"]) for c in back.clusters] == [(c["id"], c["label"], c["size"]) for c in tm.clusters]
+    assert ws.signal_values("topic", op="map")[recs[0]["id"]] == tm.label_of(int(tm.cluster[0]))
+    assert load_map(ws, ds.ids + ["not-mapped"]) is None
+
+    quick = preview_map(ds.ids, np.random.default_rng(0).normal(size=(len(recs), 8)).astype(np.float32))
+    assert quick.method == "pca" and quick.xy.shape == (len(recs), 2) and (quick.cluster == NOISE).all()
+    ws.close()
+
+
+def test_cli_embed_map_similar_stats(tmp_path):
+    recs, truth = topic_records(per_topic=80, seed=3)
+    data = tmp_path / "topics.jsonl"
+    _write_jsonl(data, recs)
+    home = tmp_path / "home"
+
+    r = _cli("embed", str(data), home=home)
+    assert r.returncode == 0, r.stderr
+    assert "240 rows embedded" in r.stdout
+    r = _cli("embed", str(data), home=home)
+    assert "0 new texts computed, 240 rows from the cache" in r.stdout, r.stdout
+
+    report = tmp_path / "r.json"
+    r = _cli("map", str(data), "--report", str(report), home=home)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(report.read_text())
+    assert len([c for c in rep["clusters"] if c["id"] >= 0]) == 3, r.stdout
+    by_id = {m: c["id"] for c in rep["clusters"] for m in c["members"]}
+    assert adjusted_rand_score(truth, [by_id[r["id"]] for r in recs]) >= 0.8
+    assert all(c["label"] and c["label"] in r.stdout for c in rep["clusters"])
+
+    r = _cli("similar", str(data), "--row", "astronomy-0", "-k", "5", "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    hits = json.loads(r.stdout)["neighbours"]
+    assert len(hits) == 5 and all(h["id"].startswith("astronomy-") for h in hits)
+    r = _cli("similar", str(data), "--row", "nope", home=home)
+    assert r.returncode == 1 and "no row with id 'nope'" in r.stderr
+
+    r = _cli("stats", str(data), "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    st = json.loads(r.stdout)
+    assert st["rows"] == 240 and st["kinds"] == {"sft": 240}
+    assert set(st["tokens"]["roles"]) == {"user", "assistant"}
+    assert len([c for c in st["clusters"] if c["id"] >= 0]) == 3  # the map saved by `workbench map`
+    r = _cli("stats", str(data), "--no-tokens", home=home)
+    assert r.returncode == 0 and "turns per row" in r.stdout and "clusters (" in r.stdout
