@@ -162,3 +162,25 @@ def test_json_file_holding_one_object_or_json_lines(tmp_path):
     lines.write_text(json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n{oops\n")
     recs, errors = _skip(str(lines))
     assert len(recs) == 2 and errors[0]["line"] == 3
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_json_array_streams_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
+    from workbench.data import readers
+
+    monkeypatch.setattr(readers, "CHUNK", chunk)
+    rows = [{"text": f"row {i} — ünïcödé ✓ " + "x" * (i % 13), "n": i} for i in range(40)]
+    body = json.dumps(rows, indent=1, ensure_ascii=False)
+    p = tmp_path / "a.json"
+    p.write_text(body, encoding="utf-8")
+    assert [r["text"] for r in iter_records(str(p))] == [r["text"] for r in rows]
+    assert [r["meta"]["n"] for r in iter_records(str(p))] == list(range(40))
+    # a malformed row deep in the file: its line, and the rows before it
+    bad = body.replace('"n": 30\n', '"n": 30,,\n')
+    p.write_text(bad, encoding="utf-8")
+    recs, errors = _skip(str(p))
+    want_line = bad[: bad.index('"n": 30,,')].count("\n") + 1
+    assert len(recs) == 30 and errors[0]["line"] == want_line and "malformed JSON" in errors[0]["message"]
+    p.write_text(body[:-40], encoding="utf-8")  # cut short: the array is never closed
+    recs, errors = _skip(str(p))
+    assert len(recs) == 39 and errors and "the rest of the file was not read" in errors[0]["message"]

@@ -9,6 +9,7 @@ on_error="skip", is listed in `errors` while reading goes on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -131,57 +132,126 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
         idx += 1
 
 
-def _json_rows(path: str, data: bytes) -> Iterator[RawRow]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        yield line, 0, DataError(path, line, f"not valid UTF-8: byte 0x{data[e.start]:02x} at column {col}")
-        return
-    start = len(text) - len(text.lstrip())
-    if start == len(text):
-        return
-    if text[start] != "[":  # one (pretty-printed) object, or JSON Lines in a .json file
+_WS = " \t\r\n"
+CHUNK = 1 << 20
+
+
+class _Text:
+    """The decoded text of a binary stream, read a chunk at a time; the part before the row
+    being parsed is dropped, so a JSON array of a million rows is never held whole."""
+
+    def __init__(self, path: str, f: io.BufferedIOBase):
+        self.path, self.f = path, f
+        self.dec = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf = ""
+        self.eof = False
+        self.mark = 0  # buf index up to which lines are counted...
+        self.mark_line = 1  # ...and the line number there
+
+    def line_at(self, pos: int) -> int:
+        if pos >= self.mark:
+            self.mark_line += self.buf.count("\n", self.mark, pos)
+            self.mark = pos
+            return self.mark_line
+        return self.mark_line - self.buf.count("\n", pos, self.mark)
+
+    def fill(self, pos: int) -> int | None:
+        """Drop buf[:pos], read one more chunk; the new index of `pos`, or None at the end."""
+        if self.eof:
+            return None
+        self.line_at(pos)
+        self.buf, self.mark = self.buf[pos:], 0
+        chunk = self.f.read(CHUNK)
         try:
+            self.buf += self.dec.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as e:
+            line = self.line_at(len(self.buf)) + chunk.count(b"\n", 0, max(e.start, 0))
+            bad = chunk[e.start] if 0 <= e.start < len(chunk) else 0
+            raise DataError(self.path, line, f"not valid UTF-8: byte 0x{bad:02x}") from None
+        self.eof = not chunk
+        return 0
+
+    def skip_ws(self, pos: int) -> int | None:
+        """Index of the next non-blank character, or None at the end of the text."""
+        while True:
+            n = len(self.buf)
+            while pos < n and self.buf[pos] in _WS:
+                pos += 1
+            if pos < n:
+                return pos
+            pos = self.fill(pos)
+            if pos is None:
+                return None
+
+
+def _incomplete(e: json.JSONDecodeError, buf: str) -> bool:
+    """Did parsing stop at the end of what has been read (rather than at a real error)?"""
+    return e.msg.startswith("Unterminated string") or not buf[e.pos:].strip()
+
+
+def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
+    with opener() as f:
+        t = _Text(path, f)
+        pos = t.skip_ws(0)
+        if pos is None:
+            return  # empty
+        if t.buf[pos] == "[":
+            yield from _json_array_rows(t, pos + 1)
+            return
+    # one (pretty-printed) object, or JSON Lines in a .json file
+    with opener() as f:
+        data = f.read(MAX_ROW_BYTES + 1)
+    if len(data) <= MAX_ROW_BYTES:
+        try:
+            text = data.decode("utf-8-sig")
             obj = json.loads(text)
         except ValueError:
-            yield from _jsonl_rows(path, io.BytesIO(data))
+            pass
         else:
-            yield text.count("\n", 0, start) + 1, 0, obj
-        return
-    dec = json.JSONDecoder()
-    pos, line, idx, seen = start + 1, 1, 0, 0
-    n = len(text)
+            yield text.count("\n", 0, len(text) - len(text.lstrip())) + 1, 0, obj
+            return
+    yield from _jsonl_file(path, opener)
+
+
+def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
+    path, decode = t.path, json.JSONDecoder().raw_decode
+    rest = "; the rest of the file was not read"
+    idx = 0
     while True:
-        while pos < n and text[pos] in " \t\r\n":
-            pos += 1
-        if pos < n and text[pos] == "]":
+        pos = t.skip_ws(pos)
+        if pos is None:
+            yield t.line_at(len(t.buf)), idx, DataError(path, t.line_at(len(t.buf)), "the array is not closed" + rest)
             return
-        line += text.count("\n", seen, pos)
-        seen = pos
-        try:
-            obj, end = dec.raw_decode(text, pos)
-        except json.JSONDecodeError as e:
-            yield e.lineno, idx, DataError(
-                path, e.lineno, f"malformed JSON: {e.msg} (column {e.colno}); the rest of the file was not read")
+        if t.buf[pos] == "]":
             return
-        if (end - pos) * 1 > MAX_ROW_BYTES:
-            yield line, idx, _too_big(path, line, len(text[pos:end].encode()))
+        line = t.line_at(pos)
+        while True:
+            try:
+                obj, end = decode(t.buf, pos)
+                break
+            except json.JSONDecodeError as e:
+                if _incomplete(e, t.buf):
+                    filled = t.fill(pos)
+                    if filled is not None:
+                        pos = filled
+                        continue
+                ln = t.line_at(e.pos)
+                col = e.pos - (t.buf.rfind("\n", 0, e.pos) + 1) + 1
+                yield ln, idx, DataError(path, ln, f"malformed JSON: {e.msg} (column {col})" + rest)
+                return
+        if end - pos > MAX_ROW_BYTES:
+            yield line, idx, _too_big(path, line, len(t.buf[pos:end].encode()))
         else:
             yield line, idx, obj
         idx += 1
-        pos = end
-        while pos < n and text[pos] in " \t\r\n":
+        pos = t.skip_ws(end)
+        if pos is not None and t.buf[pos] == ",":
             pos += 1
-        if pos < n and text[pos] == ",":
-            pos += 1
-        elif pos < n and text[pos] == "]":
+        elif pos is not None and t.buf[pos] == "]":
             return
         else:
-            ln = text.count("\n", 0, pos) + 1
-            yield ln, idx, DataError(path, ln, "malformed JSON: expected ',' or ']' after a row; "
-                                               "the rest of the file was not read")
+            ln = t.line_at(pos if pos is not None else len(t.buf))
+            yield ln, idx, DataError(path, ln, "malformed JSON: expected ',' or ']' after a row" + rest)
             return
 
 
@@ -299,12 +369,6 @@ def raw_rows(path: str) -> Iterator[RawRow]:
     if low.endswith((".json", ".json.gz")):
         return _json_file(path, opener)
     raise DataError(path, None, f"unsupported file type (expected {', '.join(SUFFIXES)} or a save_to_disk directory)")
-
-
-def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
-    with opener() as f:
-        data = f.read()
-    yield from _json_rows(path, data)
 
 
 # -- records ---------------------------------------------------------------------------------
