@@ -82,3 +82,18 @@ def test_csv_and_parquet_containers():
     assert first["messages"][0]["content"].startswith("What is the boiling point")
     assert first["meta"] == {"category": "science"}
     assert ds.record(12)["meta"]["prompt_id"] == "uc-0000" and len(ds.record(12)["messages"]) == 4
+
+
+def test_parquet_with_timestamps_and_binary_columns(tmp_path):
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.table({"text": ["a", "b"],
+                  "crawled": [datetime.datetime(2024, 5, 1, 12, 0), None],
+                  "thumb": [b"\x89PNG", None]})
+    pq.write_table(t, tmp_path / "t.parquet")
+    ds = Dataset.open(tmp_path / "t.parquet")
+    assert ds.record(0)["meta"] == {"crawled": "2024-05-01T12:00:00", "thumb": "base64:iVBORw=="}
+    assert ds.record(1)["meta"] == {}

@@ -9,6 +9,7 @@ on_error="skip", is listed in `errors` while reading goes on.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import csv
 import gzip
@@ -255,18 +256,29 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
             return
 
 
-def _drop_nulls(value: Any) -> Any:
-    """Arrow pads structs with nulls for absent keys: a turn without `name` has no `name`."""
+_JSON_SCALARS = (str, int, float, bool)
+
+
+def _plain(value: Any) -> Any:
+    """An Arrow value as plain JSON data. Arrow pads structs with nulls for absent keys, so a
+    null struct field reads as absent (a turn without `name` has no `name`); timestamps,
+    decimals and binary (image bytes) become strings so that the row stays JSON."""
     if isinstance(value, list):
-        return [_drop_nulls(x) for x in value]
+        return [_plain(x) for x in value]
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    return value
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if value is None or isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return "base64:" + base64.b64encode(value).decode("ascii")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _arrow_row(row: dict) -> dict:
     """Arrow cannot tell an absent field from a null one: read both as absent."""
-    return {k: _drop_nulls(v) if isinstance(v, (list, dict)) else v for k, v in row.items() if v is not None}
+    return {k: v if isinstance(v, _JSON_SCALARS) else _plain(v) for k, v in row.items() if v is not None}
 
 
 def _parquet_rows(path: str) -> Iterator[RawRow]:
@@ -297,10 +309,10 @@ def _hf_rows(path: str) -> Iterator[RawRow]:
     parts = d.values() if isinstance(d, datasets.DatasetDict) else [d]
     idx = 0
     for part in parts:
-        for batch in part.iter(batch_size=1024):
-            cols = list(batch)
-            for vals in zip(*batch.values()):
-                yield idx + 1, idx, _arrow_row(dict(zip(cols, vals)))
+        # Arrow values, not decoded features: an Image column gives its bytes and path.
+        for batch in part.with_format("arrow").iter(batch_size=1024):
+            for row in batch.to_pylist():
+                yield idx + 1, idx, _arrow_row(row)
                 idx += 1
 
 
