@@ -279,3 +279,15 @@ def test_alpaca_through_sharegpt_and_back_is_identical():
 def test_directory_lists_every_sample_file():
     files = expand_paths([str(SAMPLES)])
     assert [Path(f).name for f in files] == sorted(SAMPLE_FORMATS)
+
+
+def test_map_renames_are_restored_on_export(tmp_path):
+    p = tmp_path / "q.jsonl"
+    row = {"ask": "why?", "ctx": "", "reply": "because", "score": 3}
+    p.write_text(json.dumps(row) + "\n")
+    rec = next(iter_records(str(p), mapping={"ask": "instruction", "reply": "output", "ctx": "input"}))
+    assert rec["messages"] == [{"role": "user", "content": "why?"}, {"role": "assistant", "content": "because"}]
+    assert rec["meta"] == {"score": 3} and "raw" not in rec["origin"]
+    assert same(encode(rec, "alpaca")[0], row)
+    assert encode(rec, "sharegpt")[0] == {"conversations": [{"from": "human", "value": "why?"},
+                                                            {"from": "gpt", "value": "because"}], "score": 3}
