@@ -2,8 +2,8 @@
 
 Every n-gram of every benchmark item is hashed to 64 bits into one sorted array (with the item
 that owns it); the dataset is then streamed chunk by chunk, its n-grams hashed the same way
-(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up with one
-`searchsorted`. A text shorter than n words counts as one n-gram of all its words, so a
+(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up: a bitmap
+rules out nearly all of them, a binary search settles the rest. A text shorter than n words counts as one n-gram of all its words, so a
 short benchmark item is still found when a row is exactly that item.
 """
 
@@ -104,6 +104,12 @@ class NgramIndex:
         o = np.concatenate(owners) if owners else np.empty(0, np.int64)
         self.hashes, first = np.unique(h, return_index=True)
         self.owner = o[first]
+        # A bitmap of the hashes' top bits (about 16 bits per n-gram): almost every row n-gram
+        # is ruled out by one cached lookup, and only the few left meet the binary search.
+        self._bits = int(min(30, max(20, np.ceil(np.log2(max(1, len(self.hashes)) * 16)))))
+        self._bitmap = np.zeros(1 << (self._bits - 3), dtype=np.uint8)
+        top = self.hashes >> np.uint64(64 - self._bits)
+        np.bitwise_or.at(self._bitmap, top >> np.uint64(3), (1 << (top & np.uint64(7))).astype(np.uint8))
         self.benchmarks = [b.name for b in benchmarks]
 
     def _add(self, name: str, items: list[tuple[str, str]], hashes: list, owners: list) -> None:
@@ -122,15 +128,18 @@ class NgramIndex:
             return {}
         tokens, offsets = word_tokens(texts)
         h, doc = ngram_hashes(tokens, offsets, self.n)
-        at = np.searchsorted(self.hashes, h)
+        top = h >> np.uint64(64 - self._bits)
+        maybe = np.flatnonzero((self._bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        at = np.searchsorted(self.hashes, h[maybe])
         at[at == len(self.hashes)] = 0
-        hit = np.flatnonzero(self.hashes[at] == h)
+        found = self.hashes[at] == h[maybe]
+        hit, at = maybe[found], at[found]
         if not len(hit):
             return {}
         # Position of each n-gram inside its text: its index minus the text's first n-gram index.
         first_of_doc = np.searchsorted(doc, doc[hit])
         out: dict[int, dict[int, tuple[int, int]]] = {}
-        for d, item, pos in zip(doc[hit].tolist(), self.owner[at[hit]].tolist(), (hit - first_of_doc).tolist()):
+        for d, item, pos in zip(doc[hit].tolist(), self.owner[at].tolist(), (hit - first_of_doc).tolist()):
             per = out.setdefault(d, {})
             if item in per:
                 per[item] = (per[item][0], per[item][1] + 1)

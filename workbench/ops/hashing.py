@@ -1,20 +1,28 @@
 """Vectorised shingling: texts -> 64-bit n-gram hashes, shared by MinHash dedup and decontamination.
 
 Per-token work in Python is the cost to avoid. Words are split by C string methods and mapped
-to ids through a dict; only each *distinct* word of a chunk is hashed (blake2b, so results are
+to ids through a dict without Python code per word; only each *distinct* word of a chunk is hashed (blake2b, so results are
 the same in every process); n-grams are then combined and mixed with numpy over the whole
 chunk at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Sequence
 
 import numpy as np
 
 _WORD_RE = re.compile(r"\w+")
+_NONWORD_RE = re.compile(r"\W+")
+# Bytes that separate words: ASCII other than letters, digits and "_". Bytes of multi-byte UTF-8
+# characters are kept: word_tokens has already blanked the non-word characters among them.
+_BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) else c for c in range(256))
+# Texts are hashed in batches of this many bytes: the per-byte arrays (about 40 bytes per text
+# byte) then stay in the CPU cache instead of being faulted in afresh for every batch.
+_BATCH_BYTES = 256 << 10
+_B = np.uint64(0x100000001B3 * 2 + 1)
+_BINV = np.uint64(pow(int(_B), -1, 2**64))
 _ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c == "_")})
 _U64 = np.uint64
 # Odd 64-bit constant for the polynomial that combines the tokens of an n-gram.
@@ -31,10 +39,6 @@ def mix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> _U64(31))
 
 
-def stable_hash(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-
-
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters, digits, underscore; as regex \\w); the rest separates.
 
@@ -49,15 +53,63 @@ def words(text: str) -> list[str]:
 
 def word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Hash every word of every text: (uint64 hashes of all words concatenated, int64 offsets
-    of len(texts)+1)."""
-    vocab: dict[str, int] = {}
-    ids: list[int] = []
+    of len(texts)+1). The words are those of `words()`."""
+    hashes, counts = [], []
+    batch: list[bytes] = []
+    size = 0
+    for t in texts:
+        t = t.lower()
+        if not t.isascii():
+            t = _NONWORD_RE.sub(" ", t)  # leaves only word characters outside ASCII
+        b = t.encode("utf-8", "surrogatepass")
+        batch.append(b)
+        size += len(b) + 1
+        if size >= _BATCH_BYTES:
+            _hash_words(batch, hashes, counts)
+            batch, size = [], 0
+    if batch or not hashes:
+        _hash_words(batch, hashes, counts)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    for i, t in enumerate(texts):
-        ids.extend([vocab.setdefault(w, len(vocab)) for w in words(t)])
-        offsets[i + 1] = len(ids)
-    table = np.fromiter((stable_hash(w) for w in vocab), dtype=_U64, count=len(vocab))
-    return table[np.asarray(ids, dtype=np.int64)], offsets
+    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    return np.concatenate(hashes), offsets
+
+
+_POWERS: list[np.ndarray] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """B^k and B^-k for k < n (mod 2**64), computed once and grown when a longer text comes."""
+    if not _POWERS or len(_POWERS[0]) < n:
+        m = max(n, _BATCH_BYTES + 1024)
+        with np.errstate(over="ignore"):
+            _POWERS[:] = [np.cumprod(np.full(m, _B, dtype=_U64)) * _BINV, np.cumprod(np.full(m, _BINV, dtype=_U64)) * _B]
+    return _POWERS[0][:n], _POWERS[1][:n]
+
+
+def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
+    """Word hashes of lower-cased UTF-8 texts in which every non-ASCII byte is a word character.
+
+    A polynomial hash over bytes, vectorised with prefix sums: with P[i] = sum_{k<=i} c_k B^-k
+    (mod 2**64; B is odd, so invertible), the word [s, e) hashes to (P[e-1] - P[s-1]) B^(e-1),
+    i.e. sum c_k B^(e-1-k); then mixed. No Python code runs per word or per byte.
+    """
+    buf = np.frombuffer(b" ".join(batch).translate(_BYTE_SEPARATORS) + b" ", dtype=np.uint8)
+    is_word = buf != 32
+    edges = np.diff(np.r_[np.int8(0), is_word.view(np.int8)])
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)  # exclusive
+    doc_start = np.zeros(len(batch), dtype=np.int64)
+    if batch:
+        np.cumsum([len(b) + 1 for b in batch[:-1]], out=doc_start[1:])
+    doc = np.searchsorted(doc_start, starts, side="right") - 1
+    counts.append(np.bincount(doc, minlength=len(batch)).astype(np.int64))
+    n = len(buf)
+    with np.errstate(over="ignore"):
+        pow_, inv_pow = _powers(n)
+        prefix = np.cumsum((buf.astype(_U64) + _U64(1)) * inv_pow)
+        before = np.where(starts > 0, prefix[np.maximum(starts - 1, 0)], _U64(0))
+        h = (prefix[ends - 1] - before) * pow_[ends - 1]
+        hashes.append(mix64(h + (ends - starts).astype(_U64) * _COMBINE))
 
 
 def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
