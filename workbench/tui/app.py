@@ -21,6 +21,8 @@ so a pane costs nothing at start-up. A pane is any Widget that:
   `app.decide_rows(row_ids, status)` to decide, and `app.run_job(name, items, fn, params=)`
   to run work in the job runner (progress shows in the Jobs pane; signals/decisions written
   by the job are re-read when it ends);
+- operations (filter, dedup, judge, ...) are listed in workbench/tui/operations.py and run
+  from the palette as `run-<name>`;
 - keeps heavy imports inside functions, and does slow work in thread workers that only post
   messages (never touch widgets from a thread).
 
@@ -61,6 +63,7 @@ PANES: list[Pane] = [
     Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane"),
     Pane("jobs", "Jobs", "4", "workbench.tui.widgets.jobs_view:JobsPane"),
     Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
+    Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
 ]
 
 
@@ -138,6 +141,8 @@ class WorkbenchApp(App):
         self._wanted_theme = theme
         self._saved_theme: str | None = None
         self._built: set[str] = set()
+        self.op_cancels: dict = {}  # operation name -> its cancel Event (the Jobs pane's `c`)
+        self._running_ops: set[str] = set()
         self.token_counts = True  # the Template pane counts tokens (a tokenizer load); tui.json can turn it off
 
     # -- start-up -----------------------------------------------------------------------
@@ -345,28 +350,49 @@ class WorkbenchApp(App):
         self.notify(f"started {name} on {len(items):,} rows (4 Jobs)")
         return job
 
-    def run_dataset_operation(self, op, fn) -> None:
-        """Run a whole-dataset operation (fn(ds, **params) -> OpResult) and save it as one run."""
-        self.post_message(OperationState(op.name, "running", ""))
-        self._dataset_operation(op, fn)
+    def action_run_operation(self, name: str) -> None:
+        """Run an operation (workbench/tui/operations.py) on the marked rows, else the list's rows."""
+        import threading
+        import time
+
+        from workbench.tui.operations import Run, get_operation
+
+        op = get_operation(name)
+        if name in self._running_ops:
+            self.notify(f"{name} is already running (4 Jobs)", severity="warning")
+            return
+        m = self.model
+        last = [0.0]
+
+        def progress(n: int) -> None:  # from the worker thread: throttled, and only a message
+            now = time.monotonic()
+            if now - last[0] > 0.2:
+                last[0] = now
+                self.post_message(OperationState(name, "running", f"{n:,} rows"))
+
+        run = Run(self.ds, self.ws, sorted(m.marked) if m.marked else m.view_ids(), progress=progress,
+                  on_event=lambda ev: self.post_message(JobUpdate(ev)), cancel=threading.Event())
+        self.op_cancels[name] = run.cancel
+        self._running_ops.add(name)
+        self.post_message(OperationState(name, "running", "started"))
+        self._operation(op, run)
+        self.notify(f"{name} started (4 Jobs shows progress)")
 
     @work(thread=True, group="operation", exit_on_error=False)
-    def _dataset_operation(self, op, fn) -> None:
-        from workbench.ops.oprun import save
-
+    def _operation(self, op, run) -> None:
         try:
-            result = fn(self.ds, **op.params)
-            save(self.ws, result)
-        except Exception as e:
+            summary = op.run(run)
+        except Exception as e:  # noqa: BLE001 - reported in the Jobs pane and a notification
             self.post_message(OperationState(op.name, "failed", f"{type(e).__name__}: {e}"))
             return
-        self.post_message(OperationState(op.name, "done", result.summary))
+        self.post_message(OperationState(op.name, "cancelled" if run.cancel.is_set() else "done", summary))
 
     async def on_operation_state(self, msg: OperationState) -> None:
         if "jobs" not in self._built:
             await self._build("jobs")
         self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail)
         if msg.status != "running":
+            self._running_ops.discard(msg.name)
             self.model.reload()
             self.row_list.data_changed()
             self.refresh_panes()
@@ -590,14 +616,6 @@ class WorkbenchApp(App):
                 b = b.with_key(keymap[b.id])
             out.append(b)
         return out
-
-    def action_run_operation(self, name: str) -> None:
-        from workbench.tui.operations import start_operation
-
-        try:
-            start_operation(self, name)
-        except Exception as e:  # an operation that cannot start says why, the app goes on
-            self.notify(f"{name}: {e}", severity="error", timeout=10)
 
     # -- command palette ----------------------------------------------------------------
 

@@ -43,7 +43,7 @@ def _filter(app, **kw) -> None:
 
 def workbench_commands(app) -> Iterator[SystemCommand]:
     from workbench.tui.app import PANES
-    from workbench.tui.operations import available_operations
+    from workbench.tui.operations import OPERATIONS
 
     for name, help, action in ACTIONS:
         yield SystemCommand(name, help, partial(_run, app, action))
@@ -58,5 +58,5 @@ def workbench_commands(app) -> Iterator[SystemCommand]:
     for name in sorted(n for n in app.available_themes if not n.startswith("textual-")):
         yield SystemCommand(f"set-theme-{name}", f"Switch to the {name} theme (remembered)",
                             partial(setattr, app, "theme", name), discover=False)
-    for op in available_operations():
+    for op in OPERATIONS:
         yield SystemCommand(f"run-{op.name}", op.help, partial(_run, app, f"run_operation('{op.name}')"))

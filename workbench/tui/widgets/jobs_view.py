@@ -94,13 +94,21 @@ class JobsPane(Vertical):
             errors.update(Text(f"{item.ok:,} ok · {item.skipped:,} resumed · {item.failed:,} failed", style="dim"))
 
     def action_cancel_job(self) -> None:
+        app = self.app
         item = self._selected()
-        runner = self.app.runner
-        if item is None or isinstance(item, tuple) or runner is None:
-            self.app.notify("select a running job to cancel", severity="warning")
+        if item is None:
+            app.notify("no job selected", severity="warning")
             return
-        for job in runner.jobs:
-            if job.job_id == item.job_id and not job.done:
-                job.cancel()
-                self.app.notify(f"cancelling {job.name} …")
-                return
+        if not isinstance(item, tuple) and app.runner is not None:
+            for job in app.runner.jobs:
+                if job.job_id == item.job_id and not job.done:
+                    job.cancel()
+                    app.notify(f"cancelling {job.name} …")
+                    return
+        name = item[0] if isinstance(item, tuple) else item.name
+        event = app.op_cancels.get(name)
+        if event is not None and name in app._running_ops:
+            event.set()
+            app.notify(f"cancelling {name} (it stops at its next checkpoint) …")
+        else:
+            app.notify(f"{name} is not running", severity="warning")

@@ -1,0 +1,61 @@
+"""Operations started from the command palette run off the UI thread and land in the workspace."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+
+pytestmark = pytest.mark.asyncio
+
+
+def _dup_dataset():
+    recs = [make_record(id=f"d{i}", messages=[
+        {"role": "user", "content": f"Explain topic number {i % 4} in two sentences please."},
+        {"role": "assistant", "content": f"Topic {i % 4} is explained here in a reasonably complete answer."}])
+        for i in range(8)]
+    return Dataset.from_records(recs, sources=["dups.jsonl"])
+
+
+async def _finish(pilot, name):
+    app = pilot.app
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    while name in app._running_ops:
+        await pilot.pause(0.1)
+
+
+async def test_run_dedup_exact_from_palette_proposes_rejects(make_app, ws, screen_text):
+    app = make_app(dataset=_dup_dataset())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("a")  # a person's accept is never overridden by the operation
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"run-dedup-exact")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _finish(pilot, "dedup-exact")
+        runs = [r for r in ws.runs() if r["op"].startswith("dedup")]
+        assert runs and runs[0]["status"] == "done"
+        st = ws.statuses()
+        assert st["d0"] == "accept"
+        assert sum(1 for s in st.values() if s == "reject") == 4  # d4..d7 duplicate d0..d3
+        assert app.model.status("d5") == "reject"  # the list re-read the workspace
+        await pilot.press("4")
+        await pilot.pause()
+        assert "dedup-exact" in screen_text(app) and "done" in screen_text(app)
+
+
+async def test_run_filter_on_the_whole_dataset(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        app.action_run_operation("filter")
+        await _finish(pilot, "filter")
+        assert [r["op"] for r in ws.runs()][:1] == ["filter"]
+        name, status, detail = app.query_one("#jobs").events["op:filter"]
+        assert status == "done" and "run" in detail
