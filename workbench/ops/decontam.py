@@ -10,6 +10,8 @@ short benchmark item is still found when a row is exactly that item.
 from __future__ import annotations
 
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -153,7 +155,8 @@ def decontaminate(
     ids: Sequence[str],
     index: NgramIndex,
     *,
-    chunk: int = 4096,
+    chunk: int = 1024,
+    workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> OpResult:
     """Stream the texts against the index; every contaminated row gets a `contamination` signal
@@ -163,24 +166,35 @@ def decontaminate(
     rejects: dict[str, str] = {}
     start = 0
     per_bench: dict[str, int] = {}
-    for batch in iter_text_chunks(texts, chunk):
-        for d, items in sorted(index.find(batch).items()):
-            ws = words(batch[d])
-            rid = ids[start + d]
-            row_hits = []
-            for item, (pos, count) in sorted(items.items()):
-                bench, item_id = index.items[item]
-                ngram = " ".join(ws[pos : pos + index.n])
-                row_hits.append({"row": rid, "benchmark": bench, "item": item_id, "ngram": ngram, "matches": count})
-            hits += row_hits
-            signals.append((rid, "contamination", [{k: v for k, v in h.items() if k != "row"} for h in row_hits]))
-            benches = sorted({h["benchmark"] for h in row_hits})
-            rejects[rid] = "contaminated: " + ", ".join(benches)
-            for b in benches:
-                per_bench[b] = per_bench.get(b, 0) + 1
-        start += len(batch)
-        if progress:
-            progress(start)
+    # Hashing is numpy work that releases the GIL: two chunks in flight use both cores.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending: deque = deque()
+        chunks = iter_text_chunks(texts, chunk)
+        while True:
+            for batch in chunks:
+                pending.append((batch, pool.submit(index.find, batch)))
+                if len(pending) > max(1, workers):
+                    break
+            if not pending:
+                break
+            batch, fut = pending.popleft()
+            for d, items in sorted(fut.result().items()):
+                ws = words(batch[d])
+                rid = ids[start + d]
+                row_hits = []
+                for item, (pos, count) in sorted(items.items()):
+                    bench, item_id = index.items[item]
+                    ngram = " ".join(ws[pos : pos + index.n])
+                    row_hits.append({"row": rid, "benchmark": bench, "item": item_id, "ngram": ngram, "matches": count})
+                hits += row_hits
+                signals.append((rid, "contamination", [{k: v for k, v in h.items() if k != "row"} for h in row_hits]))
+                benches = sorted({h["benchmark"] for h in row_hits})
+                rejects[rid] = "contaminated: " + ", ".join(benches)
+                for b in benches:
+                    per_bench[b] = per_bench.get(b, 0) + 1
+            start += len(batch)
+            if progress:
+                progress(start)
     params = {"ngram": index.n, "benchmarks": index.benchmarks}
     report = {
         "op": "decontam",
