@@ -63,6 +63,7 @@ PANES: list[Pane] = [
     Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane"),
     Pane("jobs", "Jobs", "4", "workbench.tui.widgets.jobs_view:JobsPane"),
     Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
+    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane"),
     Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
 ]
 

@@ -1,0 +1,80 @@
+"""Pilot test of the Duplicates pane over a real dedup run saved in a real workspace."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+from workbench.ops.dedup import dedup_dataset
+from workbench.ops.oprun import save
+
+pytestmark = pytest.mark.asyncio
+SIZE = (100, 30)
+
+BASE = ("The quick brown fox jumps over the lazy dog near the quiet river bank while the farmer "
+        "watches from the old wooden gate and counts his sheep before the evening rain arrives")
+
+
+def records():
+    recs = [
+        make_record(id="a", messages=[{"role": "user", "content": BASE}]),
+        make_record(id="b", messages=[{"role": "user", "content": BASE.replace("lazy", "sleepy")}]),
+        make_record(id="c", messages=[{"role": "user", "content": BASE.replace("sheep", "goats")}]),
+        make_record(id="solo", messages=[{"role": "user", "content": "An unrelated question about tax law in Spain."}]),
+    ]
+    recs += [make_record(id=f"x{i}", messages=[{"role": "user", "content": f"Entirely different row number {i} about {w}."}])
+             for i, w in enumerate(["cats", "trains", "bread", "stars"])]
+    return recs
+
+
+async def _ready(pilot):
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
+    from workbench.tui.app import WorkbenchApp
+
+    ds = Dataset.from_records(records(), sources=["dups.jsonl"])
+    save(ws, dedup_dataset(ds, "minhash"))
+    assert ws.statuses() == {"b": "reject", "c": "reject"}  # proposals of the run
+    app = WorkbenchApp(dataset=ds, workspace=ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("6")
+        await _ready(pilot)
+        pane = app.query_one("DuplicatesPane")
+        text = screen_text(app)
+        assert "3 members" in text and "representative" in text
+        assert "✗ " in text  # the proposed rejection of the member on the right
+        # The changed word is highlighted on each side.
+        left, right = (str(app.query_one(f"#dup-{s}").render()) for s in ("left", "right"))
+        assert "lazy" in left and ("sleepy" in right or "goats" in right)
+        spans = [right[s.start:s.end] for s in app.query_one("#dup-right").render().spans if "green" in str(s.style)]
+        assert spans and all(w.strip() in ("sleepy", "goats") for w in spans if w.strip())
+        # Show member c on the left and keep it: a and b rejected by a person, c accepted.
+        await pilot.press("right_square_bracket")
+        await pilot.press("s")
+        await pilot.pause()
+        kept = pane.cluster["members"][pane.left]
+        await pilot.press("k")
+        await pilot.pause()
+        assert ws.decision(kept)["status"] == "accept"
+        rejected = {m for m in ("a", "b", "c") if m != kept}
+        assert all(ws.decision(m)["status"] == "reject" for m in rejected)
+        assert ws.decision("solo") is None
+        # f filters the Browse list to the cluster.
+        await pilot.press("f")
+        await pilot.pause()
+        assert sorted(app.model.view_ids()) == ["a", "b", "c"]
+
+
+async def test_duplicates_pane_without_a_dedup_run(make_app, screen_text):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("6")
+        await _ready(pilot)
+        assert "No duplicate clusters yet" in screen_text(app)
