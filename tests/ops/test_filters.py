@@ -110,7 +110,9 @@ def test_unfinished_answers():
     comma = sft(("user", "List some fruit for me please."), ("assistant", "Apples, pears,"))
     assert "unfinished" in names(comma)
     for ok in ("The answer is 42", "Paris", "Best regards,\nSam Taylor from the office down the road who writes "
-               "many long letters to everyone he knows and signs them all as\nSam", "```\ncode\n```"):
+               "many long letters to everyone he knows and signs them all as\nSam", "```\ncode\n```",
+               "def total(xs):\n    result = 0\n    for x in xs:\n        result += x\n" + "    # keep adding\n" * 5
+               + "    return result"):
         assert "unfinished" not in names(sft(("user", "A question for you to answer."), ("assistant", ok)))
 
 

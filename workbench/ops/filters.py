@@ -291,10 +291,13 @@ def unfinished_problem(answer: str, min_chars: int = 100) -> str | None:
     last = end[-1]
     if last in _DANGLING:
         return f"ends with {last!r}"
-    # A final all-lower-case word: a sentence cut short. Names, sign-offs, hashtags and
-    # numbers can legitimately end an answer without a period.
-    word = end.split()[-1]
-    if word.isalpha() and word.islower() and len(end) >= min_chars:
+    # A final all-lower-case word ending a line of prose: a sentence cut short. Names,
+    # sign-offs, hashtags and numbers can end an answer without a period, and so can code
+    # (an indented or short last line: `    return result`).
+    line = end.splitlines()[-1]
+    word = line.split()[-1]
+    prose = not line[:1].isspace() and len(line.split()) >= 5
+    if prose and word.isalpha() and word.islower() and len(end) >= min_chars:
         return f"ends mid-sentence: ...{end[-30:]!r}"
     return None
 
