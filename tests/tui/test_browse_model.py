@@ -68,3 +68,9 @@ def test_fuzzy_search_finds_approximate_words_in_file_order(ds):
     rows = fuzzy_search(ds, "WEATHER in paris")
     assert [ds.ids[i] for i in rows] == ["tool1"]
     assert len(fuzzy_search(ds, "   ")) == 0
+
+
+def test_fuzzy_search_needs_every_word_but_forgives_typos(ds):
+    assert [ds.ids[i] for i in fuzzy_search(ds, "zebra striped")] == ["pref1"]
+    assert [ds.ids[i] for i in fuzzy_search(ds, "zebar")] == ["pref1"]  # a typo
+    assert len(fuzzy_search(ds, "zebra weather")) == 0  # no row has both

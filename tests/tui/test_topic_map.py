@@ -51,6 +51,7 @@ async def _open_map(pilot):
     await pilot.pause()
 
 
+@pytest.mark.asyncio
 async def test_pane_draws_the_saved_map_and_filters_browse_by_a_cluster(make_app, mapped, screen_text):
     app = make_app(dataset=mapped)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -77,6 +78,7 @@ async def test_pane_draws_the_saved_map_and_filters_browse_by_a_cluster(make_app
         assert all(app.model.row(p)["id"].startswith("bread-") for p in range(len(app.model)))
 
 
+@pytest.mark.asyncio
 async def test_zoom_and_move_keep_the_cursor_on_the_map(make_app, mapped):
     app = make_app(dataset=mapped)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -93,6 +95,7 @@ async def test_zoom_and_move_keep_the_cursor_on_the_map(make_app, mapped):
         assert canvas.bounds == full
 
 
+@pytest.mark.asyncio
 async def test_status_colouring_shows_decisions(make_app, mapped, screen_text):
     app = make_app(dataset=mapped)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -109,6 +112,7 @@ async def test_status_colouring_shows_decisions(make_app, mapped, screen_text):
         assert canvas.colour_by == "status" and int((canvas.status == 2).sum()) == 2
 
 
+@pytest.mark.asyncio
 async def test_without_a_map_the_pane_says_how_to_build_one(make_app, ws, screen_text):
     save_config(token_counts=False)
     ds, _ = _dataset_and_map()
@@ -129,6 +133,7 @@ def test_topic_map_80x24(snap_compare, make_app, mapped):
 
 
 @pytest.mark.slow
+@pytest.mark.asyncio
 async def test_m_builds_the_map_with_the_real_model(make_app, ws, screen_text):
     save_config(token_counts=False)
     ds, _ = _dataset_and_map()

@@ -610,9 +610,14 @@ class WorkbenchApp(App):
         self.push_screen(HelpScreen(self._all_bindings()))
 
     def _all_bindings(self) -> list[Binding]:
+        """The app's bindings, then the visible pane's own (e.g. cancel in Jobs), keymap applied."""
         keymap = getattr(self, "_keymap", {})
         out = []
-        for b in self.BINDINGS:
+        pane_bindings: list = []
+        if self.current_pane in self._built:
+            pane = self.query_one("#panes", ContentSwitcher).get_child_by_id(self.current_pane)
+            pane_bindings = [b for b in getattr(pane, "BINDINGS", []) if isinstance(b, Binding)]
+        for b in [*self.BINDINGS, *pane_bindings]:
             if b.id and b.id in keymap:
                 b = b.with_key(keymap[b.id])
             out.append(b)
