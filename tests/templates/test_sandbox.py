@@ -99,3 +99,10 @@ def test_time_limits_in_worker_threads_are_independent(tmp_path):
 def test_syntax_error_names_the_line(tmp_path):
     r = render_conversation(MSGS, jinja(tmp_path, "ok\n{% for m in messages %}\n{{ m.content }"))
     assert r.error_kind == "syntax" and "line" in r.error
+
+
+def test_documents_reach_the_template(tmp_path):
+    spec = jinja(tmp_path, "{% for d in documents %}[{{ loop.index }}] {{ d.title }}: {{ d.text }}\n{% endfor %}"
+                           "{{ messages[0].content }}")
+    r = render_conversation(MSGS[:1], spec, documents=[{"title": "Doc", "text": "Body"}])
+    assert r.text == "[1] Doc: Body\na <b> & 'c'"

@@ -14,7 +14,7 @@ The API the TUI and the CLI use (cheap to import: jinja2 only; transformers/toke
         for the other). Never raises for a template fault: the reason is in `.error`.
     render_sides(record, template, ...) -> list[Rendering]
         Every side: one rendering for SFT/KTO rows, chosen + rejected for preference rows.
-    render_conversation(messages, template, *, tools=None, ...) -> Rendering
+    render_conversation(messages, template, *, tools=None, documents=None, ...) -> Rendering
         HF-style messages directly.
 
     Rendering: .text            the rendered string, byte for byte what transformers' apply_chat_template gives

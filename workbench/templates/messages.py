@@ -26,6 +26,7 @@ class Conversation:
     turns: list[Turn]  # the canonical turns, parallel to messages (the system prompt is a turn too)
     completion_from: int  # index of the first message of the preference continuation (len(messages) if none)
     tools: list[dict] | None
+    documents: list[dict] | None = None  # retrieval documents for RAG templates (HF's `documents`)
 
 
 def tools_of(record: Record) -> list[dict] | None:

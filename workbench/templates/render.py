@@ -119,14 +119,15 @@ def render_conversation(
     template: str | Template,
     *,
     tools: list[dict] | None = None,
+    documents: list[dict] | None = None,
     add_generation_prompt: bool = False,
     mask_policy: str = "assistant",
     train_eos: bool = True,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Rendering:
-    """Render HF-style messages directly (roles, content, tool_calls in the HF shape)."""
+    """Render HF-style messages directly (roles, content, tool_calls in the HF shape), with tools and documents."""
     tpl = get_template(template)
-    conv = Conversation("conversation", messages, messages, len(messages), tools)
+    conv = Conversation("conversation", messages, messages, len(messages), tools, documents)
     try:
         with deadline(time_limit):
             return _render_conversation(conv, tpl, add_generation_prompt, mask_policy, train_eos)
@@ -151,7 +152,7 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
     source = tpl.source_for(conv.tools)
     base = Rendering("", side=conv.side, template=tpl.name, messages=messages)
     track = policy == "template"
-    ctx = dict(tpl.context(), tools=conv.tools, documents=None)
+    ctx = dict(tpl.context(), tools=conv.tools, documents=conv.documents)
     try:
         compiled = compile_template(source)
         full, generation = render_messages(compiled, messages, track_generation=track, add_generation_prompt=agp,
