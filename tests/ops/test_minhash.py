@@ -83,6 +83,22 @@ def test_ngrams_never_span_two_texts():
     assert words("Don't STOP—now_3.5") == ["don", "t", "stop", "now_3", "5"]
 
 
+def test_word_hashes_tell_words_apart_at_any_length():
+    from workbench.ops.hashing import word_tokens
+
+    vocab = []
+    for n in range(1, 41):
+        base = "".join("abcdefghijklmnopqrstuvwxyz"[(i * 7) % 26] for i in range(n))
+        vocab.append(base)
+        for pos in {0, n // 2 if n <= 16 else 0, 7, 8, 15, n - 1} - {p for p in range(16, n - 8)}:
+            if pos < n:
+                vocab.append(base[:pos] + ("z" if base[pos] != "z" else "y") + base[pos + 1:])
+    vocab = sorted(set(vocab)) + ["café", "cafe", "naïve", "über"]
+    h, off = word_tokens([" ".join(vocab), " ".join(reversed(vocab))])
+    assert len(set(h[: len(vocab)].tolist())) == len(vocab)
+    assert h[: len(vocab)].tolist() == h[len(vocab):].tolist()[::-1]  # same word, same hash
+
+
 def test_banding_and_parameter_checks():
     b, r = optimal_banding(0.5, 128)
     assert b * r <= 128 and 1 - (1 - 0.65**r) ** b > 0.99 and 1 - (1 - 0.1**r) ** b < 0.01

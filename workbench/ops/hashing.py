@@ -18,11 +18,9 @@ _NONWORD_RE = re.compile(r"\W+")
 # Bytes that separate words: ASCII other than letters, digits and "_". Bytes of multi-byte UTF-8
 # characters are kept: word_tokens has already blanked the non-word characters among them.
 _BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) else c for c in range(256))
-# Texts are hashed in batches of this many bytes: the per-byte arrays (about 40 bytes per text
-# byte) then stay in the CPU cache instead of being faulted in afresh for every batch.
+# Texts are hashed in batches of this many bytes: the scratch arrays then stay in the CPU
+# cache instead of being faulted in afresh for every batch.
 _BATCH_BYTES = 256 << 10
-_B = np.uint64(0x100000001B3 * 2 + 1)
-_BINV = np.uint64(pow(int(_B), -1, 2**64))
 _ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c == "_")})
 _U64 = np.uint64
 # Odd 64-bit constant for the polynomial that combines the tokens of an n-gram.
@@ -74,28 +72,24 @@ def word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(hashes), offsets
 
 
-_POWERS: list[np.ndarray] = []
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """B^k and B^-k for k < n (mod 2**64), computed once and grown when a longer text comes."""
-    if not _POWERS or len(_POWERS[0]) < n:
-        m = max(n, _BATCH_BYTES + 1024)
-        with np.errstate(over="ignore"):
-            _POWERS[:] = [np.cumprod(np.full(m, _B, dtype=_U64)) * _BINV, np.cumprod(np.full(m, _BINV, dtype=_U64)) * _B]
-    return _POWERS[0][:n], _POWERS[1][:n]
+# MASKS[k] keeps the first k bytes of a little-endian 8-byte load.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=_U64)
+_C1, _C2, _C3 = _U64(0x9FB21C651E98DF25), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9)
 
 
 def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
     """Word hashes of lower-cased UTF-8 texts in which every non-ASCII byte is a word character.
 
-    A polynomial hash over bytes, vectorised with prefix sums: with P[i] = sum_{k<=i} c_k B^-k
-    (mod 2**64; B is odd, so invertible), the word [s, e) hashes to (P[e-1] - P[s-1]) B^(e-1),
-    i.e. sum c_k B^(e-1-k); then mixed. No Python code runs per word or per byte.
+    Per byte only cheap uint8 passes find the word boundaries; each word is then hashed from
+    at most three unaligned 8-byte loads (its first 16 bytes, its last 8, its length) through
+    an overlapping uint64 view of the bytes. Two words longer than 16 bytes that agree on all
+    of those hash alike: harmless for similarity and for 13-word matches.
     """
-    buf = np.frombuffer(b" ".join(batch).translate(_BYTE_SEPARATORS) + b" ", dtype=np.uint8)
-    is_word = buf != 32
-    edges = np.diff(np.r_[np.int8(0), is_word.view(np.int8)])
+    raw = b" ".join(batch).translate(_BYTE_SEPARATORS)
+    n = len(raw)
+    padded = raw + bytes(16)  # every 8-byte load up to position n + 8 stays inside
+    is_word = np.frombuffer(padded, dtype=np.uint8, count=n) != 32
+    edges = np.diff(is_word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)  # exclusive
     doc_start = np.zeros(len(batch), dtype=np.int64)
@@ -103,13 +97,13 @@ def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
         np.cumsum([len(b) + 1 for b in batch[:-1]], out=doc_start[1:])
     doc = np.searchsorted(doc_start, starts, side="right") - 1
     counts.append(np.bincount(doc, minlength=len(batch)).astype(np.int64))
-    n = len(buf)
+    load = np.ndarray(shape=(n + 9,), dtype="<u8", buffer=padded, strides=(1,))
+    length = ends - starts
     with np.errstate(over="ignore"):
-        pow_, inv_pow = _powers(n)
-        prefix = np.cumsum((buf.astype(_U64) + _U64(1)) * inv_pow)
-        before = np.where(starts > 0, prefix[np.maximum(starts - 1, 0)], _U64(0))
-        h = (prefix[ends - 1] - before) * pow_[ends - 1]
-        hashes.append(mix64(h + (ends - starts).astype(_U64) * _COMBINE))
+        head = load[starts] & _MASKS[np.minimum(length, 8)]
+        mid = load[starts + 8] & _MASKS[np.clip(length - 8, 0, 8)]
+        tail = np.where(length > 16, load[np.maximum(ends - 8, 0)], _U64(0))
+        hashes.append(mix64(head * _C1 + mix64(mid ^ tail * _C2 ^ length.astype(_U64) * _C3)))
 
 
 def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +136,11 @@ def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.nd
             h = tokens[: total - n + 1].copy()
             for k in range(1, n):
                 h = h * _COMBINE + tokens[k : total - n + 1 + k]
-        starts = np.arange(total - n + 1, dtype=np.int64)
         doc_of_token = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         # An n-gram is valid when its last token lies in the same document as its first.
-        valid = doc_of_token[starts] == doc_of_token[starts + n - 1]
-        h, doc = h[valid], doc_of_token[starts[valid]]
+        first_doc = doc_of_token[: total - n + 1]
+        valid = first_doc == doc_of_token[n - 1 :]
+        h, doc = h[valid], first_doc[valid]
     else:
         h, doc = np.empty(0, dtype=_U64), np.empty(0, dtype=np.int64)
     short = np.flatnonzero((lengths > 0) & (lengths < n))
