@@ -67,10 +67,14 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
         raise ValueError("self-instruct needs at least one seed task")
     k = max(1, min(k, len(seed_tasks)))
     rng = random.Random(seed)
-    items = [(f"{OP}:{seed}:{i}", {"demos": rng.sample(seed_tasks, k)}) for i in range(n * attempts_per_task)]
+    items = [(f"{OP}:{seed}:{i}", {"demos": rng.sample(seed_tasks, k), "attempt": i})
+             for i in range(n * attempts_per_task)]
 
     def propose(payload: dict) -> dict:
-        out = client.complete([{"role": "user", "content": render("self_instruct", overrides, **payload)}])
+        # the attempt number as the sampling seed: two attempts that drew the same
+        # demonstrations are still two samples (and two cache entries), not one answer twice
+        out = client.complete([{"role": "user", "content": render("self_instruct", overrides, demos=payload["demos"])}],
+                              seed=seed * 100_003 + payload["attempt"])
         return {"task": parse_task(out["text"]), "cached": out["cached"]}
 
     params = {"model": client.describe(), "n": n, "k": k, "seed": seed, "attempts": attempts_per_task,
