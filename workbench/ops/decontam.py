@@ -2,8 +2,8 @@
 
 Every n-gram of every benchmark item is hashed to 64 bits into one sorted array (with the item
 that owns it); the dataset is then streamed chunk by chunk, its n-grams hashed the same way
-(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up: a bitmap
-rules out nearly all of them, a binary search settles the rest. A text shorter than n words counts as one n-gram of all its words, so a
+(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up: a table of
+occupied hash prefixes rules out nearly all of them, a binary search settles the rest. A text shorter than n words counts as one n-gram of all its words, so a
 short benchmark item is still found when a row is exactly that item.
 """
 
@@ -106,12 +106,11 @@ class NgramIndex:
         o = np.concatenate(owners) if owners else np.empty(0, np.int64)
         self.hashes, first = np.unique(h, return_index=True)
         self.owner = o[first]
-        # A bitmap of the hashes' top bits (about 16 bits per n-gram): almost every row n-gram
-        # is ruled out by one cached lookup, and only the few left meet the binary search.
-        self._bits = int(min(30, max(20, np.ceil(np.log2(max(1, len(self.hashes)) * 16)))))
-        self._bitmap = np.zeros(1 << (self._bits - 3), dtype=np.uint8)
-        top = self.hashes >> np.uint64(64 - self._bits)
-        np.bitwise_or.at(self._bitmap, top >> np.uint64(3), (1 << (top & np.uint64(7))).astype(np.uint8))
+        # A byte per slot of the hashes' top bits (16 slots per n-gram): almost every row n-gram
+        # is ruled out by one lookup, and only the few left meet the binary search.
+        self._bits = int(min(28, max(16, np.ceil(np.log2(max(1, len(self.hashes)) * 16)))))
+        self._slots = np.zeros(1 << self._bits, dtype=np.bool_)
+        self._slots[self.hashes >> np.uint64(64 - self._bits)] = True
         self.benchmarks = [b.name for b in benchmarks]
 
     def _add(self, name: str, items: list[tuple[str, str]], hashes: list, owners: list) -> None:
@@ -130,8 +129,7 @@ class NgramIndex:
             return {}
         tokens, offsets = word_tokens(texts)
         h, doc = ngram_hashes(tokens, offsets, self.n)
-        top = h >> np.uint64(64 - self._bits)
-        maybe = np.flatnonzero((self._bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        maybe = np.flatnonzero(self._slots[h >> np.uint64(64 - self._bits)])
         at = np.searchsorted(self.hashes, h[maybe])
         at[at == len(self.hashes)] = 0
         found = self.hashes[at] == h[maybe]

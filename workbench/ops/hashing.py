@@ -103,7 +103,7 @@ def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
         head = load[starts] & _MASKS[np.minimum(length, 8)]
         mid = load[starts + 8] & _MASKS[np.clip(length - 8, 0, 8)]
         tail = np.where(length > 16, load[np.maximum(ends - 8, 0)], _U64(0))
-        hashes.append(mix64(head * _C1 + mix64(mid ^ tail * _C2 ^ length.astype(_U64) * _C3)))
+        hashes.append(mix64(head * _C1 + mid * _C2 + tail * _C3 + length.astype(_U64)))
 
 
 def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +120,28 @@ def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return mix64(cps + _U64(1)), offsets
 
 
+def window_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
+    """H[i] = sum_k tokens[i+k] * C**(n-1-k) (mod 2**64) for every window of n tokens, in
+    O(log n) array passes: H_(a+b)[i] = H_a[i] * C**b + H_b[i+a], doubling then adding up."""
+    with np.errstate(over="ignore"):
+        windows = {1: tokens}
+        size = 1
+        while size * 2 <= n:
+            w = windows[size]
+            windows[size * 2] = w[: len(w) - size] * _COMBINE ** _U64(size) + w[size:]
+            size *= 2
+        h, have = None, 0
+        for size in sorted(windows, reverse=True):
+            if have + size <= n:
+                w = windows[size]
+                if h is None:
+                    h = w.copy()
+                else:
+                    h = h[: len(tokens) - have - size + 1] * _COMBINE ** _U64(size) + w[have : have + len(tokens) - have - size + 1]
+                have += size
+        return h
+
+
 def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the n-grams inside each document (never spanning two).
 
@@ -132,10 +154,7 @@ def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.nd
     n_docs = len(lengths)
     total = len(tokens)
     if total >= n:
-        with np.errstate(over="ignore"):
-            h = tokens[: total - n + 1].copy()
-            for k in range(1, n):
-                h = h * _COMBINE + tokens[k : total - n + 1 + k]
+        h = window_hashes(tokens, n)
         doc_of_token = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         # An n-gram is valid when its last token lies in the same document as its first.
         first_doc = doc_of_token[: total - n + 1]
