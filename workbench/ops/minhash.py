@@ -6,8 +6,9 @@ and the num_perm hash permutations are applied to all of the chunk's shingles as
 operations: h_p(x) = a_p * x + b_p (mod 2**64) with odd a_p, whose top bits are a
 multiply-shift universal hash; the minimum per document comes from one `minimum.reduceat`.
 
-Only 8 bits of each minimum are kept (b-bit MinHash: a byte of a hash of the minimum): num_perm bytes per row, so a
-million rows with 128 permutations hold 128 MB, whatever the text sizes. Those bytes serve
+Only 8 bits of each minimum are kept (b-bit MinHash: a byte of a hash of the minimum):
+num_perm bytes per row, so a million rows with 128 permutations hold 128 MB, whatever the
+text sizes. Those bytes serve
 both the LSH bands (a band is r bytes, so its key is exact, no further hashing) and the
 Jaccard estimate of a candidate pair, corrected for chance byte matches:
 J = (m - 2**-8) / (1 - 2**-8) where m is the fraction of equal bytes.
@@ -37,6 +38,8 @@ _CACHE_SHINGLES = 10_000
 class MinHashParams:
     view: str = "all"  # which text: "prompt", "answer" or "all"
     num_perm: int = 128
+    # Word 2-grams at Jaccard 0.5, measured on generated text: a copy with 10% of its words
+    # replaced keeps 0.64-0.70 (3-grams: 0.50-0.57, too close), unrelated texts stay under 0.05.
     threshold: float = 0.5
     bands: int | None = None  # with rows: the LSH banding; by default chosen from threshold
     rows: int | None = None
