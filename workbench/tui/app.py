@@ -137,6 +137,7 @@ class WorkbenchApp(App):
         self.workspace_path = workspace_path
         self.fmt, self.mapping = fmt, mapping
         self.model = None
+        self.open_error: str | None = None
         self.template_name: str | None = None
         self.runner = None
         self._wanted_theme = theme
@@ -235,7 +236,8 @@ class WorkbenchApp(App):
             return
         err = event.worker.error
         if event.worker.group == "open":
-            self.query_one("#loading-label", Label).update(f"Cannot open: {err}")
+            self.open_error = str(err)
+            self.query_one("#loading-label", Label).update(f"Cannot open: {err}\n(q quits)")
             self.query_one("#loading-bar", ProgressBar).display = False
         else:
             self.notify(f"{event.worker.name}: {err}", severity="error", timeout=10)
@@ -642,4 +644,9 @@ def run(args: Any) -> int:
     app.run()
     if app.ws is not None:
         app.ws.close()
+    if app.open_error:
+        import sys
+
+        print(f"workbench: {app.open_error}", file=sys.stderr)
+        return 1
     return app.return_code or 0
