@@ -57,13 +57,13 @@ class MapCanvas(Widget, can_focus=True):
         Binding("right,l", "move(1, 0)", "Right", show=False, id="map-right"),
         Binding("up,k", "move(0, -1)", "Up", show=False, id="map-up"),
         Binding("down,j", "move(0, 1)", "Down", show=False, id="map-down"),
-        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in", id="map-zoom-in", key_display="+"),
-        Binding("minus", "zoom(2)", "Zoom out", id="map-zoom-out", key_display="-"),
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom", id="map-zoom-in", key_display="+"),
+        Binding("minus", "zoom(2)", "Zoom out", show=False, id="map-zoom-out", key_display="-"),
         Binding("0", "reset_view", "Whole map", show=False, id="map-reset"),
-        Binding("n", "cycle(1)", "Next cluster", id="map-next-cluster"),
+        Binding("n", "cycle(1)", "Next topic", id="map-next-cluster"),
         Binding("N", "cycle(-1)", "Previous cluster", show=False, id="map-previous-cluster"),
-        Binding("enter", "choose", "Filter Browse by cluster", id="map-filter-cluster"),
-        Binding("v", "toggle_colour", "Colour: clusters/status", id="map-colour"),
+        Binding("enter", "choose", "Filter by topic", id="map-filter-cluster"),
+        Binding("v", "toggle_colour", "Colour", id="map-colour"),
         Binding("m", "build", "Build map", id="map-build"),
     ]
     DEFAULT_CSS = "MapCanvas { width: 1fr; height: 1fr; } MapCanvas:focus { background: $boost; }"
@@ -90,7 +90,7 @@ class MapCanvas(Widget, can_focus=True):
         self.cursor = (0, 0)
         self.selected: int | None = None  # highlighted cluster id
         self.bounds: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)
-        self._cells = np.zeros(0, dtype=np.int64)
+        self._point_cells = np.zeros(0, dtype=np.int64)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class MapCanvas(Widget, can_focus=True):
         mx, my = (x1 - x0) * 0.03 or 1.0, (y1 - y0) * 0.03 or 1.0
         return (float(x0 - mx), float(x1 + mx), float(y0 - my), float(y1 + my))
 
-    def _classes(self) -> tuple[np.ndarray, int, list[str]]:
+    def _point_classes(self) -> tuple[np.ndarray, int, list[str]]:
         """Class per point, number of classes and their colours, for the current colouring."""
         if self.colour_by == "status":
             return self.status, len(STATUS_ORDER), [STATUS_COLOURS[s] for s in STATUS_ORDER]
@@ -128,8 +128,8 @@ class MapCanvas(Widget, can_focus=True):
         w, h = self.size.width, self.size.height
         if self.tm is None or w < 2 or h < 1:
             return Text("")
-        classes, k, colours = self._classes()
-        bits, major, self._cells = rasterize(self.tm.xy, classes, self.bounds, w, h, k)
+        classes, k, colours = self._point_classes()
+        bits, major, self._point_cells = rasterize(self.tm.xy, classes, self.bounds, w, h, k)
         dim_others = self.selected is not None and self.colour_by == "cluster"
         cx, cy = self.cursor
         out = Text(no_wrap=True, overflow="crop")
@@ -151,10 +151,10 @@ class MapCanvas(Widget, can_focus=True):
     # -- what is under the cursor -------------------------------------------------------
 
     def rows_at_cursor(self) -> np.ndarray:
-        if self.tm is None or not len(self._cells):
+        if self.tm is None or not len(self._point_cells):
             return np.zeros(0, dtype=np.int64)
         cx, cy = self.cursor
-        return np.flatnonzero(self._cells == cy * self.size.width + cx)
+        return np.flatnonzero(self._point_cells == cy * self.size.width + cx)
 
     def cluster_at_cursor(self) -> int | None:
         rows = self.rows_at_cursor()
@@ -179,7 +179,7 @@ class MapCanvas(Widget, can_focus=True):
             self.bounds = (self.bounds[0], self.bounds[1], y0 + shift, y1 + shift)
             y = min(max(y, 0), h - 1)
         self.cursor = (x, y)
-        self._changed()
+        self._after_change()
 
     def _cursor_point(self) -> tuple[float, float]:
         x0, x1, y0, y1 = self.bounds
@@ -198,13 +198,13 @@ class MapCanvas(Widget, can_focus=True):
         span_x = min((x1 - x0) * factor, (fx1 - fx0) * 2)
         span_y = min((y1 - y0) * factor, (fy1 - fy0) * 2)
         self._centre_on(*self._cursor_point(), span_x, span_y)
-        self._changed()
+        self._after_change()
 
     def action_reset_view(self) -> None:
         if self.tm is not None:
             self.bounds = self._full_bounds()
         self.cursor = (max(self.size.width, 1) // 2, max(self.size.height, 1) // 2)
-        self._changed()
+        self._after_change()
 
     def action_cycle(self, step: int) -> None:
         """Select the next (or previous) cluster and put the cursor on its densest point."""
@@ -223,7 +223,7 @@ class MapCanvas(Widget, can_focus=True):
         w, h = max(self.size.width, 1), max(self.size.height, 1)
         x0, x1, y0, y1 = self.bounds
         self.cursor = (min(w - 1, int((px - x0) / (x1 - x0) * w)), min(h - 1, int((y1 - py) / (y1 - y0) * h)))
-        self._changed()
+        self._after_change()
 
     def action_choose(self) -> None:
         if self.tm is None:
@@ -233,11 +233,11 @@ class MapCanvas(Widget, can_focus=True):
         if chosen is not None:
             self.selected = chosen
             self.post_message(self.Chosen(chosen))
-            self._changed()
+            self._after_change()
 
     def action_toggle_colour(self) -> None:
         self.colour_by = "status" if self.colour_by == "cluster" else "cluster"
-        self._changed()
+        self._after_change()
 
     def action_build(self) -> None:
         self.post_message(self.BuildRequested())
@@ -245,7 +245,7 @@ class MapCanvas(Widget, can_focus=True):
     def watch_colour_by(self) -> None:
         self.refresh()
 
-    def _changed(self) -> None:
+    def _after_change(self) -> None:
         self.refresh()
         self.post_message(self.Moved())
 
@@ -311,7 +311,7 @@ class TopicMapPane(Vertical):
         self.post_message(self.Loaded(load_map(self.app.ws, self.app.ds.ids), final=True))
 
     @work(thread=True, exclusive=True, group="topic-map", exit_on_error=False)
-    def _build(self) -> None:
+    def _build_worker(self) -> None:
         from workbench.explore.embed import embed_dataset
         from workbench.explore.topicmap import build_map, preview_map
         from workbench.tui.app import OperationState
@@ -363,7 +363,7 @@ class TopicMapPane(Vertical):
         self.building = True
         self.stage = "starting …"
         self._draw_side()
-        self._build()
+        self._build_worker()
 
     async def on_map_canvas_chosen(self, msg: MapCanvas.Chosen) -> None:
         rows = np.flatnonzero(self.tm.cluster == msg.cluster_id)
