@@ -9,7 +9,8 @@ Phases, each in its own process so that peak memory is its own:
 Peak memory is reported twice: peak RSS (which counts touched pages of the memory-mapped
 cache, reclaimable by the kernel) and peak anonymous RSS (private memory the process holds).
 
-    BENCH_ROWS=100000 python benchmarks/bench_io.py      # default 1,000,000 rows
+    python benchmarks/bench_io.py                       # 100,000 rows: about 2-3 minutes
+    BENCH_ROWS=1000000 python benchmarks/bench_io.py    # the million-row figure (~25 min on 2 busy cores)
 
 Prints one JSON line: ratios against the baseline (speed > 1 means faster than baseline;
 memory < 1 means less), plus the absolute baseline figures for context.
@@ -83,7 +84,7 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--phase":
         print(json.dumps(phase(sys.argv[2], sys.argv[3])))
         return 0
-    rows = int(os.environ.get("BENCH_ROWS", "1000000"))
+    rows = int(os.environ.get("BENCH_ROWS", "100000"))
     with tempfile.TemporaryDirectory(prefix="bench_io_") as tmp:
         path = os.path.join(tmp, "large.jsonl")
         subprocess.run([sys.executable, str(HERE / "make_large.py"), "-o", path, "-n", str(rows)], check=True,

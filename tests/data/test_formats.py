@@ -291,3 +291,11 @@ def test_map_renames_are_restored_on_export(tmp_path):
     assert same(encode(rec, "alpaca")[0], row)
     assert encode(rec, "sharegpt")[0] == {"conversations": [{"from": "human", "value": "why?"},
                                                             {"from": "gpt", "value": "because"}], "score": 3}
+
+
+def test_same_compares_key_order_and_types():
+    assert same({"a": [1, "s", {"x": None}]}, {"a": [1, "s", {"x": None}]})
+    assert not same({"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert not same({"x": {"a": 1, "b": 2}}, {"x": {"b": 2, "a": 1}})
+    assert not same([1], [1.0]) and not same({"w": True}, {"w": 1})
+    assert not same({"t": [{"a": 1, "b": True}]}, {"t": [{"a": 1, "b": 1}]})

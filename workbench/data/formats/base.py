@@ -22,12 +22,21 @@ def same(a: Any, b: Any) -> bool:
 
 
 def _same_shape(a: Any, b: Any) -> bool:
+    """Given a == b: the same key order and value types throughout (leaves checked inline)."""
     if type(a) is not type(b):
         return False
     if type(a) is dict:
-        return list(a) == list(b) and all(_same_shape(a[k], b[k]) for k in a)
-    if type(a) is list:
-        return all(map(_same_shape, a, b))
+        if list(a) != list(b):
+            return False
+        pairs = ((v, b[k]) for k, v in a.items())
+    elif type(a) is list:
+        pairs = zip(a, b)
+    else:
+        return True
+    for v, w in pairs:
+        tv = type(v)
+        if tv is not type(w) or ((tv is dict or tv is list) and not _same_shape(v, w)):
+            return False
     return True
 
 
