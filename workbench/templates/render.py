@@ -3,10 +3,12 @@
 Masks come from incremental prefix rendering: message k occupies the text between where the
 rendering of messages[:k] and of messages[:k+1] stop agreeing with the full rendering (the
 longest common prefix, so templates that append something after the last turn, like Phi-3's
-trailing EOS, still line up). Inside an assistant message, the header ends where the rendering
-of messages[:k] with `add_generation_prompt=True` stops agreeing; the trained part runs from
-there to the end of the turn, closed by the first stop token (included when `train_eos`),
-and whatever follows the stop token (newlines, a document EOS) is not trained.
+trailing EOS, still line up). An assistant message starts where the rendering of messages[:k]
+with `add_generation_prompt=True` stops agreeing, i.e. after its header; the trained part runs
+from there to the end of the turn, closed by the first stop token (included when `train_eos`),
+and whatever follows the stop token (newlines, a document EOS) is not trained. That is one
+extra render per message; if the prefixes do not line up (a template that rewrites earlier
+turns as the conversation grows), each turn's text is searched for instead, with a warning.
 
 Mask policies:
     assistant   assistant turns (for preference rows: the chosen/rejected continuation only)
@@ -36,7 +38,7 @@ class TurnSpan:
 
     index: int  # position in the conversation's message list (the system prompt is message 0 when present)
     role: str
-    start: int
+    start: int  # for an assistant turn, after its header (the header ends the previous region)
     end: int
     trained: tuple[int, int] | None  # the trained part, if any
     weight: float = 1.0
@@ -183,7 +185,11 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
     n = len(messages)
     bounds = [0]
     for k in range(1, n):
-        b = prefix_len(messages[:k], False)
+        b = None
+        if messages[k].get("role") == "assistant":  # an answer's region starts after its header
+            b = prefix_len(messages[:k], True)
+        if b is None:
+            b = prefix_len(messages[:k], False)
         if b is None:
             base.warnings.append(f"could not render the first {k} messages alone; turn {k - 1} merges into the next")
             b = bounds[-1]
@@ -219,9 +225,7 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         elif on and (policy == "all" or msg.get("role") != "assistant"):
             span = (start, stop)  # a trained prompt turn (by weight) is trained whole: it has no answer header
         elif on:
-            head = prefix_len(messages[:k], True) if k else None
-            body_start = min(max(head if head is not None else start, start), stop)
-            span = (body_start, _turn_end(full, body_start, stop, enders, train_eos))
+            span = (start, _turn_end(full, start, stop, enders, train_eos))
         if span and span[1] > span[0]:
             trained.append(span)
         base.turns.append(TurnSpan(k, msg.get("role", ""), start, stop, span, 1.0 if weight is None else float(weight)))

@@ -144,6 +144,7 @@ def _make_env() -> _Env:
 
 
 ENV = _make_env()
+_GLOBALS = dict(ENV.globals)
 
 
 @lru_cache(maxsize=64)
@@ -166,14 +167,18 @@ def render_messages(
 
     Template errors become TemplateFailure; the caller sets the deadline (see `deadline`).
     """
+    # What Template.render does, minus merging the globals ChainMap into every context (the
+    # costliest step for short chats) and minus traceback rewriting (we report messages only).
+    variables = {**_GLOBALS, **context, "messages": messages}
     try:
+        ctx = template.new_context(variables, shared=True)
         if not track_generation:
-            return template.render(messages=messages, **context), []
+            return "".join(template.root_render_func(ctx)), []
         blocks: list[str] = []
         spans: list[tuple[int, int]] = []
         _tracking.state = (blocks, spans)
         try:
-            for block in template.generate(messages=messages, **context):
+            for block in template.root_render_func(ctx):
                 blocks.append(block)
         finally:
             _tracking.state = None
