@@ -210,9 +210,9 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
     for k, msg in enumerate(messages):
         start, stop = bounds[k], bounds[k + 1]
         turn = conv.turns[k] if k < len(conv.turns) else {}
-        weight = turn.get("train") if isinstance(turn, dict) else None
+        weight = _weight(turn.get("train") if isinstance(turn, dict) else None)
         if weight is not None:
-            on = float(weight) > 0
+            on = weight > 0
         elif policy == "all":
             on = True
         elif msg.get("role") != "assistant" or (conv.side != "conversation" and k < conv.completion_from):
@@ -228,9 +228,17 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
             span = (start, _turn_end(full, start, stop, enders, train_eos))
         if span and span[1] > span[0]:
             trained.append(span)
-        base.turns.append(TurnSpan(k, msg.get("role", ""), start, stop, span, 1.0 if weight is None else float(weight)))
+        base.turns.append(TurnSpan(k, msg.get("role", ""), start, stop, span, 1.0 if weight is None else weight))
     base.spans = _cover(len(full), trained)
     return base
+
+
+def _weight(value) -> float | None:
+    """A turn's train weight (bools and numeric strings too); anything else means "no weight"."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _own_text(msg: dict) -> list[str]:
