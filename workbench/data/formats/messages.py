@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.data.formats.base import (
-    WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, need_list, read_weight, reorder,
-    split_think, system_lift, write_weight,
+    DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, read_weight,
+    reorder, split_think, system_lift, write_weight,
 )
 
 NAME = "openai"
@@ -119,10 +119,7 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
             answer, thought, style = split_think(text)
             if thought is not None:
                 turn["content"], reasoning = answer, thought
-                if style != ["", "\n", "\n", "\n\n"]:
-                    hint["think"] = style
-                else:
-                    hint["think"] = 1
+                hint["think"] = style if style != DEFAULT_THINK else 1  # 1: the usual spacing
     if reasoning is not None:
         turn["reasoning"] = reasoning
     if t.get("name") is not None:
@@ -261,8 +258,6 @@ def build_tools_images(rec: dict, out: dict, h: dict) -> None:
         if h.get("tstr"):
             out["tools"] = rec["tools"]
         else:
-            from workbench.data.formats.base import load_args
-
             out["tools"] = load_args(rec["tools"])
     if rec.get("images") is not None:
         out["images"] = rec["images"]

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from workbench.data.formats.base import (
-    WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, read_weight, reorder,
+    DEFAULT_THINK, WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, read_weight, reorder,
     split_think, write_weight,
 )
 from workbench.data.formats.messages import build_tools_images, compact, parse_tools_images
@@ -78,7 +78,7 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
             answer, thought, style = split_think(value)
             if thought is not None:
                 turn["content"], turn["reasoning"] = answer, thought
-                if style != ["", "\n", "\n", "\n\n"]:
+                if style != DEFAULT_THINK:
                     hint["think"] = style
     for k in WEIGHT_KEYS:
         if k in t:
