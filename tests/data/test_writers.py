@@ -70,3 +70,35 @@ def test_parquet_keeps_rows_of_mixed_shapes(tmp_path):
 def test_unknown_target(tmp_path):
     with pytest.raises(ValueError, match="unknown target format 'yaml'"):
         write_records([], "yaml", tmp_path / "x")
+
+
+@pytest.mark.parametrize("to", ["openai", "sharegpt", "alpaca", "hh", "text", "parquet"])
+def test_a_mixed_dataset_converts_and_reads_back_whole(tmp_path, to):
+    from workbench.data.dataset import Dataset
+
+    ds = Dataset.open(SAMPLES)
+    out = tmp_path / ("all.parquet" if to == "parquet" else "all.jsonl")
+    rep = write_records(ds, to, out)
+    assert rep["rows"] == len(ds) == 138
+    back = Dataset.open(out)
+    assert len(back) == 138 and back.errors == []
+    kinds = lambda d: sorted(d.column("kind"))  # noqa: E731
+    if to == "text":
+        assert set(back.column("kind")) == {"sft", "text"}
+    else:
+        assert kinds(back) == kinds(ds)
+    if to in ("openai", "parquet"):  # OpenAI rows hold everything: the same conversations come back
+        for a, b in zip(ds, back):
+            assert (a["system"], a["messages"], a["chosen"], a["rejected"], a["label"], a["text"]) == \
+                   (b["system"], b["messages"], b["chosen"], b["rejected"], b["label"], b["text"]), a["id"]
+
+
+def test_a_broken_row_of_the_files_own_format_is_still_an_error(tmp_path):
+    p = tmp_path / "m.jsonl"
+    p.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}]}) + "\n"
+                 + json.dumps({"messages": [{"content": "no role"}], "text": "hi"}) + "\n"
+                 + json.dumps({"prompt": "q", "chosen": "a", "rejected": "b"}) + "\n")
+    errors: list = []
+    recs = list(iter_records(str(p), on_error="skip", errors=errors))
+    assert [r["kind"] for r in recs] == ["sft", "preference"]  # the TRL row reads as one
+    assert errors[0]["line"] == 2

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from workbench.data.errors import DataError
-from workbench.data.formats import decode, detect, format_name
+from workbench.data.formats import FORMATS, decode, detect, format_name
 from workbench.data.formats.base import RowError
 from workbench.data.record import Record
 
@@ -394,6 +394,20 @@ def _whole_file_errors_as_rows(rows: Iterator[RawRow]) -> Iterator[RawRow]:
         yield (e.line or 0, -1, e)
 
 
+def _other_shape(row: dict, fmt: str, *, forced: bool, **kw: Any) -> Record | None:
+    """A row that looks nothing like its file's format but is a clean row of another (a TRL
+    preference row or a text row among OpenAI messages, as `convert` writes mixed kinds)."""
+    if forced or FORMATS[fmt].detect(row) > 0:
+        return None  # a broken row of the file's own format: its error stands
+    other, _ = detect([row])
+    if other is None:
+        return None
+    try:
+        return decode(other, row, **kw)
+    except RowError:
+        return None
+
+
 def _apply_mapping(row: Any, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
     if not mapping or not isinstance(row, dict):
         return row, {}
@@ -469,8 +483,13 @@ def iter_records(
             continue
         row, renamed = _apply_mapping(item, mapping)
         try:
-            yield decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed)
+            rec = decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed)
         except RowError as e:
-            fail(DataError(path, line, str(e)))
+            rec = _other_shape(row, fmt, forced=bool(format), id=f"{name}:{idx}", source=path, row_index=idx,
+                               renamed=renamed)
+            if rec is None:
+                fail(DataError(path, line, str(e)))
+                continue
+        yield rec
     if not seen:
         fail(DataError(path, None, "file is empty (no rows)"))

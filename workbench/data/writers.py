@@ -1,7 +1,7 @@
 """Writing canonical records to a dataset file, atomically (temp file, then rename).
 
 Targets: alpaca, sharegpt, openai (messages; TRL prompt/chosen/rejected for preference
-rows), hh, text, parquet (rows shaped like the first record's source format, else OpenAI style).
+rows), hh, text, parquet (rows shaped like the records' common source format, else OpenAI style).
 JSON targets write JSON Lines unless the output ends in .json (an array); a .gz suffix
 compresses. The report names, per row, what the target format could not hold.
 """
@@ -29,13 +29,13 @@ def write_records(records: Iterable[Record], to: str, out: str | os.PathLike) ->
     report: dict[str, Any] = {"rows": 0, "lost": []}
 
     fmt = to
+    if to == "parquet":  # held in memory anyway: rows shaped like their common source format
+        records = list(records)
+        sources = {(r.get("origin") or {}).get("format") for r in records}
+        fmt = sources.pop() if len(sources) == 1 and next(iter(sources), None) in FORMATS else "openai"
 
     def rows():
-        nonlocal fmt
         for rec in records:
-            if fmt == "parquet":  # one row shape per file: the first record's source format
-                src = (rec.get("origin") or {}).get("format")
-                fmt = src if src in FORMATS else "openai"
             row, lost = encode(rec, fmt)
             report["lost"] += [{"row": rec["id"], "what": w} for w in lost]
             report["rows"] += 1

@@ -32,7 +32,7 @@ LABEL_KEYS = ("label", "kto_tag")
 def detect(row: dict) -> float:
     if is_role_list(row.get("messages")):
         return 0.9
-    return 0.0
+    return 0.3 if isinstance(row.get("messages"), list) else 0.0  # messages, maybe broken
 
 
 # -- turns ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def detect(row: dict) -> float:
         return 0.85
     if is_role_list(row.get("conversation"), "input"):
         return 0.85
-    return 0.0
+    return 0.3 if isinstance(conv, list) else 0.0  # a conversation, maybe broken
 
 
 def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
