@@ -109,3 +109,17 @@ def test_banding_and_parameter_checks():
         MinHashParams(bands=20).validate()
     with pytest.raises(ValueError, match="unit"):
         MinHashParams(unit="byte").validate()
+
+
+def test_a_set_cancel_event_stops_dedup(corpus):
+    import threading
+
+    from workbench.ops.dedup_exact import exact_dedup
+    from workbench.ops.oprun import Cancelled
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        minhash_dedup(corpus[0], cancel=stop)
+    with pytest.raises(Cancelled):
+        exact_dedup(corpus[0], cancel=stop)

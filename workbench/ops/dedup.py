@@ -38,9 +38,11 @@ def dedup_dataset(
     scores: dict[str, Any] | None = None,
     ws=None,
     progress: Callable[[int], None] | None = None,
+    cancel=None,
 ) -> OpResult:
     """Clusters of duplicate rows of `ds`. `scores` (row id -> number, e.g. a judge's signal)
-    serve the keep="score" policy; `ws` lets embedding dedup record its embedding run."""
+    serve the keep="score" policy; `ws` lets embedding dedup record its embedding run;
+    `cancel` (a threading.Event) stops exact and MinHash dedup between chunks (oprun.Cancelled)."""
     from workbench.ops.clusters import dedup_result
 
     p = params if params is not None else default_params(method)
@@ -54,12 +56,12 @@ def dedup_dataset(
     if method == "exact":
         from workbench.ops.dedup_exact import exact_dedup, params_dict
 
-        clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress)
+        clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel)
         extra: dict = {}
     elif method == "minhash":
         from workbench.ops.minhash import minhash_dedup, params_dict
 
-        clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress)
+        clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel)
         extra = {"candidate_pairs": stats.candidates, "pairs_kept": stats.kept_pairs, "rows_without_shingles": stats.empty}
     elif method == "embedding":
         from workbench.explore.embed import embed_dataset

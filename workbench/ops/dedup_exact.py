@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.ops.clusters import Cluster, build_clusters
-from workbench.ops.oprun import iter_text_chunks
+from workbench.ops.oprun import Cancelled, iter_text_chunks
 
 _SPACE_RE = re.compile(r"\s+")
 
@@ -48,6 +48,7 @@ def exact_dedup(
     lengths: Sequence[int] | None = None,
     scores: Sequence[float | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    cancel=None,
 ) -> list[Cluster]:
     """Clusters of rows whose normalised texts are equal (positions in `texts`); streams the
     texts and keeps one 16-byte key per row."""
@@ -59,6 +60,8 @@ def exact_dedup(
     seen_lengths: list[int] = []
     i = 0
     for chunk in iter_text_chunks(texts, 4096):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("exact dedup cancelled")
         for t in chunk:
             j = first.setdefault(text_key(t, p), i)
             if j != i:

@@ -24,7 +24,7 @@ import numpy as np
 
 from workbench.ops.clusters import Cluster, build_clusters
 from workbench.ops.hashing import mix64, shingle
-from workbench.ops.oprun import iter_text_chunks
+from workbench.ops.oprun import Cancelled, iter_text_chunks
 
 _U64 = np.uint64
 _CHANCE = 1 / 256  # two unrelated 8-bit minima are equal this often
@@ -135,8 +135,10 @@ def signatures(texts: Sequence[str], p: MinHashParams, perms=None) -> tuple[np.n
     return sig, has
 
 
-def all_signatures(texts: Sequence[str], p: MinHashParams, progress: Callable[[int], None] | None = None):
-    """Signatures of every text, chunk by chunk; two chunks overlap (numpy releases the GIL)."""
+def all_signatures(texts: Sequence[str], p: MinHashParams, progress: Callable[[int], None] | None = None,
+                   cancel=None):
+    """Signatures of every text, chunk by chunk; two chunks overlap (numpy releases the GIL).
+    `cancel` (a threading.Event) stops between chunks with Cancelled."""
     n = len(texts)
     sig = np.zeros((n, p.num_perm), dtype=np.uint8)
     has = np.zeros(n, dtype=bool)
@@ -159,6 +161,8 @@ def all_signatures(texts: Sequence[str], p: MinHashParams, progress: Callable[[i
     with ThreadPoolExecutor(max_workers=max(1, p.workers)) as pool:
         pending = []
         for item in numbered():
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("minhash dedup cancelled")
             pending.append(pool.submit(one, item))
             if len(pending) >= 2 * max(1, p.workers):  # bound the texts held in memory
                 done += pending.pop(0).result()
@@ -246,6 +250,7 @@ def minhash_dedup(
     lengths: Sequence[int] | None = None,
     scores: Sequence[float | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    cancel=None,
 ) -> tuple[list[Cluster], MinHashStats]:
     """Clusters of near-duplicate texts (positions in `texts`).
 
@@ -256,7 +261,7 @@ def minhash_dedup(
     p = params or MinHashParams()
     p.validate()
     bands, rows = p.banding()
-    sig, has = all_signatures(texts, p, progress)
+    sig, has = all_signatures(texts, p, progress, cancel)
     a, b = candidate_pairs(sig, has, bands, rows)
     sim = estimated_jaccard(sig, a, b)
     n_candidates = len(a)

@@ -13,6 +13,10 @@ from typing import Any, Iterator, Sequence
 from workbench.data.record import view_text
 
 
+class Cancelled(RuntimeError):
+    """An operation stopped because its cancel event was set; nothing was saved."""
+
+
 @dataclass
 class OpResult:
     op: str  # "filter", "dedup-exact", "dedup-minhash", "dedup-embedding", "decontam"
