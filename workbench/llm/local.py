@@ -57,6 +57,9 @@ class LocalModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no tqdm bars over a CLI's or the TUI's output
 
         d = str(model_dir())
         self.torch = torch
