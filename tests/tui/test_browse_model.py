@@ -37,6 +37,7 @@ def test_filters_combine_and_sort_puts_missing_last(ds, ws):
     m = BrowseModel(ds, ws)
     m.set_filters(parse_filter("judge.score>=4"))
     assert m.view_ids() == ["r8", "pref1"]
+    assert m.signal_column == "judge.score" and m.signal("r8") == 5
     m.set_filters(parse_filter("judge.score>=4 status=pending"))
     assert m.view_ids() == ["pref1"]
     m.set_filters(parse_filter("kind=preference"))

@@ -22,7 +22,7 @@ def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
 
 
-def _wait_for(predicate, what: str, limit: float = 90.0):
+def _wait_for(predicate, what: str, limit: float = 120.0, show=lambda: ""):
     # A deadline only to fail instead of hanging; the test does not measure speed.
     end = time.monotonic() + limit
     while time.monotonic() < end:
@@ -30,7 +30,7 @@ def _wait_for(predicate, what: str, limit: float = 90.0):
         if value:
             return value
         time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}")
+    raise AssertionError(f"gave up waiting for {what}; screen:\n{show()}")
 
 
 def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
@@ -40,10 +40,13 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
     cmd = f"cd {ROOT} && {env} {WORKBENCH} sample_data/alpaca.jsonl --workspace {ws}"
     _tmux("new", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
     try:
+        # Another tmux session on the same server can impose its size; insist on ours.
+        _tmux("set-option", "-t", session, "window-size", "manual")
+        _tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
         def screen() -> str:
             return _tmux("capture-pane", "-p", "-t", session)
 
-        _wait_for(lambda: "palindrome" in screen(), "the first row on screen")
+        _wait_for(lambda: "Write a Python function" in screen(), "the first row on screen", show=screen)
         first = screen()
         assert "1 Browse" in first and "row 1/" in first
         _tmux("send-keys", "-t", session, "j", "a")
@@ -58,10 +61,10 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
         assert len(rows) == 1 and rows[0][1] == "accept"
         def accepted_on_screen():
             text = screen()
-            return text if "✓1" in text else None
+            # The accept is counted and the cursor moved on to the next row.
+            return text if "✓1" in text and "row 3/" in text else None
 
-        text = _wait_for(accepted_on_screen, "the accept on screen")
-        assert "row 3/" in text  # accept moved on to the next row
+        _wait_for(accepted_on_screen, "the accept on screen and the cursor on row 3", show=screen)
         _tmux("send-keys", "-t", session, "q")
         _wait_for(lambda: subprocess.run(["tmux", "has-session", "-t", session],
                                          capture_output=True).returncode != 0, "the program to quit")

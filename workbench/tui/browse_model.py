@@ -226,7 +226,8 @@ class BrowseModel:
 
     def set_filters(self, filters: Filters) -> None:
         if filters.signal:
-            signal_predicate(filters.signal)  # fail before changing anything
+            name, _ = signal_predicate(filters.signal)  # fail before changing anything
+            self.signal_column = name  # show the values the filter is about
         self.filters = filters
         self.apply()
 
