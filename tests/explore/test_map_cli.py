@@ -68,6 +68,28 @@ def test_map_recovers_planted_topics_and_round_trips_through_the_workspace(plant
     ws.close()
 
 
+def test_llm_labels_through_an_openai_compatible_server(planted, tmp_path):
+    from workbench.llm.loopback import LoopbackServer
+
+    recs, _ = planted
+    ds = Dataset.from_records(recs)
+
+    def reply(messages):
+        prompt = messages[-1]["content"]
+        assert "at most five words" in prompt and "Samples:\n1. " in prompt
+        if "Season it well" in prompt:  # the cooking family's answer text
+            return '"Kitchen cooking."'
+        return "Topic: Programming with lists and files today" if "built-in library" in prompt else "Space"
+
+    # The astronomy cluster's call fails for good (400): it keeps its keyword label.
+    with LoopbackServer(reply, faults={"Astronomers": ["400"] * 10}) as srv, Workspace.open(tmp_path / "ws.sqlite") as ws:
+        tm = build_map(ds, ws, labels="llm", llm_model="openai/loopback", llm_api_base=srv.api_base)
+    labels = {c["label"] for c in tm.clusters if c["id"] != NOISE}
+    assert {"Kitchen cooking", "Programming with lists and files"} <= labels and "Space" not in labels
+    failed = [c for c in tm.clusters if c.get("label_error")]
+    assert len(failed) == 1 and failed[0]["label"] == ", ".join(failed[0]["keywords"][:3])
+
+
 def test_cli_embed_map_similar_stats(tmp_path):
     recs, truth = topic_records(per_topic=80, seed=3)
     data = tmp_path / "topics.jsonl"

@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--labels", choices=("keywords", "llm"), default="keywords",
                    help="c-TF-IDF keywords (default) or names from an LLM")
     p.add_argument("--llm-model", metavar="MODEL", help="model for --labels llm (default: the local SmolLM2)")
+    p.add_argument("--api-base", metavar="URL", help="OpenAI-compatible server for --llm-model")
     p.add_argument("--min-cluster-size", type=int, metavar="N",
                    help="smallest cluster HDBSCAN keeps (default grows with the square root of the row count)")
     p.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
@@ -99,7 +100,8 @@ def cmd_map(args) -> int:
         vecs = _embed(args, ds, ws)
         tm = build_map(
             ds, ws, view=args.view, model=args.model, vectors=vecs, min_cluster_size=args.min_cluster_size,
-            labels=args.labels, llm_model=args.llm_model, seed=args.seed, on_stage=lambda s: _say(s + " ..."),
+            labels=args.labels, llm_model=args.llm_model, llm_api_base=args.api_base, seed=args.seed,
+            on_stage=lambda s: _say(s + " ..."),
         )
     report = tm.report()
     if args.report:

@@ -62,13 +62,15 @@ def build_map(
     min_cluster_size: int | None = None,
     labels: str = "keywords",
     llm_model: str | None = None,
+    llm_api_base: str | None = None,
     seed: int | None = 42,
     on_stage: Stage | None = None,
 ) -> TopicMap:
     """Project, cluster and label `ds`; with a workspace, save the result there as signals.
 
     `labels="llm"` names each cluster with `llm_model` (default: the client's local model) from
-    five representative rows; a cluster whose call fails keeps its keyword label and says why.
+    five representative rows (`llm_api_base` for an OpenAI-compatible server); a cluster whose
+    call fails keeps its keyword label and says why in `label_error`.
     """
     from workbench.explore.embed import embed_dataset
     from workbench.explore.project import umap
@@ -88,9 +90,10 @@ def build_map(
     tm.clusters = _keyword_clusters(ds, view, cluster)
     if labels == "llm":
         stage("naming clusters with an LLM")
-        _llm_names(ds, view, vectors, tm, ws, llm_model)
+        _llm_names(ds, view, vectors, tm, ws, llm_model, llm_api_base)
     if ws is not None:
-        save_map(ws, tm, {"view": view, "model": model, "min_cluster_size": min_cluster_size, "labels": labels})
+        save_map(ws, tm, {"view": view, "model": model, "min_cluster_size": min_cluster_size, "labels": labels,
+                          "llm_model": llm_model if labels == "llm" else None})
     return tm
 
 
@@ -116,11 +119,12 @@ def _keyword_clusters(ds, view: str, cluster: np.ndarray) -> list[dict]:
     return out
 
 
-def _llm_names(ds, view: str, vectors: np.ndarray, tm: TopicMap, ws, llm_model: str | None) -> None:
+def _llm_names(ds, view: str, vectors: np.ndarray, tm: TopicMap, ws, llm_model: str | None,
+               api_base: str | None) -> None:
     from workbench.data.record import view_text
     from workbench.llm.client import LLMClient
 
-    client = LLMClient(model=llm_model, cache=ws, temperature=0.0, max_tokens=24, concurrency=4)
+    client = LLMClient(model=llm_model, api_base=api_base, cache=ws, temperature=0.0, max_tokens=24, concurrency=4)
 
     def name(c: dict) -> None:
         rows = representatives(vectors, np.flatnonzero(tm.cluster == c["id"]))
