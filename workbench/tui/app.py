@@ -291,7 +291,7 @@ class WorkbenchApp(App):
             label = f" {p.key} {p.title} "
             parts.append(f"[reverse]{label}[/]" if p.id == current else label)
         name = self.ds.name if self.ds is not None else ""
-        self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]")
+        self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]", layout=False)
 
     def _draw_status(self) -> None:
         m = self.model
@@ -310,7 +310,8 @@ class WorkbenchApp(App):
             text += f" · ●{len(m.marked):,} marked"
         if self.template_name:
             text += f" · {self.template_name}"
-        self.query_one("#status", Static).update(text)
+        # One fixed line: repaint it alone, no layout pass over the whole screen.
+        self.query_one("#status", Static).update(text, layout=False)
 
     # -- the API panes use ----------------------------------------------------------------
 

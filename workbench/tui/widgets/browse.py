@@ -14,13 +14,18 @@ class BrowsePane(Vertical):
     BrowsePane > #browse-header { height: 1; color: $text-muted; text-style: bold; }
     """
 
+    _header = ""
+
     def compose(self) -> ComposeResult:
         yield Static("", id="browse-header", markup=False)
         yield RowList(self.app.model, id="rows")
 
     def refresh_pane(self) -> None:
         rows = self.query_one(RowList)
-        self.query_one("#browse-header", Static).update(rows.header(rows.scrollable_content_region.width or self.size.width))
+        text = rows.header(rows.scrollable_content_region.width or self.size.width)
+        if text != self._header:  # called on every cursor move: repaint only on change
+            self._header = text
+            self.query_one("#browse-header", Static).update(text, layout=False)
 
     def on_resize(self) -> None:
         self.refresh_pane()
