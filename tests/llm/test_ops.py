@@ -148,3 +148,14 @@ def test_best_of_n_uses_the_verifier_when_the_row_has_a_reference(make_client, w
         res = best_of_n([sft(0, answer="x", reference="#### 42")], make_client(srv), ws, n=2)
     pair = res.rows[0]
     assert pair["chosen"][0]["content"] == "So the answer is 42." and pair["meta"]["provenance"]["scorer"] == "verifier"
+
+
+def test_run_operation_by_name(ws):
+    from workbench.ops.generation import run_operation
+
+    with LoopbackServer(lambda m: "Step one. Step two. Final answer: four.") as srv:
+        res = run_operation("cot", [sft(0)], ws, model="openai/loopback", api_base=srv.api_base,
+                            client_options={"retries": 0}, concurrency=1)
+        with pytest.raises(ValueError, match="unknown operation"):
+            run_operation("nope", [], ws)
+    assert res.rows[0]["messages"][-1]["content"] == "Step one. Step two. Final answer: four."

@@ -59,7 +59,7 @@ class LocalModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # no tqdm bars over a CLI's or the TUI's output
+        hf_logging.disable_progress_bar()  # no download/loading bars over a CLI's or the TUI's output
 
         d = str(model_dir())
         self.torch = torch
@@ -67,6 +67,7 @@ class LocalModel:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        _mute_gguf_progress()
         self.model = AutoModelForCausalLM.from_pretrained(d, gguf_file=GGUF_FILE, dtype=torch.float32)
         self.model.eval()
         self._gen_lock = threading.Lock()  # one generate at a time: torch already uses every core
@@ -112,6 +113,17 @@ class LocalModel:
                 reasons.append("stop" if stop is not None else "length")
             results.append(Generation(texts, reasons, int(enc["attention_mask"][i].sum()), completion))
         return results
+
+
+def _mute_gguf_progress() -> None:
+    """transformers' GGUF loader draws a plain tqdm bar (not its logging one) over whatever
+    the CLI or the TUI shows; give it a silent iterator instead."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        return
+    if hasattr(gguf_utils, "tqdm"):
+        gguf_utils.tqdm = lambda iterable, *a, **kw: iterable
 
 
 @dataclass
