@@ -145,6 +145,7 @@ def cmd_generate(args) -> int:
     from workbench.data.writers import write_records
     from workbench.llm.prompts import PromptError, load_overrides
     from workbench.ops.generation import best_of_n, bsm, cot, evol, persona, self_instruct
+    from workbench.ops.generation.common import record_usage
 
     try:
         overrides = load_overrides(args.prompt)
@@ -178,6 +179,7 @@ def cmd_generate(args) -> int:
         else:
             res = best_of_n.best_of_n(records, client, ws, n=args.n, temperature=args.temperature,
                                       scorer=args.scorer, **kw)
+        record_usage(ws, res)
         to = _target(args, ds)
         report = write_records(res.rows, to, args.out)
         _report(res, res.usage)
@@ -195,6 +197,7 @@ def cmd_generate(args) -> int:
 
 def cmd_judge(args) -> int:
     from workbench.llm.prompts import PromptError, load_overrides
+    from workbench.ops.generation.common import record_usage
     from workbench.ops.generation.judge import judge
 
     try:
@@ -208,6 +211,7 @@ def cmd_judge(args) -> int:
         aspects = [a.strip() for a in args.aspects.split(",") if a.strip()]
         res = judge(records, client, ws, aspects=aspects, concurrency=args.concurrency,
                     on_event=_progress(), overrides=overrides)
+        record_usage(ws, res)
         _report(res, res.usage)
         scores = {a: ws.signal_values(f"judge.{a}", op="judge") for a in aspects}
         print(f"judged {len(res.rows)} of {len(records)} rows with {args.model} (job {res.job_id}); "

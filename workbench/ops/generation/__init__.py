@@ -37,6 +37,11 @@ def run_operation(name: str, records, ws, *, model: str | None = None, api_base:
     module, func = OPERATIONS[name]
     fn = getattr(importlib.import_module(f"workbench.ops.generation.{module}"), func)
     client = LLMClient(model, api_base, cache=ws, **(client_options or {}))
+    from workbench.ops.generation.common import record_usage
+
     if name == "persona":
-        return fn(records, options.pop("personas"), client, ws, **options)
-    return fn(records, client, ws, **options)
+        result = fn(records, options.pop("personas"), client, ws, **options)
+    else:
+        result = fn(records, client, ws, **options)
+    record_usage(ws, result)
+    return result

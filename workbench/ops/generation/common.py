@@ -50,6 +50,12 @@ def run_rows(ws, name: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any]
     return run_job(ws, name, items, fn, params={**params, "inputs": digest}, concurrency=concurrency, on_event=on_event, cancel=cancel)
 
 
+def record_usage(ws, result: OpResult) -> None:
+    """Keep an operation's tokens and cost in the workspace, under its (last) job id."""
+    if result.job_id is not None and result.usage:
+        ws.set_meta(f"llm_usage.{result.job_id}", result.usage)
+
+
 def errors_of(job, ids: Iterable[str]) -> dict[str, str]:
     """Every row id that has no result, with its error (a cancelled job's unstarted rows too)."""
     out = {}
