@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.data.record import make_record
 from workbench.llm.client import LLMClient
 from workbench.store.workspace import Workspace
 
@@ -26,12 +25,3 @@ def make_client(ws):
         return LLMClient("openai/loopback", api_base=server.api_base, **opts)
 
     return make
-
-
-def sft(i: int, prompt: str | None = None, answer: str | None = None, **meta):
-    return make_record(
-        id=f"row{i}",
-        messages=[{"role": "user", "content": prompt or f"question {i}"},
-                  {"role": "assistant", "content": answer or f"answer {i}"}],
-        meta=meta,
-    )

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import sft
+from llm_rows import sft
 from workbench.llm.loopback import LoopbackServer
 from workbench.ops.generation.cot import cot
 

@@ -187,6 +187,8 @@ class LLMClient:
                     return self._call(messages, p)
             except Exception as e:  # noqa: BLE001 - classified below; non-retryable ones re-raised
                 err = classify(e)
+                if self.is_local and not isinstance(err, MalformedResponse):
+                    err.retryable = False  # in-process: no network to recover, a retry fails the same way
             if not err.retryable or attempt >= self.retries:
                 tries = f" after {attempt + 1} attempts" if attempt else ""
                 raise LLMError(f"{self.model}: {err}{tries}", retryable=err.retryable) from None
@@ -202,8 +204,9 @@ class LLMClient:
 
     def _call(self, messages: list[dict], p: dict) -> dict:
         lib = litellm()
+        # drop_params: a provider without `n` or `seed` answers anyway (best-of-n asks again)
         kw: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout,
-                              "num_retries": 0, "max_retries": 0, **p}
+                              "num_retries": 0, "max_retries": 0, "drop_params": True, **p}
         if self.api_base:
             kw["api_base"] = self.api_base
             if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
