@@ -1,7 +1,9 @@
-"""Clusters of rows with HDBSCAN (scikit-learn) over a low-dimensional UMAP of the embeddings.
+"""Clusters of rows with HDBSCAN (scikit-learn) over a 10-d PCA of the embeddings.
 
-HDBSCAN over raw 384-d embeddings needs a brute-force distance matrix (quadratic memory), and
-density clustering works better after UMAP has pulled the topics apart (as in BERTopic).
+HDBSCAN over raw 384-d embeddings needs a brute-force distance matrix (quadratic memory). On
+the 2-D UMAP map itself it merged topics at 50k rows (one cluster of 42k mixed rows, homogeneity
+0.03 on planted data), while 10 principal components gave pure clusters (homogeneity 1.0) and
+recover three planted topics in 300 rows (adjusted Rand index >= 0.97).
 """
 
 from __future__ import annotations

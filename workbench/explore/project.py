@@ -25,14 +25,14 @@ def umap(
     n_components: int = 2,
     *,
     n_neighbors: int = 30,
-    min_dist: float = 0.0,
+    min_dist: float = 0.1,
     metric: str = "cosine",
     random_state: int | None = 42,
 ) -> np.ndarray:
     """UMAP projection (umap-learn). Tiny inputs, where UMAP's spectral start fails, fall back to PCA.
 
-    The defaults favour clustering on the map itself: 30 neighbours keep topics whole rather than
-    splitting them into sub-topics, and min_dist=0 packs each topic densely for HDBSCAN.
+    30 neighbours (rather than UMAP's 15) keep a topic together on the map instead of scattering
+    its sub-topics.
 
     A fixed `random_state` makes maps reproducible (UMAP then runs single-threaded); pass None to
     let it use every core.

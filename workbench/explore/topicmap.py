@@ -1,4 +1,5 @@
-"""The topic map of a dataset: embeddings -> 2-D UMAP -> HDBSCAN clusters -> labels.
+"""The topic map of a dataset: embeddings -> 2-D UMAP for the picture, HDBSCAN clusters on a 10-d
+PCA of the embeddings (see cluster.py for why), c-TF-IDF or LLM labels.
 
 `build_map` is the one pipeline behind `workbench map` and the TUI's Topic map pane. Its result
 is saved to the workspace as per-row signals of an operation run named "map" (`cluster`,
@@ -17,6 +18,7 @@ from workbench.explore.cluster import NOISE, hdbscan
 from workbench.explore.topics import ctfidf_keywords, keyword_label, llm_label, representatives
 
 OP = "map"
+CLUSTER_DIMS = 10
 NOISE_LABEL = "(unclustered)"
 
 Stage = Callable[[str], None]  # told what the pipeline is doing now, for progress displays
@@ -73,7 +75,7 @@ def build_map(
     call fails keeps its keyword label and says why in `label_error`.
     """
     from workbench.explore.embed import embed_dataset
-    from workbench.explore.project import umap
+    from workbench.explore.project import pca, umap
 
     if labels not in ("keywords", "llm"):
         raise ValueError(f"labels must be 'keywords' or 'llm', not {labels!r}")
@@ -84,7 +86,7 @@ def build_map(
     stage("projecting (UMAP)")
     xy = umap(vectors, 2, random_state=seed)
     stage("clustering (HDBSCAN)")
-    cluster = hdbscan(xy, min_cluster_size)
+    cluster = hdbscan(pca(vectors, CLUSTER_DIMS), min_cluster_size)
     stage("labelling")
     tm = TopicMap(list(ds.ids), xy, cluster, method="umap")
     tm.clusters = _keyword_clusters(ds, view, cluster)
