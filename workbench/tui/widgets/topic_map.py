@@ -25,6 +25,7 @@ PALETTE = ("#4e9af1", "#f28e2b", "#59c45a", "#e15759", "#b07aa1", "#edc948", "#7
 NOISE_COLOUR = "#6b6b6b"
 STATUS_COLOURS = {"accept": "#59c45a", "reject": "#e15759", "pending": "#8a8a8a"}
 STATUS_ORDER = ("pending", "accept", "reject")
+LEGEND_LABEL = 19  # characters of a topic label that fit one legend line (the legend is 30 wide)
 
 
 def cluster_colour(cluster_id: int) -> str:
@@ -393,7 +394,8 @@ class TopicMapPane(Vertical):
             sel = c["id"] == canvas.selected
             t.append("● ", cluster_colour(c["id"]))
             t.append(f"{c['size']:>6,} ", "bold" if sel else "dim")
-            t.append(c["label"][:40] + "\n", "reverse" if sel else "")
+            label = c["label"] if len(c["label"]) <= LEGEND_LABEL else c["label"][: LEGEND_LABEL - 1] + "…"
+            t.append(label + "\n", "reverse" if sel else "")
         legend.update(t)
         rows = canvas.rows_at_cursor()
         if self.stage:
