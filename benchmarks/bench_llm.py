@@ -5,7 +5,7 @@
    the ideal (concurrency / latency rows per second: 1.0 means no overhead at all), and the
    speed-up over concurrency 1 measured in the same run.
 2. The embedded local model: completion tokens per second generating for 4 prompts one at a
-   time against all 4 in one batched call (ratio batched / single; best of 3 alternated runs).
+   time against all 4 in one batched call (ratio batched / single; best of 2 alternated runs).
 
 Prints one JSON line. `--quick` uses fewer rows (CI smoke run).
 """
@@ -79,8 +79,10 @@ def local_tokens(max_tokens: int, repeat: int) -> dict:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    t0 = time.perf_counter()
     figures = runner_throughput(rounds=3 if quick else 8)
-    figures.update(local_tokens(max_tokens=16 if quick else 32, repeat=1 if quick else 3))
+    print(f"runner part: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    figures.update(local_tokens(max_tokens=16 if quick else 24, repeat=1 if quick else 2))
     print(json.dumps({"bench": "llm", **figures}))
 
 

@@ -126,8 +126,9 @@ def _target(args, ds) -> str:
         return args.to
     if Path(args.out).suffix == ".parquet":
         return "parquet"
-    fmt = next(iter(ds.formats.values()), None) or "openai"
-    return {"trl": "openai"}.get(fmt, fmt) if fmt != "text" else "openai"
+    fmt = next(iter(ds.formats.values()), None)
+    # trl rows are written by the openai target; plain text cannot hold a conversation
+    return fmt if fmt in TARGETS and fmt != "text" else "openai"
 
 
 def _report(result, usage: dict) -> None:

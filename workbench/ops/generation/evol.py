@@ -34,7 +34,7 @@ MIN_WORDS = 4
 UNCHANGED_ROUGE = 0.9  # an evolution this close to its parent adds nothing
 _COPIES_PROMPT = re.compile(
     r"(given prompt|rewritten prompt|#\s*(given|rewritten|created)|prompt rewriter|rewrite the prompt|"
-    r"more demanding version|as inspiration|reply with the)", re.I)
+    r"more demanding version|as inspiration)", re.I)
 
 
 def eliminate(parent: str, evolved: str) -> str | None:
