@@ -178,7 +178,8 @@ def _bars(h: dict, width: int = 40, integer: bool = False) -> list[str]:
         span = f"{lo:g}" if integer and hi - lo == 1 else f"{lo:g}-{hi:g}"
         lines.append(f"    {span:>15} {'█' * round(c / top * width):<{width}} {c}")
     if h.get("over"):
-        lines.append(f"    {'> ' + format(edges[-1], 'g'):>15} {'':<{width}} {h['over']}")
+        tail = edges[-2] if integer and edges[-1] - edges[-2] == 1 else edges[-1]
+        lines.append(f"    {'> ' + format(tail, 'g'):>15} {'':<{width}} {h['over']}")
     return lines
 
 

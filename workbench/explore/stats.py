@@ -23,13 +23,18 @@ def histogram(values: Iterable[float], bins: int = 20, integer: bool = False) ->
     if not len(v):
         return {"bins": [], "counts": [], "over": 0, "n": 0}
     lo, hi = float(v.min()), float(np.percentile(v, 99))
-    if integer and hi - lo <= bins * 2:
-        edges = np.arange(lo, hi + 2)  # one bin per value
+    if integer and np.ceil(hi) - lo <= bins * 2:  # one bin [k, k+1) per whole value up to the tail
+        hi = float(np.ceil(hi))
+        edges = np.arange(lo, hi + 2)
+        counts = np.bincount((v[v <= hi] - lo).astype(np.int64), minlength=len(edges) - 1)
+        over = int((v > hi).sum())
     else:
         edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
-    counts, _ = np.histogram(np.clip(v, lo, edges[-1]), bins=edges)
-    over = int((v > edges[-1]).sum())
-    counts[-1] -= over  # np.clip folded the tail into the last bin: report it separately
+        if integer:  # whole-number edges for counts (tokens, turns)
+            edges = np.unique(np.round(edges))
+        counts, _ = np.histogram(np.clip(v, lo, edges[-1]), bins=edges)
+        over = int((v > edges[-1]).sum())
+        counts[-1] -= over  # np.clip folded the tail into the last bin: report it separately
     return {
         "bins": [round(float(e), 4) for e in edges], "counts": counts.tolist(), "over": over, "n": int(len(v)),
         "min": float(v.min()), "max": float(v.max()), "mean": round(float(v.mean()), 4),
