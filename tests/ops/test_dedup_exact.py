@@ -22,9 +22,16 @@ def test_exact_dedup_invariants(xs, case, whitespace, punctuation):
         assert c.representative == min(c.members)  # keep="first"
         assert set(c.matched) == set(c.members) - {c.representative}
         assert all(other == c.representative and s == 1.0 for other, s in c.matched.values())
-    # Every group of equal keys is one cluster: rejecting the non-representatives leaves one per key.
-    assert len(xs) - sum(len(c.members) - 1 for c in clusters) == len(set(key))
-    assert {i for i in range(len(xs)) if key.count(key[i]) > 1} == seen
+    # Every group of equal non-empty keys is one cluster: rejecting the non-representatives leaves
+    # one per key; empty texts duplicate nothing.
+    assert len(xs) - sum(len(c.members) - 1 for c in clusters) == len(set(key) - {""}) + key.count("")
+    assert {i for i in range(len(xs)) if key[i] and key.count(key[i]) > 1} == seen
+
+
+def test_empty_texts_are_not_duplicates():
+    # Text rows have an empty prompt view: dedup --view prompt must not cluster them together.
+    clusters = exact_dedup(["", "  ", "Hi", "hi", ""], ExactParams())
+    assert [c.members for c in clusters] == [[2, 3]]
 
 
 def test_options_each_matter():

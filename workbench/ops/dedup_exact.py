@@ -37,7 +37,10 @@ def normalise(text: str, *, case: bool = True, whitespace: bool = True, punctuat
 
 
 def text_key(text: str, p: ExactParams) -> bytes:
-    norm = normalise(text, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
+    return _key(normalise(text, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation))
+
+
+def _key(norm: str) -> bytes:
     return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -63,7 +66,9 @@ def exact_dedup(
         if cancel is not None and cancel.is_set():
             raise Cancelled("exact dedup cancelled")
         for t in chunk:
-            j = first.setdefault(text_key(t, p), i)
+            # A row with nothing to compare (a text row's prompt view, say) duplicates nothing.
+            norm = normalise(t, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
+            j = first.setdefault(_key(norm), i) if norm else i
             if j != i:
                 a.append(j)
                 b.append(i)
