@@ -42,3 +42,24 @@ def load_dataset(args: argparse.Namespace, progress=None):
     except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def open_workspace(args: argparse.Namespace, ds):
+    """The dataset's workspace: the --workspace file, or the per-dataset default.
+
+    A workspace that cannot be opened (newer schema, not a workspace) ends the command
+    with exit 1 and the reason.
+    """
+    from workbench.store.workspace import Workspace, WorkspaceError
+
+    try:
+        return Workspace.for_dataset(ds, getattr(args, "workspace", None))
+    except WorkspaceError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def load_dataset_and_workspace(args: argparse.Namespace, progress=None):
+    """`load_dataset` then `open_workspace`: what most sub-commands start with."""
+    ds = load_dataset(args, progress)
+    return ds, open_workspace(args, ds)

@@ -53,15 +53,9 @@ def register(sub) -> None:
 
 
 def _open(args):
-    from workbench.cli_common import load_dataset
-    from workbench.store.workspace import Workspace, WorkspaceError
+    from workbench.cli_common import load_dataset_and_workspace
 
-    ds = load_dataset(args)
-    try:
-        return ds, Workspace.for_dataset(ds, args.workspace)
-    except WorkspaceError as e:
-        print(f"workbench: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+    return load_dataset_and_workspace(args)
 
 
 def _say(msg: str) -> None:

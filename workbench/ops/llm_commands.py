@@ -90,11 +90,9 @@ def register(sub) -> None:
 
 
 def _open(args):
-    from workbench.cli_common import load_dataset
-    from workbench.store.workspace import Workspace
+    from workbench.cli_common import load_dataset_and_workspace
 
-    ds = load_dataset(args)
-    ws = Workspace.for_dataset(ds, args.workspace)
+    ds, ws = load_dataset_and_workspace(args)
     records = ds.records(0, args.limit) if args.limit else ds.records()
     return ds, ws, records
 

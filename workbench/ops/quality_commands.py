@@ -68,17 +68,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args):
-    from workbench.cli_common import load_dataset
-    from workbench.store.workspace import Workspace, WorkspaceError
+    from workbench.cli_common import load_dataset, open_workspace
 
     ds = load_dataset(args)
-    if args.dry_run:
-        return ds, None
-    try:
-        return ds, Workspace.for_dataset(ds, args.workspace)
-    except WorkspaceError as e:
-        print(f"workbench: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+    return ds, None if args.dry_run else open_workspace(args, ds)
 
 
 def _finish(result, ws, args) -> int:
