@@ -36,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
     p.set_defaults(func=_open)
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
