@@ -40,3 +40,13 @@ def test_bundled_model_finds_paraphrases():
     assert len(clusters) == 1
     assert set(clusters[0]["members"]) >= {"r0", "r4"} and "r2" not in clusters[0]["members"]
     assert res.rejects.keys() == set(clusters[0]["members"]) - {"r0"}
+
+
+def test_rows_with_empty_text_are_no_duplicates():
+    # Every empty text embeds to the same vector: text rows under --view prompt must not cluster.
+    emb = unit(np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float32))
+    empty = np.array([True, True, True, False, False])
+    clusters = embedding_dedup(emb, EmbeddingParams(threshold=0.9), empty=empty)
+    assert [sorted(c.members) for c in clusters] == [[3, 4]]
+    with pytest.raises(ValueError, match="threshold"):
+        embedding_dedup(emb, EmbeddingParams(threshold=0))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from workbench.ops.oprun import DatasetTexts, OpResult
 
 METHODS = ("exact", "minhash", "embedding")
@@ -69,7 +71,8 @@ def dedup_dataset(
 
         emb = embed_dataset(ds, ws, view=view, model=p.model,
                             progress=(lambda done, total: progress(done)) if progress else None)
-        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list)
+        empty = np.fromiter((not t.strip() for chunk in texts.chunks() for t in chunk), bool, len(texts))
+        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list, empty=empty)
         extra = {}
     else:
         raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")

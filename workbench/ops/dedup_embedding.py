@@ -47,11 +47,16 @@ def embedding_dedup(
     *,
     lengths: Sequence[int] | None = None,
     scores: Sequence[float | None] | None = None,
+    empty: np.ndarray | None = None,
 ) -> list[Cluster]:
-    """Clusters of rows whose embeddings are near-identical (positions in `emb`)."""
+    """Clusters of rows whose embeddings are near-identical (positions in `emb`). Rows marked in
+    `empty` (no text in the view) are left out: every empty text embeds to the same vector."""
     p = params or EmbeddingParams()
-    if not -1 <= p.threshold <= 1:
-        raise ValueError(f"cosine threshold must be in [-1, 1], got {p.threshold}")
+    if not 0 < p.threshold <= 1:
+        raise ValueError(f"cosine threshold must be in (0, 1], got {p.threshold}")
+    if empty is not None and empty.any():
+        emb = np.array(emb, dtype=np.float32)
+        emb[empty] = 0  # a zero vector's cosine with anything is 0, below any threshold
     a, b, s = similar_pairs(emb, p.threshold, p.block)
     return build_clusters(len(emb), a, b, s, keep=p.keep, lengths=lengths, scores=scores)
 
