@@ -4,6 +4,11 @@
 
 `token_counts: false` stops the Template pane from loading a tokenizer to count tokens.
 `keymap` maps binding ids (shown in the help screen) to keys, comma-separated for several.
+`llm` sets what the palette's generate/judge operations call (API keys come only from the
+environment, never from this file):
+
+    {"llm": {"model": "openai/gpt-4o-mini", "api_base": null,
+             "seed_file": "sample_data/seed_tasks.jsonl", "personas": "sample_data/personas.jsonl"}}
 The file is rewritten atomically and only the keys we own are changed.
 """
 
@@ -45,3 +50,19 @@ def save_config(**changes: Any) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+LLM_DEFAULTS = {"model": "local/smollm2", "api_base": None,
+                "seed_file": "sample_data/seed_tasks.jsonl", "personas": "sample_data/personas.jsonl"}
+
+
+def llm_settings() -> dict[str, Any]:
+    """The `llm` section of tui.json over the defaults (the embedded local model, no server)."""
+    section = load_config().get("llm") or {}
+    if not isinstance(section, dict):
+        raise ValueError(f"{config_path()}: \"llm\" must be an object")
+    unknown = sorted(set(section) - set(LLM_DEFAULTS))
+    if unknown:
+        raise ValueError(f"{config_path()}: unknown llm setting(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(LLM_DEFAULTS)}")
+    return {**LLM_DEFAULTS, **section}

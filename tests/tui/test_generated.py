@@ -1,0 +1,120 @@
+"""Generation from the palette against a real OpenAI-compatible server on 127.0.0.1, reviewed
+in the Generated pane: the rewrite's diff shows, accepting it reaches the workspace, and the
+accepted rows are written out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+from workbench.llm.loopback import LoopbackServer
+from workbench.tui.config import save_config
+
+pytestmark = pytest.mark.asyncio
+
+REPLY = "Step one: count the legs carefully. Step two: the final answer is four."
+
+
+def _three_rows():
+    recs = [make_record(id=f"q{i}", messages=[
+        {"role": "user", "content": f"How many legs does animal {i} have?"},
+        {"role": "assistant", "content": f"It has {i + 2} legs, plainly."}]) for i in range(3)]
+    return Dataset.from_records(recs, sources=["animals.jsonl"])
+
+
+async def _run_from_palette(pilot, name: str) -> None:
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*f"run-{name}")
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    while name in app._running_ops:
+        await pilot.pause(0.1)
+    await pilot.pause()
+
+
+async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, ws, screen_text, tmp_path):
+    with LoopbackServer(lambda m: REPLY) as srv:
+        save_config(llm={"model": "openai/x", "api_base": srv.api_base})
+        app = make_app(dataset=_three_rows())
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await _run_from_palette(pilot, "generate-cot")
+            assert srv.total == 3  # one call per row, all to the loopback server
+            name, status, detail = app.query_one("#jobs").events["op:generate-cot"]
+            assert status == "done" and detail.startswith("3 rows to review")
+
+            await pilot.press("8")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "cot:q0" in text and "rewrite of q0" in text
+            assert "Step one: count the legs carefully" in text  # the new answer ...
+            assert "It has 2 legs, plainly." in text  # ... next to the old one it replaces
+
+            # the diff styles: old words struck through in red, new ones green
+            diff = app.query_one("#gen-diff").render()
+            struck = "".join(diff.plain[s.start:s.end] for s in diff.spans
+                             if "red" in str(s.style) and "strike" in str(s.style))
+            added = "".join(diff.plain[s.start:s.end] for s in diff.spans if "green" in str(s.style))
+            assert struck == "It has 2 legs, plainly."
+            assert added == REPLY
+
+            await pilot.press("a")  # accept cot:q0, cursor moves to cot:q1
+            await pilot.press("r")  # reject cot:q1
+            await pilot.pause()
+            assert ws.decision("cot:q0")["status"] == "accept"
+            assert ws.decision("cot:q1")["status"] == "reject"
+            assert ws.decision("q0") is None  # the original row is not decided by reviewing its rewrite
+            assert "✓ cot" in screen_text(app)
+
+            out = tmp_path / "accepted.jsonl"
+            await pilot.press("w")
+            await pilot.pause()
+            inp = app.screen.query_one("Input")
+            inp.value = str(out)
+            await pilot.press("enter")
+            await pilot.pause()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1
+    assert rows[0]["messages"][-1]["content"] == REPLY
+    assert rows[0]["provenance"]["parent"] == "q0"
+
+
+async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(make_app, ws, screen_text, tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": t, "input": "", "output": "ok"}) + "\n" for t in (
+        "Write a haiku about autumn leaves falling.", "Explain why the sky looks blue at noon.",
+        "List three uses for a paper clip.")))
+    tasks = iter(range(1000))
+
+    def reply(messages):
+        prompt = messages[-1]["content"]
+        if "Rating" in prompt or "rating" in prompt:
+            return "Rating: 4\nRationale: clear and correct."
+        return f"Describe the history of invented city number {next(tasks)} in five sentences."
+
+    with LoopbackServer(reply) as srv:
+        save_config(llm={"model": "openai/x", "api_base": srv.api_base, "seed_file": str(seeds)})
+        app = make_app(dataset=_three_rows())
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await _run_from_palette(pilot, "generate-self-instruct")
+            assert srv.total > 0
+            gen = ws.signal_values("generated")
+            assert gen and all(v["op"] == "self-instruct" and v["parent"] is None for v in gen.values())
+            await pilot.press("8")
+            await pilot.pause()
+            assert "new row" in screen_text(app) and "invented city number" in screen_text(app)
+
+            before = srv.total
+            await _run_from_palette(pilot, "judge")
+            assert srv.total > before  # the judge asked the configured server, not the local model
+            assert ws.signal_values("judge.score")
