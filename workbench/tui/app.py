@@ -65,7 +65,7 @@ PANES: list[Pane] = [
     Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
     Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane"),
     Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
-    Pane("generated", "Generated", "8", "workbench.tui.widgets.generated:GeneratedPane"),
+    Pane("generated", "Gen", "8", "workbench.tui.widgets.generated:GeneratedPane"),
 ]
 
 
