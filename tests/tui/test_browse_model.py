@@ -20,6 +20,13 @@ def test_parse_filter_parts_and_errors():
         parse_filter("lonely")
 
 
+def test_kind_filter_takes_the_listed_short_name_and_refuses_unknown_kinds():
+    # The list shows "pref": typing it must not silently match nothing.
+    assert parse_filter("kind=pref").kind == "preference"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        parse_filter("kind=chat")
+
+
 def test_rows_are_read_in_blocks_across_boundaries(ws):
     n = BLOCK * 3 + 5
     ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(n))

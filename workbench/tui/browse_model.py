@@ -72,6 +72,9 @@ def parse_filter(text: str) -> Filters:
                 raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
             f.status = value
         elif name == "kind" and op in ("=", "=="):
+            value = {"pref": "preference"}.get(value, value)  # the list shows "pref"
+            if value not in KIND_NAMES:
+                raise ValueError(f"kind must be one of {', '.join(KIND_NAMES)}, not {value!r}")
             f.kind = value
         else:
             f.signal = f"{name}{op}{value}"
