@@ -19,7 +19,9 @@ def histogram(values: np.ndarray, bins: int = 10, width: int = 40, log: bool = T
     t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     if len(values) == 0:
         return t
-    lo, hi = max(1, int(values.min())), max(1, int(values.max()))
+    lo, hi = int(values.min()), int(values.max())
+    if log:  # a log scale starts at 1; linear bins keep 0 (text rows have 0 turns)
+        lo, hi = max(1, lo), max(1, hi)
     if log and hi > lo:
         edges = np.unique(np.geomspace(lo, hi + 1, bins + 1).astype(np.int64))
     else:
@@ -52,7 +54,7 @@ def stats_renderable(ds, counts: dict) -> Group:
         Text(f"\nlength in characters (median {int(np.median(lengths)) if len(lengths) else 0:,})", style="bold"),
         histogram(lengths),
         Text("\nturns", style="bold"),
-        histogram(turns, bins=min(10, max(1, int(turns.max() if len(turns) else 1))), log=False),
+        histogram(turns, bins=min(10, int(turns.max() - turns.min()) + 1 if len(turns) else 1), log=False),
     )
 
 
