@@ -13,8 +13,6 @@ from workbench.data.record import make_record
 from workbench.llm.loopback import LoopbackServer
 from workbench.tui.config import save_config
 
-pytestmark = pytest.mark.asyncio
-
 REPLY = "Step one: count the legs carefully. Step two: the final answer is four."
 
 
@@ -39,6 +37,7 @@ async def _run_from_palette(pilot, name: str) -> None:
     await pilot.pause()
 
 
+@pytest.mark.asyncio
 async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, ws, screen_text, tmp_path):
     with LoopbackServer(lambda m: REPLY) as srv:
         save_config(llm={"model": "openai/x", "api_base": srv.api_base})
@@ -73,6 +72,9 @@ async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, 
             assert ws.decision("cot:q1")["status"] == "reject"
             assert ws.decision("q0") is None  # the original row is not decided by reviewing its rewrite
             assert "✓ cot" in screen_text(app)
+            await pilot.press("u")  # undo reaches generated rows' decisions too
+            await pilot.pause()
+            assert (ws.decision("cot:q1") or {}).get("status", "pending") == "pending"
 
             out = tmp_path / "accepted.jsonl"
             await pilot.press("w")
@@ -87,6 +89,7 @@ async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, 
     assert rows[0]["provenance"]["parent"] == "q0"
 
 
+@pytest.mark.asyncio
 async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(make_app, ws, screen_text, tmp_path):
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text("".join(json.dumps({"instruction": t, "input": "", "output": "ok"}) + "\n" for t in (
@@ -118,3 +121,12 @@ async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(ma
             await _run_from_palette(pilot, "judge")
             assert srv.total > before  # the judge asked the configured server, not the local model
             assert ws.signal_values("judge.score")
+
+
+def test_llm_settings_default_and_unknown_key():
+    from workbench.tui.config import llm_settings
+
+    assert llm_settings()["model"] == "local/smollm2"
+    save_config(llm={"model": "openai/x", "apikey": "nope"})
+    with pytest.raises(ValueError, match="unknown llm setting.*apikey"):
+        llm_settings()
