@@ -1,4 +1,4 @@
-"""Pilot tests of each pane's content: sample, template preview, jobs, stats, themes, palette."""
+"""Pilot tests of each pane's content: sample, template preview, jobs, themes, palette (Stats: test_stats_pane.py)."""
 
 from __future__ import annotations
 
@@ -88,17 +88,6 @@ async def test_template_preview_marks_and_errors(make_app, screen_text):
         err = [x for x in pane._renderings if x.error]
         assert err, "gemma renders a system prompt without complaint?"
         assert "template error" in screen_text(app)
-
-
-async def test_stats_counts_kinds_and_decisions(make_app, screen_text):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
-        await pilot.press("a", "5")
-        await pilot.pause()
-        text = screen_text(app)
-        assert "sft" in text and "31" in text and "preference" in text
-        assert "accept" in text and "length in characters" in text
 
 
 async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text):

@@ -58,7 +58,11 @@ def test_template_chatml_80x24(snap_compare, make_app):
 
 
 def test_stats_80x24(snap_compare, make_app):
-    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_at(None, "5"))
+    async def run_before(pilot):
+        await _at(None, "5")(pilot)
+        await _ready(pilot)  # the pane computes its statistics in a thread worker
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_help_80x24(snap_compare, make_app):

@@ -95,8 +95,8 @@ def score_distributions(ws, ids: list[str]) -> dict:
             continue
         vals = [v for rid, v in ws.signal_values(name).items() if rid in wanted]
         nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if nums and len(nums) >= len(vals) / 2:
-            out[name] = histogram(nums)
+        if nums and len(nums) >= len(vals) / 2:  # whole-number scores (a judge's 1-5) get a bin per value
+            out[name] = histogram(nums, integer=all(float(v).is_integer() for v in nums))
         elif vals and all(isinstance(v, (bool, str)) for v in vals):
             top = Counter(str(v) for v in vals).most_common(20)
             out[name] = {"values": dict(top), "n": len(vals)}
