@@ -114,7 +114,7 @@ class BrowseModel:
         self.ds = ds
         self.ws = ws
         self.table: pa.Table = ds.table.select(list(LIST_COLUMNS))
-        self.statuses: dict[str, str] = dict(ws.statuses()) if ws is not None else {}
+        self.statuses: dict[str, str] = self._dataset_statuses()
         self.marked: set[str] = set()
         self.filters = Filters()
         self.view: np.ndarray | None = None
@@ -199,13 +199,26 @@ class BrowseModel:
 
     def _reload(self, ids: list[str]) -> list[str]:
         if ids:
-            self.statuses = dict(self.ws.statuses())
+            self.statuses = self._dataset_statuses()
         return ids
+
+    def _dataset_statuses(self) -> dict[str, str]:
+        """The workspace's statuses of this dataset's rows only: it also holds decisions on
+        ids that are not rows here (generated rows under review), which must not count."""
+        if self.ws is None:
+            return {}
+        st = self.ws.statuses()
+        if not st:
+            return {}
+        import pyarrow.compute as pc
+
+        keys = list(st)
+        inside = pc.is_in(pa.array(keys, pa.string()), value_set=self.table.column("id").combine_chunks())
+        return {k: st[k] for k, ok in zip(keys, inside.to_pylist()) if ok}
 
     def reload(self) -> None:
         """Re-read statuses and signals after an operation wrote to the workspace."""
-        if self.ws is not None:
-            self.statuses = dict(self.ws.statuses())
+        self.statuses = self._dataset_statuses()
         self._signal_cache.clear()
         self.apply()
 

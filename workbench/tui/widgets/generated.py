@@ -117,7 +117,9 @@ class GeneratedPane(Vertical):
             return
         ol = self.query_one("#gen-list", OptionList)
         pos = ol.highlighted
-        self.app.decide_rows([key], status)  # committed to the workspace, then panes redraw
+        # Review ids are not dataset rows: decide them in the workspace, outside Browse's list.
+        self.app.ws.decide(key, status)  # committed before the pane redraws
+        self.app.refresh_panes()
         if pos is not None and pos + 1 < len(self.items):
             ol.highlighted = pos + 1
 
