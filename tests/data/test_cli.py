@@ -51,6 +51,14 @@ def test_info_lists_problems(tmp_path):
     assert info["errors"][0]["line"] == 2 and "malformed JSON" in info["errors"][0]["message"]
 
 
+def test_info_on_an_empty_file_names_the_problem_not_none(tmp_path):
+    p = tmp_path / "empty.jsonl"
+    p.write_text("")
+    r = wb("info", p)
+    assert "format   unknown (no readable rows)" in r.stdout and "None" not in r.stdout
+    assert "empty.jsonl: file is empty" in r.stdout
+
+
 def test_info_map_override(tmp_path):
     p = tmp_path / "q.jsonl"
     p.write_text('{"ask": "why?", "reply": "because"}\n')

@@ -70,7 +70,7 @@ def info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(s, ensure_ascii=False))
         return 0
-    print(f"format   {s['format']}")
+    print(f"format   {s['format'] or 'unknown (no readable rows)'}")
     if len(s["formats"]) > 1:
         for f, fmt in s["formats"].items():
             print(f"         {fmt or '?':9} {f} ({s['rows_per_file'].get(os.path.relpath(f), 0)} rows)")
