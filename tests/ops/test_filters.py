@@ -121,8 +121,9 @@ def test_disable_and_unknown_settings(tmp_path):
     assert "too_short" not in names(short, disable=["length"])
     bad = tmp_path / "rules.json"
     bad.write_text('{"min_char": 3}')
-    with pytest.raises(ValueError, match="unknown rule setting.*min_char"):
+    with pytest.raises(ValueError, match="unknown rule setting.*min_char") as e:
         Rules.from_file(bad)
+    assert "unwanted_words_file" in str(e.value)  # the file settings are listed among the known ones
     bad.write_text('{\n"min_chars": 3,\n}')
     with pytest.raises(ValueError, match=r"rules.json:3: not valid JSON"):
         Rules.from_file(bad)

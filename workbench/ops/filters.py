@@ -105,7 +105,7 @@ class Rules:
                 except OSError as e:
                     raise ValueError(f"{path}: {key}: cannot read {listed}: {e.strerror}") from None
                 data[target] = list(data.get(target, [])) + [ln.strip() for ln in lines if ln.strip()]
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} | {"refusal_phrases_file", "unwanted_words_file"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{path}: unknown rule setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
