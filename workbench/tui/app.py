@@ -230,6 +230,8 @@ class WorkbenchApp(App):
         if self.ds.errors:
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
         await self._show("browse")
+        # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
+        await self.query_one("#loading").remove()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where failed thread workers are reported."""
