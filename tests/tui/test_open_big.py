@@ -10,13 +10,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio
+# Enough rows that the conversion outlasts a key press: the pilot waits for the CPU to go idle
+# (up to a second) after each press, and 20,000 rows now convert within that.
+ROWS = 60_000
 
 
 async def test_conversion_shows_progress_and_ui_stays_responsive(tmp_path, screen_text):
     from workbench.tui.app import WorkbenchApp
 
     path = tmp_path / "big.jsonl"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_large.py"), "-o", str(path), "-n", "20000"],
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_large.py"), "-o", str(path), "-n", str(ROWS)],
                    check=True, capture_output=True)
     app = WorkbenchApp([str(path)], workspace_path=str(tmp_path / "ws.sqlite"))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -24,6 +27,7 @@ async def test_conversion_shows_progress_and_ui_stays_responsive(tmp_path, scree
             assert app.model is None, "the conversion ended before any progress was shown"
             await pilot.pause(0.05)
         assert "rows" in screen_text(app)
+        assert app.query_one("#loading-bar").display  # the bar appears with the conversion's progress
         await pilot.press("question_mark")  # the UI answers while the worker converts
         assert type(app.screen).__name__ == "HelpScreen"
         still_loading = app.model is None
@@ -31,8 +35,8 @@ async def test_conversion_shows_progress_and_ui_stays_responsive(tmp_path, scree
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert still_loading
-        assert len(app.model) == 20000
-        assert "row 1/20,000" in screen_text(app)
+        assert len(app.model) == ROWS
+        assert f"row 1/{ROWS:,}" in screen_text(app)
 
 
 async def test_a_bad_file_is_named_on_screen(tmp_path, screen_text):

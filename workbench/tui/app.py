@@ -155,7 +155,11 @@ class WorkbenchApp(App):
         with ContentSwitcher(id="panes", initial="loading"):
             with Vertical(id="loading"):
                 yield Label("Opening " + (", ".join(self.paths) or "dataset") + " …", id="loading-label")
-                yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+                # Shown only when a conversion reports progress: an animated bar repainting at 15 Hz
+                # would slow a quick open of an already-converted dataset.
+                bar = ProgressBar(total=None, show_eta=False, id="loading-bar")
+                bar.display = False
+                yield bar
         yield Static("", id="status")
         yield Footer(compact=True)
 
@@ -214,6 +218,7 @@ class WorkbenchApp(App):
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
+        self.query_one("#loading-bar", ProgressBar).display = True
 
     async def on_opened(self, msg: Opened) -> None:
         self.ds, self.ws = msg.ds, msg.ws
