@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.data.formats.base import RowError, join_think, need_str, split_think
+from workbench.data.formats.base import RowError, join_think, need_str, split_think, take_kto_label
 from workbench.data.formats.messages import build_tools_images, parse_tools_images
 
 NAME = "alpaca"
@@ -97,13 +97,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
             names["output"] = out_key
         messages.append(_answer(need_str(row[out_key], f"'{out_key}'"), h, "think"))
         used.add(out_key)
-        for k in LABEL_KEYS:
-            if isinstance(row.get(k), bool):
-                fields["kind"], fields["label"] = "kto", row[k]
-                used.add(k)
-                if k != "kto_tag":
-                    h["lkey"] = k
-                break
+        take_kto_label(row, fields, h, used, LABEL_KEYS)
     if names:
         h["names"] = names
     used |= parse_tools_images(row, fields, h)

@@ -107,6 +107,18 @@ def read_weight(raw: Any, what: str) -> float | None:
     raise RowError(f"{what} must be a number or a boolean, not {raw!r}")
 
 
+def take_weight(t: dict, turn: dict, hint: dict, where: str) -> None:
+    """Read a source turn's train weight (the first of WEIGHT_KEYS present) into `turn`,
+    remembering the key and the value as written so that the writer restores them."""
+    for k in WEIGHT_KEYS:
+        if k in t:
+            w = read_weight(t[k], f"{where}: {k}")
+            if w is not None:
+                turn["train"] = w
+            hint["w"] = [k, t[k]]
+            return
+
+
 def write_weight(train: float | None, hint: list | None) -> Any:
     """The weight as the source wrote it when unchanged (True, 1, 1.0, null), else a number."""
     if hint is not None and read_weight(hint[1], "") == train:
@@ -114,6 +126,21 @@ def write_weight(train: float | None, hint: list | None) -> Any:
     if train is None:
         return None
     return int(train) if float(train).is_integer() else train
+
+
+# -- KTO labels -----------------------------------------------------------------------------
+
+
+def take_kto_label(row: dict, fields: dict, h: dict, used: set, keys: tuple[str, ...]) -> None:
+    """A boolean under one of `keys` makes the row KTO; a key other than the format's
+    usual one (`keys[0]`) is remembered in the hint so the writer spells it the same way."""
+    for k in keys:
+        if isinstance(row.get(k), bool):
+            fields["kind"], fields["label"] = "kto", row[k]
+            used.add(k)
+            if k != keys[0]:
+                h["lkey"] = k
+            return
 
 
 # -- tool calls -----------------------------------------------------------------------------

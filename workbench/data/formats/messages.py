@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.data.formats.base import (
-    DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, read_weight,
+    DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight,
     reorder, split_think, system_lift, write_weight,
 )
 
@@ -132,13 +132,7 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
         turn["tool_calls"] = calls
     if t.get("tool_call_id") is not None:
         turn["tool_call_id"] = str(t["tool_call_id"])
-    for k in WEIGHT_KEYS:
-        if k in t:
-            w = read_weight(t[k], f"{where}: {k}")
-            if w is not None:
-                turn["train"] = w
-            hint["w"] = [k, t[k]]
-            break
+    take_weight(t, turn, hint, where)
     extra = {k: v for k, v in t.items() if k not in TURN_KEYS}
     if extra:
         hint["extra"] = extra
@@ -224,13 +218,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     if compact(hints):
         h["turns"] = hints
     used = {"messages"}
-    for k in LABEL_KEYS:
-        if isinstance(row.get(k), bool):
-            fields["kind"], fields["label"] = "kto", row[k]
-            used.add(k)
-            if k != "label":
-                h["lkey"] = k
-            break
+    take_kto_label(row, fields, h, used, LABEL_KEYS)
     used |= parse_tools_images(row, fields, h)
     return fields, used, h
 

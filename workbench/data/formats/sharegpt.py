@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from workbench.data.formats.base import (
-    DEFAULT_THINK, WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, read_weight, reorder,
+    DEFAULT_THINK, WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight, reorder,
     split_think, write_weight,
 )
 from workbench.data.formats.messages import build_tools_images, compact, parse_tools_images
@@ -80,13 +80,7 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
                 turn["content"], turn["reasoning"] = answer, thought
                 if style != DEFAULT_THINK:
                     hint["think"] = style
-    for k in WEIGHT_KEYS:
-        if k in t:
-            w = read_weight(t[k], f"{where}: {k}")
-            if w is not None:
-                turn["train"] = w
-            hint["w"] = [k, t[k]]
-            break
+    take_weight(t, turn, hint, where)
     extra = {k: v for k, v in t.items() if k not in (rk, vk, *WEIGHT_KEYS)}
     if extra:
         hint["extra"] = extra
@@ -176,13 +170,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         fields["rejected"], h["rj"] = _side(row["rejected"], "rejected")
         used |= {"chosen", "rejected"}
     else:
-        for k in LABEL_KEYS:
-            if isinstance(row.get(k), bool):
-                fields["kind"], fields["label"] = "kto", row[k]
-                used.add(k)
-                if k != "kto_tag":
-                    h["lkey"] = k
-                break
+        take_kto_label(row, fields, h, used, LABEL_KEYS)
     if compact(hints):
         h["turns"] = hints
     used |= parse_tools_images(row, fields, h)
