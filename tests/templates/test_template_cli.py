@@ -32,6 +32,15 @@ def test_render_prints_exactly_the_rendered_string(capsys):
     assert out == render_record(Dataset.open([path]).record(1), "llama-3").text
 
 
+def test_render_takes_a_row_id_as_decide_and_similar_do(capsys):
+    path = str(SAMPLES / "alpaca.jsonl")
+    code, out, err = run(capsys, "template", "render", path, "-t", "chatml", "--row", "alpaca.jsonl:3")
+    assert code == 0 and err == ""
+    assert out == render_record(Dataset.open([path]).record(3), "chatml").text
+    code, out, err = run(capsys, "template", "render", path, "-t", "chatml", "--row", "no-such-id")
+    assert code == 1 and out == "" and "no row with id 'no-such-id'" in err
+
+
 def test_render_mask_plain_brackets_the_trained_spans(capsys):
     path = str(SAMPLES / "trl_preference.jsonl")
     code, out, _ = run(capsys, "template", "render", path, "-t", "chatml", "--mask", "--plain", "--side", "rejected")

@@ -28,7 +28,7 @@ def register(sub) -> None:
     pr = tsub.add_parser("render", help="print one row rendered through a template")
     add_dataset_args(pr)
     pr.add_argument("--template", "-t", required=True, help=TEMPLATE_HELP)
-    pr.add_argument("--row", type=int, default=0, help="0-based row index (default 0)")
+    pr.add_argument("--row", default="0", help="0-based row index or a row id (default 0)")
     pr.add_argument("--side", choices=("chosen", "rejected"), help="for preference rows (default chosen)")
     pr.add_argument("--mask", action="store_true", help="mark the trained spans")
     pr.add_argument("--tokens", action="store_true", help="print token counts after the rendering")
@@ -75,10 +75,19 @@ def _render(args: argparse.Namespace) -> int:
 
     tpl = _template(args.template)
     ds = load_dataset(args)
-    if not 0 <= args.row < len(ds):
-        print(f"workbench: row {args.row} is out of range: the dataset has {len(ds)} rows (0-based)", file=sys.stderr)
+    try:
+        row = int(args.row)
+    except ValueError:  # a row id, as decide, similar and the TUI show them
+        try:
+            row = ds.index_of(args.row)
+        except KeyError:
+            print(f"workbench: no row with id {args.row!r} (ids look like {ds.ids[0]!r}; "
+                  "or give a 0-based index)", file=sys.stderr)
+            return 1
+    if not 0 <= row < len(ds):
+        print(f"workbench: row {row} is out of range: the dataset has {len(ds)} rows (0-based)", file=sys.stderr)
         return 1
-    rec = ds.record(args.row)
+    rec = ds.record(row)
     try:
         r = render_record(rec, tpl, side=args.side, add_generation_prompt=args.generation_prompt,
                           mask_policy=args.policy, train_eos=not args.no_eos)
@@ -86,7 +95,7 @@ def _render(args: argparse.Namespace) -> int:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
     if r.error:
-        print(f"workbench: row {args.row} ({rec['id']}): {r.error}", file=sys.stderr)
+        print(f"workbench: row {row} ({rec['id']}): {r.error}", file=sys.stderr)
         return 1
     for w in r.warnings:
         print(f"workbench: note: {w}", file=sys.stderr)
