@@ -34,6 +34,10 @@ def test_cache_key_normalises_params():
                                                                          {"n": 1, "temperature": 0.7, "seed": None})
     assert cache_key("a", m, {"temperature": 0.7}) != cache_key("b", m, {"temperature": 0.7})
     assert cache_key("a", m, {"temperature": 0.7}) != cache_key("a", m, {"temperature": 0.8})
+    # the same model name behind two servers is two models; a trailing slash is the same server
+    assert cache_key("a", m, {}, "http://127.0.0.1:1/v1") != cache_key("a", m, {}, "http://127.0.0.1:2/v1")
+    assert cache_key("a", m, {}, "http://127.0.0.1:1/v1/") == cache_key("a", m, {}, "http://127.0.0.1:1/v1")
+    assert cache_key("a", m, {}, "http://127.0.0.1:1/v1") != cache_key("a", m, {})
 
 
 def test_llm_modules_import_without_litellm_or_torch():

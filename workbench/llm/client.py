@@ -153,7 +153,7 @@ class LLMClient:
         Raises LLMError when the call fails for good.
         """
         p = {**self.defaults, **{k: v for k, v in params.items() if v is not None}}
-        key = cache_key(self.model, messages, p)
+        key = cache_key(self.model, messages, p, self.api_base)
         if self.cache is not None:
             hit = self.cache.cache_get(key)
             if hit is not None and hit.get("texts"):
