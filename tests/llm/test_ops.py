@@ -54,6 +54,21 @@ def test_judge_writes_signals_and_errors_bad_rows(make_client, ws):
     assert ws.signal_values("judge.rationale")["row4"] == {"helpfulness": "clear", "honesty": "vague"}
 
 
+def test_a_reply_the_judge_cannot_use_is_not_cached(make_client, ws):
+    replies = iter(["I think it is fine.", "Rating: 5\nRationale: right"])
+    rows = [sft(0)]
+    with LoopbackServer(lambda m: next(replies)) as srv:
+        first = judge(rows, make_client(srv), ws, aspects=["helpfulness"])
+        assert "no 'Rating:'" in first.errors["row0"]
+        # run again (a new job: the failed row is retried) on the same server: it is asked again
+        again = judge(rows, make_client(srv), ws, aspects=["helpfulness"])
+        assert srv.total == 2 and not again.errors
+        assert ws.signal_values("judge.helpfulness") == {"row0": 5.0}
+        # and a usable reply is served from the cache from then on
+        judge(rows, make_client(srv), ws, aspects=["helpfulness"])
+        assert srv.total == 2
+
+
 def test_self_instruct_filters_and_answers(make_client, ws):
     replies = iter(["Task 9: Describe the water cycle to a ten-year-old in three sentences.",
                     "Describe the water cycle to a ten year old in three sentences!",  # ROUGE-L 1.0

@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from workbench.llm.cache import cache_key
 from workbench.llm.local import MODEL as LOCAL_MODEL
@@ -146,23 +146,28 @@ class LLMClient:
         """What identifies this client in a recipe or provenance (never a key)."""
         return {"model": self.model, "api_base": self.api_base, **self.defaults}
 
-    def complete(self, messages: list[dict], **params: Any) -> dict:
+    def complete(self, messages: list[dict], *, validate: Callable[[str], Any] | None = None,
+                 **params: Any) -> dict:
         """One chat completion: {"text", "texts" (n of them), "usage", "cost", "cached"}.
 
         `params` override the client's defaults (temperature, max_tokens, n, seed, stop, ...).
+        `validate(text)` raises when the caller cannot use a reply (a judge's reply without a
+        rating): such a reply is not cached, so running the row again asks the model again.
         Raises LLMError when the call fails for good.
         """
         p = {**self.defaults, **{k: v for k, v in params.items() if v is not None}}
         key = cache_key(self.model, messages, p, self.api_base)
         if self.cache is not None:
             hit = self.cache.cache_get(key)
-            if hit is not None and hit.get("texts"):
+            if hit is not None and hit.get("texts") and _usable(validate, hit["text"]):
                 self._count(cached=True)
                 return {**hit, "cached": True}
         out = self._call_with_retries(messages, p)
+        self._count(usage=out["usage"], cost=out["cost"])
+        if validate is not None:
+            validate(out["text"])
         if self.cache is not None:
             self.cache.cache_put(key, {k: out[k] for k in ("text", "texts", "usage", "cost", "model")})
-        self._count(usage=out["usage"], cost=out["cost"])
         return {**out, "cached": False}
 
     def _count(self, *, cached: bool = False, usage: dict | None = None, cost: float = 0.0,
@@ -237,3 +242,13 @@ def _parse(resp, model: str, lib) -> dict:
     except Exception:  # noqa: BLE001 - models without a price (local, self-hosted) cost 0
         cost = 0.0
     return {"text": texts[0], "texts": texts, "usage": usage, "cost": cost, "model": model}
+
+
+def _usable(validate: Callable[[str], Any] | None, text: str) -> bool:
+    if validate is None:
+        return True
+    try:
+        validate(text)
+    except Exception:  # whatever the caller's check raises: the cached reply is not usable
+        return False
+    return True

@@ -48,7 +48,8 @@ def judge_messages(aspect: str, task: str, response: str, overrides: dict | None
 
 def rate(client, aspect: str, task: str, response: str, overrides: dict | None = None) -> tuple[float, str]:
     """One aspect's rating of one response. Greedy decoding: a judge should be repeatable."""
-    out = client.complete(judge_messages(aspect, task, response, overrides), temperature=0.0, n=1)
+    out = client.complete(judge_messages(aspect, task, response, overrides), temperature=0.0, n=1,
+                          validate=parse_rating)
     return parse_rating(out["text"])
 
 
