@@ -118,6 +118,18 @@ async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text):
         assert "row one is bad" in text  # per-row errors of the selected job
 
 
+async def test_jobs_pane_lists_runs_recorded_before_the_session(make_app, ws, screen_text):
+    run = ws.start_run("dedup-minhash", {"threshold": 0.5})  # as `workbench dedup` would have
+    ws.finish_run(run, "done", {"rows": 138, "rejects": 1})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"#{run} dedup-minhash" in text and "done" in text and "138 rows" in text
+
+
 async def test_theme_from_flag_palette_and_remembered(make_app):
     app = make_app(theme="light")
     async with app.run_test(size=SIZE) as pilot:

@@ -3,6 +3,8 @@ per-row errors of the selected job below."""
 
 from __future__ import annotations
 
+import time
+
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -16,6 +18,12 @@ def _eta(seconds: float | None) -> str:
         return "–"
     m, s = divmod(int(seconds), 60)
     return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def _run_detail(run: dict) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""
+    counts = " · ".join(f"{v:,} {k}" for k, v in (run.get("counts") or {}).items() if isinstance(v, int))
+    return f"{when}  {counts}".strip()
 
 
 class JobsPane(Vertical):
@@ -34,6 +42,18 @@ class JobsPane(Vertical):
         yield OptionList(id="jobs-list")
         yield ProgressBar(total=100, show_eta=False, id="jobs-bar")
         yield Static("No jobs yet: run an operation from the command palette (ctrl+p, run-…).", id="jobs-errors")
+
+    def on_mount(self) -> None:
+        # Finished runs (from the CLI or an earlier session) come first; running ones show
+        # through their live events instead.
+        ws = self.app.ws
+        if ws is None:
+            return
+        for run in reversed(ws.runs(20)):
+            if run["finished"]:
+                self.events[f"run:{run['id']}"] = (f"#{run['id']} {run['op']}", run["status"], _run_detail(run))
+        if self.events:
+            self._redraw()
 
     def job_event(self, ev) -> None:
         self.events[f"job:{ev.job_id}"] = ev
