@@ -148,7 +148,7 @@ class DuplicatesPane(Vertical):
         shown = f" of {len(self.clusters):,} ({MAX_LISTED:,} listed)" if len(self.clusters) > MAX_LISTED else f" of {len(self.clusters):,}"
         sim = c["similarity"].get(b) if b != c["representative"] else c["similarity"].get(a)
         head.update(Text.assemble(
-            (f"cluster {c['id']}{shown} · {len(members)} members", "bold"),
+            (f"cluster {self.clusters.index(c) + 1}{shown} · {len(members)} members", "bold"),
             f" · similarity {sim:.2f}" if sim is not None else "",
             ("   ] next member · s swap · k keep left, reject the rest · f filter Browse", "dim"),
         ))
