@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from workbench.atomic import write_text_atomic
 from workbench.data.record import JSON_FIELDS, SCALAR_FIELDS, Record, preview
 from workbench.paths import cache_dir
 
@@ -196,9 +197,7 @@ class Dataset:
                     errors=info["errors"], on_format=_on_format,
                 )
                 _write_arrow(rows, arrow, prog)
-                tmp = side.with_name(side.name + f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(info))
-                os.replace(tmp, side)
+                write_text_atomic(side, json.dumps(info))
             t = _map_arrow(arrow)
             done_before += t.num_rows
             tables.append(t)

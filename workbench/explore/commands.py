@@ -99,7 +99,9 @@ def cmd_map(args) -> int:
         )
     report = tm.report()
     if args.report:
-        _write_json(args.report, report)
+        from workbench.atomic import write_json_atomic
+
+        write_json_atomic(args.report, report)
     print(f"{len(ds)} rows, {sum(1 for c in tm.clusters if c['id'] >= 0)} clusters")
     for c in tm.clusters:
         err = f"  [LLM label failed: {c['label_error']}]" if c.get("label_error") else ""
@@ -107,18 +109,6 @@ def cmd_map(args) -> int:
     return 0
 
 
-def _write_json(path: str, obj) -> None:
-    """Write JSON atomically: a temp file beside the target, then a rename."""
-    import os
-    from pathlib import Path
-
-    out = Path(path)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def cmd_similar(args) -> int:

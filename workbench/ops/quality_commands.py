@@ -5,10 +5,7 @@ with --report, writes the details as JSON."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 
 VIEWS = ("prompt", "answer", "all")
 
@@ -84,21 +81,14 @@ def _finish(result, ws, args) -> int:
     else:
         where = " (dry run: workspace untouched)"
     if args.report:
-        _write_json(Path(args.report), result.report)
+        from workbench.atomic import write_json_atomic
+
+        write_json_atomic(args.report, result.report)
         where += f"; report {args.report}"
     print(result.summary + where)
     return 0
 
 
-def _write_json(path: Path, data: dict) -> None:
-    """Atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _fail(msg: str) -> int:

@@ -15,10 +15,10 @@ The file is rewritten atomically and only the keys we own are changed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from workbench.atomic import write_text_atomic
 from workbench.paths import config_dir
 
 
@@ -46,10 +46,7 @@ def save_config(**changes: Any) -> None:
     except ValueError:
         data = {}  # a broken file is replaced rather than blocking the theme choice
     data.update(changes)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 LLM_DEFAULTS = {"model": "local/smollm2", "api_base": None,
