@@ -5,14 +5,6 @@ from __future__ import annotations
 import pytest
 
 from workbench.llm.client import LLMClient
-from workbench.store.workspace import Workspace
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace.open(tmp_path / "ws.sqlite")
-    yield w
-    w.close()
 
 
 @pytest.fixture

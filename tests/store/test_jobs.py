@@ -8,14 +8,6 @@ import time
 import pytest
 
 from workbench.store.jobs import JobEvent, JobRunner, run_job
-from workbench.store.workspace import Workspace
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace.open(tmp_path / "ws.sqlite")
-    yield w
-    w.close()
 
 
 ITEMS = [(f"r{i}", i) for i in range(40)]

@@ -10,13 +10,6 @@ import pytest
 from workbench.store.workspace import Workspace, WorkspaceError
 
 
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace.open(tmp_path / "ws.sqlite")
-    yield w
-    w.close()
-
-
 def test_decisions_persist_across_reopen(tmp_path):
     path = tmp_path / "ws.sqlite"
     with Workspace.open(path) as w:

@@ -6,7 +6,6 @@ import pytest
 
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
-from workbench.store.workspace import Workspace
 
 
 def sample_records(n: int = 30) -> list[dict]:
@@ -40,13 +39,6 @@ def sample_records(n: int = 30) -> list[dict]:
 @pytest.fixture
 def ds():
     return Dataset.from_records(sample_records(), sources=["demo.jsonl"])
-
-
-@pytest.fixture
-def ws(tmp_path):
-    w = Workspace.open(tmp_path / "ws.sqlite")
-    yield w
-    w.close()
 
 
 @pytest.fixture
