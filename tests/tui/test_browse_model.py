@@ -70,6 +70,17 @@ def test_decide_writes_first_then_counts(ds, ws):
         m.decide(["r0"], "maybe")
 
 
+def test_counts_follow_changed_decisions_and_undo(ds, ws):
+    m = BrowseModel(ds, ws)
+    m.decide(["r0", "r1"], "accept")
+    m.decide(["r0"], "reject")  # a changed mind moves the row, it does not add one
+    m.decide(["r1"], "pending")
+    assert m.counts() == {"accept": 0, "reject": 1, "pending": len(ds) - 1}
+    m.undo()
+    assert m.counts() == {"accept": 1, "reject": 1, "pending": len(ds) - 2}
+    assert BrowseModel(ds, ws).counts() == m.counts()  # the same as counted afresh
+
+
 def test_fuzzy_search_finds_approximate_words_in_file_order(ds):
     rows = fuzzy_search(ds, "zebr answer")
     assert [ds.ids[i] for i in rows] == ["pref1"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,7 @@ class BrowseModel:
         self.ws = ws
         self.table: pa.Table = ds.table.select(list(LIST_COLUMNS))
         self.statuses: dict[str, str] = self._dataset_statuses()
+        self._tally = self._count_statuses()  # kept up to date by decide(): the status line reads it on every move
         self.marked: set[str] = set()
         self.filters = Filters()
         self.view: np.ndarray | None = None
@@ -169,12 +170,13 @@ class BrowseModel:
         return self.signal_values(self.signal_column).get(row_id)
 
     def counts(self) -> dict[str, int]:
-        out = {"accept": 0, "reject": 0}
-        for s in self.statuses.values():
-            if s in out:
-                out[s] += 1
+        out = dict(self._tally)
         out["pending"] = self.table.num_rows - out["accept"] - out["reject"]
         return out
+
+    def _count_statuses(self) -> dict[str, int]:
+        c = Counter(self.statuses.values())
+        return {"accept": c["accept"], "reject": c["reject"]}
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -189,6 +191,11 @@ class BrowseModel:
         else:
             self.ws.decide_many(row_ids, status)
         for rid in row_ids:
+            old = self.statuses.get(rid)
+            if old in self._tally:
+                self._tally[old] -= 1
+            if status in self._tally:
+                self._tally[status] += 1
             self.statuses[rid] = status
 
     def undo(self) -> list[str]:
@@ -200,6 +207,7 @@ class BrowseModel:
     def _reload(self, ids: list[str]) -> list[str]:
         if ids:
             self.statuses = self._dataset_statuses()
+            self._tally = self._count_statuses()
         return ids
 
     def _dataset_statuses(self) -> dict[str, str]:
@@ -219,6 +227,7 @@ class BrowseModel:
     def reload(self) -> None:
         """Re-read statuses and signals after an operation wrote to the workspace."""
         self.statuses = self._dataset_statuses()
+        self._tally = self._count_statuses()
         self._signal_cache.clear()
         self.apply()
 
