@@ -79,13 +79,17 @@ def test_sigkill_never_loses_a_reported_decision(tmp_path, seed):
 
 
 JOB = r"""
-import sys, time
+import sys, threading, time
 from workbench.store.workspace import Workspace
 from workbench.store.jobs import run_job
-ws_path, calls_path = sys.argv[1], sys.argv[2]
+ws_path, calls_path, hold_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
 calls = open(calls_path, "a", buffering=1)
+made = []
 def fn(x):
     calls.write(f"r{x}\n")  # before the work: a call the kill interrupts is still counted
+    made.append(x)
+    if len(made) > hold_after:  # never finish: the job is still mid-run however late the kill comes
+        threading.Event().wait()
     time.sleep(0.002)
     return {"square": x * x}
 ws = Workspace.open(ws_path)
@@ -98,9 +102,9 @@ print("finished", flush=True)
 def test_job_killed_mid_run_resumes_only_missing_rows(tmp_path, seed):
     ws_path, calls_path = tmp_path / "ws.sqlite", tmp_path / "calls.txt"
     calls_path.touch()
-    proc = subprocess.Popen([sys.executable, "-c", JOB, str(ws_path), str(calls_path)],
-                            stdout=subprocess.PIPE, text=True)
     target = random.Random(seed).randrange(20, 300)
+    proc = subprocess.Popen([sys.executable, "-c", JOB, str(ws_path), str(calls_path), str(target)],
+                            stdout=subprocess.PIPE, text=True)
     while len(calls_path.read_text().splitlines()) < target:
         assert proc.poll() is None, "the job ended before it could be killed"
         time.sleep(0.005)
