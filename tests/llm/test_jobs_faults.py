@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +44,15 @@ def test_killed_job_resumes_without_calling_the_model_again(tmp_path):
                            for i in range(n)))
     out = tmp_path / "out.jsonl"
     wsfile = tmp_path / "job.sqlite"
-    with LoopbackServer(lambda m: "Step 1. Step 2. Final answer: done.", latency=0.3) as srv:
+    answered, release = itertools.count(), threading.Event()
+
+    def reply(messages):
+        # Requests after the fifth wait until the kill: the first run cannot finish, however slow this test is.
+        if next(answered) >= 5:
+            release.wait(300)
+        return "Step 1. Step 2. Final answer: done."
+
+    with LoopbackServer(reply, latency=0.3) as srv:
         cmd = [sys.executable, "-m", "workbench", "generate", "cot", str(src), "--model", "openai/loopback",
                "--api-base", srv.api_base, "-o", str(out), "--workspace", str(wsfile), "--concurrency", "2"]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -52,6 +62,7 @@ def test_killed_job_resumes_without_calling_the_model_again(tmp_path):
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        release.set()
         assert not out.exists() and 5 <= srv.total < n
         from workbench.store.workspace import Workspace
 
