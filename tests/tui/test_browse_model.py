@@ -27,6 +27,22 @@ def test_kind_filter_takes_the_listed_short_name_and_refuses_unknown_kinds():
         parse_filter("kind=chat")
 
 
+def test_a_second_signal_condition_is_an_error_not_silently_dropped():
+    with pytest.raises(ValueError, match="one signal condition at a time"):
+        parse_filter("judge.score>=4 cluster=2")
+
+
+def test_filter_on_a_name_that_is_no_signal_says_so(ds, ws):
+    # `len<300` reads like the list's column; it used to show an empty list without a word.
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("r3", "judge.score", 2)])
+    ws.finish_run(run, "done", {})
+    m = BrowseModel(ds, ws)
+    with pytest.raises(ValueError, match=r"no signal named 'len'.*judge\.score"):
+        m.set_filters(parse_filter("len<300"))
+    assert not m.filters.active() and len(m) == len(ds)
+
+
 def test_rows_are_read_in_blocks_across_boundaries(ws):
     n = BLOCK * 3 + 5
     ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(n))

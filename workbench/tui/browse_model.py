@@ -77,6 +77,8 @@ def parse_filter(text: str) -> Filters:
                 raise ValueError(f"kind must be one of {', '.join(KIND_NAMES)}, not {value!r}")
             f.kind = value
         else:
+            if f.signal:  # one signal column is shown and filtered; say so, do not drop one
+                raise ValueError(f"one signal condition at a time: {f.signal!r} and {part!r}")
             f.signal = f"{name}{op}{value}"
     return f
 
@@ -252,6 +254,10 @@ class BrowseModel:
     def set_filters(self, filters: Filters) -> None:
         if filters.signal:
             name, _ = signal_predicate(filters.signal)  # fail before changing anything
+            known = self.ws.signal_names() if self.ws is not None else [name]
+            if name not in known:  # e.g. `len<300`: a column of the list, not a signal
+                raise ValueError(f"no signal named {name!r} in this workspace"
+                                 f" (signals: {', '.join(known) or 'none yet'})")
             self.signal_column = name  # show the values the filter is about
         self.filters = filters
         self.apply()
