@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from workbench.data.dataset import Dataset
@@ -59,3 +61,62 @@ def screen_text():
         return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
     return text
+
+
+async def _wait_until(pilot, condition, what: str, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit  # only to fail instead of hanging: no speed is measured
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def run_from_palette():
+    """Type a command's name into the command palette and press enter, as a user would."""
+
+    async def run(pilot, name: str) -> None:
+        from textual.command import CommandList, CommandPalette
+        from textual.worker import WorkerState
+
+        def settled() -> bool:
+            # The palette searches in a worker and shows partial results as they come: enter
+            # before the search for the whole name settled could run another command, or none.
+            if not isinstance(pilot.app.screen, CommandPalette):
+                return False
+            searching = any(w.group == CommandPalette._GATHER_COMMANDS_GROUP
+                            and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers)
+            option = pilot.app.screen.query_one(CommandList).highlighted_option
+            return not searching and option is not None and option.hit.text == name
+
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*name)
+        await _wait_until(pilot, settled, f"the command palette to offer {name!r}")
+        await pilot.press("enter")
+        await _wait_until(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette), "the palette to close")
+        await pilot.pause()  # the palette queued the command as it closed
+        await pilot.app.workers.wait_for_complete()  # commands run their action in a worker
+        await pilot.pause()
+
+    return run
+
+
+@pytest.fixture
+def wait_for_operation():
+    """Wait until the Jobs pane shows that operation NAME (its only run in the test) ended."""
+
+    async def wait(pilot, name: str) -> None:
+        from textual.css.query import NoMatches
+
+        def ended() -> bool:
+            try:
+                state = pilot.app.query_one("#jobs").events.get(f"op:{name}")
+            except NoMatches:  # the pane is built with the operation's first message
+                return False
+            return state is not None and state[1] != "running"
+
+        await _wait_until(pilot, ended, f"{name} to end")
+        await pilot.app.workers.wait_for_complete()  # what the panes recompute when it ends
+        await pilot.pause()
+
+    return wait

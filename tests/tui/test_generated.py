@@ -23,29 +23,17 @@ def _three_rows():
     return Dataset.from_records(recs, sources=["animals.jsonl"])
 
 
-async def _run_from_palette(pilot, name: str) -> None:
-    app = pilot.app
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*f"run-{name}")
-    await pilot.pause(0.5)
-    await pilot.press("enter")
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    while name in app._running_ops:
-        await pilot.pause(0.1)
-    await pilot.pause()
-
-
 @pytest.mark.asyncio
-async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, ws, screen_text, tmp_path):
+async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, ws, screen_text, tmp_path,
+                                                                       run_from_palette, wait_for_operation):
     with LoopbackServer(lambda m: REPLY) as srv:
         save_config(llm={"model": "openai/x", "api_base": srv.api_base})
         app = make_app(dataset=_three_rows())
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
             await app.workers.wait_for_complete()
-            await _run_from_palette(pilot, "generate-cot")
+            await run_from_palette(pilot, "run-generate-cot")
+            await wait_for_operation(pilot, "generate-cot")
             assert srv.total == 3  # one call per row, all to the loopback server
             name, status, detail = app.query_one("#jobs").events["op:generate-cot"]
             assert status == "done" and detail.startswith("3 rows to review")
@@ -92,7 +80,8 @@ async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, 
 
 
 @pytest.mark.asyncio
-async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(make_app, ws, screen_text, tmp_path):
+async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(make_app, ws, screen_text, tmp_path,
+                                                                                run_from_palette, wait_for_operation):
     seeds = tmp_path / "seeds.jsonl"
     seeds.write_text("".join(json.dumps({"instruction": t, "input": "", "output": "ok"}) + "\n" for t in (
         "Write a haiku about autumn leaves falling.", "Explain why the sky looks blue at noon.",
@@ -111,7 +100,8 @@ async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(ma
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
             await app.workers.wait_for_complete()
-            await _run_from_palette(pilot, "generate-self-instruct")
+            await run_from_palette(pilot, "run-generate-self-instruct")
+            await wait_for_operation(pilot, "generate-self-instruct")
             assert srv.total > 0
             gen = ws.signal_values("generated")
             assert gen and all(v["op"] == "self-instruct" and v["parent"] is None for v in gen.values())
@@ -120,7 +110,8 @@ async def test_self_instruct_rows_show_as_new_and_judge_uses_configured_model(ma
             assert "new row" in screen_text(app) and "invented city number" in screen_text(app)
 
             before = srv.total
-            await _run_from_palette(pilot, "judge")
+            await run_from_palette(pilot, "run-judge")
+            await wait_for_operation(pilot, "judge")
             assert srv.total > before  # the judge asked the configured server, not the local model
             assert ws.signal_values("judge.score")
 

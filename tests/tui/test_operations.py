@@ -18,26 +18,15 @@ def _dup_dataset():
     return Dataset.from_records(recs, sources=["dups.jsonl"])
 
 
-async def _finish(pilot, name):
-    app = pilot.app
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    while name in app._running_ops:
-        await pilot.pause(0.1)
-
-
-async def test_run_dedup_exact_from_palette_proposes_rejects(make_app, ws, screen_text):
+async def test_run_dedup_exact_from_palette_proposes_rejects(make_app, ws, screen_text, run_from_palette,
+                                                              wait_for_operation):
     app = make_app(dataset=_dup_dataset())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press("a")  # a person's accept is never overridden by the operation
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"run-dedup-exact")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await _finish(pilot, "dedup-exact")
+        await run_from_palette(pilot, "run-dedup-exact")
+        await wait_for_operation(pilot, "dedup-exact")
         runs = [r for r in ws.runs() if r["op"].startswith("dedup")]
         assert runs and runs[0]["status"] == "done"
         st = ws.statuses()
@@ -49,13 +38,13 @@ async def test_run_dedup_exact_from_palette_proposes_rejects(make_app, ws, scree
         assert "dedup-exact" in screen_text(app) and "done" in screen_text(app)
 
 
-async def test_run_filter_on_the_whole_dataset(make_app, ws):
+async def test_run_filter_on_the_whole_dataset(make_app, ws, wait_for_operation):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
         app.action_run_operation("filter")
-        await _finish(pilot, "filter")
+        await wait_for_operation(pilot, "filter")
         assert [r["op"] for r in ws.runs()][:1] == ["filter"]
         name, status, detail = app.query_one("#jobs").events["op:filter"]
         assert status == "done" and "run" in detail

@@ -157,7 +157,7 @@ async def test_user_theme_file_and_bad_theme_file(make_app, _workbench_home):
         assert any("broken.toml" in n.message for n in app._notifications)
 
 
-async def test_command_palette_lists_long_names_and_runs_them(make_app):
+async def test_command_palette_lists_long_names_and_runs_them(make_app, run_from_palette):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
@@ -166,12 +166,7 @@ async def test_command_palette_lists_long_names_and_runs_them(make_app):
                   "pick-theme", "show-pane-stats", "filter-status-pending", "filter-kind-preference",
                   "set-theme-light"):
             assert n in names
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"accept-row")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause(0.5)
+        await run_from_palette(pilot, "accept-row")
         assert app.ws.decision("r0")["status"] == "accept"
 
 
