@@ -71,6 +71,12 @@ async def _wait_until(pilot, condition, what: str, limit: float = 120.0) -> None
 
 
 @pytest.fixture
+def wait_until():
+    """`await wait_until(pilot, condition, what)`: let the app run until condition() holds."""
+    return _wait_until
+
+
+@pytest.fixture
 def run_from_palette():
     """Type a command's name into the command palette and press enter, as a user would."""
 

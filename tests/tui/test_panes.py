@@ -90,14 +90,15 @@ async def test_template_preview_marks_and_errors(make_app, screen_text):
         assert "template error" in screen_text(app)
 
 
-async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text):
+async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text, wait_until):
     app = make_app()
-    gate = threading.Event()
+    held, gate = threading.Event(), threading.Event()
 
     def work(i: int):
         if i == 1:
             raise ValueError("row one is bad")
         if i >= 3:
+            held.set()
             gate.wait(30)  # hold the job so it can be cancelled
         return i
 
@@ -105,12 +106,13 @@ async def test_jobs_pane_progress_errors_and_cancel(make_app, screen_text):
         await _ready(pilot)
         job = app.run_job("demo", [(f"r{i}", i) for i in range(8)], work, concurrency=1)
         await pilot.press("4")
-        await pilot.pause(0.5)
-        assert "demo" in screen_text(app) and "running" in screen_text(app)
+        # one worker: rows 0-2 are done (row 1 failed) once row 3 holds the job
+        await wait_until(pilot, lambda: held.is_set() and "running" in screen_text(app), "the job held on row 3")
+        assert "demo" in screen_text(app)
         await pilot.press("c")
         gate.set()
         result = job.wait(30)
-        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: "cancelled" in screen_text(app), "the cancelled job on screen")
         text = screen_text(app)
         assert result.status == "cancelled"
         assert "cancelled" in text
