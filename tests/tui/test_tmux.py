@@ -46,9 +46,12 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
         def screen() -> str:
             return _tmux("capture-pane", "-p", "-t", session)
 
-        _wait_for(lambda: "Write a Python function" in screen(), "the first row on screen", show=screen)
-        first = screen()
-        assert "1 Browse" in first and "row 1/" in first
+        def first_screen():
+            # The row list and the status line can reach the terminal in separate frames.
+            text = screen()
+            return text if "Write a Python function" in text and "1 Browse" in text and "row 1/" in text else None
+
+        _wait_for(first_screen, "the first row, the tabs and the status line on screen", show=screen)
         _tmux("send-keys", "-t", session, "j", "a")
 
         def decided():
