@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from workbench.store.workspace import Workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# Property tests draw the same examples on every run, so a run of unchanged code cannot fail on
+# a new random draw, and slow data generation on a loaded machine is not a failure. For fresh
+# examples: `pytest --hypothesis-profile=explore`.
+settings.register_profile("ci", derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False)
+settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
