@@ -12,8 +12,9 @@ USER = [{"role": "user", "content": "hello"}]
 
 @pytest.mark.parametrize("fault", ["hang", "429", "500", "truncated", "malformed", "no_choices"])
 def test_each_fault_is_retried_until_success(fault, make_client):
-    with LoopbackServer(default_faults=[fault, fault], retry_after=0.1, hang_seconds=3) as srv:
-        client = make_client(srv)
+    # a hang lasts until the server stops; the client gives up on it after its timeout
+    with LoopbackServer(default_faults=[fault, fault], retry_after=0.1, hang_seconds=600) as srv:
+        client = make_client(srv, timeout=3.0)
         out = client.complete(USER)
         assert out["text"] == "Answer: hello" and not out["cached"]
         assert srv.total == 3  # two faults, then the answer

@@ -23,8 +23,8 @@ def test_every_row_done_or_carrying_its_error(make_client, ws):
     # the cot prompt holds "Question:\nquestion i\n\nOriginal answer": each row gets its own faults
     with LoopbackServer(lambda m: "Step 1: think. Step 2: conclude. Final answer: yes.",
                         faults={f"\nquestion {i}\n": FAULT_PLANS[i % len(FAULT_PLANS)] for i in range(18)},
-                        retry_after=0.05, hang_seconds=3) as srv:
-        res = cot(rows, make_client(srv, retries=4), ws, concurrency=6)
+                        retry_after=0.05, hang_seconds=600) as srv:  # a hang lasts until the server stops
+        res = cot(rows, make_client(srv, retries=4, timeout=3.0), ws, concurrency=6)
     failed = {f"row{i}" for i in range(18) if i % len(FAULT_PLANS) == 5}
     assert set(res.errors) == failed
     assert all("internal error" in e for e in res.errors.values())
