@@ -141,15 +141,14 @@ async def test_filter_and_sort_by_signal(make_app, ws):
         assert "judge.score" in app.query_one("#browse-header").render().plain
 
 
-async def test_search_filters_to_matches(make_app):
+async def test_search_filters_to_matches(make_app, wait_until):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await pilot.press("slash", *"zebra", "enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        # the search runs in a thread worker that may start only after the prompt closed
+        await wait_until(pilot, lambda: "/zebra" in str(app.query_one("#status").render()), "the search's filter")
         assert app.model.view_ids() == ["pref1"]
-        assert "/zebra" in str(app.query_one("#status").render())
 
 
 async def test_enter_opens_sample_and_panes_switch(make_app, screen_text):

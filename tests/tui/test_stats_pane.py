@@ -69,7 +69,7 @@ async def test_tokens_per_role_and_scores(make_app, ws, screen_text):
 
 
 @pytest.mark.asyncio
-async def test_redraws_when_a_job_ends_and_on_decisions(make_app, ws, screen_text):
+async def test_redraws_when_a_job_ends_and_on_decisions(make_app, ws, screen_text, wait_until):
     save_config(token_counts=False)
     app = make_app()
     async with app.run_test(size=TALL) as pilot:
@@ -82,11 +82,9 @@ async def test_redraws_when_a_job_ends_and_on_decisions(make_app, ws, screen_tex
         _judge(ws, {"r0": 2, "r1": 4})  # a judge wrote scores; the pane learns of it when a job ends
         job = app.run_job("demo", [("r0", 0)], lambda x: x)
         job.wait(30)
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        text = screen_text(app)
-        assert "judge.score · 2" in text and "no scores yet" not in text
+        # the job's last event reaches the app as a message; the pane then recomputes in a worker
+        await wait_until(pilot, lambda: "judge.score · 2" in screen_text(app), "the new scores on screen")
+        assert "no scores yet" not in screen_text(app)
 
 
 @pytest.mark.asyncio
