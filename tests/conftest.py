@@ -12,6 +12,10 @@ from workbench.store.workspace import Workspace
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# The screens under test must not depend on the terminal settings of whoever runs them (the
+# first app even removes NO_COLOR from the environment, so the tests after it would differ).
+for _name in [n for n in os.environ if n == "NO_COLOR" or n.startswith("TEXTUAL_")]:
+    del os.environ[_name]
 
 # Property tests draw the same examples on every run, so a run of unchanged code cannot fail on
 # a new random draw, and slow data generation on a loaded machine is not a failure. For fresh
