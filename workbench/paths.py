@@ -30,3 +30,13 @@ def cache_dir() -> Path:
 def config_dir() -> Path:
     """The config file (theme, keymap, model settings)."""
     return _root("XDG_CONFIG_HOME", ".config", "config")
+
+
+def example_file(path: str | Path) -> Path:
+    """A file as given, or else relative to the checkout: defaults such as
+    `examples/personas.jsonl` then work from any directory."""
+    p = Path(path).expanduser()
+    if p.exists() or p.is_absolute():
+        return p
+    bundled = Path(__file__).resolve().parents[1] / p
+    return bundled if bundled.exists() else p

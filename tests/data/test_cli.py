@@ -29,8 +29,8 @@ def test_info_on_the_sample_directory_json():
     r = wb("info", "sample_data/", "--json")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["format"] == "mixed" and info["rows"] == 138 and info["errors"] == []
-    assert info["kinds"] == {"sft": 74, "preference": 30, "text": 22, "kto": 12}
+    assert info["format"] == "mixed" and info["rows"] == 110 and info["errors"] == []
+    assert info["kinds"] == {"sft": 58, "preference": 30, "text": 10, "kto": 12}
     assert info["formats"]["sample_data/hh.jsonl"] == "hh"
     assert info["rows_per_file"]["sample_data/sharegpt.json"] == 10
     assert info["fields"]["conversations"] == 20
@@ -101,7 +101,7 @@ def test_convert_says_what_the_target_cannot_hold(tmp_path):
     assert "alpaca cannot hold: tool calls in 2 rows" in r.stderr
     assert "alpaca cannot hold: train weights" in r.stderr
     rows = [json.loads(l) for l in out.read_text().splitlines()]
-    assert len(rows) == 12 and rows[1]["output"] == "Apple (AAPL) last traded at $227.48."
+    assert len(rows) == 14 and rows[1]["output"] == "Apple (AAPL) last traded at $227.48."
 
 
 @pytest.mark.parametrize("name", ["sharegpt.json", "alpaca.jsonl", "openai_messages.jsonl", "hh.jsonl",

@@ -27,8 +27,12 @@ SAMPLE_FORMATS = {
     "text.jsonl": ("text", {"text"}),
     "ultrachat_style.parquet": ("openai", {"sft"}),
     "trivia_qa.csv": ("alpaca", {"sft"}),
+}
+EXAMPLES = ROOT / "examples"
+EXAMPLE_FORMATS = {  # inputs for operations, kept apart so the demo does not open them as rows
     "seed_tasks.jsonl": ("alpaca", {"sft"}),
     "personas.jsonl": ("text", {"text"}),
+    "math_test.jsonl": ("alpaca", {"sft"}),
 }
 
 PUBLIC_FORMATS = {
@@ -67,6 +71,12 @@ def _check_file(path: Path, fmt: str, kinds: set[str]) -> None:
 def test_sample_files_detect_and_round_trip(name):
     assert set(SAMPLE_FORMATS) == {p.name for p in SAMPLES.iterdir()}, "every sample file is checked"
     _check_file(SAMPLES / name, *SAMPLE_FORMATS[name])
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_FORMATS))
+def test_example_files_detect_and_round_trip(name):
+    assert set(EXAMPLE_FORMATS) == {p.name for p in EXAMPLES.iterdir()}, "every example file is checked"
+    _check_file(EXAMPLES / name, *EXAMPLE_FORMATS[name])
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC_FORMATS))

@@ -79,11 +79,11 @@ def test_lint_json_and_text(capsys, tmp_path):
     code, out, _ = run(capsys, "template", "lint", str(SAMPLES / "alpaca.jsonl"), "-t", "chatml",
                        "--workspace", str(ws_path))
     # two alpaca rows carry reasoning, which plain ChatML has no place for
-    assert code == 1 and "14 rows, 2 with issues" in out and "dropped_reasoning  2 rows" in out
+    assert code == 1 and "16 rows, 2 with issues" in out and "dropped_reasoning  2 rows" in out
     assert "signals written to the workspace" in out
     from workbench.store.workspace import Workspace
 
     ws = Workspace.open(ws_path)
     issues = ws.signal_values("template_issues")
-    assert len(issues) == 14 and sum(v == ["dropped_reasoning"] for v in issues.values()) == 2
+    assert len(issues) == 16 and sum(v == ["dropped_reasoning"] for v in issues.values()) == 2
     ws.close()

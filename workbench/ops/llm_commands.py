@@ -16,7 +16,7 @@ from pathlib import Path
 
 GENERATORS = ("self-instruct", "evol", "cot", "persona", "bsm", "best-of-n")
 TARGETS = ("alpaca", "sharegpt", "openai", "hh", "text", "parquet")
-DEFAULT_PERSONAS = "sample_data/personas.jsonl"
+DEFAULT_PERSONAS = "examples/personas.jsonl"
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -166,9 +166,10 @@ def cmd_generate(args) -> int:
             res = cot.cot(records, client, ws, **kw)
         elif g == "persona":
             from workbench.data.errors import DataError
+            from workbench.paths import example_file
 
             try:
-                personas = persona.load_personas(args.personas)
+                personas = persona.load_personas(example_file(args.personas))
             except (DataError, OSError) as e:
                 print(f"workbench: {e}", file=sys.stderr)
                 return 2

@@ -8,7 +8,7 @@
 environment, never from this file):
 
     {"llm": {"model": "openai/gpt-4o-mini", "api_base": null,
-             "seed_file": "sample_data/seed_tasks.jsonl", "personas": "sample_data/personas.jsonl"}}
+             "seed_file": "examples/seed_tasks.jsonl", "personas": "examples/personas.jsonl"}}
 The file is rewritten atomically and only the keys we own are changed.
 """
 
@@ -50,7 +50,7 @@ def save_config(**changes: Any) -> None:
 
 
 LLM_DEFAULTS = {"model": "local/smollm2", "api_base": None,
-                "seed_file": "sample_data/seed_tasks.jsonl", "personas": "sample_data/personas.jsonl"}
+                "seed_file": "examples/seed_tasks.jsonl", "personas": "examples/personas.jsonl"}
 
 
 def llm_settings() -> dict[str, Any]:

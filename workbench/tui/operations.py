@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 
@@ -81,15 +80,6 @@ def _judge(run: Run) -> str:
     return f"judged {len(res.rows):,} rows, {len(res.errors):,} failed ({res.status})"
 
 
-def _settings_file(path: str) -> Path:
-    """A file named in the settings: as given, else relative to the checkout (sample_data)."""
-    p = Path(path).expanduser()
-    if p.exists() or p.is_absolute():
-        return p
-    bundled = Path(__file__).resolve().parents[2] / p
-    return bundled if bundled.exists() else p
-
-
 def store_generated(ws, op: str, parents: dict[str, dict], result) -> int:
     """Keep an operation's output rows in the workspace for the Generated pane to review.
 
@@ -116,6 +106,7 @@ def store_generated(ws, op: str, parents: dict[str, dict], result) -> int:
 def _generate(op: str) -> Callable[[Run], str]:
     def go(run: Run) -> str:
         from workbench.ops.generation import run_operation
+        from workbench.paths import example_file
         from workbench.tui.config import llm_settings
 
         s = llm_settings()
@@ -123,7 +114,7 @@ def _generate(op: str) -> Callable[[Run], str]:
         if op == "self-instruct":
             from workbench.data.dataset import Dataset
 
-            records = Dataset.open([str(_settings_file(s["seed_file"]))]).records()
+            records = Dataset.open([str(example_file(s["seed_file"]))]).records()
             parents = {}
         else:
             records = _records(run)
@@ -131,7 +122,7 @@ def _generate(op: str) -> Callable[[Run], str]:
         if op == "persona":
             from workbench.ops.generation.persona import load_personas
 
-            options["personas"] = load_personas(_settings_file(s["personas"]))
+            options["personas"] = load_personas(example_file(s["personas"]))
         res = run_operation(op, records, run.ws, model=s["model"], api_base=s["api_base"],
                             on_event=run.on_event, cancel=run.cancel, **options)
         n = store_generated(run.ws, op, parents, res)
