@@ -59,3 +59,16 @@ def test_bad_prompt_template_is_a_clear_error(tmp_path, capsys):
     src.write_text('{"instruction": "x", "input": "", "output": "y"}\n')
     rc = main(["generate", "cot", str(src), "-o", str(tmp_path / "o.jsonl"), "--prompt", "cot=/nonexistent.j2"])
     assert rc == 2 and "/nonexistent.j2" in capsys.readouterr().err
+
+
+def test_persona_default_file_is_found_from_any_directory(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"instruction": "Name a colour.", "input": "", "output": "Red"}\n')
+    monkeypatch.chdir(tmp_path)  # examples/personas.jsonl is not under this directory
+    with LoopbackServer(lambda messages: "How would a sailor name a colour?") as srv:
+        rc = main(["generate", "persona", str(src), "--model", "openai/loopback", "--api-base", srv.api_base,
+                   "-o", str(tmp_path / "o.jsonl"), "--retries", "0", "--workspace", str(tmp_path / "ws.sqlite")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    row = json.loads((tmp_path / "o.jsonl").read_text().splitlines()[0])
+    assert row["provenance"]["persona"].startswith("A ")  # one of the bundled personas
