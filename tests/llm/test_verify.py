@@ -45,6 +45,7 @@ def test_no_secrets_in_the_child(monkeypatch):
 @pytest.mark.parametrize("text,want", [
     ("so 3 + 4 = 7.\n#### 7", "7"), (r"The result is \boxed{\frac{1}{2}}", r"\frac{1}{2}"),
     ("Final answer: 1,234 apples", "1,234 apples"), ("we get 12 and then 15", "15"), ("no numbers", None),
+    ("The answer is 42.", "42"), ("Final answer: 3.5!", "3.5"),
 ])
 def test_final_answer(text, want):
     assert final_answer(text) == want
@@ -55,6 +56,7 @@ def test_math_comparison():
     assert not same_answer("41", "42")
     assert verify_math("The answer is 18.", "Janet sells 9 ducks... #### 18")["passed"]
     assert not verify_math("The answer is 17.", "#### 18")["passed"]
+    assert verify_math("So the answer is 42.", "#### 42")["detail"] == "42 = 42"
 
 
 def test_verify_op_writes_signals(ws):

@@ -154,7 +154,8 @@ def final_answer(text: str) -> str | None:
     for pat in _MARKERS:
         found = pat.findall(text)
         if found:
-            return found[-1].strip().splitlines()[0].strip()
+            # "The answer is 42." names 42: the full stop ends the sentence, not the number
+            return found[-1].strip().splitlines()[0].strip().rstrip(".!;,").strip()
     nums = _NUM.findall(text)
     return nums[-1] if nums else None
 
