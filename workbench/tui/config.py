@@ -9,7 +9,8 @@ environment, never from this file):
 
     {"llm": {"model": "openai/gpt-4o-mini", "api_base": null,
              "seed_file": "examples/seed_tasks.jsonl", "personas": "examples/personas.jsonl"}}
-The file is rewritten atomically and only the keys we own are changed.
+The file is rewritten atomically and only the keys we own are changed; a file that does not
+parse is moved to `tui.json.broken` when a change is saved.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from workbench.paths import config_dir
 
 def config_path() -> Path:
     return config_dir() / "tui.json"
+
+
+def broken_path() -> Path:
+    return config_dir() / "tui.json.broken"
 
 
 def load_config() -> dict[str, Any]:
@@ -44,7 +49,10 @@ def save_config(**changes: Any) -> None:
     try:
         data = load_config()
     except ValueError:
-        data = {}  # a broken file is replaced rather than blocking the theme choice
+        # A broken file must not block the theme choice, nor lose the user's keymap and llm
+        # settings with it: it is kept beside the new one.
+        path.replace(broken_path())
+        data = {}
     data.update(changes)
     write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
