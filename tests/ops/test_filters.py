@@ -131,6 +131,22 @@ def test_disable_and_unknown_settings(tmp_path):
         Checker(Rules(disable=["nope"]))
 
 
+def test_settings_of_the_wrong_type_are_errors_not_crashes(tmp_path):
+    bad = tmp_path / "rules.json"
+    for text, message in (('{"max_chars": "lots"}', 'max_chars must be a whole number or null, not "lots"'),
+                          ('{"min_chars": true}', "min_chars must be a whole number or null, not true"),
+                          ('{"unwanted_words": "lorem"}', 'unwanted_words must be a list of strings, not "lorem"'),
+                          ('{"max_repeated_lines": [1]}', "max_repeated_lines must be a number, not \\[1\\]"),
+                          ('{"refusal_phrases_file": 3}', "refusal_phrases_file must be a file name")):
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=f"rules.json: {message}"):
+            Rules.from_file(bad)
+    bad.write_text('{"max_chars": 2000, "max_repeated_lines": 1, "min_tokens": null}')
+    assert Rules.from_file(bad).max_chars == 2000  # an int is a valid float setting; null where allowed
+    with pytest.raises(ValueError, match="missing.json: cannot read the rules file"):
+        Rules.from_file(tmp_path / "missing.json")
+
+
 def test_run_filters_signals_and_proposals():
     rows = [GOOD, sft(("user", "Hi"), ("assistant", "Yo"), rid="bad")]
     res = run_filters([rows])

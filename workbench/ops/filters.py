@@ -70,6 +70,14 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)", re.M)
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 # An answer that stops on one of these was cut off, whatever its length.
 _DANGLING = ",:(-[{\u2013\u2014"
+# The settings' types (as annotated on Rules): a check and how an error names it.
+_TYPES = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "list[str]": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+}
 
 
 @dataclass
@@ -95,10 +103,14 @@ class Rules:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+        except OSError as e:
+            raise ValueError(f"{path}: cannot read the rules file: {e.strerror}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}:1: the rules file must hold one JSON object")
         for key, target in (("refusal_phrases_file", "refusal_phrases"), ("unwanted_words_file", "unwanted_words")):
             if key in data:
+                if not isinstance(data[key], str):
+                    raise ValueError(f"{path}: {key} must be a file name, not {data[key]!r}")
                 listed = path.parent / data.pop(key)
                 try:
                     lines = listed.read_text(encoding="utf-8").splitlines()
@@ -114,6 +126,12 @@ class Rules:
         return rules
 
     def validate(self, where: str = "rules") -> None:
+        for f in fields(self):  # a rules file holds any JSON: "max_chars": "lots" must not crash a check
+            value, nullable = getattr(self, f.name), f.type.endswith(" | None")
+            check, name = _TYPES[f.type.removesuffix(" | None")]
+            if not (check(value) or (nullable and value is None)):
+                raise ValueError(f"{where}: {f.name} must be {name}{' or null' if nullable else ''}, "
+                                 f"not {json.dumps(value)}")
         bad = sorted(set(self.disable) - set(RULES))
         if bad:
             raise ValueError(f"{where}: unknown rule(s) in disable: {', '.join(bad)}; rules are {', '.join(RULES)}")
