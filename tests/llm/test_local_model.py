@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from workbench.llm.client import LLMClient
 from workbench.llm.local import batcher
 
 pytestmark = pytest.mark.slow
+SEEDS = Path(__file__).resolve().parents[2] / "examples" / "seed_tasks.jsonl"
 
 
 def test_local_model_answers_batches_and_caches(ws):
@@ -41,7 +43,7 @@ def test_generate_evol_with_the_local_model(tmp_path, capsys):
     out = tmp_path / "evolved.jsonl"
     # Greedy and one request at a time: sampling (the CLI's default 0.7) and batch padding both change
     # what a 135M model writes, and whether an evolution survives elimination depends on it.
-    rc = main(["generate", "evol", "examples/seed_tasks.jsonl", "--limit", "3", "--max-tokens", "48",
+    rc = main(["generate", "evol", str(SEEDS), "--limit", "3", "--max-tokens", "48",
                "--temperature", "0", "--concurrency", "1", "--mutations", "constraints,concretise",
                "-o", str(out), "--workspace", str(tmp_path / "ws.sqlite")])
     err = capsys.readouterr().err
