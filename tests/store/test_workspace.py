@@ -53,6 +53,18 @@ def test_undo_redo_single_and_bulk_steps(ws):
     assert ws.undo() == [] and ws.statuses() == {}
 
 
+def test_decide_each_is_one_undo_step(ws):
+    # Keeping one duplicate accepts it and rejects the others: one key press, one undo.
+    ws.decide("a", "reject")
+    ws.decide_each({"a": "accept", "b": "reject", "c": "reject"})
+    assert ws.statuses() == {"a": "accept", "b": "reject", "c": "reject"}
+    assert ws.undo() == ["a", "b", "c"]
+    assert ws.statuses() == {"a": "reject"}
+    assert ws.redo() == ["a", "b", "c"] and ws.statuses()["a"] == "accept"
+    with pytest.raises(ValueError, match="status must be one of"):
+        ws.decide_each({"a": "maybe"})
+
+
 def test_new_decision_clears_redo(ws):
     ws.decide("a", "accept")
     ws.decide("b", "accept")

@@ -65,6 +65,14 @@ async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
         rejected = {m for m in ("a", "b", "c") if m != kept}
         assert all(ws.decision(m)["status"] == "reject" for m in rejected)
         assert ws.decision("solo") is None
+        # One u undoes the whole keep: the run's proposals are back (it took two before).
+        await pilot.press("u")
+        await pilot.pause()
+        assert ws.statuses() == {"b": "reject", "c": "reject"}
+        assert app.model.counts()["reject"] == 2
+        await pilot.press("U")
+        await pilot.pause()
+        assert ws.decision(kept)["status"] == "accept"
         # f filters the Browse list to the cluster.
         await pilot.press("f")
         await pilot.pause()

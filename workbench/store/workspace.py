@@ -229,18 +229,24 @@ class Workspace:
                tags: Iterable[str] | None = None, by: str = "user") -> None:
         """Record a person's decision on one row (one undo step). `None` keeps the row's
         current note / tags; pass "" or [] to clear them. Committed when this returns."""
-        self._decide([row_id], status, note, tags, by)
+        self._decide({row_id: status}, note, tags, by)
 
     def decide_many(self, row_ids: Iterable[str], status: str, *, note: str | None = None,
                     tags: Iterable[str] | None = None, by: str = "user") -> None:
         """The same decision on many rows: one transaction, one undo step."""
-        self._decide(list(dict.fromkeys(row_ids)), status, note, tags, by)
+        self._decide(dict.fromkeys(row_ids, status), note, tags, by)
 
-    def _decide(self, row_ids: list[str], status: str, note, tags, by: str) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        if not row_ids:
+    def decide_each(self, statuses: dict[str, str], *, by: str = "user") -> None:
+        """Different decisions on several rows (keep one duplicate, reject the others): one undo step."""
+        self._decide(statuses, None, None, by)
+
+    def _decide(self, statuses: dict[str, str], note, tags, by: str) -> None:
+        for status in set(statuses.values()):
+            if status not in STATUSES:
+                raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        if not statuses:
             return
+        row_ids = list(statuses)
         tags = sorted(set(tags)) if tags is not None else None
         now = time.time()
         with self._write() as db:
@@ -248,7 +254,7 @@ class Workspace:
             self._drop_redo(db)
             step = db.execute("INSERT INTO steps (time) VALUES (?)", (now,)).lastrowid
             hist, rows = [], []
-            for rid in row_ids:
+            for rid, status in statuses.items():
                 old = before.get(rid)
                 new = {
                     "status": status,

@@ -184,15 +184,17 @@ class BrowseModel:
 
     def decide(self, row_ids: list[str], status: str) -> None:
         """Write the decision to the workspace (committed on return), then remember it."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}")
+        self.decide_each(dict.fromkeys(row_ids, status))
+
+    def decide_each(self, changes: dict[str, str]) -> None:
+        """Several rows, each its own status, as one undo step."""
+        bad = set(changes.values()) - set(STATUSES)
+        if bad:
+            raise ValueError(f"unknown status {bad.pop()!r}")
         if self.ws is None:
             raise RuntimeError("no workspace is open")
-        if len(row_ids) == 1:
-            self.ws.decide(row_ids[0], status)
-        else:
-            self.ws.decide_many(row_ids, status)
-        for rid in row_ids:
+        self.ws.decide_each(changes)
+        for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
                 self._tally[old] -= 1

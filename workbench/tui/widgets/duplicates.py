@@ -188,11 +188,13 @@ class DuplicatesPane(Vertical):
         if c is None:
             return
         keep = c["members"][self.left]
-        others = [m for m in c["members"] if m != keep]
-        self.app.decide_rows(others, "reject")
+        changes = {m: "reject" for m in c["members"] if m != keep}
         if self.app.model.statuses.get(keep) == "reject":  # a proposal from the dedup run: overrule it
-            self.app.decide_rows([keep], "accept")
-        self.app.notify(f"kept {keep}, rejected {len(others)}")
+            changes[keep] = "accept"
+        self.app.model.decide_each(changes)  # committed to the workspace before we redraw
+        self.app.row_list.data_changed()
+        self.app.refresh_panes()
+        self.app.notify(f"kept {keep}, rejected {len(c['members']) - 1}")
 
     def action_filter(self) -> None:
         c = self.cluster
