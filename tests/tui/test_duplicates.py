@@ -77,6 +77,7 @@ async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
         await pilot.press("f")
         await pilot.pause()
         assert sorted(app.model.view_ids()) == ["a", "b", "c"]
+        assert app.model.filters.describe() == "cluster 1"  # as the pane's header numbers it
 
 
 async def test_duplicates_pane_without_a_dedup_run(make_app, screen_text):

@@ -200,7 +200,8 @@ class DuplicatesPane(Vertical):
         c = self.cluster
         if c is not None:
             ds = self.app.ds
-            self.app.filter_rows([ds.index_of(m) for m in c["members"]], f"cluster {c['id']}")
+            # Named as the pane's header counts it (from 1), not by the run's 0-based id.
+            self.app.filter_rows([ds.index_of(m) for m in c["members"]], f"cluster {self.clusters.index(c) + 1}")
 
     def action_run(self) -> None:
         self.app.action_run_operation("dedup-minhash")
