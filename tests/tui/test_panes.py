@@ -159,7 +159,7 @@ async def test_user_theme_file_and_bad_theme_file(make_app, _workbench_home):
         assert any("broken.toml" in n.message for n in app._notifications)
 
 
-async def test_command_palette_lists_long_names_and_runs_them(make_app, run_from_palette):
+async def test_command_palette_lists_long_names_and_runs_them(make_app, run_from_palette, wait_until):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
@@ -169,6 +169,7 @@ async def test_command_palette_lists_long_names_and_runs_them(make_app, run_from
                   "set-theme-light"):
             assert n in names
         await run_from_palette(pilot, "accept-row")
+        await wait_until(pilot, lambda: app.ws.decision("r0") is not None, "the decision from the palette")
         assert app.ws.decision("r0")["status"] == "accept"
 
 
