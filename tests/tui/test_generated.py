@@ -123,3 +123,39 @@ def test_llm_settings_default_and_unknown_key():
     save_config(llm={"model": "openai/x", "apikey": "nope"})
     with pytest.raises(ValueError, match="unknown llm setting.*apikey"):
         llm_settings()
+
+
+@pytest.mark.asyncio
+async def test_cancel_on_an_inner_jobs_own_line_stops_its_operation(make_app, screen_text, run_from_palette,
+                                                                      wait_until, wait_for_operation):
+    import threading
+
+    asked, gate = threading.Event(), threading.Event()
+
+    def reply(messages):
+        asked.set()
+        gate.wait(30)  # hold every request until the cancel is pressed
+        return REPLY
+
+    recs = [make_record(id=f"q{i}", messages=[{"role": "user", "content": f"Question {i}?"},
+                                              {"role": "assistant", "content": f"Answer {i}."}]) for i in range(40)]
+    with LoopbackServer(reply) as srv:
+        save_config(llm={"model": "openai/x", "api_base": srv.api_base})
+        app = make_app(dataset=Dataset.from_records(recs, sources=["qa.jsonl"]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            try:
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await run_from_palette(pilot, "run-generate-cot")  # its inner job is called "cot"
+                await pilot.press("4")
+                jobs = app.query_one("#jobs")
+                await wait_until(pilot, lambda: asked.is_set() and any(k.startswith("job:") for k in jobs.events),
+                                 "the inner job on screen")
+                ol = jobs.query_one("#jobs-list")
+                ol.highlighted = list(jobs.events).index(next(k for k in jobs.events if k.startswith("job:")))
+                await pilot.press("c")
+            finally:
+                gate.set()  # a failure above must not leave the server holding requests
+            await wait_for_operation(pilot, "generate-cot")
+            assert jobs.events["op:generate-cot"][1] == "cancelled"
+            assert srv.total < len(recs)  # the rows after the cancel were never asked

@@ -87,8 +87,8 @@ class OpenProgress(Message):
 
 
 class JobUpdate(Message):
-    def __init__(self, event) -> None:
-        self.event = event
+    def __init__(self, event, op: str | None = None) -> None:
+        self.event, self.op = event, op  # op: the palette operation whose inner job this is
         super().__init__()
 
 
@@ -383,7 +383,7 @@ class WorkbenchApp(App):
                 self.post_message(OperationState(name, "running", f"{n:,} rows"))
 
         run = Run(self.ds, self.ws, sorted(m.marked) if m.marked else m.view_ids(), progress=progress,
-                  on_event=lambda ev: self.post_message(JobUpdate(ev)), cancel=threading.Event())
+                  on_event=lambda ev: self.post_message(JobUpdate(ev, name)), cancel=threading.Event())
         self.op_cancels[name] = run.cancel
         self._running_ops.add(name)
         self.post_message(OperationState(name, "running", "started"))
@@ -413,7 +413,7 @@ class WorkbenchApp(App):
     async def on_job_update(self, msg: JobUpdate) -> None:
         if "jobs" not in self._built:
             await self._build("jobs")
-        self.query_one("#jobs").job_event(msg.event)
+        self.query_one("#jobs").job_event(msg.event, msg.op)
         if msg.event.status != "running":
             self.model.reload()
             self.row_list.data_changed()

@@ -151,7 +151,7 @@ OPERATIONS: list[Operation] = [
               _generate("persona")),
     Operation("generate-bsm", "Branch-solve-merge answers for the marked rows (else the list), for review",
               _generate("bsm")),
-    Operation("generate-self-instruct", "New tasks from the seed file in tui.json (default sample_data), for review",
+    Operation("generate-self-instruct", "New tasks from the seed file in tui.json (default examples/seed_tasks.jsonl), for review",
               _generate("self-instruct")),
     Operation("verify", "Check answers that can be checked (math, code) on marked rows, else the list", _verify),
 ]

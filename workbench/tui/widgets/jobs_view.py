@@ -37,6 +37,7 @@ class JobsPane(Vertical):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.events: dict[str, object] = {}  # key -> latest JobEvent or (status, detail)
+        self.owners: dict[str, str] = {}  # an inner job's key -> the operation that runs it
 
     def compose(self):
         yield OptionList(id="jobs-list")
@@ -55,8 +56,10 @@ class JobsPane(Vertical):
         if self.events:
             self._redraw()
 
-    def job_event(self, ev) -> None:
+    def job_event(self, ev, op: str | None = None) -> None:
         self.events[f"job:{ev.job_id}"] = ev
+        if op:
+            self.owners[f"job:{ev.job_id}"] = op
         self._redraw()
 
     def operation_state(self, name: str, status: str, detail: str) -> None:
@@ -84,11 +87,15 @@ class JobsPane(Vertical):
             ol.highlighted = min(keep if keep is not None else len(self.events) - 1, len(self.events) - 1)
         self.refresh_pane()
 
-    def _selected(self):
+    def _selected_key(self) -> str | None:
         ol = self.query_one("#jobs-list", OptionList)
         if ol.highlighted is None or not self.events:
             return None
-        return list(self.events.values())[ol.highlighted]
+        return list(self.events)[ol.highlighted]
+
+    def _selected(self):
+        key = self._selected_key()
+        return None if key is None else self.events[key]
 
     def on_option_list_option_highlighted(self) -> None:
         self.refresh_pane()
@@ -125,7 +132,8 @@ class JobsPane(Vertical):
                     job.cancel()
                     app.notify(f"cancelling {job.name} …")
                     return
-        name = item[0] if isinstance(item, tuple) else item.name
+        # an operation's inner job (judge, generate-...) is cancelled through its operation
+        name = item[0] if isinstance(item, tuple) else self.owners.get(self._selected_key(), item.name)
         event = app.op_cancels.get(name)
         if event is not None and name in app._running_ops:
             event.set()
