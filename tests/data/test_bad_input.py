@@ -37,6 +37,9 @@ CASES = {
     "unknown role": ({"messages": [{"role": "narrator", "content": "x"}]}, 2, "unknown role 'narrator'"),
     "missing required field": ({"messages": [{"content": "no role"}]}, 2, "has no 'role'"),
     "non-UTF-8 bytes": (b'{"messages": [{"role": "user", "content": "caf\xe9"}]}', 2, "not valid UTF-8: byte 0xe9"),
+    # Types in JSON's words: the file holds an object, not a Python "dict" (it said "a int").
+    "wrong type": ({"messages": {"role": "user"}}, 2, "messages is an object, not a list"),
+    "not an object": (b"[1, 2]", 2, "a row must be a JSON object, not a list"),
 }
 
 

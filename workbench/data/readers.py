@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from workbench.data.errors import DataError
 from workbench.data.formats import FORMATS, decode, detect, format_name
-from workbench.data.formats.base import RowError
+from workbench.data.formats.base import RowError, json_kind
 from workbench.data.record import Record
 
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".parquet", ".csv")
@@ -479,7 +479,7 @@ def iter_records(
             fail(item)
             continue
         if not isinstance(item, dict):
-            fail(DataError(path, line, f"a row must be a JSON object, not {type(item).__name__}"))
+            fail(DataError(path, line, f"a row must be a JSON object, not {json_kind(item)}"))
             continue
         row, renamed = _apply_mapping(item, mapping)
         try:

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from workbench.data.formats import alpaca, glaive, hh, messages, sharegpt, text, trl
-from workbench.data.formats.base import RowError, same
+from workbench.data.formats.base import RowError, json_kind, same
 from workbench.data.record import Record, make_record
 
 FORMATS: dict[str, ModuleType] = {
@@ -49,7 +49,7 @@ def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_
     """One source row -> a canonical record. `renamed` maps canonical names back to the
     source's (from --map), applied to `row` already. Raises RowError."""
     if not isinstance(row, dict):
-        raise RowError(f"a row must be a JSON object, not {type(row).__name__}")
+        raise RowError(f"a row must be a JSON object, not {json_kind(row)}")
     mod = FORMATS[fmt]
     fields, used, hints = mod.parse(row)
     src_keys = [(renamed or {}).get(k, k) for k in row]

@@ -49,18 +49,27 @@ def reorder(out: dict, keys: list[str] | None) -> dict:
     return first
 
 
+# What the user's file holds, in JSON's words ("a number", not Python's "a int").
+_JSON_NAMES = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+               dict: "an object"}
+
+
+def json_kind(value: Any) -> str:
+    return _JSON_NAMES.get(type(value), f"a {type(value).__name__}")
+
+
 def need_str(value: Any, what: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        got = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        got = "missing" if value is None else f"{json_kind(value)}, not a string"
         raise RowError(f"{what} is {got}")
     return value
 
 
 def need_list(value: Any, what: str) -> list:
     if not isinstance(value, list):
-        got = "missing" if value is None else f"a {type(value).__name__}, not a list"
+        got = "missing" if value is None else f"{json_kind(value)}, not a list"
         raise RowError(f"{what} is {got}")
     return value
 
