@@ -46,6 +46,7 @@ PUBLIC_FORMATS = {
     "capybara.jsonl": ("sharegpt", {"sft"}),
     "glaive_function_calling_sharegpt.json": ("sharegpt", {"sft"}),
     "glaive_function_calling_v2.json": ("glaive", {"sft"}),
+    "glaive_function_calling_v2_one_newline.json": ("glaive", {"sft"}),
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
@@ -109,6 +110,15 @@ def test_alpaca_aliases_preference_and_kto():
     assert pref["rejected"] == [{"role": "assistant", "content": "bad"}]
     kto = alpaca.to_record({"instruction": "q", "output": "a", "kto_tag": False}, id="k")
     assert kto["kind"] == "kto" and kto["label"] is False
+
+
+def test_glaive_rows_with_one_newline_between_turns_split_into_turns():
+    # some public glaive rows separate turns by one newline, not two blank lines
+    first, second = iter_records(str(SHAPES / "glaive_function_calling_v2_one_newline.json"))
+    assert [t["role"] for t in first["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert first["messages"][1]["tool_calls"] == [{"name": "add_note", "arguments": '{"text": "buy lentils"}'}]
+    assert [t["content"] for t in second["messages"]] == [
+        "Name a river in Peru.", "The Urubamba flows through Peru.", "And one in Chile?", "The Maipo is a river in Chile."]
 
 
 def test_glaive_function_calls_become_tool_calls():

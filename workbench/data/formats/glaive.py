@@ -1,6 +1,7 @@
 """Glaive function calling (glaiveai/glaive-function-calling-v2): a `system` string
 ("SYSTEM: ... functions ...") and a `chat` transcript of "USER: ...", "ASSISTANT: ...
-<|endoftext|>" and "FUNCTION RESPONSE: ..." blocks separated by blank lines, where an
+<|endoftext|>" and "FUNCTION RESPONSE: ..." blocks separated by two blank lines (some
+rows use one newline; a row's first separator splits the whole row), where an
 assistant's "<functioncall> {...}" is a tool call whose arguments are a quoted JSON string.
 
 Read so that such rows join the other formats; the function schemas stay in the system
@@ -16,7 +17,10 @@ from workbench.data.formats.base import RowError, dump_args, need_str
 
 NAME = "glaive"
 
-_BLOCK = re.compile(r"(?:^|\n\n\n)(USER|ASSISTANT|FUNCTION RESPONSE): ")
+_ROLE = r"(USER|ASSISTANT|FUNCTION RESPONSE): "
+_BLOCK = re.compile(r"^" + _ROLE)
+_SEP = re.compile(r"(\n+)" + _ROLE)
+SEP = "\n\n\n"
 _CALL = re.compile(r'<functioncall>\s*(\{.*\})\s*$', re.S)
 _QUOTED_ARGS = re.compile(r'^\{\s*"name":\s*"([^"]+)",\s*"arguments":\s*\'(.*)\'\s*\}$', re.S)
 END = " <|endoftext|>"
@@ -48,7 +52,9 @@ def _call(text: str) -> dict | None:
 
 def parse(row: dict) -> tuple[dict, set, dict]:
     chat = need_str(row.get("chat"), "'chat'")
-    parts = _BLOCK.split(chat)
+    first = _SEP.search(chat)
+    sep = first.group(1) if first else SEP
+    parts = re.split(f"(?:^|{sep}){_ROLE}", chat)
     if parts[0]:
         raise RowError("'chat' must start with 'USER:'")
     turns = []
@@ -65,7 +71,8 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     if isinstance(system, str):
         system = system.removeprefix("SYSTEM: ")
     fields = {"kind": "sft", "system": system if isinstance(system, str) else None, "messages": turns}
-    return fields, {"chat"} | ({"system"} if isinstance(row.get("system"), str) else set()), {}
+    used = {"chat"} | ({"system"} if isinstance(row.get("system"), str) else set())
+    return fields, used, ({"sep": sep} if sep != SEP else {})
 
 
 def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
@@ -95,7 +102,8 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     out = {}
     if rec.get("system") is not None:
         out["system"] = "SYSTEM: " + rec["system"]
-    out["chat"] = "\n\n\n".join(blocks) + "\n\n\n"
+    sep = h.get("sep", SEP)
+    out["chat"] = sep.join(blocks) + sep
     return out, sorted(lost)
 
 
