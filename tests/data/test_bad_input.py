@@ -127,6 +127,20 @@ def test_unknown_format_and_file_type(tmp_path):
         expand_paths([str(tmp_path / "missing.jsonl")])
 
 
+def test_damaged_gzip_is_an_error_not_a_traceback(tmp_path):
+    rows = [{"messages": [{"role": "user", "content": f"q{i} {i * 7919 % 104729}"},
+                          {"role": "assistant", "content": f"a{i} {i ** 3}"}]} for i in range(5000)]
+    whole = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows))
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) * 3 // 4])
+    recs, errors = _skip(str(cut))
+    assert recs and "damaged gzip file" in errors[-1]["message"] and errors[-1]["line"] == len(recs) + 1
+    for name in ("plain.jsonl.gz", "plain.json.gz"):
+        (tmp_path / name).write_text(json.dumps(GOOD))
+        err = _stop_error(str(tmp_path / name))
+        assert "damaged gzip file: Not a gzipped file" in err.message and err.line == 1
+
+
 def test_gzipped_jsonl_reads_and_reports_lines(tmp_path):
     p = tmp_path / "d.jsonl.gz"
     with gzip.open(p, "wt") as f:

@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -377,10 +378,22 @@ def raw_rows(path: str) -> Iterator[RawRow]:
     else:
         opener = lambda: open(path, "rb")
     if low.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
-        return _jsonl_file(path, opener)
+        return _gzip_errors(path, _jsonl_file(path, opener))
     if low.endswith((".json", ".json.gz")):
-        return _json_file(path, opener)
+        return _gzip_errors(path, _json_file(path, opener))
     raise DataError(path, None, f"unsupported file type (expected {', '.join(SUFFIXES)} or a save_to_disk directory)")
+
+
+def _gzip_errors(path: str, rows: Iterator[RawRow]) -> Iterator[RawRow]:
+    """A `.gz` that is cut short or not gzip at all is a DataError after the last good line,
+    not a traceback from the gzip module."""
+    line = 0
+    try:
+        for item in rows:
+            line = item[0]
+            yield item
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DataError(path, line + 1, f"damaged gzip file: {e}") from None
 
 
 # -- records ---------------------------------------------------------------------------------
