@@ -35,6 +35,11 @@ def test_tokenizer_dir_errors(tmp_path):
     (tmp_path / "tokenizer_config.json").write_text('{"chat_template": \n  oops}')
     with pytest.raises(TemplateNotFound, match="tokenizer_config.json: line 2: invalid JSON"):
         get_template(f"tokenizer:{tmp_path}")
+    # Valid JSON of the wrong shape was a TypeError traceback.
+    for value in (5, [{"name": "default", "template": 5}], {"default": ["x"]}):
+        (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": value}))
+        with pytest.raises(TemplateNotFound, match="chat_template must be a string or a list"):
+            get_template(f"tokenizer:{tmp_path}")
 
 
 def test_tokenizer_dir_with_chat_template_json(tmp_path):

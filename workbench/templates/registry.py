@@ -160,10 +160,17 @@ def _pick(templates, spec: str) -> tuple[str | None, str | None]:
         return templates, None
     if isinstance(templates, dict):
         named = templates
-    else:
+    elif isinstance(templates, list):
         named = {t.get("name"): t.get("template") for t in templates if isinstance(t, dict)}
+    else:
+        named = {None: templates}
     default = named.get("default") or next(iter(named.values()), None)
-    return default, named.get("tool_use")
+    tool_use = named.get("tool_use")
+    for value in (default, tool_use):
+        if value is not None and not isinstance(value, str):
+            raise TemplateNotFound(f"{spec}: chat_template must be a string or a list of "
+                                   f"{{name, template}} strings, not {json.dumps(value)[:60]}")
+    return default, tool_use
 
 
 def _from_tokenizer_dir(path: Path, spec: str) -> Template:
