@@ -47,6 +47,7 @@ PUBLIC_FORMATS = {
     "glaive_function_calling_sharegpt.json": ("sharegpt", {"sft"}),
     "glaive_function_calling_v2.json": ("glaive", {"sft"}),
     "glaive_function_calling_v2_one_newline.json": ("glaive", {"sft"}),
+    "llama_factory_ranking_alpaca.json": ("alpaca", {"preference"}),
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
@@ -119,6 +120,16 @@ def test_glaive_rows_with_one_newline_between_turns_split_into_turns():
     assert first["messages"][1]["tool_calls"] == [{"name": "add_note", "arguments": '{"text": "buy lentils"}'}]
     assert [t["content"] for t in second["messages"]] == [
         "Name a river in Peru.", "The Urubamba flows through Peru.", "And one in Chile?", "The Maipo is a river in Chile."]
+
+
+def test_alpaca_output_pair_is_a_preference_row():
+    # LLaMA-Factory's older ranking datasets put [chosen, rejected] in 'output'
+    first, second = iter_records(str(SHAPES / "llama_factory_ranking_alpaca.json"))
+    assert first["kind"] == "preference" and first["rejected"] == [{"role": "assistant", "content": "Bakery."}]
+    assert [t["role"] for t in second["messages"]] == ["user", "assistant", "user"]
+    assert second["chosen"][0]["content"] == "The Monday meeting was moved later in the week."
+    row, lost = encode(second, "sharegpt")
+    assert row["chosen"] == {"from": "gpt", "value": "The Monday meeting was moved later in the week."} and lost == []
 
 
 def test_glaive_function_calls_become_tool_calls():

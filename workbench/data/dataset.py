@@ -22,7 +22,7 @@ from workbench.data.record import JSON_FIELDS, SCALAR_FIELDS, Record, preview
 from workbench.paths import cache_dir
 
 # Bump when the stored layout or the readers' output changes, so old caches are rebuilt.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 BATCH_ROWS = 4096
 
 SCHEMA = pa.schema(

@@ -1,6 +1,7 @@
 """Alpaca: {"instruction", "input", "output", "system"?, "history"?: [[instruction, answer], ...]}.
 
-The preference variant has `chosen` / `rejected` strings instead of `output`; a boolean
+The preference variant has `chosen` / `rejected` strings instead of `output`, or (LLaMA-Factory's
+older ranking datasets) `output` as a [chosen, rejected] pair of strings; a boolean
 `kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
 instruction, answer / response / completion -> output, context -> input (Dolly). The instruction and the input
 become one user turn (joined by a blank line); a leading <think> block in an answer is
@@ -85,7 +86,14 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     if "system" in row:
         used.add("system")
     out_key = _find(row, "output")
-    if "chosen" in row and "rejected" in row and out_key is None:
+    pair = row[out_key] if out_key else None
+    if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair):
+        fields["kind"] = "preference"
+        fields["chosen"] = [_answer(pair[0], h, "thinkc")]
+        fields["rejected"] = [_answer(pair[1], h, "thinkr")]
+        used.add(out_key)
+        h["pair"] = out_key
+    elif "chosen" in row and "rejected" in row and out_key is None:
         fields["kind"] = "preference"
         fields["chosen"] = [_answer(need_str(row["chosen"], "'chosen'"), h, "thinkc")]
         fields["rejected"] = [_answer(need_str(row["rejected"], "'rejected'"), h, "thinkr")]
@@ -162,8 +170,11 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         ch, rj = rec.get("chosen") or [], rec.get("rejected") or []
         if len(ch) != 1 or len(rj) != 1:
             lost.add("multi-turn preference continuations")
-        out["chosen"] = _text(ch[0], h.get("thinkc")) if ch else ""
-        out["rejected"] = _text(rj[0], h.get("thinkr")) if rj else ""
+        sides = [_text(ch[0], h.get("thinkc")) if ch else "", _text(rj[0], h.get("thinkr")) if rj else ""]
+        if h.get("pair"):
+            out[h["pair"]] = sides
+        else:
+            out["chosen"], out["rejected"] = sides
     elif kind == "text":
         raise RowError("a text row has no alpaca form")
     else:
