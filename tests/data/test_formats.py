@@ -48,6 +48,7 @@ PUBLIC_FORMATS = {
     "glaive_function_calling_v2.json": ("glaive", {"sft"}),
     "glaive_function_calling_v2_one_newline.json": ("glaive", {"sft"}),
     "llama_factory_ranking_alpaca.json": ("alpaca", {"preference"}),
+    "openai_preference_finetune.jsonl": ("trl", {"preference"}),
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
@@ -130,6 +131,17 @@ def test_alpaca_output_pair_is_a_preference_row():
     assert second["chosen"][0]["content"] == "The Monday meeting was moved later in the week."
     row, lost = encode(second, "sharegpt")
     assert row["chosen"] == {"from": "gpt", "value": "The Monday meeting was moved later in the week."} and lost == []
+
+
+def test_openai_preference_layout_reads_as_prompt_chosen_rejected():
+    first, second = iter_records(str(SHAPES / "openai_preference_finetune.jsonl"))
+    assert first["system"] == "Answer with the letter and the choice."
+    assert [t["role"] for t in first["messages"]] == ["user"]
+    assert first["chosen"] == [{"role": "assistant", "content": "B: whale"}]
+    assert json.loads(second["tools"])[0]["function"]["name"] == "set_light"
+    assert second["chosen"][0]["tool_calls"][0]["name"] == "set_light"
+    row, lost = encode(second, "sharegpt")
+    assert row["rejected"] == {"from": "gpt", "value": "I cannot control lights."}
 
 
 def test_glaive_function_calls_become_tool_calls():

@@ -2,7 +2,9 @@
 (+ boolean `label` for KTO), each a string or a list of messages.
 
 Also the "implicit prompt" shape of UltraFeedback-binarized, where `chosen` and `rejected`
-repeat the prompt turns: the shared turns become the record's messages.
+repeat the prompt turns: the shared turns become the record's messages; and OpenAI's
+preference fine-tuning layout, `input` {"messages", "tools"?, ...} + `preferred_output` +
+`non_preferred_output`, read as prompt / chosen / rejected and written back in that layout.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from workbench.data.formats.messages import build_tools_images, build_turns, com
 NAME = "trl"
 
 
+OAI_SIDES = ("preferred_output", "non_preferred_output")
+
+
+def _oai(row: dict) -> bool:
+    return all(k in row for k in OAI_SIDES) and isinstance(row.get("input"), dict)
+
+
 def detect(row: dict) -> float:
+    if _oai(row):
+        return 0.95
     has = row.keys()
     if "chosen" in has and "rejected" in has:
         if is_role_list(row["chosen"]) or is_role_list(row["rejected"]):
@@ -44,6 +55,14 @@ def _side(value: Any, what: str, role: str) -> tuple[list[dict], list[dict], boo
 
 
 def parse(row: dict) -> tuple[dict, set, dict]:
+    if _oai(row):  # OpenAI's layout: read as the TRL row it spells, and remember the spelling
+        inp = row["input"]
+        trl_row = {"prompt": inp.get("messages"), "chosen": row[OAI_SIDES[0]], "rejected": row[OAI_SIDES[1]]}
+        if "tools" in inp:
+            trl_row["tools"] = inp["tools"]
+        fields, _, h = parse(trl_row)
+        h["oai"] = {"keys": list(inp), "extra": {k: v for k, v in inp.items() if k not in ("messages", "tools")}}
+        return fields, {"input", *OAI_SIDES}, h
     h: dict = {}
     used: set = set()
     if "prompt" in row:
@@ -138,6 +157,13 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     else:
         raise RowError(f"a {kind} row has no TRL form")
     build_tools_images(rec, out, h)
+    if "oai" in h and kind == "preference":
+        inp = {"messages": out.pop("prompt", []), **h["oai"]["extra"]}
+        if "tools" in out:
+            inp["tools"] = out.pop("tools")
+        keys = h["oai"]["keys"]
+        inp = dict(sorted(inp.items(), key=lambda kv: keys.index(kv[0]) if kv[0] in keys else len(keys)))
+        out = {"input": inp, OAI_SIDES[0]: out.pop("chosen"), OAI_SIDES[1]: out.pop("rejected"), **out}
     return out, []
 
 
