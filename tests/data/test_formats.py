@@ -49,6 +49,7 @@ PUBLIC_FORMATS = {
     "glaive_function_calling_v2_one_newline.json": ("glaive", {"sft"}),
     "llama_factory_ranking_alpaca.json": ("alpaca", {"preference"}),
     "openai_preference_finetune.jsonl": ("trl", {"preference"}),
+    "lima.jsonl": ("sharegpt", {"sft"}),
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
@@ -142,6 +143,14 @@ def test_openai_preference_layout_reads_as_prompt_chosen_rejected():
     assert second["chosen"][0]["tool_calls"][0]["name"] == "set_light"
     row, lost = encode(second, "sharegpt")
     assert row["rejected"] == {"from": "gpt", "value": "I cannot control lights."}
+
+
+def test_lima_plain_string_turns_alternate_user_and_assistant():
+    _, second = iter_records(str(SHAPES / "lima.jsonl"))
+    assert [t["role"] for t in second["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert second["messages"][2]["content"] == "Now one about snow." and second["meta"] == {"source": "multi_turn"}
+    row, lost = encode(second, "openai")
+    assert row["messages"][1]["role"] == "assistant" and lost == []
 
 
 def test_glaive_function_calls_become_tool_calls():

@@ -4,7 +4,8 @@ Roles human, gpt, system, function_call (an assistant tool call whose value is t
 call) and observation (a tool result), plus the spellings seen in public dumps (user,
 assistant, chatgpt, bing, tool...). Preference rows carry `chosen` / `rejected` turn
 objects; KTO rows a boolean `kto_tag`. Reasoning is a leading <think> block in a gpt value.
-Also reads the pair style of Capybara ({"conversation": [{"input", "output"}]}).
+Also reads the pair style of Capybara ({"conversation": [{"input", "output"}]}) and LIMA's
+plain strings ({"conversations": [user, assistant, user, ...]}).
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ def detect(row: dict) -> float:
         return 0.92
     if is_role_list(conv, "role"):
         return 0.85
-    if is_role_list(row.get("conversation"), "input"):
+    if is_role_list(row.get("conversation"), "input") or _strings(conv):
         return 0.85
     return 0.3 if isinstance(conv, list) else 0.0  # a conversation, maybe broken
+
+
+def _strings(conv: Any) -> bool:
+    return isinstance(conv, list) and bool(conv) and all(isinstance(t, str) for t in conv)
 
 
 def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
@@ -144,7 +149,13 @@ def _side(value: Any, what: str) -> tuple[list[dict], Any]:
 
 def parse(row: dict) -> tuple[dict, set, dict]:
     h: dict = {}
-    if "conversations" in row:
+    if _strings(row.get("conversations")):  # LIMA: turns alternate, user first
+        roles = ("user", "assistant")
+        turns = [{"role": roles[i % 2], "content": t} for i, t in enumerate(row["conversations"])]
+        hints = [{}] * len(turns)
+        h["strs"] = 1
+        used = {"conversations"}
+    elif "conversations" in row:
         turns, hints = _parse_turns(row["conversations"], "conversations")
         used = {"conversations"}
     elif "conversation" in row:  # Capybara: [{"input", "output"}]
@@ -201,6 +212,8 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
             out["system"] = rec["system"]
     if "pairs" in h:
         out["conversation"] = _build_pairs(turns, h["pairs"], lost)
+    elif "strs" in h:
+        out["conversations"] = _build_strings(turns, lost)
     else:
         out["conversations"] = _build_turns(turns, hints, lost)
     if rec["kind"] == "preference":
@@ -217,6 +230,16 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         out[h.get("lkey", "kto_tag")] = rec.get("label")
     build_tools_images(rec, out, h)
     return out, sorted(lost)
+
+
+def _build_strings(turns: list[dict], lost: set) -> list[str]:
+    out = []
+    for i, t in enumerate(turns):
+        if t["role"] != ("user", "assistant")[i % 2] or t.get("tool_calls"):
+            lost.add("turns that do not alternate user/assistant")
+            continue
+        out.append(join_think(t["content"], t["reasoning"]) if t.get("reasoning") is not None else t["content"])
+    return out
 
 
 def _build_pairs(turns: list[dict], extras: Any, lost: set) -> list[dict]:
