@@ -122,6 +122,8 @@ def test_glaive_rows_with_one_newline_between_turns_split_into_turns():
     assert first["messages"][1]["tool_calls"] == [{"name": "add_note", "arguments": '{"text": "buy lentils"}'}]
     assert [t["content"] for t in second["messages"]] == [
         "Name a river in Peru.", "The Urubamba flows through Peru.", "And one in Chile?", "The Maipo is a river in Chile."]
+    quoted = decode("glaive", {"chat": "USER: Fix this log:\nASSISTANT: hi\n\n\nASSISTANT: Fixed. <|endoftext|>\n\n\n"}, id="q")
+    assert [t["content"] for t in quoted["messages"]] == ["Fix this log:\nASSISTANT: hi", "Fixed."]
 
 
 def test_alpaca_output_pair_is_a_preference_row():
@@ -143,6 +145,7 @@ def test_openai_preference_layout_reads_as_prompt_chosen_rejected():
     assert second["chosen"][0]["tool_calls"][0]["name"] == "set_light"
     row, lost = encode(second, "sharegpt")
     assert row["rejected"] == {"from": "gpt", "value": "I cannot control lights."}
+    assert lost == ["tool call ids"]  # sharegpt's function_call turns have no ids
 
 
 def test_lima_plain_string_turns_alternate_user_and_assistant():

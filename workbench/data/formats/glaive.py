@@ -1,7 +1,7 @@
 """Glaive function calling (glaiveai/glaive-function-calling-v2): a `system` string
 ("SYSTEM: ... functions ...") and a `chat` transcript of "USER: ...", "ASSISTANT: ...
 <|endoftext|>" and "FUNCTION RESPONSE: ..." blocks separated by two blank lines (some
-rows use one newline; a row's first separator splits the whole row), where an
+rows use one newline; a row's longest separator splits the whole row), where an
 assistant's "<functioncall> {...}" is a tool call whose arguments are a quoted JSON string.
 
 Read so that such rows join the other formats; the function schemas stay in the system
@@ -52,8 +52,8 @@ def _call(text: str) -> dict | None:
 
 def parse(row: dict) -> tuple[dict, set, dict]:
     chat = need_str(row.get("chat"), "'chat'")
-    first = _SEP.search(chat)
-    sep = first.group(1) if first else SEP
+    # the longest run, so that a quoted "\nASSISTANT: " inside a turn is not taken for one
+    sep = max((m.group(1) for m in _SEP.finditer(chat)), key=len, default=SEP)
     parts = re.split(f"(?:^|{sep}){_ROLE}", chat)
     if parts[0]:
         raise RowError("'chat' must start with 'USER:'")
