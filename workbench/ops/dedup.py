@@ -31,6 +31,17 @@ def default_params(method: str):
     raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
 
 
+def kto_groups(ds) -> np.ndarray | None:
+    """0 for unlabelled rows, 1 desirable, 2 undesirable; None when no row is labelled.
+
+    A KTO good/bad pair shares its prompt on purpose: rows with different labels are never
+    each other's duplicates."""
+    labels = ds.table.column("label")
+    if labels.null_count == len(labels):
+        return None
+    return np.array([0 if v is None else 1 if v else 2 for v in labels.to_pylist()], dtype=np.int8)
+
+
 def dedup_dataset(
     ds,
     method: str = "minhash",
@@ -55,15 +66,18 @@ def dedup_dataset(
     if getattr(p, "keep", "first") == "score" and score_list is None:
         raise ValueError("keep policy 'score' needs scores (e.g. --score-signal NAME)")
     lengths = ds.column("length") if getattr(p, "keep", "first") == "longest" else None
+    groups = kto_groups(ds)
     if method == "exact":
         from workbench.ops.dedup_exact import exact_dedup, params_dict
 
-        clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel)
+        clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel,
+                               groups=groups)
         extra: dict = {}
     elif method == "minhash":
         from workbench.ops.minhash import minhash_dedup, params_dict
 
-        clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel)
+        clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel,
+                                        groups=groups)
         extra = {"candidate_pairs": stats.candidates, "pairs_kept": stats.kept_pairs, "rows_without_shingles": stats.empty}
     elif method == "embedding":
         from workbench.explore.embed import embed_dataset
@@ -72,7 +86,7 @@ def dedup_dataset(
         emb = embed_dataset(ds, ws, view=view, model=p.model,
                             progress=(lambda done, total: progress(done)) if progress else None)
         empty = np.fromiter((not t.strip() for chunk in texts.chunks() for t in chunk), bool, len(texts))
-        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list, empty=empty)
+        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list, empty=empty, groups=groups)
         extra = {}
     else:
         raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")

@@ -48,6 +48,7 @@ def embedding_dedup(
     lengths: Sequence[int] | None = None,
     scores: Sequence[float | None] | None = None,
     empty: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> list[Cluster]:
     """Clusters of rows whose embeddings are near-identical (positions in `emb`). Rows marked in
     `empty` (no text in the view) are left out: every empty text embeds to the same vector."""
@@ -58,6 +59,9 @@ def embedding_dedup(
         emb = np.array(emb, dtype=np.float32)
         emb[empty] = 0  # a zero vector's cosine with anything is 0, below any threshold
     a, b, s = similar_pairs(emb, p.threshold, p.block)
+    if groups is not None:  # rows of different groups never match
+        same = groups[a] == groups[b]
+        a, b, s = a[same], b[same], s[same]
     return build_clusters(len(emb), a, b, s, keep=p.keep, lengths=lengths, scores=scores)
 
 

@@ -52,9 +52,10 @@ def exact_dedup(
     scores: Sequence[float | None] | None = None,
     progress: Callable[[int], None] | None = None,
     cancel=None,
+    groups: Sequence[int] | None = None,
 ) -> list[Cluster]:
     """Clusters of rows whose normalised texts are equal (positions in `texts`); streams the
-    texts and keeps one 16-byte key per row."""
+    texts and keeps one 16-byte key per row. Rows of different `groups` never match."""
     p = params or ExactParams()
     first: dict[bytes, int] = {}
     a: list[int] = []
@@ -68,7 +69,8 @@ def exact_dedup(
         for t in chunk:
             # A row with nothing to compare (a text row's prompt view, say) duplicates nothing.
             norm = normalise(t, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
-            j = first.setdefault(_key(norm), i) if norm else i
+            key = _key(norm) if groups is None else _key(norm) + bytes([groups[i]])
+            j = first.setdefault(key, i) if norm else i
             if j != i:
                 a.append(j)
                 b.append(i)

@@ -175,10 +175,12 @@ def all_signatures(texts: Sequence[str], p: MinHashParams, progress: Callable[[i
     return sig, has
 
 
-def candidate_pairs(sig: np.ndarray, has: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(sig: np.ndarray, has: np.ndarray, bands: int, rows: int,
+                    groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) that share at least one band: each row is paired with the first row of
-    its bucket in every band where it collides."""
+    its bucket in every band where it collides. With `groups`, buckets never span two groups."""
     idx = np.flatnonzero(has)
+    g = np.zeros(len(idx), np.int8) if groups is None else np.asarray(groups)[idx]
     pairs = []
     for band in range(bands):
         cols = np.ascontiguousarray(sig[idx, band * rows : (band + 1) * rows])
@@ -191,12 +193,13 @@ def candidate_pairs(sig: np.ndarray, has: np.ndarray, bands: int, rows: int) -> 
             with np.errstate(over="ignore"):
                 for c in range(rows):
                     keys = keys * _U64(1099511628211) + cols[:, c].astype(np.uint64)
-        order = np.argsort(keys, kind="stable")
-        k = keys[order]
-        same = np.flatnonzero(k[1:] == k[:-1]) + 1  # positions whose key equals the previous one
+        order = np.argsort(keys, kind="stable") if groups is None else np.lexsort((keys, g))
+        k, kg = keys[order], g[order]
+        equal = (k[1:] == k[:-1]) & (kg[1:] == kg[:-1])
+        same = np.flatnonzero(equal) + 1  # positions whose key (and group) equals the previous one
         if not len(same):
             continue
-        run_start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        run_start = np.flatnonzero(np.r_[True, ~equal])
         head = run_start[np.searchsorted(run_start, same, side="right") - 1]
         pairs.append(np.stack([idx[order[head]], idx[order[same]]], axis=1))
     if not pairs:
@@ -251,18 +254,19 @@ def minhash_dedup(
     scores: Sequence[float | None] | None = None,
     progress: Callable[[int], None] | None = None,
     cancel=None,
+    groups: np.ndarray | None = None,
 ) -> tuple[list[Cluster], MinHashStats]:
     """Clusters of near-duplicate texts (positions in `texts`).
 
     Candidate pairs from the LSH bands are kept when their similarity — estimated from the
     signatures, or verified (params.verify) — reaches the threshold; members of a cluster
-    report the row they matched and that similarity.
+    report the row they matched and that similarity. Rows of different `groups` never match.
     """
     p = params or MinHashParams()
     p.validate()
     bands, rows = p.banding()
     sig, has = all_signatures(texts, p, progress, cancel)
-    a, b = candidate_pairs(sig, has, bands, rows)
+    a, b = candidate_pairs(sig, has, bands, rows, groups)
     sim = estimated_jaccard(sig, a, b)
     n_candidates = len(a)
     if p.verify != "none" and len(a):
