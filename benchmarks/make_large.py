@@ -95,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     rng = random.Random(a.seed)
-    with open(a.output, "w", encoding="utf-8") as f:
+    try:
+        f = open(a.output, "w", encoding="utf-8")
+    except OSError as e:
+        print(f"make_large: cannot write {a.output}: {e.strerror}", file=sys.stderr)
+        return 2
+    with f:
         for i in range(a.rows):
             f.write(json.dumps(row(rng, i), ensure_ascii=False))
             f.write("\n")
