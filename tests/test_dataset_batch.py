@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.data.dataset import _batch, _text_length
+from workbench.data.jsonio import loads
 from workbench.data.record import JSON_FIELDS, full_text, preview
 
 text = st.text(alphabet=st.sampled_from("ab \n\té"), max_size=6)
@@ -41,7 +40,7 @@ def test_batch_columns(records):
     for r, row in zip(records, batch):
         assert row["id"] == r["id"] and row["kind"] == r["kind"] and row["system"] == r["system"]
         for f in JSON_FIELDS:
-            assert (None if row[f] is None else json.loads(row[f])) == r.get(f)
+            assert (None if row[f] is None else loads(row[f])) == r.get(f)
         assert row["length"] == len(full_text(r))
         assert row["n_turns"] == len(r["messages"] or ()) + len(r["chosen"] or ())
         assert row["preview"] == preview(r)

@@ -11,6 +11,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 
 class RowError(Exception):
     """What is wrong with one row; the reader adds the file and line."""
@@ -18,7 +20,12 @@ class RowError(Exception):
 
 def same(a: Any, b: Any) -> bool:
     """Deep equality that also compares dict key order and value types (1 != 1.0 != True)."""
-    return a == b and _same_shape(a, b)  # C-speed equality first; then order and types
+    if a != b:  # C-speed equality first; then order and types
+        return False
+    try:  # equal values spell their keys in the same order and their types alike
+        return orjson.dumps(a) == orjson.dumps(b)
+    except TypeError:  # beyond orjson (integers over 64 bits, keys that are not strings)
+        return _same_shape(a, b)
 
 
 def _same_shape(a: Any, b: Any) -> bool:
