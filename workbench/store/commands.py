@@ -71,7 +71,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
             print(f"workbench: unknown row id(s): {', '.join(unknown)} "
                   f"(the dataset has {len(ds)} rows; ids look like: {sample})", file=sys.stderr)
             return 1
-        ws.decide_many(rows, args.status, note=args.note, tags=args.tag)
+        from workbench.store.reconcile import content_hashes
+
+        ws.decide_many(rows, args.status, note=args.note, tags=args.tag, content=content_hashes(ds, rows))
         print(f"{args.status}: {', '.join(rows)}  (workspace {ws.path})")
     return 0
 
@@ -97,8 +99,12 @@ def _has(ds, row_id: str) -> bool:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from workbench.store.reconcile import describe, reconcile
+
     ds, ws = _open(args)
     with ws:
+        changed = reconcile(ds, ws)
+        orphaned = len(ws.orphans())
         ids = set(ds.ids)
         counts = {"accept": 0, "reject": 0, "pending": len(ids)}
         why: dict[str, int] = {}
@@ -110,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if status == "reject":
                 why[reason] = why.get(reason, 0) + 1
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
-                "rejected_by": why, "jobs": ws.runs(5)}
+                "rejected_by": why, "moved": changed["moved"], "orphaned": orphaned, "jobs": ws.runs(5)}
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
@@ -118,10 +124,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  accept {counts['accept']}   reject {counts['reject']}   pending {counts['pending']}")
     if why:
         print("  rejected by: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
+    if describe(changed):
+        print("  " + describe(changed))
+    if orphaned:
+        print(f"  {_set_aside(orphaned)}")
     if info["jobs"]:
         print("recent jobs:")
         _print_runs(info["jobs"])
     return 0
+
+
+def _set_aside(n: int) -> str:
+    return f"{n} decision(s) set aside, not applied: the content they were made on is gone from the source"
 
 
 def _print_runs(runs: list[dict]) -> None:
@@ -173,6 +187,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {summary['rows']} of {summary['total']} rows to {summary['out']} ({args.to})")
     for reason, n in summary["left_out"].items():
         print(f"  left out {n}: {reason}")
+    if summary["moved"]:
+        print(f"  {summary['moved']} decision(s) moved with their rows: the source changed since they were made")
+    if summary["orphaned"]:
+        print(f"  {_set_aside(summary['orphaned'])}")
     lost = summary["lost"]
     if lost:
         print(f"  {len(lost)} thing(s) the {args.to} format cannot hold, e.g.:")

@@ -4,6 +4,8 @@ What counts as rejected: a person's decision always wins; otherwise an operation
 stands (the latest run's). `only="not-rejected"` (the default) keeps every row that is not
 rejected; `only="accepted"` keeps only rows accepted (by a person or an operation). The
 source is never touched; the writer writes the output atomically (temp file + rename).
+Decisions are first reconciled with the source (workbench.store.reconcile), so an edited
+source never puts a decision on another row's content.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ ONLY = ("not-rejected", "accepted")
 def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
            progress: Callable[[int], None] | None = None) -> dict:
     """Write the curated rows of `ds` to `out` in format `to`; returns a summary:
-    {"out", "format", "only", "total", "rows", "left_out": {reason: count}, "lost": [...]}.
+    {"out", "format", "only", "total", "rows", "left_out": {reason: count}, "lost": [...],
+    "moved", "orphaned"}: decisions moved with their rows by this export's reconcile, and
+    decisions set aside in the workspace (their content is gone; not applied).
     Reasons: "manual" (a person rejected), an operation's name (its proposal stands), and
     with only="accepted", "not accepted" (pending or never decided)."""
     from workbench.data.writers import write_records
+    from workbench.store.reconcile import reconcile
 
     if only not in ONLY:
         raise ValueError(f"only must be one of {', '.join(ONLY)}, not {only!r}")
@@ -30,6 +35,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
         src = Path(src).resolve()
         if target == src or src in target.parents:
             raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
+    moved = reconcile(ds, ws)["moved"]
     reasons = ws.reasons()
     left_out: Counter[str] = Counter()
 
@@ -57,4 +63,6 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
         "rows": report["rows"],
         "left_out": dict(sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0]))),
         "lost": report.get("lost", []),
+        "moved": moved,
+        "orphaned": len(ws.orphans()),
     }

@@ -82,6 +82,22 @@ MIGRATIONS: list[str] = [
         time REAL NOT NULL
     );
     """,
+    # 3: decisions remember the content of the row they were made on, so that they follow it
+    # when the source is edited (workbench.store.reconcile); those whose content is gone are
+    # set aside in `orphans`, never applied and never deleted.
+    """
+    ALTER TABLE decisions ADD COLUMN content TEXT;  -- short content hash; NULL before v3 or for non-rows
+    CREATE TABLE orphans (
+        row_id TEXT NOT NULL,  -- the id the decision was on
+        status TEXT NOT NULL,
+        note TEXT,
+        tags TEXT,
+        by TEXT NOT NULL,
+        time REAL NOT NULL,
+        content TEXT NOT NULL,
+        set_aside REAL NOT NULL
+    );
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

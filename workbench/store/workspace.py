@@ -34,6 +34,7 @@ from workbench.store.migrations import MIGRATIONS, VERSION
 STATUSES = ("accept", "reject", "pending")
 BUSY_TIMEOUT_MS = 60_000
 _CHUNK = 500  # ids per `IN (...)` query, well under SQLite's variable limit
+_PUT_DECISION = "INSERT OR REPLACE INTO decisions (row_id, status, note, tags, by, time, content) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 _COMPARE = {
     "<": lambda a, b: a < b,
@@ -226,21 +227,25 @@ class Workspace:
     # -- a person's decisions ------------------------------------------------------------
 
     def decide(self, row_id: str, status: str, *, note: str | None = None,
-               tags: Iterable[str] | None = None, by: str = "user") -> None:
+               tags: Iterable[str] | None = None, by: str = "user", content: str | None = None) -> None:
         """Record a person's decision on one row (one undo step). `None` keeps the row's
-        current note / tags; pass "" or [] to clear them. Committed when this returns."""
-        self._decide({row_id: status}, note, tags, by)
+        current note / tags; pass "" or [] to clear them. `content` is the row's content hash
+        (workbench.store.reconcile.content_hashes), which lets the decision follow its row
+        when the source is edited. Committed when this returns."""
+        self._decide({row_id: status}, note, tags, by, {row_id: content})
 
     def decide_many(self, row_ids: Iterable[str], status: str, *, note: str | None = None,
-                    tags: Iterable[str] | None = None, by: str = "user") -> None:
+                    tags: Iterable[str] | None = None, by: str = "user",
+                    content: dict[str, str] | None = None) -> None:
         """The same decision on many rows: one transaction, one undo step."""
-        self._decide(dict.fromkeys(row_ids, status), note, tags, by)
+        self._decide(dict.fromkeys(row_ids, status), note, tags, by, content or {})
 
-    def decide_each(self, statuses: dict[str, str], *, by: str = "user") -> None:
+    def decide_each(self, statuses: dict[str, str], *, by: str = "user",
+                    content: dict[str, str] | None = None) -> None:
         """Different decisions on several rows (keep one duplicate, reject the others): one undo step."""
-        self._decide(statuses, None, None, by)
+        self._decide(statuses, None, None, by, content or {})
 
-    def _decide(self, statuses: dict[str, str], note, tags, by: str) -> None:
+    def _decide(self, statuses: dict[str, str], note, tags, by: str, content: dict[str, str | None]) -> None:
         for status in set(statuses.values()):
             if status not in STATUSES:
                 raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -262,20 +267,26 @@ class Workspace:
                     "tags": tags if tags is not None else (old or {}).get("tags"),
                     "by": by,
                     "time": now,
+                    "content": content.get(rid),
                 }
                 hist.append((step, rid, None if old is None else _dumps(old), _dumps(new)))
-                rows.append((rid, new["status"], new["note"], _dumps(new["tags"]), by, now))
+                rows.append(self._row(rid, new))
             db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)", hist)
-            db.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(_PUT_DECISION, rows)
 
     @staticmethod
     def _current(db: sqlite3.Connection, row_ids: list[str]) -> dict[str, dict]:
         out = {}
         for chunk in _chunks(row_ids):
-            q = f"SELECT row_id, status, note, tags, by, time FROM decisions WHERE row_id IN ({','.join('?' * len(chunk))})"
-            for rid, status, note, tags, by, t in db.execute(q, chunk):
-                out[rid] = {"status": status, "note": note, "tags": _loads(tags), "by": by, "time": t}
+            q = f"SELECT row_id, status, note, tags, by, time, content FROM decisions WHERE row_id IN ({','.join('?' * len(chunk))})"
+            for rid, status, note, tags, by, t, content in db.execute(q, chunk):
+                out[rid] = {"status": status, "note": note, "tags": _loads(tags), "by": by, "time": t, "content": content}
         return out
+
+    @staticmethod
+    def _row(rid: str, d: dict) -> tuple:
+        # History written before schema v3 has no "content": such a decision has no hash.
+        return (rid, d["status"], d["note"], _dumps(d["tags"]), d["by"], d["time"], d.get("content"))
 
     @staticmethod
     def _drop_redo(db: sqlite3.Connection) -> None:
@@ -315,10 +326,35 @@ class Workspace:
         if d is None:
             db.execute("DELETE FROM decisions WHERE row_id = ?", (rid,))
         else:
-            db.execute(
-                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?)",
-                (rid, d["status"], d["note"], _dumps(d["tags"]), d["by"], d["time"]),
-            )
+            db.execute(_PUT_DECISION, Workspace._row(rid, d))
+
+    # -- decisions whose row changed (used by workbench.store.reconcile) -------------------
+
+    def decision_hashes(self) -> dict[str, str | None]:
+        """row_id -> content hash of the row when a person decided it (None when not known:
+        decided before schema v3, or not a dataset row)."""
+        return dict(self._read("SELECT row_id, content FROM decisions"))
+
+    def follow_content(self, moves: dict[str, str], orphans: Iterable[str]) -> None:
+        """In one transaction: move decisions to new row ids (old id -> new id; targets are free
+        or moving away too) and set others aside in `orphans`. The undo history is dropped:
+        the ids it names now mean other rows, so undoing a step would hit the wrong ones."""
+        orphans = list(orphans)
+        with self._write() as db:
+            old = self._current(db, list(moves) + orphans)
+            now = time.time()
+            db.executemany("INSERT INTO orphans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(*self._row(rid, old[rid]), now) for rid in orphans])
+            db.executemany("DELETE FROM decisions WHERE row_id = ?", [(rid,) for rid in old])
+            db.executemany(_PUT_DECISION, [self._row(new, old[rid]) for rid, new in moves.items()])
+            db.execute("DELETE FROM history")
+            db.execute("DELETE FROM steps")
+
+    def orphans(self) -> list[dict]:
+        """Decisions set aside because their row's content is gone from the source, oldest first."""
+        rows = self._read("SELECT row_id, status, note, tags, by, time, content, set_aside FROM orphans ORDER BY rowid")
+        return [{"row_id": r, "status": s, "note": n, "tags": _loads(t) or [], "by": b, "time": tm,
+                 "content": c, "set_aside": sa} for r, s, n, t, b, tm, c, sa in rows]
 
     def can_undo(self) -> bool:
         return bool(self._read("SELECT 1 FROM steps WHERE undone = 0 LIMIT 1"))

@@ -75,8 +75,8 @@ def _load_factory(spec: str) -> Callable[[], Widget]:
 
 
 class Opened(Message):
-    def __init__(self, ds, ws, model=None) -> None:
-        self.ds, self.ws, self.model = ds, ws, model
+    def __init__(self, ds, ws, model=None, notice: str | None = None) -> None:
+        self.ds, self.ws, self.model, self.notice = ds, ws, model, notice
         super().__init__()
 
 
@@ -211,10 +211,12 @@ class WorkbenchApp(App):
         mapping = self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])
         ds = Dataset.open(self.paths, format=self.fmt, mapping=mapping,
                           progress=lambda n: self.post_message(OpenProgress(n)))
+        from workbench.store.reconcile import describe, reconcile
         from workbench.tui.browse_model import BrowseModel
 
         ws = Workspace.for_dataset(ds, self.workspace_path)
-        self.post_message(Opened(ds, ws, BrowseModel(ds, ws)))
+        notice = describe(reconcile(ds, ws))  # a stat and a meta read when the source is unchanged
+        self.post_message(Opened(ds, ws, BrowseModel(ds, ws), notice))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
@@ -234,6 +236,8 @@ class WorkbenchApp(App):
         self.sub_title = self.ds.name
         if self.ds.errors:
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
+        if msg.notice:
+            self.notify(msg.notice, severity="warning", timeout=10)
         await self._show("browse")
         # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
         await self.query_one("#loading").remove()

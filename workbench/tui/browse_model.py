@@ -193,7 +193,10 @@ class BrowseModel:
             raise ValueError(f"unknown status {bad.pop()!r}")
         if self.ws is None:
             raise RuntimeError("no workspace is open")
-        self.ws.decide_each(changes)
+        from workbench.store.reconcile import content_hashes
+
+        # The rows' content hashes let each decision follow its row if the source is edited.
+        self.ws.decide_each(changes, content=content_hashes(self.ds, changes))
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:

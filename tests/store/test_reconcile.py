@@ -1,0 +1,132 @@
+"""Decisions follow their rows' content when the source file is edited (real files, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.data.dataset import Dataset
+from workbench.store.reconcile import content_hashes, reconcile
+from workbench.store.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "alpaca.jsonl"
+FRENCH = "Translate the sentence into French."
+DERIVATIVE = "What is the derivative of x^3 * sin(x)?"
+
+
+@pytest.fixture
+def src(tmp_path) -> Path:
+    path = tmp_path / "a.jsonl"
+    shutil.copy(SAMPLE, path)
+    assert json.loads(path.read_text().splitlines()[3])["instruction"] == FRENCH
+    return path
+
+
+def _insert_first_line(path: Path) -> None:
+    row = {"instruction": "New first row.", "input": "", "output": "Hello there."}
+    path.write_text(json.dumps(row) + "\n" + path.read_text())
+
+
+def _instructions(path: Path) -> list[str]:
+    return [json.loads(line)["instruction"] for line in path.read_text().splitlines()]
+
+
+def test_decision_follows_its_row_when_a_line_is_inserted_at_the_top(src, tmp_path, capsys):
+    assert main(["decide", str(src), "--row", "a.jsonl:3", "--reject"]) == 0
+    _insert_first_line(src)
+    out = tmp_path / "o.jsonl"
+    assert main(["export", str(src), "--to", "alpaca", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["moved"] == 1 and summary["orphaned"] == 0
+    kept = _instructions(out)
+    assert FRENCH not in kept and DERIVATIVE in kept and "New first row." in kept
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        assert ws.statuses() == {"a.jsonl:4": "reject"}  # the French row's new id
+
+
+def test_row_edited_in_place_sets_its_decision_aside(src, tmp_path, capsys):
+    assert main(["decide", str(src), "--row", "a.jsonl:3", "--reject", "--note", "wrong language"]) == 0
+    lines = src.read_text().splitlines()
+    lines[3] = lines[3].replace("French", "German")
+    src.write_text("\n".join(lines) + "\n")
+
+    assert main(["status", str(src)]) == 0
+    printed = capsys.readouterr().out
+    assert "0 moved with their rows, 1 set aside" in printed and "reject 0" in printed
+    out = tmp_path / "o.jsonl"
+    assert main(["export", str(src), "--to", "alpaca", "-o", str(out)]) == 0
+    assert "1 decision(s) set aside, not applied" in capsys.readouterr().out
+    assert len(_instructions(out)) == len(lines)  # the edited row is not rejected
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        (orphan,) = ws.orphans()  # kept, with what the person said
+        assert (orphan["row_id"], orphan["status"], orphan["note"]) == ("a.jsonl:3", "reject", "wrong language")
+        assert ws.statuses() == {}
+
+
+def test_unchanged_source_hashes_nothing(src, tmp_path):
+    ds = Dataset.open([str(src)])
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        ws.decide("a.jsonl:3", "reject", content=content_hashes(ds, ["a.jsonl:3"])["a.jsonl:3"])
+        assert reconcile(ds, ws) == {"moved": 0, "orphaned": 0, "hashed": 1}  # first look: the decided row
+        assert reconcile(ds, ws)["hashed"] == 0
+        assert ws.get_meta("reconciled")[0][1:] == [src.stat().st_size, src.stat().st_mtime_ns]
+        _insert_first_line(src)
+        ds2 = Dataset.open([str(src)])
+        assert reconcile(ds2, ws) == {"moved": 1, "orphaned": 0, "hashed": 1 + len(ds2)}
+        assert reconcile(ds2, ws)["hashed"] == 0
+
+
+def test_ambiguous_content_and_taken_rows_are_set_aside(tmp_path):
+    path = tmp_path / "d.jsonl"
+    rows = [{"instruction": f"q{i}", "output": f"a{i}"} for i in range(4)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ds = Dataset.open([str(path)])
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        ids = ds.ids
+        ws.decide_each({ids[1]: "reject", ids[3]: "accept"}, content=content_hashes(ds, [ids[1], ids[3]]))
+        ws.decide(ids[0], "accept")  # no hash (an old decision): never moved, never set aside
+        reconcile(ds, ws)
+        # q1 now twice (ambiguous); q3 once, but at d.jsonl:0, which holds an unhashed decision
+        rows = [rows[3], rows[0], rows[1], rows[1]]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        assert reconcile(Dataset.open([str(path)]), ws) == {"moved": 0, "orphaned": 2, "hashed": 6}
+        assert ws.statuses() == {ids[0]: "accept"}
+        assert [o["row_id"] for o in ws.orphans()] == [ids[1], ids[3]]
+
+
+def test_hashes_survive_undo_and_redo_and_ignore_position(src, tmp_path):
+    ds = Dataset.open([str(src)])
+    h = content_hashes(ds, ["a.jsonl:3", "not-a-row"])
+    assert list(h) == ["a.jsonl:3"]  # ids that are not rows have no hash
+    rec = dict(ds.record(3), id="elsewhere", source="x", row=99)
+    from workbench.store.reconcile import content_hash
+
+    assert content_hash(rec) == h["a.jsonl:3"]
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        ws.decide("a.jsonl:3", "reject", content=h["a.jsonl:3"])
+        ws.decide("a.jsonl:3", "accept", content=h["a.jsonl:3"])
+        ws.undo()
+        ws.undo()
+        ws.redo()
+        assert ws.decision_hashes() == {"a.jsonl:3": h["a.jsonl:3"]}
+
+
+def test_v2_workspace_migrates_and_keeps_unhashed_decisions(src, tmp_path):
+    path = tmp_path / "old.sqlite"
+    with Workspace.open(path) as ws:
+        ws.decide("a.jsonl:3", "reject")
+    con = sqlite3.connect(path)  # take the file back to the version-2 layout
+    con.executescript("DROP TABLE orphans; ALTER TABLE decisions DROP COLUMN content;"
+                      "UPDATE schema_version SET version = 2;")
+    con.close()
+    with Workspace.open(path) as ws:
+        assert ws.schema_version == 3 and ws.decision_hashes() == {"a.jsonl:3": None}
+        _insert_first_line(src)
+        assert reconcile(Dataset.open([str(src)]), ws)["orphaned"] == 0  # nothing to compare with
+        assert ws.statuses() == {"a.jsonl:3": "reject"}
+        assert ws.undo() == ["a.jsonl:3"]  # history from before v3 still undoes

@@ -1,0 +1,114 @@
+"""Decisions follow their rows' content when a source file is edited.
+
+Row ids are positions (`alpaca.jsonl:3`) when a file has no id field, and the default
+workspace is found by the sources' paths. So inserting a line at the top of a file would
+silently put every decision on the row below. Each decision a person makes therefore records
+a short hash of the row's content (`content_hashes`); `reconcile` compares it with the rows
+as they are now and moves each decision whose content sits at another id now, or sets it
+aside (never applied, never deleted) when that content is gone or is no longer one row.
+
+It is cheap when nothing changed: the sources' (size, mtime_ns) are kept in the workspace
+meta, and only when they differ are the decided rows hashed; the whole dataset is hashed only
+if some decided row changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Iterable
+
+# What a row says, not where it sits: id, source, row and origin (spelling) are left out.
+CONTENT_FIELDS = ("kind", "system", "messages", "chosen", "rejected", "label", "text", "tools", "images", "meta")
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_RUN = 4096  # rows decoded at once when hashing consecutive rows
+
+
+def content_hash(rec: dict) -> str:
+    """16 hex digits over the canonical record's content."""
+    raw = _encode([rec.get(f) for f in CONTENT_FIELDS]).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+def content_hashes(ds, row_ids: Iterable[str]) -> dict[str, str]:
+    """row_id -> content hash for the ids that are rows of `ds` (others are left out)."""
+    ids = list(dict.fromkeys(row_ids))
+    if not ids:
+        return {}
+    import pyarrow as pa
+    import pyarrow.compute as pc  # slow to import: only when there is something to hash
+
+    where = pc.index_in(pa.array(ids, pa.string()), value_set=ds.table.column("id").combine_chunks())
+    found = sorted((i, rid) for rid, i in zip(ids, where.to_pylist()) if i is not None)
+    out: dict[str, str] = {}
+    k = 0
+    while k < len(found):  # decode each run of consecutive rows in one go
+        j = k
+        while j + 1 < len(found) and found[j + 1][0] == found[j][0] + 1 and j + 1 - k < _RUN:
+            j += 1
+        for (_, rid), rec in zip(found[k : j + 1], ds.records(found[k][0], found[j][0] + 1)):
+            out[rid] = content_hash(rec)
+        k = j + 1
+    return out
+
+
+def sources_stamp(ds) -> list:
+    """[path, size, mtime_ns] of every source file (the files inside a directory source)."""
+    out = []
+    for src in getattr(ds, "sources", []):
+        p = Path(src)
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        for f in files:
+            try:
+                st = os.stat(f)
+                out.append([str(f.resolve()), st.st_size, st.st_mtime_ns])
+            except FileNotFoundError:
+                out.append([str(f.resolve()), None, None])
+    return out
+
+
+def reconcile(ds, ws) -> dict:
+    """Move or set aside decisions whose row's content changed since they were made.
+
+    Returns {"moved", "orphaned", "hashed"}: decisions moved to the row that now holds their
+    content, decisions set aside (their content is in no row, or in several), and how many
+    rows were hashed (0 when the sources are unchanged since the last reconcile)."""
+    stamp = sources_stamp(ds)
+    result = {"moved": 0, "orphaned": 0, "hashed": 0}
+    if ws.get_meta("reconciled") == stamp:
+        return result
+    decided = ws.decision_hashes()
+    recorded = {rid: h for rid, h in decided.items() if h is not None}
+    now = content_hashes(ds, recorded)
+    result["hashed"] = len(now)
+    changed = {rid: h for rid, h in recorded.items() if now.get(rid) != h}
+    if changed:
+        wanted = set(changed.values())
+        where: dict[str, list[str]] = defaultdict(list)  # recorded hash -> ids that hold it now
+        for batch in ds.iter_batches(_RUN):
+            for rec in batch:
+                h = content_hash(rec)
+                if h in wanted:
+                    where[h].append(rec["id"])
+            result["hashed"] += len(batch)
+        moves = {rid: where[h][0] for rid, h in changed.items() if len(where[h]) == 1}
+        # A target keeps a decision that stays put; two decisions claiming one row both lose it.
+        claims = Counter(moves.values())
+        moves = {rid: to for rid, to in moves.items()
+                 if claims[to] == 1 and (to not in decided or to in changed)}
+        orphans = [rid for rid in changed if rid not in moves]
+        ws.follow_content(moves, orphans)
+        result["moved"], result["orphaned"] = len(moves), len(orphans)
+    ws.set_meta("reconciled", stamp)
+    return result
+
+
+def describe(result: dict) -> str | None:
+    """One line for people, or None when nothing moved."""
+    if not (result["moved"] or result["orphaned"]):
+        return None
+    return (f"source changed since your decisions: {result['moved']} moved with their rows, "
+            f"{result['orphaned']} set aside (content gone)")
