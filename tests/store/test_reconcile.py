@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -32,6 +33,13 @@ def _insert_first_line(path: Path) -> None:
     path.write_text(json.dumps(row) + "\n" + path.read_text())
 
 
+def _later_mtime(path: Path) -> None:
+    """An edit that keeps the size, made within the file system's clock tick of the last look,
+    would keep the mtime too; a person's edit never comes that fast, so move the mtime on."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+
+
 def _instructions(path: Path) -> list[str]:
     return [json.loads(line)["instruction"] for line in path.read_text().splitlines()]
 
@@ -49,11 +57,25 @@ def test_decision_follows_its_row_when_a_line_is_inserted_at_the_top(src, tmp_pa
         assert ws.statuses() == {"a.jsonl:4": "reject"}  # the French row's new id
 
 
+def test_deciding_after_an_edit_does_not_replace_a_decision_that_should_move(src, tmp_path, capsys):
+    assert main(["decide", str(src), "--row", "a.jsonl:3", "--reject"]) == 0
+    _insert_first_line(src)
+    # a.jsonl:3 is now the derivative row; its old decision (the French row's) moves to :4
+    assert main(["decide", str(src), "--row", "a.jsonl:3", "--accept"]) == 0
+    assert "1 moved with their rows" in capsys.readouterr().err
+    assert main(["undo", str(src)]) == 0  # the history before the edit was dropped, not replayed
+    assert main(["undo", str(src)]) == 1
+    assert main(["redo", str(src)]) == 0
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        assert ws.statuses() == {"a.jsonl:3": "accept", "a.jsonl:4": "reject"}
+
+
 def test_row_edited_in_place_sets_its_decision_aside(src, tmp_path, capsys):
     assert main(["decide", str(src), "--row", "a.jsonl:3", "--reject", "--note", "wrong language"]) == 0
     lines = src.read_text().splitlines()
     lines[3] = lines[3].replace("French", "German")
     src.write_text("\n".join(lines) + "\n")
+    _later_mtime(src)
 
     assert main(["status", str(src)]) == 0
     printed = capsys.readouterr().out
@@ -94,6 +116,7 @@ def test_ambiguous_content_and_taken_rows_are_set_aside(tmp_path):
         # q1 now twice (ambiguous); q3 once, but at d.jsonl:0, which holds an unhashed decision
         rows = [rows[3], rows[0], rows[1], rows[1]]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        _later_mtime(path)
         assert reconcile(Dataset.open([str(path)]), ws) == {"moved": 0, "orphaned": 2, "hashed": 6}
         assert ws.statuses() == {ids[0]: "accept"}
         assert [o["row_id"] for o in ws.orphans()] == [ids[1], ids[3]]

@@ -61,9 +61,20 @@ def _when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
 
+def _reconcile_first(ds, ws) -> None:
+    """Bring earlier decisions up to date with an edited source before writing new ones: a new
+    decision on a renumbered id must not replace the one that should move off it."""
+    from workbench.store.reconcile import describe, reconcile
+
+    notice = describe(reconcile(ds, ws))
+    if notice:
+        print(f"workbench: {notice}", file=sys.stderr)
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     ds, ws = _open(args)
     with ws:
+        _reconcile_first(ds, ws)
         rows = list(dict.fromkeys(args.row))
         unknown = [r for r in rows if not _has(ds, r)]
         if unknown:
@@ -79,8 +90,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_undo_redo(args: argparse.Namespace) -> int:
-    _, ws = _open(args)
+    ds, ws = _open(args)
     with ws:
+        _reconcile_first(ds, ws)  # undo history naming renumbered ids is dropped, not replayed
         rows = ws.undo() if args.action == "undo" else ws.redo()
         statuses = {r: (ws.decision(r) or {}).get("status", "pending") for r in rows}
     if not rows:
