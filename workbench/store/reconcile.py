@@ -107,7 +107,7 @@ def reconcile(ds, ws) -> dict:
 
 
 def describe(result: dict) -> str | None:
-    """One line for people, or None when nothing moved."""
+    """One line for people, or None when no decision moved or was set aside."""
     if not (result["moved"] or result["orphaned"]):
         return None
     return (f"source changed since your decisions: {result['moved']} moved with their rows, "

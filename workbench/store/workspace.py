@@ -341,12 +341,13 @@ class Workspace:
         the ids it names now mean other rows, so undoing a step would hit the wrong ones."""
         orphans = list(orphans)
         with self._write() as db:
+            # Read inside the transaction: another process may have reconciled meanwhile.
             old = self._current(db, list(moves) + orphans)
             now = time.time()
             db.executemany("INSERT INTO orphans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(*self._row(rid, old[rid]), now) for rid in orphans])
+                           [(*self._row(rid, old[rid]), now) for rid in orphans if rid in old])
             db.executemany("DELETE FROM decisions WHERE row_id = ?", [(rid,) for rid in old])
-            db.executemany(_PUT_DECISION, [self._row(new, old[rid]) for rid, new in moves.items()])
+            db.executemany(_PUT_DECISION, [self._row(new, old[rid]) for rid, new in moves.items() if rid in old])
             db.execute("DELETE FROM history")
             db.execute("DELETE FROM steps")
 
