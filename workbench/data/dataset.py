@@ -92,21 +92,26 @@ def _batch(records: Sequence[Record]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict(cols, schema=SCHEMA)
 
 
-def _write_arrow(records: Iterable[Record], out: Path, progress: Progress | None = None) -> int:
-    """Stream records into an Arrow IPC file, atomically. Returns the row count."""
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+def _batches(records: Iterable[Record]) -> Iterator[pa.RecordBatch]:
+    """Records in Arrow batches of BATCH_ROWS, built with the cycle collector paused."""
     records = iter(records)
+    while True:
+        with _gc_paused():  # each batch's records are freed before the collector runs again
+            batch = _batch(list(islice(records, BATCH_ROWS)))
+        if not batch.num_rows:
+            return
+        yield batch
+
+
+def _write_arrow(batches: Iterable[pa.RecordBatch], out: Path, progress: Progress | None = None) -> int:
+    """Stream batches into an Arrow IPC file, atomically. Returns the row count."""
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     n = 0
     try:
         with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, SCHEMA) as writer:
-            while True:
-                with _gc_paused():
-                    buf = list(islice(records, BATCH_ROWS))
-                    if not buf:
-                        break
-                    batch = _batch(buf)
+            for batch in batches:
                 writer.write_batch(batch)
-                n += len(buf)
+                n += batch.num_rows
                 if progress:
                     progress(n)
         os.replace(tmp, out)
@@ -152,15 +157,7 @@ class Dataset:
     @classmethod
     def from_records(cls, records: Iterable[Record], sources: Sequence[str] = ()) -> "Dataset":
         """An in-memory dataset (tests, generated rows, small previews)."""
-        batches: list[pa.RecordBatch] = []
-        buf: list[Record] = []
-        for r in records:
-            buf.append(r)
-            if len(buf) >= BATCH_ROWS:
-                batches.append(_batch(buf))
-                buf = []
-        if buf or not batches:
-            batches.append(_batch(buf))
+        batches = list(_batches(records)) or [_batch([])]
         return cls(pa.Table.from_batches(batches, schema=SCHEMA), sources)
 
     @classmethod
@@ -204,7 +201,7 @@ class Dataset:
                     f, format=format, mapping=mapping, on_error=on_error,
                     errors=info["errors"], on_format=_on_format,
                 )
-                _write_arrow(rows, arrow, prog)
+                _write_arrow(_batches(rows), arrow, prog)
                 write_text_atomic(side, json.dumps(info))
             t = _map_arrow(arrow)
             done_before += t.num_rows

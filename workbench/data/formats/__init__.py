@@ -52,7 +52,7 @@ def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_
         raise RowError(f"a row must be a JSON object, not {json_kind(row)}")
     mod = FORMATS[fmt]
     fields, used, hints = mod.parse(row)
-    src_keys = [(renamed or {}).get(k, k) for k in row]
+    src_keys = [renamed.get(k, k) for k in row] if renamed else list(row)
     origin: dict[str, Any] = {"format": fmt, "keys": src_keys}
     if hints:
         origin["h"] = hints
@@ -94,7 +94,7 @@ def encode(rec: Record, to: str) -> tuple[dict, list[str]]:
     except RowError as e:
         raise RowError(f"row {rec['id']}: {e}") from None
     lost = list(lost)
-    keys = origin.get("keys") or ()
+    keys = origin.get("keys") or []
     if "id" in origin:
         out = {"id": origin["id"], **out}
     for k, v in (rec.get("meta") or {}).items():
@@ -113,7 +113,9 @@ def _rename(row: dict, renamed: dict[str, str]) -> dict:
     return {renamed.get(k, k): v for k, v in row.items()}
 
 
-def _reorder(out: dict, keys: Iterable[str]) -> dict:
+def _reorder(out: dict, keys: list[str]) -> dict:
+    if list(out) == keys:  # the usual case: already in the source's order
+        return out
     first = {k: out[k] for k in keys if k in out}
     first.update((k, v) for k, v in out.items() if k not in first)
     return first
