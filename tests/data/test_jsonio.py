@@ -1,10 +1,15 @@
-"""The Arrow cache's JSON text reads back exactly, also where orjson alone would not."""
+"""The Arrow cache's JSON text reads back exactly, also where orjson alone would not; the
+conversion leaves the cycle collector as it found it."""
 
 from __future__ import annotations
 
+import gc
 import math
 
+import pytest
+
 from workbench.data.dataset import Dataset
+from workbench.data.errors import DataError
 from workbench.data.formats.base import same
 from workbench.data.jsonio import dumps, loads
 from workbench.data.record import make_record
@@ -41,3 +46,19 @@ def test_same_tells_types_and_key_order_apart():
     assert not same({"a": 1}, {"a": 1.0}) and not same({"a": 1}, {"a": True})
     assert not same({"a": 1, "b": 2}, {"b": 2, "a": 1})
     assert same({"n": 2**70}, {"n": 2**70}) and not same({"n": 2**70}, {"n": float(2**70)})
+
+
+def test_conversion_leaves_the_cycle_collector_as_it_found_it(tmp_path):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text('{"text": "one"}\n' * 10)
+    bad.write_text('{"text": "one"}\n{oops\n')
+    try:
+        assert len(Dataset.open(good)) == 10 and gc.isenabled()
+        with pytest.raises(DataError, match="bad.jsonl"):
+            Dataset.open(bad)
+        assert gc.isenabled()  # also when the conversion fails halfway
+        gc.disable()
+        Dataset.open(good, use_cache=False)
+        assert not gc.isenabled()  # someone else's choice stands
+    finally:
+        gc.enable()
