@@ -109,3 +109,18 @@ def test_fuzzy_search_needs_every_word_but_forgives_typos(ds):
     assert [ds.ids[i] for i in fuzzy_search(ds, "zebra striped")] == ["pref1"]
     assert [ds.ids[i] for i in fuzzy_search(ds, "zebar")] == ["pref1"]  # a typo
     assert len(fuzzy_search(ds, "zebra weather")) == 0  # no row has both
+
+
+def test_a_bulk_decision_is_written_at_once_and_its_rows_hashed_after(ws):
+    from workbench.store.reconcile import content_hashes
+    from workbench.tui.browse_model import INLINE_HASH_ROWS
+
+    n = INLINE_HASH_ROWS + 10
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(n))
+    m = BrowseModel(ds, ws)
+    m.decide(ds.ids, "reject")
+    assert ws.counts()["reject"] == n  # committed before decide returned
+    m.hashing.join(60)
+    assert ws.decision_hashes() == content_hashes(ds, ds.ids)
+    m.decide(["x0", "x1"], "accept")  # a small decision hashes its rows at once
+    assert m.hashing is not None and ws.decision_hashes()["x0"] == content_hashes(ds, ["x0"])["x0"]

@@ -274,6 +274,13 @@ class Workspace:
             db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)", hist)
             db.executemany(_PUT_DECISION, rows)
 
+    def add_content(self, hashes: dict[str, str]) -> None:
+        """Record content hashes computed after the decisions (a bulk decision hashes its rows
+        in the background), only where a decision has none yet."""
+        with self._write() as db:
+            db.executemany("UPDATE decisions SET content = ? WHERE row_id = ? AND content IS NULL",
+                           [(h, rid) for rid, h in hashes.items()])
+
     @staticmethod
     def _current(db: sqlite3.Connection, row_ids: list[str]) -> dict[str, dict]:
         out = {}

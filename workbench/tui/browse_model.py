@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ KIND_NAMES = ("sft", "preference", "kto", "text")
 LIST_COLUMNS = ("id", "kind", "length", "n_turns", "preview")
 BLOCK = 128
 MAX_BLOCKS = 64
+INLINE_HASH_ROWS = 512  # decisions on more rows at once hash those rows in the background
 
 _OPS = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "==": operator.eq,
         "=": operator.eq, ">": operator.gt, "<": operator.lt}
@@ -118,6 +120,7 @@ class BrowseModel:
         self.table: pa.Table = ds.table.select(list(LIST_COLUMNS))
         self.statuses: dict[str, str] = self._dataset_statuses()
         self._tally = self._count_statuses()  # kept up to date by decide(): the status line reads it on every move
+        self.hashing: threading.Thread | None = None  # the latest bulk decision's background hashing
         self.marked: set[str] = set()
         self.filters = Filters()
         self.view: np.ndarray | None = None
@@ -196,7 +199,15 @@ class BrowseModel:
         from workbench.store.reconcile import content_hashes
 
         # The rows' content hashes let each decision follow its row if the source is edited.
-        self.ws.decide_each(changes, content=content_hashes(self.ds, changes))
+        # Hashing decodes every row (about 20 us each): a bulk decision over a big filtered view
+        # is written at once and hashed in the background, the loaded dataset being immutable.
+        if len(changes) <= INLINE_HASH_ROWS:
+            self.ws.decide_each(changes, content=content_hashes(self.ds, changes))
+        else:
+            self.ws.decide_each(changes)
+            self.hashing = threading.Thread(target=self._hash_later, args=(list(changes),),
+                                            name="decision-hashes", daemon=True)
+            self.hashing.start()
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
@@ -204,6 +215,14 @@ class BrowseModel:
             if status in self._tally:
                 self._tally[status] += 1
             self.statuses[rid] = status
+
+    def _hash_later(self, row_ids: list[str]) -> None:
+        from workbench.store.reconcile import content_hashes
+
+        try:
+            self.ws.add_content(content_hashes(self.ds, row_ids))
+        except Exception:  # noqa: BLE001 - the app closed the workspace first: these decisions
+            pass  # keep no hash, like those made before hashes existed (they are never moved)
 
     def undo(self) -> list[str]:
         return self._reload(self.ws.undo())
