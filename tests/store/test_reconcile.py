@@ -94,12 +94,12 @@ def test_unchanged_source_hashes_nothing(src, tmp_path):
     ds = Dataset.open([str(src)])
     with Workspace.open(tmp_path / "w.sqlite") as ws:
         ws.decide("a.jsonl:3", "reject", content=content_hashes(ds, ["a.jsonl:3"])["a.jsonl:3"])
-        assert reconcile(ds, ws) == {"moved": 0, "orphaned": 0, "hashed": 1}  # first look: the decided row
+        assert reconcile(ds, ws) == {"moved": 0, "orphaned": 0, "hashed": 1, "withdrawn": 0}  # first look: the decided row
         assert reconcile(ds, ws)["hashed"] == 0
         assert ws.get_meta("reconciled")[0][1:] == [src.stat().st_size, src.stat().st_mtime_ns]
         _insert_first_line(src)
         ds2 = Dataset.open([str(src)])
-        assert reconcile(ds2, ws) == {"moved": 1, "orphaned": 0, "hashed": 1 + len(ds2)}
+        assert reconcile(ds2, ws) == {"moved": 1, "orphaned": 0, "hashed": 1 + len(ds2), "withdrawn": 0}
         assert reconcile(ds2, ws)["hashed"] == 0
 
 
@@ -117,7 +117,7 @@ def test_ambiguous_content_and_taken_rows_are_set_aside(tmp_path):
         rows = [rows[3], rows[0], rows[1], rows[1]]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         _later_mtime(path)
-        assert reconcile(Dataset.open([str(path)]), ws) == {"moved": 0, "orphaned": 2, "hashed": 6}
+        assert reconcile(Dataset.open([str(path)]), ws) == {"moved": 0, "orphaned": 2, "hashed": 6, "withdrawn": 0}
         assert ws.statuses() == {ids[0]: "accept"}
         assert [o["row_id"] for o in ws.orphans()] == [ids[1], ids[3]]
 
@@ -153,3 +153,25 @@ def test_v2_workspace_migrates_and_keeps_unhashed_decisions(src, tmp_path):
         assert reconcile(Dataset.open([str(src)]), ws)["orphaned"] == 0  # nothing to compare with
         assert ws.statuses() == {"a.jsonl:3": "reject"}
         assert ws.undo() == ["a.jsonl:3"]  # history from before v3 still undoes
+
+
+def test_operation_proposals_made_on_an_earlier_version_are_withdrawn_not_misapplied(src, tmp_path, capsys):
+    # The sample's exact copy of the French row (a.jsonl:14, differing in case and spaces) is
+    # proposed for rejection; after an insert at the top, id a.jsonl:14 names another row.
+    assert main(["dedup", str(src), "--method", "exact"]) == 0
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        assert ws.statuses() == {"a.jsonl:14": "reject"}
+    _insert_first_line(src)
+    out = tmp_path / "o.jsonl"
+    capsys.readouterr()
+    assert main(["export", str(src), "--to", "alpaca", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["withdrawn"] == 1 and summary["rows"] == summary["total"]  # nothing left out blindly
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        assert ws.statuses() == {} and ws.signal_values("cluster")  # signals stay, for reading
+    assert main(["dedup", str(src), "--method", "exact"]) == 0  # run again on this version: it applies
+    with Workspace.for_dataset(Dataset.open([str(src)])) as ws:
+        assert ws.statuses() == {"a.jsonl:15": "reject"}
+    assert main(["export", str(src), "--to", "alpaca", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["withdrawn"] == 0 and summary["rows"] == summary["total"] - 1

@@ -128,7 +128,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if status == "reject":
                 why[reason] = why.get(reason, 0) + 1
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
-                "rejected_by": why, "moved": changed["moved"], "orphaned": orphaned, "jobs": ws.runs(5)}
+                "rejected_by": why, "moved": changed["moved"], "orphaned": orphaned, "withdrawn": changed["withdrawn"], "jobs": ws.runs(5)}
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
@@ -203,6 +203,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  {summary['moved']} decision(s) moved with their rows: the source changed since they were made")
     if summary["orphaned"]:
         print(f"  {_set_aside(summary['orphaned'])}")
+    if summary["withdrawn"]:
+        print(f"  {summary['withdrawn']} proposed rejection(s) withdrawn: the source changed since their operations ran")
     lost = summary["lost"]
     if lost:
         print(f"  {len(lost)} thing(s) the {args.to} format cannot hold, e.g.:")

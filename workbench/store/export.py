@@ -21,8 +21,9 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
            progress: Callable[[int], None] | None = None) -> dict:
     """Write the curated rows of `ds` to `out` in format `to`; returns a summary:
     {"out", "format", "only", "total", "rows", "left_out": {reason: count}, "lost": [...],
-    "moved", "orphaned"}: decisions moved with their rows by this export's reconcile, and
-    decisions set aside in the workspace (their content is gone; not applied).
+    "moved", "orphaned", "withdrawn"}: decisions moved with their rows by this export's
+    reconcile, decisions set aside in the workspace (their content is gone; not applied), and
+    operations' proposals it withdrew (made on another version of the source).
     Reasons: "manual" (a person rejected), an operation's name (its proposal stands), and
     with only="accepted", "not accepted" (pending or never decided)."""
     from workbench.data.writers import write_records
@@ -35,7 +36,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
         src = Path(src).resolve()
         if target == src or src in target.parents:
             raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
-    moved = reconcile(ds, ws)["moved"]
+    changed = reconcile(ds, ws)
     reasons = ws.reasons()
     left_out: Counter[str] = Counter()
 
@@ -63,6 +64,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
         "rows": report["rows"],
         "left_out": dict(sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0]))),
         "lost": report.get("lost", []),
-        "moved": moved,
+        "moved": changed["moved"],
         "orphaned": len(ws.orphans()),
+        "withdrawn": changed["withdrawn"],
     }

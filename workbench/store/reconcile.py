@@ -73,11 +73,17 @@ def sources_stamp(ds) -> list:
 def reconcile(ds, ws) -> dict:
     """Move or set aside decisions whose row's content changed since they were made.
 
-    Returns {"moved", "orphaned", "hashed"}: decisions moved to the row that now holds their
-    content, decisions set aside (their content is in no row, or in several), and how many
-    rows were hashed (0 when the sources are unchanged since the last reconcile)."""
+    Returns {"moved", "orphaned", "hashed", "withdrawn"}: decisions moved to the row that now
+    holds their content, decisions set aside (their content is in no row, or in several), how
+    many rows were hashed (0 when the sources are unchanged since the last reconcile), and
+    operations' proposals withdrawn because they were made on another version of the source."""
     stamp = sources_stamp(ds)
-    result = {"moved": 0, "orphaned": 0, "hashed": 0}
+    result = {"moved": 0, "orphaned": 0, "hashed": 0, "withdrawn": 0}
+    # Operations' proposals name rows by id, and carry no content to follow: proposals made
+    # on another version of the source are withdrawn (their signals stay), never misapplied.
+    for run_id, n in ws.stale_proposal_runs(stamp).items():
+        ws.withdraw(run_id)
+        result["withdrawn"] += n
     if ws.get_meta("reconciled") == stamp:
         return result
     decided = ws.decision_hashes()
@@ -107,8 +113,12 @@ def reconcile(ds, ws) -> dict:
 
 
 def describe(result: dict) -> str | None:
-    """One line for people, or None when no decision moved or was set aside."""
-    if not (result["moved"] or result["orphaned"]):
-        return None
-    return (f"source changed since your decisions: {result['moved']} moved with their rows, "
-            f"{result['orphaned']} set aside (content gone)")
+    """One line for people, or None when nothing moved, was set aside or withdrawn."""
+    parts = []
+    if result["moved"] or result["orphaned"]:
+        parts.append(f"source changed since your decisions: {result['moved']} moved with their rows, "
+                     f"{result['orphaned']} set aside (content gone)")
+    if result.get("withdrawn"):
+        parts.append(f"source changed since operations ran: {result['withdrawn']} proposed rejection(s) "
+                     "withdrawn (run them again)")
+    return "; ".join(parts) or None

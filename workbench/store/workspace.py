@@ -82,6 +82,9 @@ class Workspace:
     def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The dataset's sources (path, size, mtime) when opened for it: each run records them,
+        # so that proposals made on an earlier version of the source are never applied.
+        self.stamp: list | None = None
         self._lock = threading.RLock()  # the one writer connection
         self._pool_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []  # idle read connections
@@ -122,7 +125,10 @@ class Workspace:
             from workbench.paths import data_dir
 
             path = data_dir() / "workspaces" / f"{ds.fingerprint}.sqlite"
+        from workbench.store.reconcile import sources_stamp
+
         ws = cls(path, **kw)
+        ws.stamp = sources_stamp(ds)
         if ws.get_meta("sources") is None:
             ws.set_meta("sources", [str(Path(s).resolve()) for s in getattr(ds, "sources", [])])
         return ws
@@ -470,10 +476,19 @@ class Workspace:
 
     def start_run(self, op: str, params: dict | None = None, *, job_key: str | None = None) -> int:
         with self._write() as db:
-            return db.execute(
+            run_id = db.execute(
                 "INSERT INTO runs (op, params, started, status, job_key) VALUES (?, ?, ?, 'running', ?)",
                 (op, _dumps(params or {}), time.time(), job_key),
             ).lastrowid
+            if self.stamp is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"run_stamp.{run_id}", _dumps(self.stamp)))
+            return run_id
+
+    def stale_proposal_runs(self, stamp: list) -> dict[int, int]:
+        """run id -> proposals, for runs that recorded a source stamp other than `stamp`."""
+        rows = self._read("SELECT p.run_id, count(*), m.value FROM proposals p "
+                          "JOIN meta m ON m.key = 'run_stamp.' || p.run_id GROUP BY p.run_id")
+        return {run: n for run, n, value in rows if _loads(value) != stamp}
 
     def finish_run(self, run_id: int, status: str, counts: dict | None = None) -> None:
         with self._write() as db:
