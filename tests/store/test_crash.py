@@ -116,13 +116,14 @@ def test_job_killed_mid_run_resumes_only_missing_rows(tmp_path, seed):
     with Workspace.open(ws_path) as ws:
         run_id = ws.find_unfinished_job(job_key("square", {"v": 1}))
         assert ws.run(run_id)["status"] == "running"  # the killed attempt never finished
+        assert ws.runs()[0]["status"] == "interrupted"  # what `workbench jobs` shows: its process is gone
         done_before = set(ws.job_done_rows(run_id))
         assert done_before and done_before <= set(first_calls) and len(done_before) < 400
 
         second_calls: list[str] = []
         res = run_job(ws, "square", items, lambda x: second_calls.append(f"r{x}") or {"square": x * x},
                       params={"v": 1}, concurrency=4)
-        assert res.job_id == run_id and res.status == "done"
+        assert res.job_id == run_id and res.status == "done" and ws.runs()[0]["status"] == "done"
         assert sorted(second_calls) == sorted({rid for rid, _ in items} - done_before)
         assert len(second_calls) == len(set(second_calls))  # each missing row once
         assert (res.skipped, res.ok, res.failed) == (len(done_before), 400 - len(done_before), 0)

@@ -163,3 +163,21 @@ def test_a_broken_subscriber_does_not_stop_the_job(ws):
 
     res = run_job(ws, "robust", ITEMS, lambda x: x, on_event=bad)
     assert res.status == "done" and res.ok == 40
+
+
+def test_a_live_job_lists_as_running_not_interrupted(ws):
+    held, gate = threading.Event(), threading.Event()
+
+    def fn(x):
+        held.set()
+        gate.wait(30)
+        return x
+
+    runner = JobRunner(ws)
+    job = runner.submit("held", [("r0", 0)], fn)
+    try:
+        assert held.wait(30)
+        assert ws.runs()[0]["op"] == "held" and ws.runs()[0]["status"] == "running"  # its process is this one
+    finally:
+        gate.set()
+    assert job.wait(30).status == "done" and ws.runs()[0]["status"] == "done"

@@ -22,6 +22,8 @@ per thread (with busy_timeout) wrote at 0.3-1.05× the rate of one shared connec
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -53,6 +55,20 @@ class WorkspaceError(Exception):
 
 # One encoder for all: json.dumps with options builds a new encoder on every call.
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+def _owner_alive(owner: list | None) -> bool:
+    """Whether the process that started a run ([host, pid]) still runs; True when unknown
+    (an older run, or another machine sharing the file)."""
+    if not owner or owner[0] != socket.gethostname():
+        return True
+    try:
+        os.kill(owner[1], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _loads(s: str | None) -> Any:
@@ -482,7 +498,14 @@ class Workspace:
             ).lastrowid
             if self.stamp is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"run_stamp.{run_id}", _dumps(self.stamp)))
+            self._own(db, run_id)
             return run_id
+
+    @staticmethod
+    def _own(db: sqlite3.Connection, run_id: int) -> None:
+        """Record this process as the run's owner: `runs` tells a killed run from a live one."""
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                   (f"run_owner.{run_id}", _dumps([socket.gethostname(), os.getpid()])))
 
     def stale_proposal_runs(self, stamp: list) -> dict[int, int]:
         """run id -> proposals, for runs that recorded a source stamp other than `stamp`."""
@@ -506,7 +529,12 @@ class Workspace:
         rows = self._read(
             "SELECT id, op, params, started, finished, status, counts, job_key FROM runs ORDER BY id DESC LIMIT ?", (limit,)
         )
-        return [self._run_dict(r) for r in rows]
+        runs = [self._run_dict(r) for r in rows]
+        for run in runs:
+            # A run still "running" whose process is gone was killed: say so instead of running forever.
+            if run["status"] == "running" and not _owner_alive(self.get_meta(f"run_owner.{run['id']}")):
+                run["status"] = "interrupted"
+        return runs
 
     @staticmethod
     def _run_dict(r: tuple) -> dict:
@@ -573,6 +601,7 @@ class Workspace:
     def reopen_run(self, run_id: int) -> None:
         with self._write() as db:
             db.execute("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
+            self._own(db, run_id)
 
     def job_done_rows(self, run_id: int) -> dict[str, Any]:
         """row_id -> stored result of the rows a job already finished successfully."""
