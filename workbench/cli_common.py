@@ -63,3 +63,19 @@ def load_dataset_and_workspace(args: argparse.Namespace, progress=None):
     """`load_dataset` then `open_workspace`: what most sub-commands start with."""
     ds = load_dataset(args, progress)
     return ds, open_workspace(args, ds)
+
+
+def row_position(ds, row: str) -> int:
+    """A --row argument as a position: a row id as `info`, the TUI and reports show it, or a
+    0-based index. ValueError says what the ids look like."""
+    try:
+        return ds.index_of(row)
+    except KeyError:
+        pass
+    try:
+        pos = int(row)
+    except ValueError:
+        raise ValueError(f"no row with id {row!r} (ids look like {ds.ids[0]!r}; or give a 0-based index)") from None
+    if not 0 <= pos < len(ds):
+        raise ValueError(f"row {pos} is out of range: the dataset has {len(ds)} rows (0-based)")
+    return pos

@@ -44,9 +44,16 @@ def test_decide_status_export(data, tmp_path, capsys):
 def test_unknown_row_is_a_clear_error(data, capsys):
     assert main(["decide", str(data), "--row", "ex-1", "--row", "nope", "--accept"]) == 1
     err = capsys.readouterr().err
-    assert "unknown row id(s): nope" in err and "ex-0" in err
+    assert "no row with id 'nope'" in err and "ex-0" in err
+    assert main(["decide", str(data), "--row", "ex-1", "--row", "6", "--accept"]) == 1
+    assert "row 6 is out of range: the dataset has 6 rows" in capsys.readouterr().err
     assert main(["status", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["accept"] == 0  # nothing half-applied
+
+
+def test_decide_takes_a_0_based_index_as_template_render_does(data, capsys):
+    assert main(["decide", str(data), "--row", "2", "--row", "ex-3", "--reject"]) == 0
+    assert "reject: ex-2, ex-3" in capsys.readouterr().out
 
 
 def test_export_refuses_to_overwrite_the_source(data, capsys):

@@ -38,7 +38,7 @@ def register(sub) -> None:
     p = sub.add_parser("similar", help="the rows nearest to one row by embedding (cosine)")
     add_dataset_args(p)
     embedding_args(p)
-    p.add_argument("--row", required=True, metavar="ID", help="row id (as `workbench info` shows it)")
+    p.add_argument("--row", required=True, metavar="ID", help="row id (as `workbench info` shows it) or 0-based index")
     p.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)
@@ -115,10 +115,12 @@ def cmd_similar(args) -> int:
     from workbench.explore.similar import nearest
 
     ds, ws = _open(args)
+    from workbench.cli_common import row_position
+
     try:
-        pos = ds.index_of(args.row)
-    except KeyError:
-        _say(f"workbench: no row with id {args.row!r} in {ds.name}")
+        pos = row_position(ds, args.row)
+    except ValueError as e:
+        _say(f"workbench: {ds.name}: {e}")
         return 1
     with ws:
         vecs = _embed(args, ds, ws)

@@ -16,7 +16,7 @@ def register(sub) -> None:
     p = sub.add_parser("decide", help="accept, reject or reset rows by id")
     add_dataset_args(p)
     p.add_argument("--row", action="append", required=True, metavar="ID",
-                   help="row id (repeatable: several rows form one undo step)")
+                   help="row id or 0-based index (repeatable: several rows form one undo step)")
     g = p.add_mutually_exclusive_group(required=True)
     for s in ("accept", "reject", "pending"):
         g.add_argument(f"--{s}", dest="status", action="store_const", const=s)
@@ -75,12 +75,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
     ds, ws = _open(args)
     with ws:
         _reconcile_first(ds, ws)
-        rows = list(dict.fromkeys(args.row))
-        unknown = [r for r in rows if not _has(ds, r)]
-        if unknown:
-            sample = ", ".join(ds.ids[:3])
-            print(f"workbench: unknown row id(s): {', '.join(unknown)} "
-                  f"(the dataset has {len(ds)} rows; ids look like: {sample})", file=sys.stderr)
+        from workbench.cli_common import row_position
+
+        try:
+            rows = list(dict.fromkeys(ds.ids[row_position(ds, r)] for r in args.row))
+        except ValueError as e:
+            print(f"workbench: {e}", file=sys.stderr)
             return 1
         from workbench.store.reconcile import content_hashes
 
@@ -100,14 +100,6 @@ def cmd_undo_redo(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.action}: " + ", ".join(f"{r} -> {s}" for r, s in statuses.items()))
     return 0
-
-
-def _has(ds, row_id: str) -> bool:
-    try:
-        ds.index_of(row_id)
-        return True
-    except KeyError:
-        return False
 
 
 def cmd_status(args: argparse.Namespace) -> int:

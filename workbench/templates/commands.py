@@ -75,17 +75,12 @@ def _render(args: argparse.Namespace) -> int:
 
     tpl = _template(args.template)
     ds = load_dataset(args)
+    from workbench.cli_common import row_position
+
     try:
-        row = int(args.row)
-    except ValueError:  # a row id, as decide, similar and the TUI show them
-        try:
-            row = ds.index_of(args.row)
-        except KeyError:
-            print(f"workbench: no row with id {args.row!r} (ids look like {ds.ids[0]!r}; "
-                  "or give a 0-based index)", file=sys.stderr)
-            return 1
-    if not 0 <= row < len(ds):
-        print(f"workbench: row {row} is out of range: the dataset has {len(ds)} rows (0-based)", file=sys.stderr)
+        row = row_position(ds, args.row)
+    except ValueError as e:
+        print(f"workbench: {e}", file=sys.stderr)
         return 1
     rec = ds.record(row)
     try:
