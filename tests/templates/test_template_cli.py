@@ -28,7 +28,7 @@ def test_list(capsys):
 def test_render_prints_exactly_the_rendered_string(capsys):
     path = str(SAMPLES / "sharegpt.json")
     code, out, err = run(capsys, "template", "render", path, "--template", "llama-3", "--row", "1")
-    assert code == 0 and err == ""
+    assert code == 0 and all(line.startswith("workbench: note: ") for line in err.splitlines())
     assert out == render_record(Dataset.open([path]).record(1), "llama-3").text
 
 
@@ -39,6 +39,15 @@ def test_render_takes_a_row_id_as_decide_and_similar_do(capsys):
     assert out == render_record(Dataset.open([path]).record(3), "chatml").text
     code, out, err = run(capsys, "template", "render", path, "-t", "chatml", "--row", "no-such-id")
     assert code == 1 and out == "" and "no row with id 'no-such-id'" in err
+
+
+def test_render_says_what_the_template_dropped_but_prints_only_the_rendering(capsys):
+    path = str(SAMPLES / "openai_messages.jsonl")  # row 1: an assistant tool call
+    code, out, err = run(capsys, "template", "render", path, "-t", "chatml", "--row", "1")
+    assert code == 0 and out == render_record(Dataset.open([path]).record(1), "chatml").text
+    assert "note: dropped_tool_call: turn 1: the call to get_stock_price is not in the rendering" in err
+    code, out, err = run(capsys, "template", "render", path, "-t", "qwen2.5", "--row", "1")
+    assert code == 0 and "dropped_tool_call" not in err  # a template with tool calls keeps it
 
 
 def test_render_mask_plain_brackets_the_trained_spans(capsys):

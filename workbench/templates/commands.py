@@ -92,7 +92,9 @@ def _render(args: argparse.Namespace) -> int:
     if r.error:
         print(f"workbench: row {row} ({rec['id']}): {r.error}", file=sys.stderr)
         return 1
-    for w in r.warnings:
+    from workbench.templates.lint import rendering_notes
+
+    for w in rendering_notes(r, record_system=rec.get("system")):
         print(f"workbench: note: {w}", file=sys.stderr)
     out = sys.stdout
     if args.mask:

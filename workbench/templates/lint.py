@@ -86,6 +86,14 @@ def check_rendering(r: Rendering, *, record_system: str | None = None) -> list[t
     return out
 
 
+def rendering_notes(r: Rendering, *, record_system: str | None = None) -> list[str]:
+    """What a preview should say next to one rendering: its warnings, then what lint would
+    flag in it (a dropped tool call or reasoning, ...). A failed rendering shows its error instead."""
+    if r.error:
+        return list(r.warnings)
+    return list(r.warnings) + [f"{code}: {msg}" for code, msg in check_rendering(r, record_system=record_system)]
+
+
 def lint_records(
     records: Iterable[tuple[int, Record]],
     template: str | Template,

@@ -47,6 +47,7 @@ class TemplatePane(VerticalScroll):
         super().__init__(**kw)
         self._key: tuple | None = None
         self._renderings: list = []
+        self._notes: list[list[str]] = []  # per rendering: warnings and what lint flags in it
         self._counts: list[str] = []
 
     def compose(self):
@@ -66,14 +67,17 @@ class TemplatePane(VerticalScroll):
         if key == self._key:
             return
         from workbench.templates import get_template, render_sides
+        from workbench.templates.lint import rendering_notes
 
         self._key, self._counts = key, []
+        rec = app.ds.record(i)
         try:
-            self._renderings = render_sides(app.ds.record(i), get_template(app.template_name))
+            self._renderings = render_sides(rec, get_template(app.template_name))
         except ValueError as e:  # an unknown template spec; template faults come back in .error
-            self._renderings = []
+            self._renderings = self._notes = []
             body.update(Text(f"{app.template_name}: {e}", style="bold red"))
             return
+        self._notes = [rendering_notes(r, record_system=rec.get("system")) for r in self._renderings]
         if not app.token_counts:
             self._counts = ["token counts off in tui.json"] * len(self._renderings)
         self._draw()
@@ -110,7 +114,7 @@ class TemplatePane(VerticalScroll):
                                        (counts, "cyan")))
             if r.error:
                 parts.append(Text(f"template error ({r.error_kind}): {r.error}", style="bold red"))
-            for w in r.warnings or ():
+            for w in self._notes[n]:
                 parts.append(Text(f"note: {w}", style="yellow"))
             if r.text:
                 parts.append(styled_rendering(r))
