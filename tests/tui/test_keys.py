@@ -98,6 +98,19 @@ async def test_bulk_reject_on_filtered_rows(make_app, ws):
         assert ws.statuses() == {"pref1": "reject"}
 
 
+async def test_bulk_on_marks_the_filter_hides_says_so(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("space")  # marks r0 (sft)
+        await pilot.press("f")
+        await pilot.press(*"kind=preference", "enter")
+        assert len(app.model) == 1 and app.model.marked == {"r0"}
+        await pilot.press("A")  # the marks win over the filter, as the footer's "marked" says
+        assert ws.statuses() == {"r0": "accept"}
+        assert any("1 of them hidden by the filter" in n.message for n in app._notifications)
+
+
 async def test_filter_by_status_and_escape_clears(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -490,8 +490,13 @@ class WorkbenchApp(App):
 
     def action_bulk(self, status: str) -> None:
         m = self.model
+        note = ""
         if m.marked:
             ids, what = sorted(m.marked), "marked"
+            if m.filters.active():  # marks outlive a filter change: say when some are off screen
+                hidden = len(m.marked - set(m.view_ids()))
+                if hidden:
+                    note = f", {hidden:,} of them hidden by the filter"
         elif m.filters.active():
             ids, what = m.view_ids(), "filtered"
         else:
@@ -503,7 +508,7 @@ class WorkbenchApp(App):
         m.marked.clear()
         self.row_list.data_changed()
         self.refresh_panes()
-        self.notify(f"{status}ed {len(ids):,} {what} rows (u undoes)")
+        self.notify(f"{status}ed {len(ids):,} {what} rows{note} (u undoes)")
 
     def action_search(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
