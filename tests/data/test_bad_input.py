@@ -40,6 +40,9 @@ CASES = {
     # Types in JSON's words: the file holds an object, not a Python "dict" (it said "a int").
     "wrong type": ({"messages": {"role": "user"}}, 2, "messages is an object, not a list"),
     "not an object": (b"[1, 2]", 2, "a row must be a JSON object, not a list"),
+    # Valid JSON, but half a surrogate pair is no Unicode text: Arrow (and any writer) refuses it.
+    "lone surrogate escape": (b'{"messages": [{"role": "user", "content": "a \\ud800 b"}]}', 2,
+                              "the text holds \\ud800, half of a surrogate pair"),
 }
 
 
@@ -103,6 +106,9 @@ def test_json_array_errors_name_the_line(tmp_path):
     p.write_bytes(b'[\n {"text": "a"},\n {"text": "\xff"}\n]\n')
     err = _stop_error(str(p))
     assert err.line == 3 and "not valid UTF-8" in err.message
+    p.write_text('[\n {"text": "a \\ud83d\\ude00"},\n {"text": "b \\udc00"}\n]\n')  # a pair, then half of one
+    err = _stop_error(str(p))
+    assert err.line == 3 and "\\udc00, half of a surrogate pair" in err.message
 
 
 def test_unknown_sharegpt_role_and_csv_problems(tmp_path):

@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import re
 import zlib
 from itertools import chain
 from pathlib import Path
@@ -94,6 +95,22 @@ def _bad_utf8(raw: bytes, e: UnicodeDecodeError) -> str:
     return f"not valid UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1}"
 
 
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _checked_text(path: str, line: int, text: str, obj: Any) -> Any:
+    """`obj`, or a DataError when its JSON text escapes half of a surrogate pair (\\ud800
+    alone), which no UTF-8 text can hold. Escaped pairs (an emoji as two escapes) are fine."""
+    if "\\u" not in text or not _SURROGATE.search(text):
+        return obj
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = e.object[e.start : e.end].encode("unicode_escape").decode()
+        return DataError(path, line, f"the text holds {bad}, half of a surrogate pair: not valid Unicode")
+    return obj
+
+
 def _jsonl_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
     with opener() as f:
         yield from _jsonl_rows(path, f)
@@ -127,10 +144,12 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
             idx += 1
             continue
         try:
-            yield line, idx, loads(text)
+            obj = loads(text)
         except ValueError as e:
             msg = f"malformed JSON: {e.msg} (column {e.colno})" if isinstance(e, json.JSONDecodeError) else str(e)
             yield line, idx, DataError(path, line, msg)
+        else:
+            yield line, idx, _checked_text(path, line, text, obj)
         idx += 1
 
 
@@ -210,7 +229,8 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
         except ValueError:
             pass
         else:
-            yield text.count("\n", 0, len(text) - len(text.lstrip())) + 1, 0, obj
+            line = text.count("\n", 0, len(text) - len(text.lstrip())) + 1
+            yield line, 0, _checked_text(path, line, text, obj)
             return
     yield from _jsonl_file(path, opener)
 
@@ -242,9 +262,9 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
                 yield ln, idx, DataError(path, ln, f"malformed JSON: {e.msg} (column {col})" + rest)
                 return
         if end - pos > MAX_ROW_BYTES:
-            yield line, idx, _too_big(path, line, len(t.buf[pos:end].encode()))
+            yield line, idx, _too_big(path, line, len(t.buf[pos:end].encode(errors="surrogatepass")))
         else:
-            yield line, idx, obj
+            yield line, idx, _checked_text(path, line, t.buf[pos:end], obj)
         idx += 1
         pos = t.skip_ws(end)
         if pos is not None and t.buf[pos] == ",":
