@@ -124,3 +124,57 @@ def test_a_bulk_decision_is_written_at_once_and_its_rows_hashed_after(ws):
     assert ws.decision_hashes() == content_hashes(ds, ds.ids)
     m.decide(["x0", "x1"], "accept")  # a small decision hashes its rows at once
     assert m.hashing is not None and ws.decision_hashes()["x0"] == content_hashes(ds, ["x0"])["x0"]
+
+
+def _slow_first_hashing(monkeypatch):
+    """content_hashes whose first call (the first bulk decision's thread) lags behind."""
+    import time
+
+    from workbench.store import reconcile
+
+    real, calls = reconcile.content_hashes, []
+
+    def lagging(ds, row_ids):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.5)  # widens the window in which a second thread, or a close, overtakes it
+        return real(ds, row_ids)
+
+    monkeypatch.setattr(reconcile, "content_hashes", lagging)
+    return real
+
+
+def test_joining_the_latest_bulk_hashing_waits_for_the_earlier_ones(ws, monkeypatch):
+    from workbench.tui.browse_model import INLINE_HASH_ROWS
+
+    real = _slow_first_hashing(monkeypatch)
+    n = INLINE_HASH_ROWS + 10
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(2 * n))
+    m = BrowseModel(ds, ws)
+    m.decide(ds.ids[:n], "reject")
+    m.decide(ds.ids[n:], "accept")
+    m.hashing.join(60)  # what the app waits for before it closes the workspace
+    assert ws.decision_hashes() == real(ds, ds.ids)
+
+
+def test_quitting_the_app_writes_the_bulk_hashes_before_closing_the_workspace(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench.store.workspace import Workspace
+    from workbench.tui import app as app_module
+    from workbench.tui.browse_model import INLINE_HASH_ROWS
+
+    real = _slow_first_hashing(monkeypatch)
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}])
+                              for i in range(INLINE_HASH_ROWS + 1))
+
+    def session(self):  # the user rejects every row and quits at once
+        self.ws = Workspace.open(tmp_path / "ws.sqlite")
+        self.model = BrowseModel(ds, self.ws)
+        self.model.decide(ds.ids, "reject")
+
+    monkeypatch.setattr(app_module.WorkbenchApp, "run", session)
+    args = SimpleNamespace(paths=[], workspace=None, format=None, map=None)
+    assert app_module.run(args) == 0
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        assert ws.decision_hashes() == real(ds, ds.ids)

@@ -661,6 +661,8 @@ def run(args: Any) -> int:
                        mapping=args.map, theme=getattr(args, "theme", None))
     app.run()
     if app.ws is not None:
+        if app.model is not None and app.model.hashing is not None:
+            app.model.hashing.join()  # bulk decisions' content hashes, written before the close
         app.ws.close()
     if app.open_error:
         import sys

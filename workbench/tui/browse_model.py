@@ -205,7 +205,7 @@ class BrowseModel:
             self.ws.decide_each(changes, content=content_hashes(self.ds, changes))
         else:
             self.ws.decide_each(changes)
-            self.hashing = threading.Thread(target=self._hash_later, args=(list(changes),),
+            self.hashing = threading.Thread(target=self._hash_later, args=(list(changes), self.hashing),
                                             name="decision-hashes", daemon=True)
             self.hashing.start()
         for rid, status in changes.items():
@@ -216,9 +216,11 @@ class BrowseModel:
                 self._tally[status] += 1
             self.statuses[rid] = status
 
-    def _hash_later(self, row_ids: list[str]) -> None:
+    def _hash_later(self, row_ids: list[str], before: threading.Thread | None) -> None:
         from workbench.store.reconcile import content_hashes
 
+        if before is not None:  # one at a time: whoever joins the latest waits for them all
+            before.join()
         try:
             self.ws.add_content(content_hashes(self.ds, row_ids))
         except Exception:  # noqa: BLE001 - the app closed the workspace first: these decisions
