@@ -175,3 +175,17 @@ def test_operation_proposals_made_on_an_earlier_version_are_withdrawn_not_misapp
     assert main(["export", str(src), "--to", "alpaca", "-o", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert summary["withdrawn"] == 0 and summary["rows"] == summary["total"] - 1
+
+
+def test_hashes_name_the_first_row_holding_an_id_across_sources(tmp_path):
+    # Two files are two chunks of the id column, and an id field need not be unique.
+    rows = [{"id": "same", "instruction": "first", "output": "1"}, {"id": "b1", "instruction": "b", "output": "2"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:1]) + "\n")
+    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(dict(r, id="same") if i == 0 else r)
+                                                for i, r in enumerate([{**rows[0], "instruction": "later"}, rows[1]])) + "\n")
+    ds = Dataset.open([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")])
+    assert ds.ids == ["same", "same", "b1"]
+    from workbench.store.reconcile import content_hash
+
+    h = content_hashes(ds, ["b1", "gone", "same", "b1"])
+    assert h == {"b1": content_hash(ds.record(2)), "same": content_hash(ds.record(0))}
