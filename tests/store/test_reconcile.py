@@ -189,3 +189,29 @@ def test_hashes_name_the_first_row_holding_an_id_across_sources(tmp_path):
 
     h = content_hashes(ds, ["b1", "gone", "same", "b1"])
     assert h == {"b1": content_hash(ds.record(2)), "same": content_hash(ds.record(0))}
+
+
+def test_a_second_process_reconciling_the_same_edit_moves_nothing_twice(src, tmp_path, monkeypatch):
+    # Two processes (the TUI opening, `workbench status`) plan the same moves after one edit; the
+    # second writes after the first did. It used to move the moved decisions once more.
+    path = tmp_path / "w.sqlite"
+    ds = Dataset.open([str(src)])
+    ids = ds.ids
+    with Workspace.open(path) as ws:
+        ws.decide_each({ids[3]: "reject", ids[4]: "accept"}, content=content_hashes(ds, [ids[3], ids[4]]))
+        reconcile(ds, ws)
+    _insert_first_line(src)
+    edited = Dataset.open([str(src)])
+    follow = Workspace.follow_content
+
+    def other_process_writes_first(self, *args):
+        monkeypatch.setattr(Workspace, "follow_content", follow)
+        with Workspace.open(path) as other:
+            assert reconcile(edited, other)["moved"] == 2
+        return follow(self, *args)
+
+    monkeypatch.setattr(Workspace, "follow_content", other_process_writes_first)
+    with Workspace.open(path) as ws:
+        reconcile(edited, ws)
+        assert ws.statuses() == {ids[4]: "reject", ids[5]: "accept"}
+        assert ws.orphans() == []

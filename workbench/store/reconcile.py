@@ -112,7 +112,7 @@ def reconcile(ds, ws) -> dict:
         moves = {rid: to for rid, to in moves.items()
                  if claims[to] == 1 and (to not in decided or to in changed)}
         orphans = [rid for rid in changed if rid not in moves]
-        ws.follow_content(moves, orphans)
+        ws.follow_content(moves, orphans, changed)
         result["moved"], result["orphaned"] = len(moves), len(orphans)
     ws.set_meta("reconciled", stamp)
     return result

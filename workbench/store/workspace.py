@@ -364,14 +364,17 @@ class Workspace:
         decided before schema v3, or not a dataset row)."""
         return dict(self._read("SELECT row_id, content FROM decisions"))
 
-    def follow_content(self, moves: dict[str, str], orphans: Iterable[str]) -> None:
+    def follow_content(self, moves: dict[str, str], orphans: Iterable[str], content: dict[str, str]) -> None:
         """In one transaction: move decisions to new row ids (old id -> new id; targets are free
-        or moving away too) and set others aside in `orphans`. The undo history is dropped:
-        the ids it names now mean other rows, so undoing a step would hit the wrong ones."""
+        or moving away too) and set others aside in `orphans`; `content` is the hash each of
+        them had when the moves were planned. The undo history is dropped: the ids it names
+        now mean other rows, so undoing a step would hit the wrong ones."""
         orphans = list(orphans)
         with self._write() as db:
-            # Read inside the transaction: another process may have reconciled meanwhile.
-            old = self._current(db, list(moves) + orphans)
+            # Read inside the transaction: another process may have reconciled meanwhile, and
+            # put on an id another decision than the one planned for (a move onto it).
+            old = {rid: d for rid, d in self._current(db, list(moves) + orphans).items()
+                   if d["content"] == content[rid]}
             now = time.time()
             db.executemany("INSERT INTO orphans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(*self._row(rid, old[rid]), now) for rid in orphans if rid in old])
