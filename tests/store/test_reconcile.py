@@ -215,3 +215,19 @@ def test_a_second_process_reconciling_the_same_edit_moves_nothing_twice(src, tmp
         reconcile(edited, ws)
         assert ws.statuses() == {ids[4]: "reject", ids[5]: "accept"}
         assert ws.orphans() == []
+
+
+def test_a_decision_made_on_the_version_before_anothers_reconcile_still_follows_its_row(src, tmp_path):
+    # The TUI holds the file as it was when opened; the file is edited and `workbench status`
+    # reconciles the edit; then the TUI decides on its (older) ids.
+    path = tmp_path / "w.sqlite"
+    before = Dataset.open([str(src)])
+    with Workspace.for_dataset(before, path) as tui:
+        reconcile(before, tui)
+        _insert_first_line(src)
+        edited = Dataset.open([str(src)])
+        with Workspace.for_dataset(edited, path) as cli:
+            reconcile(edited, cli)
+            tui.decide("a.jsonl:3", "reject", content=content_hashes(before, ["a.jsonl:3"])["a.jsonl:3"])
+            assert reconcile(edited, cli)["moved"] == 1
+            assert cli.statuses() == {"a.jsonl:4": "reject"}  # the French row, not the derivative

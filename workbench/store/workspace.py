@@ -295,6 +295,11 @@ class Workspace:
                 rows.append(self._row(rid, new))
             db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)", hist)
             db.executemany(_PUT_DECISION, rows)
+            if self.stamp is not None:
+                # Made on another version of the source than the one last reconciled (another
+                # process reconciled an edit since this one opened it): the next reconcile must
+                # check the hashes, not trust an unchanged stamp.
+                db.execute("DELETE FROM meta WHERE key = 'reconciled' AND value != ?", (_dumps(self.stamp),))
 
     def add_content(self, hashes: dict[str, str]) -> None:
         """Record content hashes computed after the decisions (a bulk decision hashes its rows
