@@ -231,3 +231,20 @@ def test_a_decision_made_on_the_version_before_anothers_reconcile_still_follows_
             tui.decide("a.jsonl:3", "reject", content=content_hashes(before, ["a.jsonl:3"])["a.jsonl:3"])
             assert reconcile(edited, cli)["moved"] == 1
             assert cli.statuses() == {"a.jsonl:4": "reject"}  # the French row, not the derivative
+
+
+def test_a_run_still_running_after_an_edit_keeps_having_its_proposals_withdrawn(tmp_path):
+    path = tmp_path / "w.sqlite"
+    old, new = [["/d.jsonl", 10, 1]], [["/d.jsonl", 11, 2]]
+    with Workspace.open(path) as ws:
+        ws.stamp = old  # as Workspace.for_dataset records it
+        done, running = ws.start_run("dedup", {}), ws.start_run("judge", {})
+        ws.propose(done, ["d:1", "d:2"])
+        ws.finish_run(done, "done", {})
+        ws.propose(running, ["d:3"])
+        assert ws.withdraw_stale(old) == 0
+        assert ws.withdraw_stale(new) == 3
+        ws.propose(running, ["d:4"])  # the running operation goes on with the version it read
+        assert ws.withdraw_stale(new) == 1
+        assert ws.statuses() == {}
+        assert ws.get_meta(f"run_stamp.{done}") is None  # finished and withdrawn: not looked at again

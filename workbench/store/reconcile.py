@@ -87,9 +87,7 @@ def reconcile(ds, ws) -> dict:
     result = {"moved": 0, "orphaned": 0, "hashed": 0, "withdrawn": 0}
     # Operations' proposals name rows by id, and carry no content to follow: proposals made
     # on another version of the source are withdrawn (their signals stay), never misapplied.
-    for run_id, n in ws.stale_proposal_runs(stamp).items():
-        ws.withdraw(run_id)
-        result["withdrawn"] += n
+    result["withdrawn"] = ws.withdraw_stale(stamp)
     if ws.get_meta("reconciled") == stamp:
         return result
     decided = ws.decision_hashes()

@@ -515,11 +515,23 @@ class Workspace:
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                    (f"run_owner.{run_id}", _dumps([socket.gethostname(), os.getpid()])))
 
-    def stale_proposal_runs(self, stamp: list) -> dict[int, int]:
-        """run id -> proposals, for runs that recorded a source stamp other than `stamp`."""
-        rows = self._read("SELECT p.run_id, count(*), m.value FROM proposals p "
-                          "JOIN meta m ON m.key = 'run_stamp.' || p.run_id GROUP BY p.run_id")
-        return {run: n for run, n, value in rows if _loads(value) != stamp}
+    def withdraw_stale(self, stamp: list) -> int:
+        """Withdraw the proposals of runs that recorded a source stamp other than `stamp`;
+        returns how many. Only the runs' stamps are read when none differs (proposals have no
+        index by run: counting them all took 0.4 s per million on every open). A finished
+        run's stamp goes with its proposals, so that it is not looked at again."""
+        want = _dumps(stamp)
+        runs_stamps = "SELECT key, value FROM meta WHERE key >= 'run_stamp.' AND key < 'run_stamp/'"
+        if all(value == want for _, value in self._read(runs_stamps)):
+            return 0  # the usual case, without taking the write lock
+        n = 0
+        with self._write() as db:
+            stale = [int(key.removeprefix("run_stamp.")) for key, value in db.execute(runs_stamps) if value != want]
+            for run_id in stale:
+                n += db.execute("DELETE FROM proposals WHERE run_id = ?", (run_id,)).rowcount
+                db.execute("DELETE FROM meta WHERE key = ? AND EXISTS "
+                           "(SELECT 1 FROM runs WHERE id = ? AND status != 'running')", (f"run_stamp.{run_id}", run_id))
+        return n
 
     def finish_run(self, run_id: int, status: str, counts: dict | None = None) -> None:
         with self._write() as db:
