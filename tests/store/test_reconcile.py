@@ -248,3 +248,13 @@ def test_a_run_still_running_after_an_edit_keeps_having_its_proposals_withdrawn(
         assert ws.withdraw_stale(new) == 1
         assert ws.statuses() == {}
         assert ws.get_meta(f"run_stamp.{done}") is None  # finished and withdrawn: not looked at again
+
+
+def test_cli_undo_and_redo_hash_the_decisions_they_restore(src):
+    ds = Dataset.open([str(src)])
+    with Workspace.for_dataset(ds) as ws:
+        ws.decide_many(["a.jsonl:3"], "reject")  # as the TUI writes a bulk decision, hashed after
+        ws.add_content(content_hashes(ds, ["a.jsonl:3"]))
+    assert main(["undo", str(src)]) == 0 and main(["redo", str(src)]) == 0
+    with Workspace.for_dataset(ds) as ws:
+        assert ws.decision_hashes() == content_hashes(ds, ["a.jsonl:3"])

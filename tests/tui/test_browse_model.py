@@ -178,3 +178,17 @@ def test_quitting_the_app_writes_the_bulk_hashes_before_closing_the_workspace(tm
     assert app_module.run(args) == 0
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.decision_hashes() == real(ds, ds.ids)
+
+
+def test_a_bulk_decision_undone_and_redone_keeps_its_content_hashes(ws):
+    from workbench.store.reconcile import content_hashes
+    from workbench.tui.browse_model import INLINE_HASH_ROWS
+
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}])
+                              for i in range(INLINE_HASH_ROWS + 1))
+    m = BrowseModel(ds, ws)
+    m.decide(ds.ids, "reject")
+    m.hashing.join(60)
+    assert m.undo() and m.redo()  # the history replays the decisions as written, before hashing
+    m.hashing.join(60)
+    assert ws.decision_hashes() == content_hashes(ds, ds.ids)

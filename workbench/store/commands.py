@@ -94,6 +94,9 @@ def cmd_undo_redo(args: argparse.Namespace) -> int:
     with ws:
         _reconcile_first(ds, ws)  # undo history naming renumbered ids is dropped, not replayed
         rows = ws.undo() if args.action == "undo" else ws.redo()
+        from workbench.store.reconcile import content_hashes
+
+        ws.add_content(content_hashes(ds, rows))  # the history holds a TUI bulk decision unhashed
         statuses = {r: (ws.decision(r) or {}).get("status", "pending") for r in rows}
     if not rows:
         print(f"nothing to {args.action}")

@@ -205,9 +205,7 @@ class BrowseModel:
             self.ws.decide_each(changes, content=content_hashes(self.ds, changes))
         else:
             self.ws.decide_each(changes)
-            self.hashing = threading.Thread(target=self._hash_later, args=(list(changes), self.hashing),
-                                            name="decision-hashes", daemon=True)
-            self.hashing.start()
+            self._hash_in_background(list(changes))
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
@@ -215,6 +213,12 @@ class BrowseModel:
             if status in self._tally:
                 self._tally[status] += 1
             self.statuses[rid] = status
+
+    def _hash_in_background(self, row_ids: list[str]) -> None:
+        """Give the decisions on these rows that have no content hash one."""
+        self.hashing = threading.Thread(target=self._hash_later, args=(row_ids, self.hashing),
+                                        name="decision-hashes", daemon=True)
+        self.hashing.start()
 
     def _hash_later(self, row_ids: list[str], before: threading.Thread | None) -> None:
         from workbench.store.reconcile import content_hashes
@@ -236,6 +240,8 @@ class BrowseModel:
         if ids:
             self.statuses = self._dataset_statuses()
             self._tally = self._count_statuses()
+            # The undo history holds a bulk decision as written, before its rows were hashed.
+            self._hash_in_background(ids)
         return ids
 
     def _dataset_statuses(self) -> dict[str, str]:
