@@ -258,3 +258,22 @@ def test_cli_undo_and_redo_hash_the_decisions_they_restore(src):
     assert main(["undo", str(src)]) == 0 and main(["redo", str(src)]) == 0
     with Workspace.for_dataset(ds) as ws:
         assert ws.decision_hashes() == content_hashes(ds, ["a.jsonl:3"])
+
+
+def test_a_workspace_shared_with_another_file_keeps_that_files_decisions(src, tmp_path, capsys):
+    other = tmp_path / "b.jsonl"
+    own = json.dumps({"instruction": "Only in b.", "output": "b"}) + "\n"
+    other.write_text(own + "".join(src.read_text().splitlines(keepends=True)[:2]))
+    shared = str(tmp_path / "shared.sqlite")
+    assert main(["decide", str(src), "--row", "a.jsonl:5", "--reject", "--workspace", shared]) == 0
+    assert main(["decide", str(other), "--row", "b.jsonl:0", "--accept", "--workspace", shared]) == 0
+    assert main(["dedup", str(src), "--method", "exact", "--workspace", shared]) == 0
+    assert main(["status", str(other), "--workspace", shared]) == 0  # used to set a.jsonl:5 aside
+    assert "set aside" not in capsys.readouterr().out
+    with Workspace.open(shared) as ws:
+        assert ws.statuses() == {"a.jsonl:5": "reject", "a.jsonl:14": "reject", "b.jsonl:0": "accept"}
+        assert ws.orphans() == []
+    _insert_first_line(src)  # the workspace's own dataset still follows its rows, and leaves b's
+    assert main(["status", str(src), "--workspace", shared]) == 0
+    with Workspace.open(shared) as ws:
+        assert ws.statuses() == {"a.jsonl:6": "reject", "b.jsonl:0": "accept"} and ws.orphans() == []

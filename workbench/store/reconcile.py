@@ -83,8 +83,13 @@ def reconcile(ds, ws) -> dict:
     holds their content, decisions set aside (their content is in no row, or in several), how
     many rows were hashed (0 when the sources are unchanged since the last reconcile), and
     operations' proposals withdrawn because they were made on another version of the source."""
-    stamp = sources_stamp(ds)
     result = {"moved": 0, "orphaned": 0, "hashed": 0, "withdrawn": 0}
+    made_for = ws.get_meta("sources")  # the sources of the dataset that created the workspace
+    if made_for and not set(made_for) <= {str(Path(s).resolve()) for s in getattr(ds, "sources", [])}:
+        # A workspace shared (--workspace) with a dataset of other files: the decisions and
+        # proposals on their rows are not this dataset's to move, set aside or withdraw.
+        return result
+    stamp = sources_stamp(ds)
     # Operations' proposals name rows by id, and carry no content to follow: proposals made
     # on another version of the source are withdrawn (their signals stay), never misapplied.
     result["withdrawn"] = ws.withdraw_stale(stamp)
@@ -109,7 +114,10 @@ def reconcile(ds, ws) -> dict:
         claims = Counter(moves.values())
         moves = {rid: to for rid, to in moves.items()
                  if claims[to] == 1 and (to not in decided or to in changed)}
-        orphans = [rid for rid in changed if rid not in moves]
+        # A decision on an id that is no row here stays (inert) when its content is not found
+        # either: it may be another dataset's sharing the workspace; were the id to come back
+        # with other content, the next reconcile would set it aside then.
+        orphans = [rid for rid in changed if rid not in moves and rid in now]
         ws.follow_content(moves, orphans, changed)
         result["moved"], result["orphaned"] = len(moves), len(orphans)
     ws.set_meta("reconciled", stamp)
