@@ -5,7 +5,9 @@ workspace is found by the sources' paths. So inserting a line at the top of a fi
 silently put every decision on the row below. Each decision a person makes therefore records
 a short hash of the row's content (`content_hashes`); `reconcile` compares it with the rows
 as they are now and moves each decision whose content sits at another id now, or sets it
-aside (never applied, never deleted) when that content is gone or is no longer one row.
+aside (never applied, never deleted) when that content is gone or is no longer one row. A
+decision on an id that is no row any more, and whose content is nowhere, is left as it is: it
+applies to nothing, and may belong to another dataset sharing the workspace (`--workspace`).
 
 It is cheap when nothing changed: the sources' (size, mtime_ns) are kept in the workspace
 meta, and only when they differ are the decided rows hashed; the whole dataset is hashed only
