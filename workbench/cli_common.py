@@ -75,7 +75,8 @@ def row_position(ds, row: str) -> int:
     try:
         pos = int(row)
     except ValueError:
-        raise ValueError(f"no row with id {row!r} (ids look like {ds.ids[0]!r}; or give a 0-based index)") from None
+        looks = f"ids look like {ds.ids[0]!r}; " if len(ds) else "the dataset has no rows; "
+        raise ValueError(f"no row with id {row!r} ({looks}or give a 0-based index)") from None
     if not 0 <= pos < len(ds):
         raise ValueError(f"row {pos} is out of range: the dataset has {len(ds)} rows (0-based)")
     return pos

@@ -107,3 +107,14 @@ def test_status_ignores_decisions_on_rows_the_source_lost(data, tmp_path, capsys
         ws.decide_many(["ex-0", "gone-1", "gone-2"], "reject")
     assert main(["status", str(data), "--workspace", str(ws_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"] == {"accept": 0, "reject": 1, "pending": 5}
+
+
+def test_row_position_on_an_empty_dataset_is_an_error_not_a_crash():
+    from workbench.cli_common import row_position
+    from workbench.data.dataset import Dataset
+
+    empty = Dataset.from_records([])
+    with pytest.raises(ValueError, match="the dataset has no rows"):
+        row_position(empty, "ex-1")
+    with pytest.raises(ValueError, match="out of range: the dataset has 0 rows"):
+        row_position(empty, "0")
