@@ -89,6 +89,17 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_verify)
 
 
+def _overrides(args) -> dict | None:
+    """The --prompt templates, read before anything is opened; None after saying what is wrong."""
+    from workbench.llm.prompts import PromptError, load_overrides
+
+    try:
+        return load_overrides(args.prompt)
+    except (PromptError, OSError) as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        return None
+
+
 def _open(args):
     from workbench.cli_common import load_dataset_and_workspace
 
@@ -142,14 +153,11 @@ def _report(result, usage: dict) -> None:
 
 def cmd_generate(args) -> int:
     from workbench.data.writers import write_records
-    from workbench.llm.prompts import PromptError, load_overrides
     from workbench.ops.generation import best_of_n, bsm, cot, evol, persona, self_instruct
     from workbench.ops.generation.common import record_usage
 
-    try:
-        overrides = load_overrides(args.prompt)
-    except (PromptError, OSError) as e:
-        print(f"workbench: {e}", file=sys.stderr)
+    overrides = _overrides(args)
+    if overrides is None:
         return 2
     ds, ws, records = _open(args)
     try:
@@ -196,14 +204,11 @@ def cmd_generate(args) -> int:
 
 
 def cmd_judge(args) -> int:
-    from workbench.llm.prompts import PromptError, load_overrides
     from workbench.ops.generation.common import record_usage
     from workbench.ops.generation.judge import judge
 
-    try:
-        overrides = load_overrides(args.prompt)
-    except (PromptError, OSError) as e:
-        print(f"workbench: {e}", file=sys.stderr)
+    overrides = _overrides(args)
+    if overrides is None:
         return 2
     ds, ws, records = _open(args)
     try:
