@@ -1,18 +1,24 @@
-"""Theme files: TOML in the repository's themes/ folder and in the user's config folder.
+"""Theme files: TOML in the shipped themes/ folder and in the user's config folder.
 
 A user file with the same `name` as a bundled one replaces it. Errors name the file.
 """
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from pathlib import Path
 
 from textual.theme import Theme
 
+from workbench.bundled import bundled
 from workbench.paths import config_dir
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "themes"
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, published for older Pythons
+    import tomli as tomllib
+
+BUNDLED_DIR = bundled("themes")
 DEFAULT_THEME = "dark"
 _FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
            "background", "surface", "panel", "boost", "dark", "luminosity_spread", "text_alpha", "variables")
