@@ -98,7 +98,7 @@ def test_alpaca_both_directions():
     rec = alpaca.to_record(row, id="r0")
     assert rec["kind"] == "sft" and rec["system"] == "math"
     assert [t["role"] for t in rec["messages"]] == ["user", "assistant", "user", "assistant"]
-    assert rec["messages"][2]["content"] == "Add\n\n2 and 3"
+    assert rec["messages"][2]["content"] == "Add\n2 and 3"  # as LLaMA-Factory joins them
     assert rec["messages"][3] == {"role": "assistant", "content": "5", "reasoning": "2+3"}
     assert rec["meta"] == {"tag": "x"}
     assert same(alpaca.from_record(rec)[0], row)
@@ -168,7 +168,7 @@ def test_glaive_function_calls_become_tool_calls():
 
 def test_dolly_context_is_the_input():
     rec = next(iter_records(str(SHAPES / "dolly_15k.jsonl")))
-    assert rec["messages"][0]["content"].startswith("When was the Eiffel Tower completed?\n\nThe Eiffel Tower is")
+    assert rec["messages"][0]["content"].startswith("When was the Eiffel Tower completed?\nThe Eiffel Tower is")
     assert rec["meta"] == {"category": "closed_qa"}
 
 

@@ -4,8 +4,8 @@ The preference variant has `chosen` / `rejected` strings instead of `output`, or
 older ranking datasets) `output` as a [chosen, rejected] pair of strings; a boolean
 `kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
 instruction, answer / response / completion -> output, context -> input (Dolly). The instruction and the input
-become one user turn (joined by a blank line); a leading <think> block in an answer is
-its reasoning.
+become one user turn as LLaMA-Factory's alpaca converter joins them: the non-empty ones, one newline
+apart; a leading <think> block in an answer is its reasoning.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ALIASES = {
     "input": ("input", "context"),  # Dolly calls the input "context"
 }
 LABEL_KEYS = ("kto_tag", "label")
-SEP = "\n\n"
+SEP = "\n"  # LLaMA-Factory: "\n".join of the non-empty instruction and input
 
 
 def _find(row: dict, target: str) -> str | None:
@@ -66,10 +66,9 @@ def parse(row: dict) -> tuple[dict, set, dict]:
             names["input"] = inp_key
     else:
         h["noinput"] = 1
-    user = instruction
+    user = SEP.join(p for p in (instruction, inp) if p)
     if inp:
-        user = instruction + SEP + inp
-        h["split"] = len(instruction)
+        h["split"] = len(instruction)  # 0: the user turn is the input alone
     messages: list[dict] = []
     if row.get("history") is not None:
         hist = row["history"]
@@ -159,7 +158,9 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     names = h.get("names") or {}
     user = last_user["content"] if last_user else ""
     split = h.get("split")
-    if split is not None and user[split:split + len(SEP)] == SEP:
+    if split == 0:
+        instruction, inp = "", user
+    elif split is not None and user[split:split + len(SEP)] == SEP:
         instruction, inp = user[:split], user[split + len(SEP):]
     else:
         instruction, inp = user, ""
