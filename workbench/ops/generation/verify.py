@@ -1,9 +1,8 @@
 """Verified outputs: run code answers against their tests, check math answers against a reference.
 
-Code runs in a child Python process in a fresh temporary directory with CPU-time, memory,
-file-size and wall-clock limits (resource.setrlimit), an environment stripped of everything
-(no API keys reach untrusted code) and no network: in a new network namespace when `unshare`
-can make one, and in every case with the socket module disabled before the code runs.
+Code runs in the sandbox of workbench.ops.sandbox_exec (bubblewrap: no view of the user's
+files, a small writable temp dir, bounded processes killed together at the deadline, no
+network, no environment, CPU/memory/file-size limits).
 
 Where the tests and references come from: the row's meta (the source's own fields):
 code tests in `test` / `tests` / `test_list` / `test_code` (plus `entry_point` for
@@ -13,91 +12,17 @@ HumanEval-style `check(candidate)` tests), math references in `reference` / `fin
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 from fractions import Fraction
-from functools import lru_cache
 from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.ops.generation.common import OpResult, answer, errors_of, rows_with_turns, run_rows
+from workbench.ops.sandbox_exec import run_python
 
 OP = "verify"
 TEST_KEYS = ("test", "tests", "test_list", "test_code")
 REFERENCE_KEYS = ("reference", "final_answer", "ground_truth", "answer", "solution")
-
-# Runs first in the child: no sockets of any kind, then the program as __main__.
-_BOOT = r"""
-import socket, _socket, sys, runpy
-class _NoNetwork(OSError):
-    pass
-def _blocked(*a, **k):
-    raise _NoNetwork("network access is disabled while verifying")
-for _m in (socket, _socket):
-    for _name in ("socket", "create_connection", "getaddrinfo", "socketpair", "fromfd", "create_server"):
-        if hasattr(_m, _name):
-            setattr(_m, _name, _blocked)
-sys.argv = [sys.argv[1]]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-@lru_cache(maxsize=1)
-def _unshare_prefix() -> tuple[str, ...]:
-    """`unshare -rn` (new user + network namespace) if this machine allows it, else nothing."""
-    exe = shutil.which("unshare")
-    if not exe:
-        return ()
-    try:
-        ok = subprocess.run([exe, "-rn", "true"], capture_output=True, timeout=5).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    return (exe, "-rn") if ok else ()
-
-
-def _limits(cpu_seconds: int, memory_mb: int):
-    def apply() -> None:
-        import resource
-
-        os.setsid()  # own process group, so a timeout kills its children too
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
-
-
-def run_python(program: str, *, timeout: float = 10.0, memory_mb: int = 512) -> dict:
-    """Run `program` in a sandboxed child; {"ok", "returncode", "output", "reason"}."""
-    with tempfile.TemporaryDirectory(prefix="wb-verify-") as d:
-        path = os.path.join(d, "program.py")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(program)
-        cmd = [*_unshare_prefix(), sys.executable, "-I", "-S", "-c", _BOOT, path]
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "HOME": d}
-        proc = subprocess.Popen(cmd, cwd=d, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, preexec_fn=_limits(int(timeout) + 1, memory_mb))
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            return {"ok": False, "returncode": None, "output": _tail(out), "reason": f"timed out after {timeout:g} s"}
-        rc = proc.returncode
-        reason = None if rc == 0 else ("killed by a resource limit" if rc < 0 else f"exit status {rc}")
-        if rc != 0 and b"MemoryError" in out:
-            reason = "out of memory"
-        return {"ok": rc == 0, "returncode": rc, "output": _tail(out), "reason": reason}
-
-
-def _tail(out: bytes, n: int = 600) -> str:
-    return out.decode("utf-8", "replace")[-n:]
-
 
 _FENCE = re.compile(r"```[ \t]*(python|py|python3)?[ \t]*\n(.*?)```", re.S | re.I)
 
