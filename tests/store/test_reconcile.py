@@ -13,6 +13,7 @@ import pytest
 from workbench.cli import main
 from workbench.data.dataset import Dataset
 from workbench.store.reconcile import content_hashes, reconcile
+from workbench.store.migrations import VERSION
 from workbench.store.workspace import Workspace
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "alpaca.jsonl"
@@ -145,10 +146,10 @@ def test_v2_workspace_migrates_and_keeps_unhashed_decisions(src, tmp_path):
         ws.decide("a.jsonl:3", "reject")
     con = sqlite3.connect(path)  # take the file back to the version-2 layout
     con.executescript("DROP TABLE orphans; ALTER TABLE decisions DROP COLUMN content;"
-                      "UPDATE schema_version SET version = 2;")
+                      "ALTER TABLE runs DROP COLUMN log; UPDATE schema_version SET version = 2;")
     con.close()
     with Workspace.open(path) as ws:
-        assert ws.schema_version == 3 and ws.decision_hashes() == {"a.jsonl:3": None}
+        assert ws.schema_version == VERSION and ws.decision_hashes() == {"a.jsonl:3": None}
         _insert_first_line(src)
         assert reconcile(Dataset.open([str(src)]), ws)["orphaned"] == 0  # nothing to compare with
         assert ws.statuses() == {"a.jsonl:3": "reject"}

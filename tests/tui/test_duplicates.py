@@ -7,7 +7,7 @@ import pytest
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
 from workbench.ops.dedup import dedup_dataset
-from workbench.ops.oprun import save
+from workbench.ops.base import apply_result as save
 
 pytestmark = pytest.mark.asyncio
 SIZE = (100, 30)

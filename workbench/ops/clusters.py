@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from workbench.ops.oprun import OpResult
+from workbench.ops.base import Result
 from workbench.ops.unionfind import components
 
 KEEP_POLICIES = ("first", "longest", "score")
@@ -89,7 +89,7 @@ def build_clusters(
     return clusters
 
 
-def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[str], n_rows: int) -> OpResult:
+def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[str], n_rows: int) -> Result:
     """Signals, proposed rejections and the report of a dedup run, in the dataset's row ids."""
     signals: list[tuple[str, str, Any]] = []
     rejects: dict[str, str] = {}
@@ -123,4 +123,4 @@ def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[s
         f"{op}: {n_rows} rows, {len(clusters)} clusters, "
         f"{len(rejects)} duplicates proposed for rejection (one representative kept per cluster)"
     )
-    return OpResult(op, params, signals, rejects, report, summary)
+    return Result(op, params, signals, rejects, report, summary)

@@ -20,7 +20,8 @@ import numpy as np
 
 from workbench.data.errors import DataError
 from workbench.ops.hashing import ngram_hashes, word_tokens, words
-from workbench.ops.oprun import OpResult, iter_text_chunks
+from workbench.ops.base import Result
+from workbench.ops.oprun import iter_text_chunks
 
 ITEM_ID_FIELDS = ("id", "task_id", "question_id", "problem_id", "idx", "uid")
 
@@ -156,7 +157,7 @@ def decontaminate(
     chunk: int = 1024,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
-) -> OpResult:
+) -> Result:
     """Stream the texts against the index; every contaminated row gets a `contamination` signal
     (benchmark, item, matching n-gram, how many n-grams match) and a proposed rejection."""
     hits: list[dict] = []
@@ -206,4 +207,4 @@ def decontaminate(
     detail = ", ".join(f"{b} {k}" for b, k in sorted(per_bench.items()))
     summary = (f"decontam: {start} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams), "
                f"{len(rejects)} contaminated" + (f" ({detail})" if detail else ""))
-    return OpResult("decontam", params, signals, rejects, report, summary)
+    return Result("decontam", params, signals, rejects, report, summary)

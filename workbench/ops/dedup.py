@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from workbench.ops.oprun import DatasetTexts, OpResult
+from workbench.ops.base import Result
+from workbench.ops.oprun import DatasetTexts
 
 METHODS = ("exact", "minhash", "embedding")
 
@@ -52,7 +53,7 @@ def dedup_dataset(
     ws=None,
     progress: Callable[[int], None] | None = None,
     cancel=None,
-) -> OpResult:
+) -> Result:
     """Clusters of duplicate rows of `ds`. `scores` (row id -> number, e.g. a judge's signal)
     serve the keep="score" policy; `ws` lets embedding dedup record its embedding run;
     `cancel` (a threading.Event) stops exact and MinHash dedup between chunks (oprun.Cancelled)."""

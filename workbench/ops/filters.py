@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterable
 
 from workbench.data.record import Record, view_text
-from workbench.ops.oprun import OpResult
+from workbench.ops.base import Context, Operation, Params, ParamError, Result, records_of
 
 RULES = ("length", "tokens", "empty_turn", "refusal", "unwanted_words", "repetition", "alternation", "unfinished")
 
@@ -81,7 +81,7 @@ _TYPES = {
 
 
 @dataclass
-class Rules:
+class Rules(Params):
     min_chars: int | None = 10
     max_chars: int | None = 100_000
     min_tokens: int | None = 3
@@ -126,18 +126,19 @@ class Rules:
         return rules
 
     def validate(self, where: str = "rules") -> None:
+        """Raises ParamError (a ValueError) naming `where` and the setting."""
         for f in fields(self):  # a rules file holds any JSON: "max_chars": "lots" must not crash a check
             value, nullable = getattr(self, f.name), f.type.endswith(" | None")
             check, name = _TYPES[f.type.removesuffix(" | None")]
             if not (check(value) or (nullable and value is None)):
-                raise ValueError(f"{where}: {f.name} must be {name}{' or null' if nullable else ''}, "
+                raise ParamError(f"{where}: {f.name} must be {name}{' or null' if nullable else ''}, "
                                  f"not {json.dumps(value)}")
         bad = sorted(set(self.disable) - set(RULES))
         if bad:
-            raise ValueError(f"{where}: unknown rule(s) in disable: {', '.join(bad)}; rules are {', '.join(RULES)}")
+            raise ParamError(f"{where}: unknown rule(s) in disable: {', '.join(bad)}; rules are {', '.join(RULES)}")
         view_text({}, self.length_view)
         if self.repeat_ngram < 1:
-            raise ValueError(f"{where}: repeat_ngram must be >= 1")
+            raise ParamError(f"{where}: repeat_ngram must be >= 1")
 
 
 class Checker:
@@ -320,7 +321,7 @@ def unfinished_problem(answer: str, min_chars: int = 100) -> str | None:
     return None
 
 
-def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> OpResult:
+def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> Result:
     """Check every row; flagged rows get a `filter_reasons` signal and a proposed rejection."""
     checker = Checker(rules)
     signals, rejects, by_rule = [], {}, {}
@@ -346,4 +347,30 @@ def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> 
     }
     detail = ", ".join(f"{k} {v}" for k, v in report["by_rule"].items())
     summary = f"filter: {n} rows, {len(rejects)} flagged for rejection" + (f" ({detail})" if detail else "")
-    return OpResult("filter", params, signals, rejects, report, summary)
+    return Result("filter", params, signals, rejects, report, summary)
+
+
+class Filter(Operation):
+    name = "filter"
+    help = "flag rows by rules: length, empty turns, refusals, repetition, roles, cut-off answers"
+    Params = Rules
+    scope = "row"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--rules", metavar="FILE", help="JSON rules file (see workbench.ops.filters for the settings)")
+
+    def params_from_args(self, args) -> Rules:
+        return Rules.from_file(args.rules) if args.rules else Rules()
+
+    def run(self, ds, params: Rules, ctx: Context, rows: list[str] | None = None) -> Result:
+        total = len(ds) if rows is None else len(rows)
+
+        def batches():
+            done = 0
+            for batch in records_of(ds, rows):
+                ctx.check()
+                yield batch
+                done += len(batch)
+                ctx.report(done, total)
+
+        return run_filters(batches(), params)

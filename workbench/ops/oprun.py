@@ -1,54 +1,15 @@
-"""What a quality operation returns, how it lands in a workspace, and the texts it reads.
-
-An operation computes an OpResult from records and touches nothing else; `save` is the thin
-step that writes it into a Workspace as one run: signals, then proposed rejections (which never
-override a person's decision), then the run's counts. Nothing is removed from the data.
-"""
+"""What the dataset-wide kernels share: the texts they read (lazily, in batches) and the
+exception that says a cancel event stopped them (nothing of that run is saved)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from workbench.data.record import view_text
 
 
 class Cancelled(RuntimeError):
     """An operation stopped because its cancel event was set; nothing was saved."""
-
-
-@dataclass
-class OpResult:
-    op: str  # "filter", "dedup-exact", "dedup-minhash", "dedup-embedding", "decontam"
-    params: dict
-    signals: list[tuple[str, str, Any]]  # (row_id, name, JSON-able value)
-    rejects: dict[str, str]  # row_id -> reason for the proposed rejection
-    report: dict  # what --report writes
-    summary: str  # one line for people
-
-
-def save(ws, result: OpResult) -> int:
-    """Write a result into the workspace as one run; returns the run id.
-
-    Proposals of earlier runs of the same operation are withdrawn first: re-running dedup with
-    a higher threshold must release the rows only the lower one caught.
-    """
-    earlier = [r["id"] for r in ws.runs(limit=100_000) if r["op"] == result.op]
-    run_id = ws.start_run(result.op, result.params)
-    try:
-        for rid in earlier:
-            ws.withdraw(rid)
-        ws.add_signals(run_id, result.signals)
-        by_reason: dict[str, list[str]] = {}
-        for rid, reason in result.rejects.items():
-            by_reason.setdefault(reason, []).append(rid)
-        for reason, rids in by_reason.items():
-            ws.propose(run_id, rids, status="reject", reason=reason)
-    except BaseException:
-        ws.finish_run(run_id, "failed", {})
-        raise
-    ws.finish_run(run_id, "done", {"rows": result.report.get("rows"), "rejects": len(result.rejects)})
-    return run_id
 
 
 class DatasetTexts(Sequence[str]):

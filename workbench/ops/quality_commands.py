@@ -71,12 +71,12 @@ def _open(args):
     return ds, None if args.dry_run else open_workspace(args, ds)
 
 
-def _finish(result, ws, args) -> int:
-    from workbench.ops.oprun import save
+def _finish(result, ws, args, op=None, params=None) -> int:
+    from workbench.ops.base import apply_result
 
     if ws is not None:
         with ws:
-            run_id = save(ws, result)
+            run_id = apply_result(ws, result, fingerprint=op.fingerprint(params) if op else None)
         where = f"; run {run_id} in workspace {ws.path}"
     else:
         where = " (dry run: workspace untouched)"
@@ -97,26 +97,19 @@ def _fail(msg: str) -> int:
 
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    from workbench.ops.filters import Rules, run_filters
+    from workbench.ops import registry
+    from workbench.ops.base import Context
     from workbench.store.progress import cli_progress
 
+    op = registry.get("filter")
     try:
-        rules = Rules.from_file(args.rules) if args.rules else Rules()
+        params = op.params_from_args(args)
     except (ValueError, OSError) as e:
         return _fail(str(e))
     ds, ws = _open(args)
     with cli_progress("filter", total=len(ds)) as bar:
-        done = 0
-
-        def batches():
-            nonlocal done
-            for batch in ds.iter_batches(2048):
-                yield batch
-                done += len(batch)
-                bar(done)
-
-        result = run_filters(batches(), rules)
-    return _finish(result, ws, args)
+        result = op.run(ds, params, Context(progress=lambda done, total: bar(done)))
+    return _finish(result, ws, args, op, params)
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:

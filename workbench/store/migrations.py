@@ -98,6 +98,11 @@ MIGRATIONS: list[str] = [
         set_aside REAL NOT NULL
     );
     """,
+    # 4: the log of a run that recipes are written from: the selection it ran on, the
+    # operation's fingerprint (name, version, parameters), the input's stamp, token usage.
+    """
+    ALTER TABLE runs ADD COLUMN log TEXT;  -- JSON; NULL for runs before v4 and for job-less internals
+    """,
 ]
 
 VERSION = len(MIGRATIONS)

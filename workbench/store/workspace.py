@@ -533,6 +533,43 @@ class Workspace:
                            "(SELECT 1 FROM runs WHERE id = ? AND status != 'running')", (f"run_stamp.{run_id}", run_id))
         return n
 
+    def save_run(self, op: str, params: dict, *, signals: Iterable[tuple[str, str, Any]] = (),
+                 rejects: dict[str, str] | None = None, counts: dict | None = None, status: str = "done",
+                 run_id: int | None = None, log: dict | None = None) -> int:
+        """An operation's whole result as one run, in ONE transaction: the run (new, or the
+        job run `run_id` that holds its checkpoints), the withdrawal of the proposals of
+        earlier runs of `op`, the signals, the proposed rejections (row id -> reason) and the
+        run's log. Killed at any point, the workspace holds either all of it or none of it
+        (the earlier runs' proposals intact). Returns the run id."""
+        now = time.time()
+        sig = [(rid, name, _dumps(v)) for rid, name, v in signals]
+        rej = list((rejects or {}).items())
+        with self._write() as db:
+            if run_id is None:
+                run_id = db.execute(
+                    "INSERT INTO runs (op, params, started, status) VALUES (?, ?, ?, 'running')",
+                    (op, _dumps(params or {}), now)).lastrowid
+                self._own(db, run_id)
+            if self.stamp is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"run_stamp.{run_id}", _dumps(self.stamp)))
+            db.execute("DELETE FROM proposals WHERE run_id IN (SELECT id FROM runs WHERE op = ? AND id != ?)",
+                       (op, run_id))
+            db.executemany("INSERT OR REPLACE INTO signals VALUES (?, ?, ?, ?)", [(run_id, *s) for s in sig])
+            db.executemany("INSERT OR REPLACE INTO proposals VALUES (?, ?, ?, ?, ?)",
+                           [(rid, run_id, "reject", reason, now) for rid, reason in rej])
+            db.execute("UPDATE runs SET status = ?, finished = ?, counts = ?, log = ? WHERE id = ?",
+                       (status, time.time(), _dumps(counts or {}), _dumps({**(log or {}), "stamp": self.stamp}),
+                        run_id))
+        return run_id
+
+    def run_log(self, *, status: str = "done") -> list[dict]:
+        """Every run that was saved with a log (operations run from the CLI, the TUI or a
+        recipe), oldest first: {id, op, params, status, started, log}."""
+        rows = self._read("SELECT id, op, params, status, started, log FROM runs WHERE log IS NOT NULL "
+                          "AND status = ? ORDER BY id", (status,))
+        return [{"id": i, "op": op, "params": _loads(p), "status": s, "started": t, "log": _loads(lg)}
+                for i, op, p, s, t, lg in rows]
+
     def finish_run(self, run_id: int, status: str, counts: dict | None = None) -> None:
         with self._write() as db:
             db.execute(

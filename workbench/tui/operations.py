@@ -3,7 +3,7 @@
 Each entry is a thin adapter over an operation's public function, called the way its CLI
 sub-command calls it; the app runs it in a thread worker (WorkbenchApp.action_run_operation).
 An adapter gets a `Run` and returns a one-line summary. Whole-dataset quality operations
-return an `oprun.OpResult` that is saved as one run (signals + proposed rejections); per-row
+return a `workbench.ops.base.Result` that `apply_result` saves as one run (signals + proposed rejections); per-row
 LLM operations run as resumable jobs through the job runner and report JobEvents, so the Jobs
 pane shows their progress, rate and ETA, and `c` there cancels them. LLM operations use the
 model in tui.json's `llm` section (default local/smollm2); generate-* operations keep their
@@ -36,25 +36,19 @@ class Operation:
 
 
 def _save(run: Run, result) -> str:
-    from workbench.ops.oprun import save
+    from workbench.ops.base import apply_result
 
-    run_id = save(run.ws, result)
+    run_id = apply_result(run.ws, result)
     return f"{result.summary} (run {run_id})"
 
 
 def _filter(run: Run) -> str:
-    from workbench.ops.filters import run_filters
+    from workbench.ops import registry
+    from workbench.ops.base import Context
 
-    def batches():
-        done = 0
-        for batch in run.ds.iter_batches(2048):
-            if run.cancel.is_set():
-                raise RuntimeError("cancelled")
-            yield batch
-            done += len(batch)
-            run.progress(done)
-
-    return _save(run, run_filters(batches()))
+    op = registry.get("filter")
+    ctx = Context(cancel=run.cancel, progress=lambda done, total: run.progress(done))
+    return _save(run, op.run(run.ds, op.default_params(), ctx))
 
 
 def _dedup(method: str) -> Callable[[Run], str]:

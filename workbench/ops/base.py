@@ -1,0 +1,305 @@
+"""One operation model: `Operation`, its `Params`, the `Context` it runs in, the `Result` it
+returns, and `apply_result`, the one way a Result reaches a workspace.
+
+    op = registry.get("dedup-minhash")
+    params = op.params_from_dict({"threshold": 0.6})     # ParamError names the bad setting
+    result = op.run(ds, params, Context())                # pure: touches no workspace
+    run_id = apply_result(ws, result)                     # one transaction
+
+An operation is pure over canonical records: it returns signals, proposed rejections with
+reasons, new rows with provenance, rewrites, per-row errors, a report, a one-line summary and
+token usage, and the face (CLI, TUI, recipe) decides where they go. Operations that call an
+LLM keep per-row checkpoints in a workspace (`Context.ws`, see workbench.store.jobs) so that an
+interrupted run resumes; that is resume state, not the run's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import threading
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from workbench.ops.oprun import Cancelled
+
+SCOPES = ("row", "batch", "dataset")
+
+
+class ParamError(ValueError):
+    """A parameter that is unknown or has a wrong value; the message names it."""
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def _kind(tp) -> tuple[str, bool]:
+    """(base type name, nullable) of a Params field annotation ("int | None" -> ("int", True))."""
+    if isinstance(tp, str):
+        nullable = tp.replace(" ", "").endswith("|None")
+        return tp.replace(" ", "").removesuffix("|None"), nullable
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return _kind(rest[0])[0], True
+    if typing.get_origin(tp) is list:
+        return f"list[{typing.get_args(tp)[0].__name__}]", False
+    return getattr(tp, "__name__", str(tp)), False
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "list[str]": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+}
+
+
+@dataclass
+class Params:
+    """Base of every operation's parameters: a dataclass whose fields all have defaults.
+
+    A field's `metadata` may hold `help` (CLI help), `choices` (allowed values) and `cli`
+    (False: not a command-line flag, e.g. a list given by a file)."""
+
+    def validate(self) -> None:
+        """Check types (from the annotations) and choices; subclasses add their own rules and
+        call super(). Raises ParamError naming the field."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind, nullable = _kind(hints.get(f.name, f.type))
+            check = _CHECKS.get(kind)
+            if check and not (check[0](value) or (nullable and value is None)):
+                raise ParamError(f"{f.name} must be {check[1]}{' or null' if nullable else ''}, "
+                                 f"not {json.dumps(value, default=str)}")
+            choices = f.metadata.get("choices")
+            if choices and value is not None and value not in choices:
+                raise ParamError(f"{f.name} must be one of {', '.join(map(str, choices))}, not {value!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Params":
+        """Params from a dict (a recipe step); missing keys take their defaults."""
+        data = dict(data or {})
+        if not isinstance(data, dict):
+            raise ParamError(f"parameters must be a mapping, not {type(data).__name__}")
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ParamError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        p = cls(**data)
+        p.validate()
+        return p
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """One `--field-name` flag per field (bools as --x / --no-x, lists comma-separated)."""
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("cli") is False:
+                continue
+            kind, _ = _kind(hints.get(f.name, f.type))
+            flag = "--" + f.name.replace("_", "-")
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            help_ = f.metadata.get("help", "")
+            shown = f"{help_} (default: {default})" if help_ else f"default: {default}"
+            if kind == "bool":
+                parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=shown)
+            elif kind == "list[str]":
+                parser.add_argument(flag, dest=f.name, default=None, metavar="A,B",
+                                    type=lambda s: [x.strip() for x in s.split(",") if x.strip()], help=shown)
+            else:
+                conv = {"int": int, "float": float}.get(kind, str)
+                parser.add_argument(flag, dest=f.name, type=conv, default=None, choices=f.metadata.get("choices"),
+                                    help=shown)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Params":
+        """Params from parsed flags (those added by `add_arguments`); flags not given keep defaults."""
+        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                 if f.metadata.get("cli") is not False and getattr(args, f.name, None) is not None}
+        return cls.from_dict(given)
+
+
+def param(default: Any = None, *, help: str = "", choices=None, cli: bool = True, factory=None):
+    """A Params field with its CLI help and allowed values."""
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "cli": cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# -- the context an operation runs in -----------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What an operation may use besides its input: a cancel event (checked between batches;
+    `check()` raises Cancelled), a progress callback `(done, total)` in rows, job events of
+    per-row LLM jobs (workbench.store.jobs.JobEvent), a factory for the LLM client (which
+    caches replies in the workspace), a seed, and the workspace holding job checkpoints and
+    the LLM cache (None for operations that need neither)."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: Callable[[int, int | None], None] | None = None
+    on_event: Callable[[Any], None] | None = None
+    llm: Callable[..., Any] | None = None  # (model, api_base, **options) -> LLMClient
+    seed: int = 0
+    ws: Any = None
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("cancelled")
+
+    def report(self, done: int, total: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def client(self, model: str | None, api_base: str | None = None, **options):
+        if self.llm is not None:
+            return self.llm(model, api_base, **options)
+        from workbench.llm.client import LLMClient
+
+        return LLMClient(model, api_base, cache=self.ws, **options)
+
+
+# -- what an operation returns ------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """Everything one run of an operation found or made; nothing is written until
+    `apply_result`.
+
+    signals: (row_id, name, JSON-able value); rejects: row_id -> reason of a proposed
+    rejection (never overrides a person's decision); rows: new or rewritten records, each
+    with `meta.provenance` {operation, model, parent, ...}; rewrites: (row_id, before, after)
+    texts of proposed rewrites; errors: row_id -> why that row failed; usage: tokens, calls
+    and cost of LLM calls; status: "done", "cancelled" or "failed"; job_id: the run that holds
+    the per-row checkpoints of an LLM job (the result is saved under it)."""
+
+    op: str
+    params: dict
+    signals: list[tuple[str, str, Any]] = field(default_factory=list)
+    rejects: dict[str, str] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+    summary: str = ""
+    rows: list[dict] = field(default_factory=list)
+    rewrites: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+    status: str = "done"
+    job_id: int | None = None
+    dropped: dict[str, str] = field(default_factory=dict)  # candidates left out on purpose, with why
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+class Operation:
+    """One operation. Subclasses set `name`, `help`, `Params`, `scope` and implement `run`.
+
+    scope: "row" (each row on its own; runs on any selection), "batch" (batches of rows), or
+    "dataset" (needs every row at once, e.g. dedup). `version` changes when the operation's
+    output for the same input and parameters changes: a recipe step reruns then.
+    `review` is True for operations whose new rows a person reviews (the Gen pane)."""
+
+    name: ClassVar[str]
+    help: ClassVar[str]
+    Params: ClassVar[type[Params]] = Params
+    scope: ClassVar[str] = "batch"
+    version: ClassVar[str] = "1"
+    uses_llm: ClassVar[bool] = False
+    review: ClassVar[bool] = False
+    cli: ClassVar[tuple[str, ...] | None] = None  # the sub-command path, e.g. ("generate", "cot")
+
+    def params_from_dict(self, data: dict | None) -> Params:
+        return self.Params.from_dict(data)
+
+    def default_params(self) -> Params:
+        return self.Params.from_dict({})
+
+    def run(self, ds, params: Params, ctx: Context, rows: list[str] | None = None) -> Result:
+        """The operation over `ds` (a workbench Dataset), restricted to the row ids `rows`
+        when given (None: every row). Pure: returns a Result and writes nothing else."""
+        raise NotImplementedError
+
+    # CLI: sub-commands call these; operations with flags of their own override them.
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        self.Params.add_arguments(parser)
+
+    def params_from_args(self, args: argparse.Namespace) -> Params:
+        return self.Params.from_args(args)
+
+    def fingerprint(self, params: Params) -> str:
+        """Digest of (name, version, parameters): with the input's stamp, what a recipe step
+        compares to skip a step that already ran."""
+        raw = json.dumps([self.name, self.version, params.to_dict()], sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def records_of(ds, rows: list[str] | None):
+    """The records an operation reads: every row in batches, or the selected ids' rows."""
+    if rows is None:
+        yield from ds.iter_batches(2048)
+        return
+    for start in range(0, len(rows), 2048):
+        yield [ds.record(ds.index_of(rid)) for rid in rows[start : start + 2048]]
+
+
+# -- applying a result --------------------------------------------------------------------
+
+
+def generated_signals(result: Result, parents: dict[str, dict]) -> list[tuple[str, str, Any]]:
+    """The `generated` signals the Gen pane reviews: one per new row, keyed by a review id that
+    never collides with a dataset row (`<op>:<parent id>` for a rewrite of a row; a new row's
+    own id otherwise), holding the row and the texts to diff."""
+    from workbench.data.record import full_text
+
+    out = []
+    for rec in result.rows:
+        parent = parents.get(rec["id"])
+        key = f"{result.op}:{rec['id']}" if parent is not None else rec["id"]
+        out.append((key, "generated", {"op": result.op, "parent": rec["id"] if parent is not None else None,
+                                       "record": rec, "before": full_text(parent) if parent else "",
+                                       "after": full_text(rec)}))
+    return out
+
+
+def apply_result(ws, result: Result, *, selection: dict | None = None, fingerprint: str | None = None,
+                 inputs: str | None = None, parents: dict[str, dict] | None = None,
+                 review: bool = False) -> int | None:
+    """Write a Result into the workspace as one run, in ONE transaction; returns the run id.
+
+    The proposals of earlier runs of the same operation are withdrawn in that same
+    transaction (re-running dedup with a higher threshold releases the rows only the lower
+    one caught; an interrupted re-run leaves the earlier proposals as they were). A cancelled
+    result writes nothing (its job's run, if any, is marked cancelled) and returns None.
+    `selection` ({"all": true} | {"filter": EXPR} | {"rows": [...]}), `fingerprint` and
+    `inputs` (the input's stamp) are logged with the run for recipes. With `review`, new
+    rows are stored as `generated` signals for the Gen pane (`parents`: the input rows by id).
+    """
+    if result.status == "cancelled":
+        if result.job_id is not None:
+            ws.finish_run(result.job_id, "cancelled", {})
+        return None
+    signals = list(result.signals)
+    signals += [(rid, f"rewrite.{result.op}", {"before": b, "after": a}) for rid, b, a in result.rewrites]
+    if review:
+        signals += generated_signals(result, parents or {})
+    counts = {"rows": result.report.get("rows"), "rejects": len(result.rejects), "new_rows": len(result.rows),
+              "errors": len(result.errors)}
+    return ws.save_run(
+        result.op, result.params, signals=signals, rejects=result.rejects, counts=counts,
+        status="failed" if result.status == "failed" else "done", run_id=result.job_id,
+        log={"selection": selection or {"all": True}, "fingerprint": fingerprint, "inputs": inputs,
+             "usage": result.usage or None},
+    )
