@@ -53,6 +53,14 @@ PUBLIC_FORMATS = {
     "openai_finetune.jsonl": ("openai", {"sft"}),
     "trl_implicit.jsonl": ("trl", {"preference"}),
     "trl_kto.jsonl": ("trl", {"kto"}),
+    # shapes of the trainers' current data docs (typed by hand after LLaMA-Factory data/,
+    # TRL's dataset formats, axolotl docs/dataset-formats)
+    "llama_factory_v1_dpo.jsonl": ("trl", {"preference"}),
+    "llama_factory_v1_tool_use.jsonl": ("openai", {"sft"}),
+    "trl_prompt_only.jsonl": ("trl", {"sft"}),
+    "trl_stepwise.jsonl": ("trl", {"sft"}),
+    "axolotl_template_free.jsonl": ("text", {"text"}),
+    "axolotl_instruction_styles.jsonl": ("alpaca", {"sft"}),
 }
 
 

@@ -3,7 +3,9 @@
 The preference variant has `chosen` / `rejected` strings instead of `output`, or (LLaMA-Factory's
 older ranking datasets) `output` as a [chosen, rejected] pair of strings; a boolean
 `kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
-instruction, answer / response / completion -> output, context -> input (Dolly). The instruction and the input
+instruction, answer / response / completion -> output, context -> input (Dolly), and the
+fields of axolotl's instruction styles (INSTRUCTION / RESPONSE, message_1 / message_2,
+prompt / generation, article / summary, system_prompt -> system). The instruction and the input
 become one user turn as LLaMA-Factory's alpaca converter joins them: the non-empty ones, one newline
 apart; a leading <think> block in an answer is its reasoning.
 """
@@ -18,9 +20,12 @@ from workbench.data.formats.messages import build_tools_images, parse_tools_imag
 NAME = "alpaca"
 
 ALIASES = {
-    "instruction": ("instruction", "question", "prompt", "query"),
-    "output": ("output", "answer", "response", "completion"),
+    # axolotl's instruction styles: oasst (INSTRUCTION/RESPONSE), camel_ai (message_1/message_2),
+    # metharme (prompt/generation), summarizetldr (article/summary), open_orca (system_prompt)
+    "instruction": ("instruction", "question", "prompt", "query", "INSTRUCTION", "message_1", "article"),
+    "output": ("output", "answer", "response", "completion", "RESPONSE", "message_2", "generation", "summary"),
     "input": ("input", "context"),  # Dolly calls the input "context"
+    "system": ("system", "system_prompt"),
 }
 LABEL_KEYS = ("kto_tag", "label")
 SEP = "\n"  # LLaMA-Factory: "\n".join of the non-empty instruction and input
@@ -81,9 +86,13 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         used.add("history")
         h["hist"] = 1
     messages.append({"role": "user", "content": user})
-    fields: dict = {"kind": "sft", "messages": messages, "system": need_str(row.get("system"), "'system'", optional=True)}
-    if "system" in row:
-        used.add("system")
+    sys_key = next((k for k in ALIASES["system"] if k in row), None)
+    fields: dict = {"kind": "sft", "messages": messages}
+    if sys_key:
+        fields["system"] = need_str(row[sys_key], f"'{sys_key}'", optional=True)
+        used.add(sys_key)
+        if sys_key != "system":
+            names["system"] = sys_key
     out_key = _find(row, "output")
     pair = row[out_key] if out_key else None
     if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair):
@@ -183,7 +192,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         if kind == "kto":
             out[h.get("lkey", "kto_tag")] = rec.get("label")
     if rec.get("system") is not None:
-        out["system"] = rec["system"]
+        out[names.get("system", "system")] = rec["system"]
     if pairs or h.get("hist"):
         out["history"] = [[u["content"], _text(a, h.get(f"think{j}"))] for j, (u, a) in enumerate(pairs)]
     if rec.get("tools") is not None:

@@ -181,5 +181,16 @@ def system_lift(turns: list[dict]) -> tuple[str | None, list[dict]]:
     return None, turns
 
 
+def system_turn(text: str, hint: dict | None) -> dict:
+    """The system prompt as a leading turn again, with the train weight its source turn had
+    (a system prompt is never trained, but LLaMA-Factory's v1 rows spell `loss_weight: 0.0`)."""
+    turn = {"role": "system", "content": text}
+    if hint and "w" in hint:
+        w = read_weight(hint["w"][1], "")
+        if w is not None:
+            turn["train"] = w
+    return turn
+
+
 def is_role_list(value: Any, key: str = "role") -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], dict) and key in value[0]

@@ -1,7 +1,9 @@
 """OpenAI / Hugging Face chat messages: {"messages": [{"role", "content", ...}], ...}.
 
 Content is a string or a list of parts ({"type": "text" | "reasoning" | "tool_call", "text" or
-"value": ...}); assistant turns may carry `tool_calls`; `tool` turns answer them. Reasoning
+"value": ...}; LLaMA-Factory's v1 data spells parts with "value" and a tool_call part's value
+as the JSON text of {"name", "arguments"}); assistant turns may carry `tool_calls`; `tool`
+turns answer them. Reasoning
 comes from reasoning parts, a `reasoning_content` (or `reasoning`/`thinking`) field, or a
 leading <think>...</think> block, and is kept apart from the answer. A per-message
 `loss_weight` / `train` / `weight` becomes turn["train"]; a boolean `label` / `kto_tag`
@@ -10,11 +12,12 @@ marks a KTO row. Also used for the turns of TRL preference rows (see trl.py).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from workbench.data.formats.base import (
     DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight,
-    reorder, split_think, system_lift, write_weight,
+    reorder, split_think, system_lift, system_turn, write_weight,
 )
 
 NAME = "openai"
@@ -51,6 +54,24 @@ def _parse_call(c: Any, where: str) -> dict:
     return call
 
 
+def _part_call(value: Any, where: str) -> tuple[dict, bool]:
+    """A `tool_call` content part's value: LLaMA-Factory (v1 data) writes the JSON text of
+    {"name", "arguments": {...}}; an object is read as well. Returns (call, spelled with
+    non-ASCII characters as they are) so that the writer spells the string the same way."""
+    if not isinstance(value, str):
+        return _parse_call(value, where), False
+    try:
+        obj = json.loads(value)
+    except ValueError:
+        raise RowError(f"{where}: a tool_call part's value is not JSON") from None
+    call = _parse_call(obj, where)
+    return call, value != _dump_part_call(call, True)
+
+
+def _dump_part_call(call: dict, ascii: bool) -> str:
+    return json.dumps({"name": call["name"], "arguments": load_args(call["arguments"])}, ensure_ascii=ascii)
+
+
 def _build_call(call: dict) -> dict:
     out = {"type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
     return {"id": call["id"], **out} if "id" in call else out
@@ -83,23 +104,29 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
         text = content
     elif isinstance(content, list):
         texts, thoughts = [], []
+        part_key = "text"
         for j, p in enumerate(content):
             if isinstance(p, str):
                 texts.append(p)
                 continue
             if not isinstance(p, dict):
                 raise RowError(f"{where}: content part {j + 1} is not an object")
-            kind, val = p.get("type"), p.get("text", p.get("value"))
+            kind = p.get("type")
+            if "text" not in p and "value" in p:
+                part_key = "value"  # LLaMA-Factory's v1 spelling: {"type", "value"}
+            val = p.get("text", p.get("value"))
             if kind == "text":
                 texts.append(val or "")
             elif kind in ("reasoning", "thinking"):
                 thoughts.append(val or "")
             elif kind == "tool_call":
-                calls.append(_parse_call(p.get("value", p.get("tool_call", p)), where))
+                call, unicode = _part_call(p.get("value", p.get("tool_call", p)), f"{where}: content part {j + 1}")
+                calls.append(call)
+                hint["tcp"] = 2 if unicode else 1
             # other parts (images, audio) are kept through the row's origin
         text = "".join(texts)
         reasoning = "".join(thoughts) if thoughts else None
-        hint["parts"] = True
+        hint["parts"] = part_key if part_key != "text" else True
     else:
         raise RowError(f"{where}: content must be a string or a list of parts")
 
@@ -160,12 +187,16 @@ def build_turn(turn: dict, hint: dict | None = None) -> dict:
     calls = turn.get("tool_calls")
     rkey = hint.get("rkey", "reasoning_content")
     if hint.get("parts"):
+        key = "value" if hint["parts"] == "value" else "text"
         parts = []
         if reasoning is not None and "rkey" not in hint and not hint.get("rnull"):
-            parts.append({"type": "reasoning", "text": reasoning})
+            parts.append({"type": "reasoning", key: reasoning})
             reasoning = None
         if content or not calls:
-            parts.append({"type": "text", "text": content})
+            parts.append({"type": "text", key: content})
+        if calls and hint.get("tcp"):  # calls as content parts, as the source wrote them
+            parts += [{"type": "tool_call", "value": _dump_part_call(c, hint["tcp"] == 1)} for c in calls]
+            calls = None
         out["content"] = parts
     elif reasoning is not None and "think" in hint:
         out["content"] = join_think(content, reasoning, hint["think"] if hint["think"] != 1 else None)
@@ -256,7 +287,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     turns = list(rec.get("messages") or [])
     hints = list(h.get("turns") or [])
     if rec.get("system") is not None:
-        turns.insert(0, {"role": "system", "content": rec["system"]})
+        turns.insert(0, system_turn(rec["system"], h.get("sys")))
         hints.insert(0, h.get("sys") or {})
     out = {"messages": build_turns(turns, hints)}
     if rec["kind"] == "kto":

@@ -4,29 +4,43 @@
 Also the "implicit prompt" shape of UltraFeedback-binarized, where `chosen` and `rejected`
 repeat the prompt turns: the shared turns become the record's messages; and OpenAI's
 preference fine-tuning layout, `input` {"messages", "tools"?, ...} + `preferred_output` +
-`non_preferred_output`, read as prompt / chosen / rejected and written back in that layout.
+`non_preferred_output`, read as prompt / chosen / rejected and written back in that layout;
+LLaMA-Factory's v1 DPO rows, `chosen_messages` + `rejected_messages` (both whole
+conversations: the turns they share are the prompt), likewise. TRL's prompt-only rows
+(`prompt` alone) and stepwise supervision (`prompt`, `completions` steps, `labels`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from workbench.data.formats.base import RowError, is_role_list, same, system_lift
+from workbench.data.formats.base import RowError, is_role_list, same, system_lift, system_turn
 from workbench.data.formats.messages import build_tools_images, build_turns, compact, parse_tools_images, parse_turns
 
 NAME = "trl"
 
 
 OAI_SIDES = ("preferred_output", "non_preferred_output")
+LF_SIDES = ("chosen_messages", "rejected_messages")  # LLaMA-Factory v1 DPO rows
 
 
 def _oai(row: dict) -> bool:
     return all(k in row for k in OAI_SIDES) and isinstance(row.get("input"), dict)
 
 
+def _lf1(row: dict) -> bool:
+    return all(isinstance(row.get(k), list) for k in LF_SIDES)
+
+
+def _stepwise(row: dict) -> bool:
+    return "prompt" in row and isinstance(row.get("completions"), list) and isinstance(row.get("labels"), list)
+
+
 def detect(row: dict) -> float:
-    if _oai(row):
+    if _oai(row) or _lf1(row):
         return 0.95
+    if _stepwise(row):
+        return 0.9
     has = row.keys()
     if "chosen" in has and "rejected" in has:
         if is_role_list(row["chosen"]) or is_role_list(row["rejected"]):
@@ -37,7 +51,14 @@ def detect(row: dict) -> float:
         if is_role_list(row["prompt"]) or is_role_list(row["completion"]):
             return 0.9
         return 0.75 if "label" in has else 0.6
+    if "prompt" in has and not has & _ANSWER_KEYS:  # prompt-only (GRPO, online DPO)
+        return 0.8 if is_role_list(row["prompt"]) else 0.35
     return 0.0
+
+
+# Fields that make a row with a `prompt` something other than prompt-only (alpaca answers).
+_ANSWER_KEYS = {"chosen", "rejected", "completion", "output", "answer", "response", "generation"}
+STEP_SEP = "\n"  # TRL's PRMTrainer joins steps with step_separator="\n" by default
 
 
 def _hh_like(v: Any) -> bool:
@@ -63,8 +84,15 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         fields, _, h = parse(trl_row)
         h["oai"] = {"keys": list(inp), "extra": {k: v for k, v in inp.items() if k not in ("messages", "tools")}}
         return fields, {"input", *OAI_SIDES}, h
+    if _lf1(row):  # LLaMA-Factory v1: full conversations on both sides, the prompt implicit
+        fields, used, h = parse({"chosen": row[LF_SIDES[0]], "rejected": row[LF_SIDES[1]],
+                                 **({"tools": row["tools"]} if "tools" in row else {})})
+        h["lf1"] = 1
+        return fields, (used - {"chosen", "rejected"}) | set(LF_SIDES), h
     h: dict = {}
     used: set = set()
+    if _stepwise(row):
+        return _parse_steps(row, h)
     if "prompt" in row:
         p_turns, p_hints, h["pstr"] = _side(row["prompt"], "prompt", "user")
         used.add("prompt")
@@ -80,6 +108,10 @@ def parse(row: dict) -> tuple[dict, set, dict]:
             used.add("label")
         h["split"] = len(p_turns)
         turns, hints = p_turns + c_turns, p_hints + c_hints
+    elif "chosen" not in row and "rejected" not in row and p_turns:  # prompt-only
+        fields = {"kind": "sft"}
+        h["nocomp"] = 1
+        turns, hints = p_turns, p_hints
     else:
         if "chosen" not in row or "rejected" not in row:
             raise RowError("missing field 'chosen' or 'rejected' (or 'completion')")
@@ -119,6 +151,46 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     return fields, used, h
 
 
+def _parse_steps(row: dict, h: dict) -> tuple[dict, set, dict]:
+    """TRL stepwise supervision {"prompt", "completions": [step...], "labels": [bool...]}: the
+    steps are one answer, joined as TRL's PRMTrainer joins them; `labels` stays in meta."""
+    steps = row["completions"]
+    if not all(isinstance(x, str) for x in steps):
+        raise RowError("'completions' must be a list of strings (the steps)")
+    p_turns, p_hints, h["pstr"] = _side(row["prompt"], "prompt", "user")
+    h["steps"] = [len(x) for x in steps]
+    fields = {"kind": "sft", "messages": p_turns + [{"role": "assistant", "content": STEP_SEP.join(steps)}]}
+    system, rest = system_lift(fields["messages"])
+    if system is not None:
+        h["sys"], p_hints = p_hints[0], p_hints[1:]
+    fields.update(system=system, messages=rest)
+    if compact(p_hints):
+        h["turns"] = p_hints
+    if not h["pstr"]:
+        del h["pstr"]
+    used = {"prompt", "completions"} | parse_tools_images(row, fields, h)
+    return fields, used, h
+
+
+def _split_steps(answer: str, lengths: list[int]) -> list[str]:
+    """The steps again: at the recorded lengths while they still fit, else at each separator."""
+    out, pos = [], 0
+    for n in lengths:
+        out.append(answer[pos:pos + n])
+        pos += n + len(STEP_SEP)
+    if pos - len(STEP_SEP) == len(answer) and all(answer[p - len(STEP_SEP):p] == STEP_SEP for p in _ends(lengths)):
+        return out
+    return answer.split(STEP_SEP)
+
+
+def _ends(lengths: list[int]) -> list[int]:
+    ends, pos = [], 0
+    for n in lengths[:-1]:
+        pos += n + len(STEP_SEP)
+        ends.append(pos)
+    return ends
+
+
 def _as(turns: list[dict], hints: list | None, as_str: bool, role: str) -> Any:
     if as_str and len(turns) == 1 and turns[0]["role"] == role and set(turns[0]) <= {"role", "content"}:
         return turns[0]["content"]
@@ -129,17 +201,23 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     turns = list(rec.get("messages") or [])
     hints = list(h.get("turns") or [None] * len(turns))
     if rec.get("system") is not None:
-        turns.insert(0, {"role": "system", "content": rec["system"]})
+        turns.insert(0, system_turn(rec["system"], h.get("sys")))
         hints.insert(0, h.get("sys") or {})
     out: dict = {}
     kind = rec["kind"]
-    if kind in ("sft", "kto"):
+    if kind == "sft" and "steps" in h and turns and turns[-1]["role"] == "assistant":
+        out["prompt"] = _as(turns[:-1], hints[:-1], h.get("pstr", False), "user")
+        out["completions"] = _split_steps(turns[-1]["content"], h["steps"])
+    elif kind == "sft" and h.get("nocomp") and not any(t["role"] == "assistant" for t in turns):
+        out["prompt"] = _as(turns, hints, h.get("pstr", False), "user")
+    elif kind in ("sft", "kto"):
         split = h.get("split", _last_user(rec.get("messages") or []))
         if rec.get("system") is not None:
             split += 1
         if not h.get("noprompt"):
             out["prompt"] = _as(turns[:split], hints[:split], h.get("pstr", False), "user")
-        out["completion"] = _as(turns[split:], hints[split:], h.get("cstr", False), "assistant")
+        as_str = h.get("cstr", h.get("pstr", False) if h.get("nocomp") else False)  # a prompt-only row answered
+        out["completion"] = _as(turns[split:], hints[split:], as_str, "assistant")
         if kind == "kto":
             out["label"] = rec.get("label")
     elif kind == "preference":
@@ -157,7 +235,9 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     else:
         raise RowError(f"a {kind} row has no TRL form")
     build_tools_images(rec, out, h)
-    if "oai" in h and kind == "preference":
+    if "lf1" in h and kind == "preference":
+        out = {LF_SIDES[0]: out.pop("chosen"), LF_SIDES[1]: out.pop("rejected"), **out}
+    elif "oai" in h and kind == "preference":
         inp = {"messages": out.pop("prompt", []), **h["oai"]["extra"]}
         if "tools" in out:
             inp["tools"] = out.pop("tools")
