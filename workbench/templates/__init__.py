@@ -53,7 +53,7 @@ from importlib import import_module
 _EXPORTS = {
     "Template": "registry", "TemplateNotFound": "registry", "get_template": "registry", "list_templates": "registry",
     "Rendering": "render", "TurnSpan": "render", "render_record": "render", "render_sides": "render",
-    "render_conversation": "render", "MASK_POLICIES": "render",
+    "render_conversation": "render", "MASK_POLICIES": "registry",
     "TemplateFailure": "sandbox",
     "TextTokenizer": "tokens", "TokenCounts": "tokens", "load_tokenizer": "tokens", "tokenize": "tokens",
     "LintReport": "lint", "lint_dataset": "lint", "lint_records": "lint",

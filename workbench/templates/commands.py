@@ -17,6 +17,7 @@ _RESET = "\x1b[0m"
 
 def register(sub) -> None:
     from workbench.cli_common import add_dataset_args
+    from workbench.templates.registry import MASK_POLICIES
 
     p = sub.add_parser("template", help="chat templates: list, render a row, lint a dataset")
     tsub = p.add_subparsers(dest="template_command", metavar="ACTION")
@@ -34,8 +35,7 @@ def register(sub) -> None:
     pr.add_argument("--tokens", action="store_true", help="print token counts after the rendering")
     pr.add_argument("--plain", action="store_true", help="no colours: trained spans in [[brackets]]")
     pr.add_argument("--generation-prompt", action="store_true", help="add the assistant header at the end")
-    pr.add_argument("--policy", choices=("assistant", "last", "all", "template"), default="assistant",
-                    help=POLICY_HELP)
+    pr.add_argument("--policy", choices=MASK_POLICIES, default="assistant", help=POLICY_HELP)
     pr.add_argument("--no-eos", action="store_true", help="do not train the token that ends a turn")
     pr.add_argument("--tokenizer", help="smollm2 (default for built-ins) or a tokenizer directory")
     pr.add_argument("--max-len", type=int, help="with --tokens: say where truncation would cut")
@@ -46,6 +46,7 @@ def register(sub) -> None:
     pn.add_argument("--template", "-t", required=True, help=TEMPLATE_HELP)
     pn.add_argument("--max-len", type=int, help="flag rows over this many tokens")
     pn.add_argument("--tokenizer", help="smollm2 (default for built-ins) or a tokenizer directory")
+    pn.add_argument("--policy", choices=MASK_POLICIES, default="assistant", help=POLICY_HELP)
     pn.add_argument("--json", action="store_true", help="print the full report as one JSON object")
     pn.set_defaults(func=_lint)
 
@@ -105,7 +106,12 @@ def _render(args: argparse.Namespace) -> int:
     if args.tokens:
         from workbench.templates.tokens import tokenize
 
-        counts = tokenize(r, args.tokenizer or tpl.tokenizer, max_len=args.max_len)
+        try:
+            counts = tokenize(r, args.tokenizer or tpl.tokenizer, max_len=args.max_len)
+        except (ValueError, OSError, RuntimeError) as e:  # no usable tokenizer: say which, after the rendering
+            out.flush()
+            print(f"workbench: cannot count tokens: {e}", file=sys.stderr)
+            return 1
         s = counts.summary()
         line = f"tokens {s['tokens']}  trained {s['trained']}  untrained {s['untrained']}"
         if counts.over:
@@ -155,7 +161,10 @@ def _lint(args: argparse.Namespace) -> int:
     ds = load_dataset(args)
     ws = _open_workspace(args, ds)
     try:
-        report = lint_dataset(ds, tpl, max_len=args.max_len, tokenizer=args.tokenizer, ws=ws)
+        report = lint_dataset(ds, tpl, max_len=args.max_len, tokenizer=args.tokenizer, mask_policy=args.policy, ws=ws)
+    except (ValueError, OSError, RuntimeError) as e:  # a policy the template cannot serve, no usable tokenizer
+        print(f"workbench: {e}", file=sys.stderr)
+        return 1
     finally:
         if ws is not None:
             ws.close()

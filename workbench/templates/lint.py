@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 from workbench.data.record import Record
 from workbench.templates.registry import Template, get_template
-from workbench.templates.render import Rendering, render_sides
+from workbench.templates.render import Rendering, check_policy, render_sides
 from workbench.templates.tokens import TextTokenizer, load_tokenizer, tokenize
 
 CODES = ("rejected", "error", "dropped_system", "dropped_content", "dropped_reasoning", "dropped_tool_call",
@@ -101,25 +101,35 @@ def lint_records(
     max_len: int | None = None,
     tokenizer: TextTokenizer | str | None = None,
     count_tokens: bool | None = None,
+    mask_policy: str = "assistant",
     ws=None,
     total: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> LintReport:
-    """Lint (index, record) pairs. Tokens are counted when max_len or a tokenizer is given."""
+    """Lint (index, record) pairs. Tokens are counted when max_len or a tokenizer is given.
+
+    `mask_policy` is the render's (see render.py): it decides what `nothing_trained` and the trained
+    token counts mean. Raises ValueError for a policy the template cannot serve or a tokenizer that
+    cannot be loaded, before any row is read.
+    """
     tpl = get_template(template)
+    check_policy(tpl, mask_policy)
     count_tokens = (max_len is not None or tokenizer is not None) if count_tokens is None else count_tokens
     tok = None
     if count_tokens:
         tok = tokenizer if isinstance(tokenizer, TextTokenizer) else load_tokenizer(tokenizer or tpl.tokenizer)
     report = LintReport(template=tpl.name, max_len=max_len)
     rows_by_code: Counter = Counter()
-    run_id = ws.start_run(OP, {"template": tpl.name, "max_len": max_len}) if ws is not None else None
+    params = {"template": tpl.name, "max_len": max_len}
+    if mask_policy != "assistant":
+        params["policy"] = mask_policy
+    run_id = ws.start_run(OP, params) if ws is not None else None
     signals: list[tuple[str, str, object]] = []
     try:
         for i, rec in records:
             codes = []
             longest = None
-            for r in render_sides(rec, tpl):
+            for r in render_sides(rec, tpl, mask_policy=mask_policy):
                 found = check_rendering(r, record_system=rec.get("system"))
                 if tok is not None and r.ok:
                     n = tokenize(r, tok, max_len=max_len)

@@ -54,6 +54,8 @@ BUILTINS: dict[str, dict] = {
                     description="SmolLM2 instruct (the bundled model's own template, from its GGUF)"),
 }
 PREFIXES = ("tokenizer:", "jinja:", "gguf:")
+MASK_POLICIES = ("assistant", "last", "all", "template")  # what a rendering trains: see render.py
+GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class Template:
 
     def source_for(self, tools) -> str:
         return self.tool_source if tools and self.tool_source else self.source
+
+    @property
+    def has_generation(self) -> bool:
+        """Does the template mark what the model generates with `{% generation %}` blocks (HF's assistant mask)?"""
+        return any(GENERATION_TAG.search(s) for s in (self.source, self.tool_source) if s)
 
 
 class TemplateNotFound(ValueError):

@@ -26,10 +26,9 @@ from functools import lru_cache
 
 from workbench.data.record import Record
 from workbench.templates.messages import Conversation, conversations
-from workbench.templates.registry import Template, get_template
+from workbench.templates.registry import GENERATION_TAG, MASK_POLICIES, Template, get_template
 from workbench.templates.sandbox import DEFAULT_TIME_LIMIT, TemplateFailure, compile_template, deadline, render_messages
 
-MASK_POLICIES = ("assistant", "last", "all", "template")
 
 
 @dataclass
@@ -67,6 +66,15 @@ class Rendering:
         return "".join(self.text[s:e] for s, e, t in self.spans if t)
 
 
+def check_policy(tpl: Template, mask_policy: str) -> None:
+    """Refuse a mask policy that cannot work with this template (ValueError, in words)."""
+    if mask_policy not in MASK_POLICIES:
+        raise ValueError(f"unknown mask policy {mask_policy!r}; expected one of {', '.join(MASK_POLICIES)}")
+    if mask_policy == "template" and not tpl.has_generation:
+        raise ValueError(f"template {tpl.name} has no {{% generation %}} blocks, so the policy 'template' would "
+                         "train nothing; use the policy 'assistant' (trained spans found by rendering)")
+
+
 def render_record(
     record: Record,
     template: str | Template,
@@ -98,9 +106,8 @@ def render_sides(
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> list[Rendering]:
     """Every rendering of a record: one for SFT/KTO rows, chosen and rejected for preference rows."""
-    if mask_policy not in MASK_POLICIES:
-        raise ValueError(f"unknown mask policy {mask_policy!r}; expected one of {', '.join(MASK_POLICIES)}")
     tpl = get_template(template)
+    check_policy(tpl, mask_policy)
     if record.get("kind") == "text":
         text = record.get("text") or ""
         return [Rendering(text, [(0, len(text), True)] if text else [], side="text", template=tpl.name,
@@ -129,6 +136,7 @@ def render_conversation(
 ) -> Rendering:
     """Render HF-style messages directly (roles, content, tool_calls in the HF shape), with tools and documents."""
     tpl = get_template(template)
+    check_policy(tpl, mask_policy)
     conv = Conversation("conversation", messages, messages, len(messages), tools, documents)
     try:
         with deadline(time_limit):
@@ -165,8 +173,8 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
     base.text = full
     base.special = find_special(full, tpl.special_tokens)
     if track:
-        if "generation" not in source:
-            base.warnings.append("the template has no {% generation %} blocks: nothing is marked as trained")
+        if not GENERATION_TAG.search(source):  # the other of a default / tool_use pair has them
+            base.warnings.append("this conversation's template has no {% generation %} blocks: nothing is trained")
         base.spans = _cover(len(full), generation)
         return base
 

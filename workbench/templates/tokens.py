@@ -136,9 +136,16 @@ def _from_dir(path: Path) -> TextTokenizer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(path))
+    files = sorted(p.name for p in path.iterdir() if p.name != "tokenizer_config.json" and "chat_template" not in p.name)
+    cannot = (f"{path}: no tokenizer.json, and transformers could not build a tokenizer from "
+              + (", ".join(files[:4]) if files else "a tokenizer_config.json alone (it holds no vocabulary)")
+              + "; give --tokenizer smollm2 or a directory with tokenizer.json")
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError, ImportError, TypeError, KeyError):  # what from_pretrained raises on missing files
+        raise ValueError(cannot) from None
     if not getattr(tok, "backend_tokenizer", None):
-        raise ValueError(f"{path}: transformers could not build a fast tokenizer from this directory")
+        raise ValueError(cannot)
     return TextTokenizer(str(path), tok.backend_tokenizer)
 
 
