@@ -254,16 +254,21 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     return fields, used, h
 
 
-def parse_tools_images(row: dict, fields: dict, h: dict) -> set:
-    """`tools` (a list of schemas or a JSON string) and `images` (a list of strings)."""
+def parse_tools_images(row: dict, fields: dict, h: dict, *, as_text: bool = False) -> set:
+    """`tools` (a list of schemas or a JSON string) and `images` (a list of strings).
+    `as_text`: the format's own spelling of tools is a JSON string (LLaMA-Factory's ShareGPT),
+    so a list is the spelling to remember, not a string."""
     used = set()
     tools = row.get("tools")
     if isinstance(tools, (list, dict)):
         fields["tools"] = dump_args(tools)
         used.add("tools")
+        if as_text:
+            h["tlist"] = True
     elif isinstance(tools, str):
         fields["tools"] = tools
-        h["tstr"] = True
+        if not as_text:
+            h["tstr"] = True
         used.add("tools")
     images = row.get("images")
     if isinstance(images, list) and all(isinstance(i, str) for i in images):
@@ -272,12 +277,10 @@ def parse_tools_images(row: dict, fields: dict, h: dict) -> set:
     return used
 
 
-def build_tools_images(rec: dict, out: dict, h: dict) -> None:
+def build_tools_images(rec: dict, out: dict, h: dict, *, as_text: bool = False) -> None:
     if rec.get("tools") is not None:
-        if h.get("tstr"):
-            out["tools"] = rec["tools"]
-        else:
-            out["tools"] = load_args(rec["tools"])
+        text = not h.get("tlist") if as_text else h.get("tstr")
+        out["tools"] = rec["tools"] if text else load_args(rec["tools"])
     if rec.get("images") is not None:
         out["images"] = rec["images"]
 

@@ -2,15 +2,19 @@
 
 Roles human, gpt, system, function_call (an assistant tool call whose value is the JSON
 call) and observation (a tool result), plus the spellings seen in public dumps (user,
-assistant, chatgpt, bing, tool...). Preference rows carry `chosen` / `rejected` turn
-objects; KTO rows a boolean `kto_tag`. Reasoning is a leading <think> block in a gpt value.
-Also reads the pair style of Capybara ({"conversation": [{"input", "output"}]}) and LIMA's
-plain strings ({"conversations": [user, assistant, user, ...]}).
-"""
+assistant, chatgpt, bing, tool...). Text said with a call and its reasoning fold into the
+function_call value as LLaMA-Factory (0.9.4+) reads them, "<think>…</think>text<tool_call>
+JSON</tool_call>", so one assistant turn stays one turn (a gpt turn followed by a bare
+function_call, as older writers split it, reads as one turn too). `tools` is a JSON string,
+as LLaMA-Factory reads it. Preference rows carry `chosen` / `rejected` turn objects; KTO
+rows a boolean `kto_tag`. Reasoning is a leading <think> block in a gpt value. Also reads
+the pair style of Capybara ({"conversation": [{"input", "output"}]}) and LIMA's plain
+strings ({"conversations": [user, assistant, user, ...]})."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from workbench.data.formats.base import (
@@ -68,15 +72,7 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     if raw_role != (ROLES_OUT.get(role) or role):
         hint["role"] = raw_role
     if role == "function_call":
-        call = load_args(value)
-        calls = call if isinstance(call, list) else [call]
-        if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
-            raise RowError(f"{where}: a function_call value must be JSON with a 'name'")
-        turn: dict = {"role": "assistant", "content": "", "tool_calls": [
-            {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}), ensure_ascii=False)
-             if not isinstance(c.get("arguments"), str) else c["arguments"]} for c in calls]}
-        if isinstance(call, list):
-            hint["many"] = 1
+        turn = _parse_call_value(value, hint, where)
     else:
         turn = {"role": role, "content": value}
         if role == "assistant":
@@ -94,24 +90,73 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     return turn, hint
 
 
+# LLaMA-Factory (0.9.4+) reads text next to a call from a function_call value as text around
+# "<tool_call>JSON</tool_call>", and reasoning as a <think> block in front (its FunctionFormatter).
+_CALL_TAGS = ("<tool_call>", "</tool_call>")
+_TAGGED = re.compile(re.escape(_CALL_TAGS[0]) + "(.*?)" + re.escape(_CALL_TAGS[1]), re.S)
+
+
+def _parse_call_value(value: str, hint: dict, where: str) -> dict:
+    """A function_call value -> one assistant turn with its text, reasoning and calls."""
+    rest, reasoning, style = split_think(value)
+    m = _TAGGED.search(rest)
+    text = ""
+    if m:
+        text, body = rest[:m.start()] + rest[m.end():], m.group(1)
+        if m.end() < len(rest):
+            hint["tail"] = len(rest) - m.end()
+        if not text:
+            hint["ctags"] = 1
+    else:
+        body = rest
+    call = load_args(body)
+    calls = call if isinstance(call, list) else [call]
+    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+        raise RowError(f"{where}: a function_call value must be JSON with a 'name'")
+    turn: dict = {"role": "assistant", "content": text, "tool_calls": [
+        {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}), ensure_ascii=False)
+         if not isinstance(c.get("arguments"), str) else c["arguments"]} for c in calls]}
+    if isinstance(call, list):
+        hint["many"] = 1
+    if reasoning is not None:
+        turn["reasoning"] = reasoning
+        if style != DEFAULT_THINK:
+            hint["think"] = style
+    return turn
+
+
+def _call_value(turn: dict, hint: dict) -> str:
+    """One assistant turn with tool calls as one function_call value (text and reasoning folded
+    in as LLaMA-Factory reads them), so that no turn is split in two."""
+    calls = turn["tool_calls"]
+    objs = [{"name": c["name"], "arguments": load_args(c["arguments"])} for c in calls]
+    value = json.dumps(objs if (len(objs) > 1 or hint.get("many")) else objs[0], ensure_ascii=False)
+    text = turn.get("content") or ""
+    if text or hint.get("ctags"):
+        cut = len(text) - min(hint.get("tail", 0), len(text))
+        value = text[:cut] + _CALL_TAGS[0] + value + _CALL_TAGS[1] + text[cut:]
+    if turn.get("reasoning") is not None:
+        value = join_think(value, turn["reasoning"], hint.get("think"))
+    return value
+
+
 def _build_turn(turn: dict, hint: dict | None, lost: set) -> list[dict]:
     hint = hint or {}
+    if "apart" in hint and turn.get("tool_calls"):  # the source's gpt + function_call pair again
+        text = {k: v for k, v in turn.items() if k != "tool_calls"}
+        call = {"role": "assistant", "content": "", "tool_calls": turn["tool_calls"]}
+        own = {k: v for k, v in hint.items() if k != "apart"}
+        return _build_turn(text, own, lost) + _build_turn(call, hint["apart"], lost)
     rk, vk = ("role", "content") if hint.get("tags") else ("from", "value")
-    out_turns = []
     content = turn.get("content") or ""
-    if turn.get("reasoning") is not None:
-        content = join_think(content, turn["reasoning"], hint.get("think"))
     calls = turn.get("tool_calls")
-    if calls and content:  # text before the call: its own gpt turn
-        out_turns.append({rk: ROLES_OUT["assistant"], vk: content})
-        content = ""
     if calls:
-        objs = [{"name": c["name"], "arguments": load_args(c["arguments"])} for c in calls]
-        value = json.dumps(objs if (len(objs) > 1 or hint.get("many")) else objs[0], ensure_ascii=False)
-        out = {rk: hint.get("role", "function_call"), vk: value}
+        out = {rk: hint.get("role", "function_call"), vk: _call_value(turn, hint)}
         if any("id" in c for c in calls):
             lost.add("tool call ids")
     else:
+        if turn.get("reasoning") is not None:
+            content = join_think(content, turn["reasoning"], hint.get("think"))
         out = {rk: hint.get("role") or ROLES_OUT[turn["role"]], vk: content}
     if "train" in turn or "w" in hint:
         out[hint["w"][0] if "w" in hint else "weight"] = write_weight(turn.get("train"), hint.get("w"))
@@ -120,14 +165,32 @@ def _build_turn(turn: dict, hint: dict | None, lost: set) -> list[dict]:
         lost.add("turn names")
     if turn.get("tool_call_id"):
         lost.add("tool call ids")
-    out_turns.append(reorder(out, hint.get("keys")))
-    return out_turns
+    return [reorder(out, hint.get("keys"))]
 
 
 def _parse_turns(turns: Any, what: str) -> tuple[list[dict], list[dict]]:
     turns = need_list(turns, what)
     parsed = [_parse_turn(t, f"{what} turn {i + 1}") for i, t in enumerate(turns)]
-    return [p[0] for p in parsed], [p[1] for p in parsed]
+    return _join_calls([p[0] for p in parsed], [p[1] for p in parsed])
+
+
+_PLAIN_CALL_HINTS = {"many", "role", "keys", "tags"}  # what a bare function_call turn may carry to be joined
+
+
+def _join_calls(turns: list[dict], hints: list[dict]) -> tuple[list[dict], list[dict]]:
+    """A gpt turn followed by a bare function_call turn is one assistant turn that says
+    something and calls a tool (older writers split it; LLaMA-Factory rejects the split
+    order): joined, with the split remembered so that the source's row is written back."""
+    i = 0
+    while i + 1 < len(turns):
+        a, b = turns[i], turns[i + 1]
+        if (a["role"] == "assistant" and not a.get("tool_calls") and b["role"] == "assistant"
+                and b.get("tool_calls") and not b["content"] and "reasoning" not in b and "train" not in b
+                and set(hints[i + 1]) <= _PLAIN_CALL_HINTS):
+            turns[i:i + 2] = [{**a, "tool_calls": b["tool_calls"]}]
+            hints[i:i + 2] = [{**hints[i], "apart": hints[i + 1]}]
+        i += 1
+    return turns, hints
 
 
 def _build_turns(turns: list[dict], hints: list | None, lost: set) -> list[dict]:
@@ -135,6 +198,8 @@ def _build_turns(turns: list[dict], hints: list | None, lost: set) -> list[dict]
     out: list[dict] = []
     for i, t in enumerate(turns):
         out += _build_turn(t, hints[i] if i < len(hints) else None, lost)
+        if t["role"] == "tool" and i and turns[i - 1]["role"] == "tool":
+            lost.add("the order LLaMA-Factory accepts (two observations in a row: it skips the row)")
     return out
 
 
@@ -184,7 +249,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         take_kto_label(row, fields, h, used, LABEL_KEYS)
     if compact(hints):
         h["turns"] = hints
-    used |= parse_tools_images(row, fields, h)
+    used |= parse_tools_images(row, fields, h, as_text=True)
     return fields, used, h
 
 
@@ -228,7 +293,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
                 out[key] = _build_turns(side, sh.get("h"), lost)
     elif rec["kind"] == "kto":
         out[h.get("lkey", "kto_tag")] = rec.get("label")
-    build_tools_images(rec, out, h)
+    build_tools_images(rec, out, h, as_text=True)
     return out, sorted(lost)
 
 
