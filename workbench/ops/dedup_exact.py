@@ -1,10 +1,13 @@
-"""Exact duplicates: each text normalised (case, whitespace, punctuation: each an option) and
-hashed; rows with equal hashes form a cluster. 128-bit blake2b makes a false match negligible."""
+"""Exact duplicates: each text normalised and hashed; rows with equal hashes form a cluster.
+128-bit blake2b makes a false match negligible.
+
+Normalising always puts the text in canonical form (NFKC, zero-width and control characters
+removed: workbench.ops.hashing.canonical), so NFC and NFD spellings, NBSP and invisible
+characters never hide a duplicate; case, whitespace and punctuation are each an option."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
@@ -12,14 +15,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.ops.clusters import Cluster, build_clusters
+from workbench.ops.hashing import canonical
 from workbench.ops.oprun import Cancelled, iter_text_chunks
-
-_SPACE_RE = re.compile(r"\s+")
 
 
 @dataclass
 class ExactParams:
-    view: str = "all"  # which text: "prompt", "answer" or "all" (the whole conversation)
+    view: str = "conversation"  # which text: "conversation" (no system prompt), "prompt", "answer" or "all"
     case: bool = True  # ignore case
     whitespace: bool = True  # fold runs of whitespace, strip the ends
     punctuation: bool = False  # drop punctuation and symbols
@@ -27,17 +29,16 @@ class ExactParams:
 
 
 def normalise(text: str, *, case: bool = True, whitespace: bool = True, punctuation: bool = False) -> str:
+    """The compared form of `text`: canonical, then case-folded, without punctuation and symbols,
+    with runs of whitespace folded to one space and the ends stripped (each as asked)."""
+    text = canonical(text)
     if case:
         text = text.casefold()
     if punctuation:
         text = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PS")
     if whitespace:
-        text = _SPACE_RE.sub(" ", text).strip()
+        text = " ".join(text.split())  # str.split's whitespace is re's \s: Unicode White_Space
     return text
-
-
-def text_key(text: str, p: ExactParams) -> bytes:
-    return _key(normalise(text, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation))
 
 
 def _key(norm: str) -> bytes:

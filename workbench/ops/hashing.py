@@ -4,17 +4,24 @@ Per-token work in Python is the cost to avoid. Words are split by C string metho
 to ids through a dict without Python code per word; only each *distinct* word of a chunk is hashed (blake2b, so results are
 the same in every process); n-grams are then combined and mixed with numpy over the whole
 chunk at once.
+
+Every text is first put in one canonical form (`canonical`: NFKC, zero-width and control
+characters removed), so that NFC and NFD spellings, NBSP or a stray zero-width space do not
+make two equal texts differ. Scripts written without spaces between words (Chinese, Japanese,
+Thai, Lao, Khmer, Myanmar, Tibetan) are split into one token per character (with its
+combining marks), as the n-gram decontamination of the GPT-3 and PaLM papers and MinHash
+dedup tools such as text-dedup do for such text; other scripts split at anything that is
+neither a word character nor a combining mark.
 """
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from typing import Sequence
 
 import numpy as np
+import regex
 
-_WORD_RE = re.compile(r"\w+")
-_NONWORD_RE = re.compile(r"\W+")
 # Bytes that separate words: ASCII other than letters, digits and "_". Bytes of multi-byte UTF-8
 # characters are kept: word_tokens has already blanked the non-word characters among them.
 _BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) else c for c in range(256))
@@ -22,6 +29,15 @@ _BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) els
 # cache instead of being faulted in afresh for every batch.
 _BATCH_BYTES = 256 << 10
 _ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c == "_")})
+# Invisible characters dropped before comparing: format characters (zero-width space and
+# joiners, BOM, soft hyphen, bidi marks) and control characters other than whitespace.
+_INVISIBLE_RE = regex.compile(r"[\p{Cf}]|[^\P{Cc}\s]")
+_ASCII_CONTROLS = {c: None for c in range(32) if not chr(c).isspace()} | {127: None}
+# A non-word run (anything but letters, digits, "_" and combining marks) separates words.
+_NONWORD_RE = regex.compile(r"[^\w\p{M}]+")
+# One token per character (with its combining marks) in scripts written without spaces.
+_UNSPACED_RE = regex.compile(
+    r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Bopomofo}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]\p{M}*")
 _U64 = np.uint64
 # Odd 64-bit constant for the polynomial that combines the tokens of an n-gram.
 _COMBINE = _U64(0x9E3779B97F4A7C15)
@@ -37,16 +53,26 @@ def mix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> _U64(31))
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters, digits, underscore; as regex \\w); the rest separates.
-
-    ASCII text (the common case) goes through str.translate + split, several times faster
-    than the regex, which handles the rest.
-    """
-    text = text.lower()
+def canonical(text: str) -> str:
+    """`text` in NFKC with format characters (zero-width, BOM, soft hyphen, bidi marks) and
+    non-whitespace control characters removed. ASCII text only loses its control characters."""
     if text.isascii():
-        return text.translate(_ASCII_SEPARATORS).split()
-    return _WORD_RE.findall(text)
+        return text.translate(_ASCII_CONTROLS)
+    return _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def _spaced(text: str) -> str:
+    """Lower-cased canonical text whose words are separated by ASCII spaces (see `words`)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS)
+    text = _NONWORD_RE.sub(" ", canonical(text).casefold())
+    return _UNSPACED_RE.sub(r" \g<0> ", text)
+
+
+def words(text: str) -> list[str]:
+    """Word tokens of the canonical, case-folded text: runs of letters, digits, "_" and
+    combining marks, and single characters (with their marks) of scripts without spaces."""
+    return _spaced(text).split()
 
 
 def word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,10 +82,7 @@ def word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     batch: list[bytes] = []
     size = 0
     for t in texts:
-        t = t.lower()
-        if not t.isascii():
-            t = _NONWORD_RE.sub(" ", t)  # leaves only word characters outside ASCII
-        b = t.encode("utf-8", "surrogatepass")
+        b = (t.lower() if t.isascii() else _spaced(t)).encode("utf-8", "surrogatepass")
         batch.append(b)
         size += len(b) + 1
         if size >= _BATCH_BYTES:
@@ -107,11 +130,11 @@ def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
 
 
 def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Hashed code points of each text, lower-cased with runs of whitespace folded to one space."""
+    """Hashed code points of each canonical text, lower-cased with runs of whitespace folded to one space."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pc.utf8_lower(pa.array(texts, type=pa.large_string()))
+    arr = pc.utf8_lower(pa.array([canonical(t) for t in texts], type=pa.large_string()))
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
     lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -142,13 +165,13 @@ def window_hashes(tokens: np.ndarray, n: int) -> np.ndarray:
         return h
 
 
-def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int, short: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the n-grams inside each document (never spanning two).
 
     `tokens` are per-token uint64 hashes of all documents concatenated, `offsets` the document
-    boundaries. A document shorter than n but not empty yields one shingle of all its tokens,
-    so short texts still compare. Returns (hashes, doc) with doc[k] the document of shingle k,
-    in document order.
+    boundaries. With `short`, a document of k < n tokens (k > 0) yields one shingle of all its
+    tokens, so short texts still compare; it hashes as that k-gram does inside a longer
+    document. Returns (hashes, doc) with doc[k] the document of shingle k, in document order.
     """
     lengths = np.diff(offsets)
     n_docs = len(lengths)
@@ -162,7 +185,7 @@ def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.nd
         h, doc = h[valid], first_doc[valid]
     else:
         h, doc = np.empty(0, dtype=_U64), np.empty(0, dtype=np.int64)
-    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    short = np.flatnonzero((lengths > 0) & (lengths < n)) if short else ()
     if len(short):
         extra = np.empty(len(short), dtype=_U64)
         with np.errstate(over="ignore"):
