@@ -1,10 +1,13 @@
-"""Decontamination: rows that share a word n-gram (13 by default) with a benchmark's test items.
+"""Decontamination: rows that share a word n-gram (13 by default) with a benchmark's test items,
+or hold a shorter item whole.
 
 Every n-gram of every benchmark item is hashed to 64 bits into one sorted array (with the item
 that owns it); the dataset is then streamed chunk by chunk, its n-grams hashed the same way
-(workbench.ops.hashing: lower-cased words, punctuation ignored) and looked up: a table of
-occupied hash prefixes rules out nearly all of them, a binary search settles the rest. A text shorter than n words counts as one n-gram of all its words, so a
-short benchmark item is still found when a row is exactly that item.
+(workbench.ops.hashing: canonical, case-folded words, punctuation ignored, one token per
+character in scripts written without spaces) and looked up: a table of occupied hash prefixes
+rules out nearly all of them, a binary search settles the rest. An item of k < n words is
+found when a row holds its k words in order (the rule lm-eval and the Tulu/OLMo
+decontamination tools apply to short items); each hit says which rule matched.
 """
 
 from __future__ import annotations
@@ -85,67 +88,93 @@ def benchmark_items(bench: Benchmark) -> Iterable[tuple[str, str]]:
         raise DataError(bench.path, None, "no rows")
 
 
+class _HashTable:
+    """Sorted 64-bit hashes, each with the first item that has it, and a byte per slot of the
+    hashes' top bits (16 slots per hash): almost every probe is ruled out by one lookup, and
+    only the few left meet the binary search."""
+
+    def __init__(self, hashes: np.ndarray, owners: np.ndarray):
+        self.hashes, first = np.unique(hashes, return_index=True)
+        self.owner = owners[first]
+        self._bits = int(min(28, max(16, np.ceil(np.log2(max(1, len(self.hashes)) * 16)))))
+        self._slots = np.zeros(1 << self._bits, dtype=np.bool_)
+        self._slots[self.hashes >> np.uint64(64 - self._bits)] = True
+
+    def lookup(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in h that are in the table, their owners)."""
+        maybe = np.flatnonzero(self._slots[h >> np.uint64(64 - self._bits)])
+        at = np.searchsorted(self.hashes, h[maybe])
+        at[at == len(self.hashes)] = 0
+        found = self.hashes[at] == h[maybe]
+        return maybe[found], self.owner[at[found]]
+
+
 class NgramIndex:
-    """Sorted 64-bit hashes of the benchmark n-grams, each with the first item that has it."""
+    """The benchmark items' word n-grams, hashed, and the items themselves when shorter than n.
+
+    Two rules find an item in a row: the row shares one of the item's n-grams ("ngram"), or,
+    for an item of fewer than n words, the row holds all its words in order ("short_item"), as
+    lm-eval's decontamination and the Tulu/OLMo decontamination tools treat short items. Both
+    are hashed the same way: an item of k < n words is its own k-gram, looked up among the
+    row's k-grams."""
 
     def __init__(self, benchmarks: Sequence[Benchmark], n: int = 13, chunk: int = 4096):
         if n < 1:
             raise ValueError(f"ngram must be >= 1, got {n}")
         self.n = n
         self.items: list[tuple[str, str]] = []  # (benchmark name, item id)
-        hashes, owners = [], []
+        self.item_words: list[int] = []
+        by_size: dict[int, tuple[list, list]] = {}  # gram size -> (hashes, owners)
         for bench in benchmarks:
             buf: list[tuple[str, str]] = []
             for item in benchmark_items(bench):
                 buf.append(item)
                 if len(buf) >= chunk:
-                    self._add(bench.name, buf, hashes, owners)
+                    self._add(bench.name, buf, by_size)
                     buf = []
             if buf:
-                self._add(bench.name, buf, hashes, owners)
-        h = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-        o = np.concatenate(owners) if owners else np.empty(0, np.int64)
-        self.hashes, first = np.unique(h, return_index=True)
-        self.owner = o[first]
-        # A byte per slot of the hashes' top bits (16 slots per n-gram): almost every row n-gram
-        # is ruled out by one lookup, and only the few left meet the binary search.
-        self._bits = int(min(28, max(16, np.ceil(np.log2(max(1, len(self.hashes)) * 16)))))
-        self._slots = np.zeros(1 << self._bits, dtype=np.bool_)
-        self._slots[self.hashes >> np.uint64(64 - self._bits)] = True
+                self._add(bench.name, buf, by_size)
+        self.tables = {k: _HashTable(np.concatenate(h), np.concatenate(o)) for k, (h, o) in sorted(by_size.items())}
         self.benchmarks = [b.name for b in benchmarks]
 
-    def _add(self, name: str, items: list[tuple[str, str]], hashes: list, owners: list) -> None:
+    def _add(self, name: str, items: list[tuple[str, str]], by_size: dict) -> None:
         tokens, offsets = word_tokens([t for _, t in items])
+        lengths = np.diff(offsets)
         h, doc = ngram_hashes(tokens, offsets, self.n)
-        hashes.append(h)
-        owners.append(doc + len(self.items))
+        size = np.minimum(lengths[doc], self.n)  # an item shorter than n is one shingle of its length
+        for k in np.unique(size).tolist():
+            hs, os_ = by_size.setdefault(k, ([], []))
+            hs.append(h[size == k])
+            os_.append(doc[size == k] + len(self.items))
         self.items.extend((name, item) for item, _ in items)
+        self.item_words.extend(lengths.tolist())
 
     def __len__(self) -> int:
-        return len(self.hashes)
+        """How many distinct n-grams of items of at least n words the index holds."""
+        return len(self.tables[self.n].hashes) if self.n in self.tables else 0
+
+    @property
+    def short_items(self) -> int:
+        """How many items have fewer than n words (and at least one)."""
+        return sum(0 < k < self.n for k in self.item_words)
 
     def find(self, texts: Sequence[str]) -> dict[int, dict[int, tuple[int, int]]]:
-        """For each text with a hit: {item index: (position of its first matching n-gram, count)}."""
-        if not len(self.hashes):
-            return {}
+        """For each text with a hit: {item index: (word position of its first match, count)}."""
         tokens, offsets = word_tokens(texts)
-        h, doc = ngram_hashes(tokens, offsets, self.n)
-        maybe = np.flatnonzero(self._slots[h >> np.uint64(64 - self._bits)])
-        at = np.searchsorted(self.hashes, h[maybe])
-        at[at == len(self.hashes)] = 0
-        found = self.hashes[at] == h[maybe]
-        hit, at = maybe[found], at[found]
-        if not len(hit):
-            return {}
-        # Position of each n-gram inside its text: its index minus the text's first n-gram index.
-        first_of_doc = np.searchsorted(doc, doc[hit])
         out: dict[int, dict[int, tuple[int, int]]] = {}
-        for d, item, pos in zip(doc[hit].tolist(), self.owner[at].tolist(), (hit - first_of_doc).tolist()):
-            per = out.setdefault(d, {})
-            if item in per:
-                per[item] = (per[item][0], per[item][1] + 1)
-            else:
-                per[item] = (pos, 1)
+        for k, table in self.tables.items():
+            h, doc = ngram_hashes(tokens, offsets, k, short=k == self.n)
+            hit, owner = table.lookup(h)
+            if not len(hit):
+                continue
+            # Position of each n-gram inside its text: its index minus the text's first n-gram index.
+            first_of_doc = np.searchsorted(doc, doc[hit])
+            for d, item, pos in zip(doc[hit].tolist(), owner.tolist(), (hit - first_of_doc).tolist()):
+                per = out.setdefault(d, {})
+                if item in per:
+                    per[item] = (per[item][0], per[item][1] + 1)
+                else:
+                    per[item] = (pos, 1)
         return out
 
 
@@ -183,8 +212,10 @@ def decontaminate(
                 row_hits = []
                 for item, (pos, count) in sorted(items.items()):
                     bench, item_id = index.items[item]
-                    ngram = " ".join(ws[pos : pos + index.n])
-                    row_hits.append({"row": rid, "benchmark": bench, "item": item_id, "ngram": ngram, "matches": count})
+                    size = min(index.n, index.item_words[item])
+                    row_hits.append({"row": rid, "benchmark": bench, "item": item_id,
+                                     "rule": "ngram" if size == index.n else "short_item",
+                                     "ngram": " ".join(ws[pos : pos + size]), "matches": count})
                 hits += row_hits
                 signals.append((rid, "contamination", [{k: v for k, v in h.items() if k != "row"} for h in row_hits]))
                 benches = sorted({h["benchmark"] for h in row_hits})
@@ -200,11 +231,13 @@ def decontaminate(
         "params": params,
         "rows": start,
         "benchmark_ngrams": len(index),
+        "short_items": index.short_items,
         "contaminated_rows": len(rejects),
         "by_benchmark": per_bench,
         "hits": hits,
     }
     detail = ", ".join(f"{b} {k}" for b, k in sorted(per_bench.items()))
-    summary = (f"decontam: {start} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams), "
+    summary = (f"decontam: {start} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams"
+               f"{f', {index.short_items} shorter item(s)' if index.short_items else ''}), "
                f"{len(rejects)} contaminated" + (f" ({detail})" if detail else ""))
     return Result("decontam", params, signals, rejects, report, summary)
