@@ -22,7 +22,7 @@ import pyarrow.ipc as ipc
 
 from workbench.atomic import write_text_atomic
 from workbench.data.jsonio import dumps, loads
-from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, Record, preview
+from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, TEXT_VIEWS, Record, preview
 from workbench.paths import cache_dir
 
 # Bump when the stored layout or the readers' output changes, so old caches are rebuilt.
@@ -51,6 +51,8 @@ SCHEMA = pa.schema(
 )
 
 Progress = Callable[[int], None]
+# The fields every text view reads (record.TEXT_VIEWS).
+_VIEW_FIELDS = ("kind", "system", "text", "messages", "chosen", "rejected")
 
 
 def _text_length(r: Record) -> int:
@@ -248,6 +250,21 @@ class Dataset:
     def __iter__(self) -> Iterator[Record]:
         for batch in self.iter_batches():
             yield from batch
+
+    def texts(self, view: str = "all", start: int = 0, stop: int | None = None) -> list[str]:
+        """view_text(record, view) of rows start..stop, decoding only the columns a view reads
+        (never meta or origin), for operations that read text (dedup, decontam, filters)."""
+        fn = TEXT_VIEWS.get(view)
+        if fn is None:
+            raise ValueError(f"unknown text view {view!r}; expected one of {', '.join(TEXT_VIEWS)}")
+        stop = len(self) if stop is None else min(stop, len(self))
+        if start >= stop:
+            return []
+        cols = self.table.slice(start, stop - start).select(_VIEW_FIELDS).to_pydict()
+        with _gc_paused():
+            for f in ("messages", "chosen", "rejected"):
+                cols[f] = [None if v is None else loads(v) for v in cols[f]]
+            return [fn(dict(zip(_VIEW_FIELDS, values))) for values in zip(*cols.values())]
 
     def column(self, name: str) -> list:
         """A plain column as a Python list (id, kind, length, n_turns, preview, source, ...)."""

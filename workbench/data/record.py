@@ -115,7 +115,46 @@ def full_text(rec: Record) -> str:
     return "\n".join(p for p in parts if p)
 
 
-TEXT_VIEWS = {"prompt": prompt_text, "answer": answer_text, "all": full_text}
+def degenerate_pair(rec: Record) -> str | None:
+    """Why a preference pair teaches nothing, or None: "chosen identical to rejected", or one
+    side a prefix of the other ("chosen is a prefix of rejected": the same turns cut short, or
+    a last answer that stops where the other goes on). Turns compare by role, reasoning,
+    content (ends stripped) and tool calls. Used by the filter rule and template lint."""
+    chosen, rejected = rec.get("chosen"), rec.get("rejected")
+    if rec.get("kind") != "preference" or chosen is None or rejected is None:
+        return None
+    c, r = _side_key(chosen), _side_key(rejected)
+    if c == r:
+        return "chosen identical to rejected"
+    if r.startswith(c):
+        return "chosen is a prefix of rejected"
+    if c.startswith(r):
+        return "rejected is a prefix of chosen"
+    return None
+
+
+def _side_key(turns: list[Turn]) -> str:
+    # Unit separators keep fields apart; a side's text ends with its last content, so a key
+    # is a prefix of another exactly when its turns are, its last content cut shorter.
+    return "\x1e".join(
+        f"{t.get('role')}\x1f{(t.get('reasoning') or '').strip()}\x1f{t.get('tool_calls') or ''}\x1f"
+        f"{(t.get('content') or '').strip()}"
+        for t in turns
+    )
+
+
+def conversation_text(rec: Record) -> str:
+    """What varies from row to row: every turn but system ones, both preference sides, plain
+    text; without the system prompt and tool schemas that many rows share word for word."""
+    if rec.get("kind") == "text":
+        return rec.get("text") or ""
+    parts = [turns_text(t for t in rec.get("messages") or () if t.get("role") != "system")]
+    parts.append(turns_text(rec.get("chosen")))
+    parts.append(turns_text(rec.get("rejected")))
+    return "\n".join(p for p in parts if p)
+
+
+TEXT_VIEWS = {"prompt": prompt_text, "answer": answer_text, "all": full_text, "conversation": conversation_text}
 
 
 def view_text(rec: Record, view: str = "all") -> str:

@@ -188,11 +188,9 @@ def cache_for(model: str | None = None) -> VectorCache:
 
 
 def dataset_texts(ds, view: str = "all", batch_rows: int = 4096) -> Iterable[list[str]]:
-    """The text of each row for `view` (prompt | answer | all), batch by batch."""
-    from workbench.data.record import view_text
-
-    for batch in ds.iter_batches(batch_rows):
-        yield [view_text(r, view) for r in batch]
+    """The text of each row for `view` (record.TEXT_VIEWS), batch by batch."""
+    for start in range(0, len(ds), batch_rows):
+        yield ds.texts(view, start, start + batch_rows)
 
 
 def embed_dataset(

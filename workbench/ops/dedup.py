@@ -48,7 +48,7 @@ def dedup_dataset(
     method: str = "minhash",
     params: Any = None,
     *,
-    view: str = "all",
+    view: str = "conversation",
     scores: dict[str, Any] | None = None,
     ws=None,
     progress: Callable[[int], None] | None = None,

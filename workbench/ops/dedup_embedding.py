@@ -14,7 +14,7 @@ from workbench.ops.clusters import Cluster, build_clusters
 
 @dataclass
 class EmbeddingParams:
-    view: str = "all"
+    view: str = "conversation"
     threshold: float = 0.95  # cosine similarity
     model: str | None = None  # a local sentence-transformers directory; default: the bundled MiniLM
     keep: str = "first"

@@ -16,6 +16,9 @@ Rules and their parameters come from `Rules`; a JSON rules file overrides any of
       "disable": ["alternation"]                  # rule names to skip (see RULES)
     }
 
+Preference pairs whose chosen side equals the rejected one, or one side is a prefix of the
+other, are flagged as `degenerate_pair` (they teach the trainer nothing, or to stop early).
+
 Paths in the file are relative to it. Phrases and words match case-insensitively; words match
 whole words. Refusals are looked for in the answers (assistant turns, the chosen side), or in
 the text of plain-text rows.
@@ -29,10 +32,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
-from workbench.data.record import Record, view_text
+from workbench.data.record import Record, degenerate_pair, view_text
 from workbench.ops.base import Context, Operation, Params, ParamError, Result, records_of
 
-RULES = ("length", "tokens", "empty_turn", "refusal", "unwanted_words", "repetition", "alternation", "unfinished")
+RULES = ("length", "tokens", "empty_turn", "refusal", "unwanted_words", "repetition", "alternation", "unfinished",
+         "degenerate_pair")
 
 DEFAULT_REFUSALS = (
     "as an ai language model",
@@ -203,6 +207,10 @@ class Checker:
                 if problem:
                     out.append(f"unfinished: {problem}")
                     break
+        if "degenerate_pair" in on:
+            problem = degenerate_pair(rec)
+            if problem:
+                out.append(f"degenerate_pair: {problem}")
         return out
 
 

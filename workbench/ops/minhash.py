@@ -36,7 +36,7 @@ _CACHE_SHINGLES = 10_000
 
 @dataclass
 class MinHashParams:
-    view: str = "all"  # which text: "prompt", "answer" or "all"
+    view: str = "conversation"  # which text: "conversation" (no system prompt), "prompt", "answer" or "all"
     num_perm: int = 128
     # Word 2-grams at Jaccard 0.5, measured on generated text: a copy with 10% of its words
     # replaced keeps 0.64-0.70 (3-grams: 0.50-0.57, too close), unrelated texts stay under 0.05.

@@ -13,7 +13,8 @@ class Cancelled(RuntimeError):
 
 
 class DatasetTexts(Sequence[str]):
-    """The text view (prompt / answer / all) of every row of a Dataset, read lazily in batches."""
+    """The text view (prompt / answer / all / conversation) of every row of a Dataset, read
+    lazily in batches straight from its Arrow columns (Dataset.texts)."""
 
     def __init__(self, ds, view: str = "all", batch_size: int = 2048):
         view_text({}, view)  # fail early on an unknown view
@@ -25,11 +26,12 @@ class DatasetTexts(Sequence[str]):
     def __getitem__(self, i):
         if isinstance(i, slice):
             start, stop, step = i.indices(len(self))
-            texts = [view_text(r, self.view) for r in self.ds.records(start, stop)]
-            return texts[::step]
+            return self.ds.texts(self.view, start, stop)[::step]
         if i < 0:
             i += len(self)
-        return view_text(self.ds.record(i), self.view)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.ds.texts(self.view, i, i + 1)[0]
 
     def chunks(self, size: int | None = None) -> Iterator[list[str]]:
         size = size or self.batch_size

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-VIEWS = ("prompt", "answer", "all")
+VIEWS = ("conversation", "prompt", "answer", "all")
 
 
 def register(sub) -> None:
@@ -23,8 +23,9 @@ def register(sub) -> None:
     add_dataset_args(p)
     p.add_argument("--method", choices=("exact", "minhash", "embedding"), default="minhash",
                    help="exact: equal normalised text; minhash: near-duplicates (default); embedding: same meaning")
-    p.add_argument("--view", choices=VIEWS, default="all",
-                   help="text compared: the prompt, the answer, or the whole conversation (default)")
+    p.add_argument("--view", choices=VIEWS, default="conversation",
+                   help="text compared: the conversation without the system prompt (default: what varies "
+                        "between rows), the prompt, the answer, or all of the text (system prompt included)")
     p.add_argument("--keep", choices=("first", "longest", "score"), default="first",
                    help="which member of a cluster is kept (default: the first row)")
     p.add_argument("--score-signal", metavar="NAME", help="signal whose highest value is kept, with --keep score")
