@@ -10,6 +10,7 @@ Per row (each side of a preference row), in words a person can act on:
     empty_assistant    an assistant turn with no text and no tool call
     nothing_trained    the mask trains no character (e.g. the conversation ends with the user)
     over_max_len       more tokens than --max-len (truncation would cut it)
+    degenerate_pair    chosen identical to rejected, or one side a prefix of the other
 
 With a workspace, every row gets the signals `template_issues` (list of codes) and, when
 tokens are counted, `template_tokens`, under one run of the operation `template_lint`.
@@ -22,13 +23,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
-from workbench.data.record import Record
+from workbench.data.record import Record, degenerate_pair
 from workbench.templates.registry import Template, get_template
 from workbench.templates.render import Rendering, check_policy, render_sides
 from workbench.templates.tokens import TextTokenizer, load_tokenizer, tokenize
 
 CODES = ("rejected", "error", "dropped_system", "dropped_content", "dropped_reasoning", "dropped_tool_call",
-         "empty_assistant", "nothing_trained", "over_max_len")
+         "empty_assistant", "nothing_trained", "over_max_len", "degenerate_pair")
 OP = "template_lint"
 
 
@@ -140,6 +141,10 @@ def lint_records(
                 for code, msg in found:
                     report.issues.append(Issue(i, rec["id"], r.side, code, msg))
                     codes.append(code)
+            problem = degenerate_pair(rec)
+            if problem:
+                report.issues.append(Issue(i, rec["id"], "pair", "degenerate_pair", problem))
+                codes.append("degenerate_pair")
             codes = list(dict.fromkeys(codes))
             report.rows += 1
             rows_by_code.update(codes)
