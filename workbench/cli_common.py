@@ -7,7 +7,7 @@ import sys
 
 
 def add_dataset_args(p: argparse.ArgumentParser, *, on_error: bool = False) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory; - reads standard input")
     p.add_argument("--format", help="force the input format instead of detecting it")
     p.add_argument(
         "--map", action="append", default=[], metavar="FIELD=TARGET",
@@ -34,14 +34,47 @@ def load_dataset(args: argparse.Namespace, progress=None):
     from workbench.data.dataset import Dataset
     from workbench.data.errors import DataError
 
+    paths = [spool_stdin() if p == "-" else p for p in args.paths]
     try:
         return Dataset.open(
-            args.paths, format=args.format, mapping=parse_mapping(args.map),
+            paths, format=args.format, mapping=parse_mapping(args.map),
             on_error=getattr(args, "on_error", "stop"), progress=progress,
         )
     except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def spool_stdin() -> str:
+    """Standard input saved as a file (named by its content hash, so a second run reuses the
+    conversion): `.json` when it starts with `[` or `{` and is one JSON value, else `.jsonl`."""
+    import hashlib
+
+    from workbench.paths import cache_dir
+
+    data = sys.stdin.buffer.read()
+    body = data.strip()
+    # An array, or one object spread over several lines, is JSON; anything else JSON Lines.
+    one_json = body[:1] == b"[" or (b"\n" in body and _one_value(body))
+    suffix = ".json" if one_json else ".jsonl"
+    folder = cache_dir() / "stdin"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.blake2b(data, digest_size=12).hexdigest()}{suffix}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)
+
+
+def _one_value(data: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(data)
+        return True
+    except ValueError:
+        return False
 
 
 def open_workspace(args: argparse.Namespace, ds):

@@ -14,6 +14,7 @@ SHOW_LOST_ROWS = 5
 
 def register(sub: argparse._SubParsersAction) -> None:
     from workbench.cli_common import add_dataset_args
+    from workbench.data.formats import TARGETS
 
     p = sub.add_parser("info", help="format, rows, kinds, fields, lengths and problems of a dataset")
     add_dataset_args(p)
@@ -22,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("convert", help="write a dataset in another format")
     add_dataset_args(p, on_error=True)
-    p.add_argument("--to", required=True, choices=("alpaca", "sharegpt", "openai", "hh", "text", "parquet"))
+    p.add_argument("--to", required=True, choices=TARGETS)
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file (.jsonl, .json for an array, .gz to compress, .parquet)")
+                   help="output file (.jsonl, .json for an array, .gz to compress, .parquet; - for stdout)")
     p.set_defaults(func=convert)
 
 
@@ -92,18 +93,18 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
-    from workbench.cli_common import parse_mapping
+    from workbench.cli_common import parse_mapping, spool_stdin
     from workbench.data.errors import DataError
     from workbench.data.readers import expand_paths, iter_records
     from workbench.data.writers import write_records
 
     try:
-        files = expand_paths(args.paths)
+        files = expand_paths([spool_stdin() if p == "-" else p for p in args.paths])
     except (DataError, FileNotFoundError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
     out = os.path.abspath(args.output)
-    if any(os.path.abspath(f) == out for f in files):
+    if args.output != "-" and any(os.path.abspath(f) == out for f in files):
         print(f"workbench: {args.output} is an input: the source is never overwritten", file=sys.stderr)
         return 1
     errors: list[dict] = []

@@ -1,9 +1,10 @@
 """Writing canonical records to a dataset file, atomically (temp file, then rename).
 
 Targets: alpaca, sharegpt, openai (messages; TRL prompt/chosen/rejected for preference
-rows), hh, text, parquet (rows shaped like the records' common source format, else OpenAI style).
-JSON targets write JSON Lines unless the output ends in .json (an array); a .gz suffix
-compresses. The report names, per row, what the target format could not hold.
+rows), trl, hh, text, parquet (rows shaped like the records' common source format, else OpenAI
+style). The container follows the output's suffix: `.jsonl` (JSON Lines), `.json` (an array),
+either with `.gz`, or `.parquet`; `-` writes JSON Lines to standard output. The report names,
+per row, what the target format could not hold.
 """
 
 from __future__ import annotations
@@ -11,21 +12,42 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any, Callable, Iterable
 
 from workbench.data.formats import FORMATS, TARGETS, encode
 from workbench.data.readers import JSON_COLUMNS_KEY
 from workbench.data.record import Record
 
 
-def write_records(records: Iterable[Record], to: str, out: str | os.PathLike) -> dict:
-    """Write `records` in format `to` to `out`; returns {"rows": n, "lost": [{"row", "what"}]}."""
+CONTAINERS = {".jsonl": "jsonl", ".json": "json", ".jsonl.gz": "jsonl", ".json.gz": "json", ".parquet": "parquet"}
+
+
+def container(out: str | os.PathLike) -> str:
+    """The file container an output path asks for: "jsonl", "json" or "parquet" ("-": JSON
+    Lines on standard output). Raises ValueError for any other suffix."""
+    if str(out) == "-":
+        return "jsonl"
+    name = Path(out).name.lower()
+    for suffix in sorted(CONTAINERS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return CONTAINERS[suffix]
+    raise ValueError(f"{out}: the output's suffix names its container; use one of {', '.join(CONTAINERS)} (or - for standard output)")
+
+
+def write_records(records: Iterable[Record], to: str, out: str | os.PathLike,
+                  encoder: Callable[[Record], tuple[dict, list[str]]] | None = None) -> dict:
+    """Write `records` in format `to` to `out`; returns {"rows": n, "lost": [{"row", "what"}]}.
+
+    `encoder` (record -> (row, lost)) shapes rows instead of the format's own writer, for a
+    trainer's layout. Raises ValueError for an unknown format or a suffix that disagrees with it;
+    a RowError from the encoder leaves no output behind."""
     if to not in TARGETS:
         raise ValueError(f"unknown target format {to!r}; expected one of {', '.join(TARGETS)}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    box = container(out)
+    if to == "parquet" and box != "parquet":
+        raise ValueError(f"{out}: --to parquet writes a .parquet file, not {Path(str(out)).name}")
     report: dict[str, Any] = {"rows": 0, "lost": []}
 
     fmt = to
@@ -33,31 +55,39 @@ def write_records(records: Iterable[Record], to: str, out: str | os.PathLike) ->
         records = list(records)
         sources = {(r.get("origin") or {}).get("format") for r in records}
         fmt = sources.pop() if len(sources) == 1 and next(iter(sources), None) in FORMATS else "openai"
+    shape = encoder or (lambda rec: encode(rec, fmt))
 
     def rows():
         for rec in records:
-            row, lost = encode(rec, fmt)
+            row, lost = shape(rec)
             report["lost"] += [{"row": rec["id"], "what": w} for w in lost]
             report["rows"] += 1
             yield row
 
+    if str(out) == "-":
+        _write_lines(rows(), sys.stdout)
+        sys.stdout.flush()
+        return report
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
-        if to == "parquet":
+        if box == "parquet":
             _write_parquet(rows(), tmp, report)
         else:
-            name = out.name.lower()
-            opener = gzip.open if name.endswith(".gz") else open
+            opener = gzip.open if out.name.lower().endswith(".gz") else open
             with opener(tmp, "wt", encoding="utf-8") as f:
-                if name.endswith((".json", ".json.gz")):
-                    _write_array(rows(), f)
-                else:
-                    for row in rows():
-                        f.write(json.dumps(row, ensure_ascii=False))
-                        f.write("\n")
+                (_write_array if box == "json" else _write_lines)(rows(), f)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return report
+
+
+def _write_lines(rows: Iterable[dict], f: IO[str]) -> None:
+    for row in rows:
+        f.write(json.dumps(row, ensure_ascii=False))
+        f.write("\n")
 
 
 def _write_array(rows: Iterable[dict], f: IO[str]) -> None:

@@ -7,8 +7,6 @@ import json
 import sys
 import time
 
-FORMATS = ("alpaca", "sharegpt", "openai", "hh", "text", "parquet")
-
 
 def register(sub) -> None:
     from workbench.cli_common import add_dataset_args
@@ -41,12 +39,29 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_jobs)
 
+    from workbench.data.formats import TARGETS
+    from workbench.handoff.trainers import TRAINERS
+    from workbench.store.export import KINDS
+
     p = sub.add_parser("export", help="write the curated rows (decisions applied) in a trainer's format")
     add_dataset_args(p)
-    p.add_argument("--to", required=True, choices=FORMATS, help="output format")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file")
+    p.add_argument("--to", choices=TARGETS, help="output format (with --for: chosen for the trainer)")
+    p.add_argument("--for", dest="trainer", choices=TRAINERS,
+                   help="write a folder for this trainer: the data and its config (dataset_info.json, axolotl.yaml)")
+    p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="OUT",
+                   help="output file (its suffix names the container: .jsonl .json .parquet, .gz; - for stdout); "
+                        "with --for, a folder")
     p.add_argument("--only", choices=("not-rejected", "accepted"), default="not-rejected",
                    help="keep rows not rejected (default) or only accepted rows")
+    p.add_argument("--kind", choices=KINDS, help="export only rows of this kind (an export holds one kind)")
+    p.add_argument("--test-size", type=float, metavar="F", help="also write a test split of this fraction")
+    p.add_argument("--test-rows", type=int, metavar="N", help="also write a test split of N rows")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--with-signals", metavar="NAMES",
+                   help="add workspace signals as columns: NAME or OP.NAME, comma-separated, or all")
+    p.add_argument("--name", default="workbench", help="dataset name in the trainer's config (default workbench)")
+    p.add_argument("--chat-template", metavar="SPEC",
+                   help="with --for axolotl: train with this template (built-in name, jinja:FILE, tokenizer:DIR)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_export)
 
@@ -178,20 +193,52 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from workbench.store.export import export
+    from workbench.data.formats.base import RowError
+    from workbench.store.export import Split, export
     from workbench.store.progress import cli_progress
 
+    if not args.to and not args.trainer:
+        print("workbench: export needs --to FORMAT or --for TRAINER", file=sys.stderr)
+        return 2
+    split = None
+    if args.test_size is not None or args.test_rows is not None:
+        split = Split(test_size=args.test_size, test_rows=args.test_rows, seed=args.seed)
+    signals = [s.strip() for s in args.with_signals.split(",") if s.strip()] if args.with_signals else None
     ds, ws = _open(args)
+    to_stdout = args.out == "-"
     with ws, cli_progress("export", total=len(ds)) as bar:
         try:
-            summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar)
-        except (OSError, ValueError) as e:
+            if args.trainer:
+                from workbench.handoff.export_for import export_for
+
+                template = None
+                if args.chat_template:
+                    from workbench.templates.registry import get_template
+
+                    template = get_template(args.chat_template).source
+                summary = export_for(ds, ws, args.trainer, args.out, name=args.name, kind=args.kind, only=args.only,
+                                     split=split, signals=signals, chat_template=template, progress=bar)
+            else:
+                summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar, kind=args.kind,
+                                 signals=signals, split=split)
+        except BrokenPipeError:
+            raise  # a reader of stdout that stopped early (head) is not a failure
+        except (OSError, ValueError, RowError) as e:
             print(f"workbench: export failed: {e}", file=sys.stderr)
             return 1
+    if to_stdout:  # the rows went to stdout; the summary goes to stderr
+        print(f"wrote {summary['rows']} of {summary['total']} rows", file=sys.stderr)
+        return 0
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
-    print(f"wrote {summary['rows']} of {summary['total']} rows to {summary['out']} ({args.to})")
+    what = f"for {args.trainer}, {summary['kind']}" if args.trainer else args.to
+    for f in summary["files"]:
+        label = "" if f["split"] == "all" else f" ({f['split']})"
+        print(f"wrote {f['rows']} rows to {f['out']}{label}")
+    print(f"{summary['rows']} of {summary['total']} rows exported ({what})")
+    if summary.get("config"):
+        print(f"  config: {summary['config']}")
     for reason, n in summary["left_out"].items():
         print(f"  left out {n}: {reason}")
     if summary["moved"]:
@@ -202,7 +249,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"  {summary['withdrawn']} proposed rejection(s) withdrawn: the source changed since their operations ran")
     lost = summary["lost"]
     if lost:
-        print(f"  {len(lost)} thing(s) the {args.to} format cannot hold, e.g.:")
+        print(f"  {len(lost)} thing(s) the {summary['format']} format cannot hold, e.g.:")
         for item in lost[:5]:
             print(f"    {item.get('row')}: {item.get('what')}")
+    if summary.get("next"):
+        print(f"next: {summary['next']}")
     return 0

@@ -11,60 +11,177 @@ source never puts a decision on another row's content.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 ONLY = ("not-rejected", "accepted")
+KINDS = ("sft", "preference", "kto", "text")
+# Formats whose rows each say what they are (messages / prompt+chosen+rejected / text), so
+# one file can hold several kinds; every other format has one row shape.
+MIXED_KINDS_OK = ("openai",)
+
+
+@dataclass
+class Split:
+    """A train/test split: `test_size` (a fraction) or `test_rows` (a count), with a seed.
+    See workbench.handoff.splits for how rows are grouped and stratified."""
+    test_size: float | None = None
+    test_rows: int | None = None
+    seed: int = 0
 
 
 def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
-           progress: Callable[[int], None] | None = None) -> dict:
+           progress: Callable[[int], None] | None = None, *, kind: str | None = None,
+           signals: list[str] | None = None, split: Split | None = None,
+           encoder=None) -> dict:
     """Write the curated rows of `ds` to `out` in format `to`; returns a summary:
-    {"out", "format", "only", "total", "rows", "left_out": {reason: count}, "lost": [...],
+    {"out", "format", "only", "kind", "total", "rows", "kinds": {kind: rows written},
+    "files": [{"split", "out", "rows"}], "left_out": {reason: count}, "lost": [...],
     "moved", "orphaned", "withdrawn"}: decisions moved with their rows by this export's
     reconcile, decisions set aside in the workspace (their content is gone; not applied), and
     operations' proposals it withdrew (made on another version of the source).
-    Reasons: "manual" (a person rejected), an operation's name (its proposal stands), and
-    with only="accepted", "not accepted" (pending or never decided)."""
-    from workbench.data.writers import write_records
+    Reasons: "manual" (a person rejected), an operation's name (its proposal stands), with
+    only="accepted" "not accepted" (pending or never decided), and "kind K" for rows of
+    another kind than `kind`.
+
+    `signals`: workspace signal names (`NAME` or `OP.NAME`, or "all") added to each row as
+    columns. `split`: write `NAME.train.SUFFIX` and `NAME.test.SUFFIX` instead of `out`.
+    `encoder`: shapes rows for a trainer (see workbench.data.writers.write_records).
+    Raises ValueError for an unknown option, a suffix that disagrees with `to`, rows of
+    several kinds in a format that holds one (naming how many of each), or an output that
+    would overwrite a source."""
+    from workbench.data.writers import container, write_records
     from workbench.store.reconcile import reconcile
 
     if only not in ONLY:
         raise ValueError(f"only must be one of {', '.join(ONLY)}, not {only!r}")
-    target = Path(out).resolve()
-    for src in getattr(ds, "sources", []):
-        src = Path(src).resolve()
-        if target == src or src in target.parents:
-            raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    container(out)  # a suffix that names no container fails before any work
+    if str(out) != "-":
+        target = Path(out).resolve()
+        for src in getattr(ds, "sources", []):
+            src = Path(src).resolve()
+            if target == src or src in target.parents:
+                raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
     changed = reconcile(ds, ws)
-    reasons = ws.reasons()
+    decide = _rules(ws, only, kind)
+    columns = _signal_columns(ws, signals or [])
+
+    # A first pass over what is kept: the kinds it holds, and the split when one is asked.
+    kinds: Counter[str] = Counter()
+    for batch in ds.iter_batches(2048):
+        kinds.update(rec["kind"] for rec in batch if decide(rec) is None)
+    if len(kinds) > 1 and to not in MIXED_KINDS_OK:
+        raise ValueError(f"the export holds rows of several kinds ({kinds_text(kinds)}) and --to {to} holds one; "
+                         f"choose one with --kind")
+    files = [("all", str(out), None)]
+    if split is not None:
+        from workbench.handoff import splits
+
+        n_test = splits.test_count(sum(kinds.values()), split.test_size, split.test_rows)
+        kept = (rec for batch in ds.iter_batches(2048) for rec in batch if decide(rec) is None)
+        test_ids = splits.assign(kept, n_test, seed=split.seed, strata=_topics(ws))
+        train_out, test_out = splits.split_names(str(out))
+        files = [("train", train_out, False), ("test", test_out, True)]
+
     left_out: Counter[str] = Counter()
+    written, lost = [], []
+    for name, path, is_test in files:
+        counted = not written  # the left-out reasons are counted on the first file's pass
 
-    def kept() -> Iterator[dict]:
-        seen = 0
-        for batch in ds.iter_batches(2048):
-            for rec in batch:
-                status, why = reasons.get(rec["id"], ("pending", None))
-                if status == "reject":
-                    left_out[why] += 1
-                elif only == "accepted" and status != "accept":
-                    left_out["not accepted"] += 1
-                else:
-                    yield rec
-            seen += len(batch)
-            if progress:
-                progress(seen)
+        def kept() -> Iterator[dict]:
+            seen = 0
+            for batch in ds.iter_batches(2048):
+                for rec in batch:
+                    why = decide(rec)
+                    if why is not None:
+                        if counted:
+                            left_out[why] += 1
+                    elif is_test is None or (rec["id"] in test_ids) == is_test:
+                        yield _with_signals(rec, columns) if columns else rec
+                seen += len(batch)
+                if progress and counted:
+                    progress(seen)
 
-    report = write_records(kept(), to, out)
+        report = write_records(kept(), to, path, encoder=encoder)
+        written.append({"split": name, "out": path, "rows": report["rows"]})
+        lost += report.get("lost", [])
     return {
         "out": str(out),
         "format": to,
         "only": only,
+        "kind": kind,
         "total": len(ds),
-        "rows": report["rows"],
+        "rows": sum(f["rows"] for f in written),
+        "kinds": dict(kinds),
+        "files": written,
         "left_out": dict(sorted(left_out.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "lost": report.get("lost", []),
+        "lost": lost,
         "moved": changed["moved"],
         "orphaned": len(ws.orphans()),
         "withdrawn": changed["withdrawn"],
     }
+
+
+def _rules(ws, only: str, kind: str | None) -> Callable[[dict], str | None]:
+    """A function telling why a record is left out of the export, or None to keep it."""
+    reasons = ws.reasons()
+
+    def decide(rec) -> str | None:
+        status, why = reasons.get(rec["id"], ("pending", None))
+        if status == "reject":
+            return why
+        if only == "accepted" and status != "accept":
+            return "not accepted"
+        if kind is not None and rec["kind"] != kind:
+            return f"kind {rec['kind']}"
+        return None
+
+    return decide
+
+
+def kept_kinds(ds, ws, only: str = "not-rejected") -> Counter:
+    """How many rows of each kind an export would keep (decisions reconciled first)."""
+    from workbench.store.reconcile import reconcile
+
+    reconcile(ds, ws)
+    decide = _rules(ws, only, None)
+    kinds: Counter[str] = Counter()
+    for batch in ds.iter_batches(2048):
+        kinds.update(rec["kind"] for rec in batch if decide(rec) is None)
+    return kinds
+
+
+def kinds_text(kinds: Counter) -> str:
+    """"120 sft, 30 preference": for the error that asks for --kind."""
+    return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+
+
+def _signal_columns(ws, names: list[str]) -> dict[str, dict]:
+    """Column name -> {row_id: value} for the asked signals (`NAME` or `OP.NAME`, "all")."""
+    if names == ["all"] or "all" in names:
+        names = ws.signal_names()
+    known = set(ws.signal_names())
+    columns = {}
+    for name in names:
+        op, _, signal = name.rpartition(".")
+        if signal not in known:
+            raise ValueError(f"no signal {signal!r} in the workspace; it has: {', '.join(sorted(known)) or 'none'}")
+        columns[name] = ws.signal_values(signal, op or None)
+    return columns
+
+
+def _with_signals(rec: dict, columns: dict[str, dict]) -> dict:
+    """The record with its signals as extra source fields (every writer keeps `meta` fields as
+    columns, which trainers ignore)."""
+    meta = dict(rec.get("meta") or {})
+    for name, values in columns.items():
+        meta[name] = values.get(rec["id"])
+    return {**rec, "meta": meta}
+
+
+def _topics(ws) -> dict[str, str] | None:
+    """Row id -> topic label from the latest topic map, to stratify splits by it."""
+    return ws.signal_values("topic") or None

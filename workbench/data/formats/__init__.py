@@ -23,7 +23,7 @@ FORMATS: dict[str, ModuleType] = {
     "text": text,
 }
 ALIASES = {"messages": "openai", "hf": "openai", "dpo": "trl"}
-TARGETS = ("alpaca", "sharegpt", "openai", "hh", "text", "parquet")
+TARGETS = ("alpaca", "sharegpt", "openai", "trl", "hh", "text", "parquet")
 CANONICAL = ("kind", "system", "messages", "chosen", "rejected", "label", "text", "tools", "images", "meta")
 
 

@@ -1,0 +1,93 @@
+"""Train/test splits that are reproducible by seed, stratified, and safe with duplicates.
+
+Rows are first grouped into units: rows whose whole text is the same after case and space
+folding (an exact-duplicate cluster, the key of `workbench.ops.dedup_exact`) form one unit, so
+a duplicate never sits on both sides and leaks the test set into training. Units are then
+stratified by source file (and by topic when a topic map exists), and each stratum gives the
+test side its share, rounded by the largest-remainder method so the total is exact.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+from workbench.data.record import Record, view_text
+
+
+def test_count(total: int, test_size: float | None, test_rows: int | None) -> int:
+    """How many rows go to the test side: `test_rows`, or `test_size` as a fraction of `total`.
+    Raises ValueError for a fraction outside (0, 1) or a count outside (0, total)."""
+    if (test_size is None) == (test_rows is None):
+        raise ValueError("give one of --test-size (a fraction) or --test-rows (a count)")
+    if test_rows is not None:
+        if not 0 < test_rows < total:
+            raise ValueError(f"--test-rows must be between 1 and {total - 1} (the export has {total} rows)")
+        return test_rows
+    if not 0 < test_size < 1:
+        raise ValueError(f"--test-size is a fraction between 0 and 1, not {test_size}")
+    return max(1, min(total - 1, round(total * test_size)))
+
+
+def assign(records: Iterable[Record], n_test: int, *, seed: int = 0,
+           strata: dict[str, str] | None = None) -> set[str]:
+    """The ids of the rows that go to the test side: `n_test` of them, or a few fewer when
+    keeping a duplicate cluster whole makes the exact count impossible.
+
+    `strata` maps a row id to an extra stratum label (e.g. its topic); the source file is
+    always part of the stratum."""
+    from workbench.ops.dedup_exact import ExactParams, text_key
+
+    params = ExactParams()
+    units: dict[bytes, list[str]] = {}
+    stratum_of: dict[bytes, tuple] = {}
+    for rec in records:
+        key = text_key(view_text(rec, "all"), params)
+        units.setdefault(key, []).append(rec["id"])
+        stratum_of.setdefault(key, (rec.get("source") or "", (strata or {}).get(rec["id"], "")))
+    by_stratum: dict[tuple, list[bytes]] = defaultdict(list)
+    for key, s in stratum_of.items():
+        by_stratum[s].append(key)
+    total = sum(len(ids) for ids in units.values())
+    quotas = _quotas({s: sum(len(units[k]) for k in keys) for s, keys in by_stratum.items()}, n_test, total)
+    rng = random.Random(seed)
+    test: set[str] = set()
+    for s in sorted(by_stratum):
+        keys = sorted(by_stratum[s])  # a fixed order before the seeded shuffle
+        rng.shuffle(keys)
+        room = quotas[s]
+        for key in keys:
+            if len(units[key]) <= room:
+                test.update(units[key])
+                room -= len(units[key])
+            if room == 0:
+                break
+    return test
+
+
+def _quotas(sizes: dict[tuple, int], n_test: int, total: int) -> dict[tuple, int]:
+    """Split `n_test` over strata in proportion to their sizes (largest remainder)."""
+    exact = {s: n_test * size / total for s, size in sizes.items()}
+    quotas = {s: int(v) for s, v in exact.items()}
+    left = n_test - sum(quotas.values())
+    for s in sorted(exact, key=lambda s: (-(exact[s] - quotas[s]), s))[:left]:
+        quotas[s] += 1
+    return quotas
+
+
+def split_names(out: str) -> tuple[str, str]:
+    """`data.jsonl` -> (`data.train.jsonl`, `data.test.jsonl`); the suffixes stay last."""
+    from pathlib import Path
+
+    p = Path(out)
+    suffixes = "".join(p.suffixes[-2:]) if p.name.endswith(".gz") else p.suffix
+    stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
+    return str(p.with_name(f"{stem}.train{suffixes}")), str(p.with_name(f"{stem}.test{suffixes}"))
+
+
+def kind_counts(kinds: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    return counts
