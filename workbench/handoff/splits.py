@@ -1,7 +1,7 @@
 """Train/test splits that are reproducible by seed, stratified, and safe with duplicates.
 
-Rows are first grouped into units: rows whose whole text is the same after case and space
-folding (an exact-duplicate cluster, the key of `workbench.ops.dedup_exact`) form one unit, so
+Rows are first grouped into units: rows whose conversation is the same after normalising
+(an exact-duplicate cluster, as `workbench.ops.dedup_exact` finds them) form one unit, so
 a duplicate never sits on both sides and leaks the test set into training. Units are then
 stratified by source file (and by topic when a topic map exists), and each stratum gives the
 test side its share, rounded by the largest-remainder method so the total is exact.
@@ -9,9 +9,10 @@ test side its share, rounded by the largest-remainder method so the total is exa
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from workbench.data.record import Record, view_text
 
@@ -37,13 +38,13 @@ def assign(records: Iterable[Record], n_test: int, *, seed: int = 0,
 
     `strata` maps a row id to an extra stratum label (e.g. its topic); the source file is
     always part of the stratum."""
-    from workbench.ops.dedup_exact import ExactParams, text_key
+    from workbench.ops.dedup_exact import normalise
 
-    params = ExactParams()
     units: dict[bytes, list[str]] = {}
     stratum_of: dict[bytes, tuple] = {}
     for rec in records:
-        key = text_key(view_text(rec, "all"), params)
+        key = hashlib.blake2b(normalise(view_text(rec, "conversation")).encode("utf-8", "surrogatepass"),
+                              digest_size=16).digest()
         units.setdefault(key, []).append(rec["id"])
         stratum_of.setdefault(key, (rec.get("source") or "", (strata or {}).get(rec["id"], "")))
     by_stratum: dict[tuple, list[bytes]] = defaultdict(list)
@@ -84,10 +85,3 @@ def split_names(out: str) -> tuple[str, str]:
     suffixes = "".join(p.suffixes[-2:]) if p.name.endswith(".gz") else p.suffix
     stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
     return str(p.with_name(f"{stem}.train{suffixes}")), str(p.with_name(f"{stem}.test{suffixes}"))
-
-
-def kind_counts(kinds: Sequence[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for k in kinds:
-        counts[k] = counts.get(k, 0) + 1
-    return counts
