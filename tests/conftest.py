@@ -7,6 +7,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
 from workbench.store.workspace import Workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,3 +40,56 @@ def ws(tmp_path):
     w = Workspace.open(tmp_path / "ws.sqlite")
     yield w
     w.close()
+
+
+def sample_records(n: int = 30) -> list[dict]:
+    recs = [
+        make_record(
+            id=f"r{i}",
+            system="You are terse." if i % 5 == 0 else None,
+            messages=[
+                {"role": "user", "content": f"question {i}: how do {'cats' if i % 2 else 'dogs'} sleep?"},
+                {"role": "assistant", "content": f"answer {i} with **bold** text", "reasoning": "think" if i == 1 else None},
+            ],
+        )
+        for i in range(n)
+    ]
+    recs.append(make_record(
+        id="pref1", kind="preference", messages=[{"role": "user", "content": "which zebra answer is better"}],
+        chosen=[{"role": "assistant", "content": "the striped one"}],
+        rejected=[{"role": "assistant", "content": "the spotted one"}],
+    ))
+    recs.append(make_record(
+        id="tool1",
+        messages=[
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}]},
+            {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+        ],
+    ))
+    return recs
+
+
+@pytest.fixture
+def ds():
+    """32 rows: SFT conversations, a preference pair and a tool call, as a real Arrow-backed Dataset."""
+    return Dataset.from_records(sample_records(), sources=["demo.jsonl"])
+
+
+@pytest.fixture
+def slow_first_hashing(monkeypatch):
+    """The real content_hashes; the patched one whose first call (the first bulk decision's thread) lags behind."""
+    import time
+
+    from workbench.store import reconcile
+
+    real, calls = reconcile.content_hashes, []
+
+    def lagging(ds, row_ids):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.5)  # widens the window in which a second thread, or a close, overtakes it
+        return real(ds, row_ids)
+
+    monkeypatch.setattr(reconcile, "content_hashes", lagging)
+    return real

@@ -69,15 +69,15 @@ async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
         await pilot.press("u")
         await pilot.pause()
         assert ws.statuses() == {"b": "reject", "c": "reject"}
-        assert app.model.counts()["reject"] == 2
+        assert app.session.counts()["reject"] == 2
         await pilot.press("U")
         await pilot.pause()
         assert ws.decision(kept)["status"] == "accept"
         # f filters the Browse list to the cluster.
         await pilot.press("f")
         await pilot.pause()
-        assert sorted(app.model.view_ids()) == ["a", "b", "c"]
-        assert app.model.filters.describe() == "cluster 1"  # as the pane's header numbers it
+        assert sorted(app.session.view_ids()) == ["a", "b", "c"]
+        assert app.session.filters.describe() == "cluster 1"  # as the pane's header numbers it
 
 
 async def test_duplicates_pane_without_a_dedup_run(make_app, screen_text):

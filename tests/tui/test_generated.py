@@ -61,7 +61,7 @@ async def test_cot_rewrite_from_palette_reviewed_accepted_and_written(make_app, 
             assert ws.decision("q0") is None  # the original row is not decided by reviewing its rewrite
             assert "✓ cot" in screen_text(app)
             # reviewing generated rows decides none of the dataset's own rows
-            assert app.model.counts() == {"accept": 0, "reject": 0, "pending": len(app.ds)}
+            assert app.session.counts() == {"accept": 0, "reject": 0, "pending": len(app.ds)}
             await pilot.press("u")  # undo reaches generated rows' decisions too
             await pilot.pause()
             assert (ws.decision("cot:q1") or {}).get("status", "pending") == "pending"

@@ -117,7 +117,7 @@ async def test_filter_by_status_and_escape_clears(make_app):
         await _ready(pilot)
         await pilot.press("a", "a", "r")
         await pilot.press("f", *"status=accept", "enter")
-        assert app.model.view_ids() == ["r0", "r1"]
+        assert app.session.view_ids() == ["r0", "r1"]
         assert "filter status=accept" in str(app.query_one("#status").render())
         await pilot.press("f", "ctrl+a", "ctrl+k", *"status=pending", "enter")
         assert len(app.model) == len(app.ds) - 3
@@ -143,12 +143,12 @@ async def test_filter_and_sort_by_signal(make_app, ws):
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await pilot.press("f", *"judge.score>=4", "enter")
-        assert app.model.view_ids() == [f"r{i}" for i in range(30) if i % 5 == 4]
+        assert app.session.view_ids() == [f"r{i}" for i in range(30) if i % 5 == 4]
         await pilot.press("escape", "s")
         await pilot.pause()
         await pilot.press("down", "enter")  # "(file order)" is first, then judge.score
         await pilot.pause()
-        ids = app.model.view_ids()
+        ids = app.session.view_ids()
         assert [app.model.signal(i) for i in ids[:6]] == [4] * 6
         assert ids[-2:] == ["pref1", "tool1"]  # rows without the signal sort last
         assert "judge.score" in app.query_one("#browse-header").render().plain
@@ -161,7 +161,7 @@ async def test_search_filters_to_matches(make_app, wait_until):
         await pilot.press("slash", *"zebra", "enter")
         # the search runs in a thread worker that may start only after the prompt closed
         await wait_until(pilot, lambda: "/zebra" in str(app.query_one("#status").render()), "the search's filter")
-        assert app.model.view_ids() == ["pref1"]
+        assert app.session.view_ids() == ["pref1"]
 
 
 async def test_enter_opens_sample_and_panes_switch(make_app, screen_text):

@@ -28,7 +28,7 @@ async def test_decisions_made_in_the_tui_follow_their_rows_after_an_edit(tmp_pat
     async with app.run_test(size=(80, 24)) as pilot:
         await _opened(app, pilot)
         await pilot.press("down", "down", "down", "r")  # reject the 4th row (the French translation)
-        assert app.model.statuses == {"a.jsonl:3": "reject"}
+        assert app.session.statuses == {"a.jsonl:3": "reject"}
         assert app.ws.decision_hashes()["a.jsonl:3"] is not None
         assert not any("source changed" in n.message for n in app._notifications)
 
@@ -37,7 +37,7 @@ async def test_decisions_made_in_the_tui_follow_their_rows_after_an_edit(tmp_pat
     app = WorkbenchApp([str(src)], workspace_path=ws_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await _opened(app, pilot)
-        assert app.model.statuses == {"a.jsonl:4": "reject"}
+        assert app.session.statuses == {"a.jsonl:4": "reject"}
         assert app.ds.record(4)["messages"][0]["content"].startswith("Translate the sentence into French.")
         await pilot.pause()
         assert any("1 moved with their rows, 0 set aside" in n.message for n in app._notifications)

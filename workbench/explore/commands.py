@@ -139,6 +139,8 @@ def cmd_similar(args) -> int:
 def cmd_stats(args) -> int:
     from workbench.explore.stats import dataset_stats
 
+    from workbench.session import Session
+
     ds, ws = _open(args)
     with ws:
         try:
@@ -146,6 +148,11 @@ def cmd_stats(args) -> int:
         except (ValueError, FileNotFoundError) as e:  # a tokenizer spec that does not load
             _say(f"workbench: {e}")
             return 1
+        session = Session(ds, ws)  # the counts `status`, the TUI and export use
+        st["decisions"] = session.counts()
+        generated = session.generated_counts()
+        if any(generated.values()):
+            st["generated"] = generated
     if args.json:
         print(json.dumps(st, ensure_ascii=False))
         return 0
@@ -180,6 +187,8 @@ def format_stats(st: dict) -> str:
     out = [f"rows: {st['rows']}", "kinds: " + ", ".join(f"{k} {v}" for k, v in st["kinds"].items())]
     if "decisions" in st:
         out.append("decisions: " + ", ".join(f"{k} {v}" for k, v in st["decisions"].items()))
+    if "generated" in st:
+        out.append("generated rows under review: " + ", ".join(f"{k} {v}" for k, v in st["generated"].items()))
     out += [f"turns per row ({_summary(st['turns'])})", *_bars(st["turns"], integer=True)]
     if "tokens" in st:
         t = st["tokens"]

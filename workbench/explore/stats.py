@@ -104,7 +104,8 @@ def score_distributions(ws, ids: list[str]) -> dict:
 
 
 def dataset_stats(ds, ws=None, *, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, tokens: bool = True) -> dict:
-    """Everything the Stats pane shows: kinds, turns, token lengths, scores, clusters, decisions."""
+    """Everything the Stats pane shows but the decisions (the Session counts those): kinds, turns,
+    token lengths, scores, clusters."""
     n = len(ds)
     out: dict = {
         "rows": n,
@@ -122,5 +123,4 @@ def dataset_stats(ds, ws=None, *, tokenizer: str | None = None, sample: int = SA
         if tm is not None:
             out["clusters"] = [{"id": c["id"], "label": c["label"], "size": c["size"]} for c in tm.clusters]
             out["cluster_sizes"] = histogram([c["size"] for c in tm.clusters if c["id"] >= 0])
-        out["decisions"] = ws.counts(total=n)
     return out

@@ -121,24 +121,18 @@ def cmd_undo_redo(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from workbench.session import Session
     from workbench.store.reconcile import describe, reconcile
 
     ds, ws = _open(args)
     with ws:
         changed = reconcile(ds, ws)
-        orphaned = len(ws.orphans())
-        ids = set(ds.ids)
-        counts = {"accept": 0, "reject": 0, "pending": len(ids)}
-        why: dict[str, int] = {}
-        for rid, (status, reason) in ws.reasons().items():
-            if rid not in ids:  # decisions on rows the source no longer has
-                continue
-            counts["pending"] -= 1
-            counts[status] += 1
-            if status == "reject":
-                why[reason] = why.get(reason, 0) + 1
+        session = Session(ds, ws)  # the counts the TUI, `stats` and export use
+        counts, why, generated = session.counts(), session.rejected_by(), session.generated_counts()
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
-                "rejected_by": why, "moved": changed["moved"], "orphaned": orphaned, "withdrawn": changed["withdrawn"], "jobs": ws.runs(5)}
+                "rejected_by": why, "generated": generated, "moved": changed["moved"],
+                "orphaned": len(ws.orphans()), "withdrawn": changed["withdrawn"], "jobs": ws.runs(5)}
+        orphaned = info["orphaned"]
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
@@ -146,6 +140,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  accept {counts['accept']}   reject {counts['reject']}   pending {counts['pending']}")
     if why:
         print("  rejected by: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
+    if any(generated.values()):
+        print("  generated rows under review (not counted above): "
+              + "   ".join(f"{k} {generated[k]}" for k in ("accept", "reject", "pending")))
     if describe(changed):
         print("  " + describe(changed))
     if orphaned:

@@ -438,16 +438,6 @@ class Workspace:
             out.update((rid, (s, "manual")) for rid, s in con.execute("SELECT row_id, status FROM decisions"))
         return out
 
-    def counts(self, total: int | None = None) -> dict[str, int]:
-        """{"accept", "reject", "pending"}; with `total`, rows nobody decided count as pending."""
-        c = dict.fromkeys(STATUSES, 0)
-        st = self.statuses()
-        for s in st.values():
-            c[s] += 1
-        if total is not None:
-            c["pending"] += max(0, total - len(st))
-        return c
-
     # -- queries ------------------------------------------------------------------------
 
     def query(self, *, status: str | None = None, tag: str | None = None, signal: str | None = None,

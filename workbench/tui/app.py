@@ -11,14 +11,15 @@ line and the footer. `PANES` lists the panes in tab order; to add one, append ON
 "module:Class" is imported and called with no arguments only when the pane is first shown,
 so a pane costs nothing at start-up. A pane is any Widget that:
 
-- reads shared state from `self.app`: `app.ds` (the Dataset), `app.ws` (the Workspace),
-  `app.model` (the Browse list's BrowseModel), `app.current_row()` (dataset row index under
-  the cursor, or None);
+- reads shared state from `self.app`: `app.session` (workbench.session.Session: decisions,
+  counts, the view, generated rows, duplicate clusters), `app.ds` and `app.ws` (its Dataset and
+  Workspace), `app.model` (what the Browse list draws), `app.current_row()` (dataset row index
+  under the cursor, or None);
 - may define `refresh_pane(self) -> None`, called when it is shown and, while it is shown,
   whenever the cursor moves or decisions or signals change;
 - may call `app.filter_rows(indices, label)` to restrict the Browse list (a cluster, a
   duplicate group), `app.goto_row(index)` to move the cursor to a dataset row,
-  `app.decide_rows(row_ids, status)` to decide, and `app.run_job(name, items, fn, params=)`
+  `app.decide_rows(row_ids, status)` or `app.decided()` after a Session decision, and `app.run_job(name, items, fn, params=)`
   to run work in the job runner (progress shows in the Jobs pane; signals/decisions written
   by the job are re-read when it ends);
 - operations (filter, dedup, judge, ...) are listed in workbench/tui/operations.py and run
@@ -75,8 +76,8 @@ def _load_factory(spec: str) -> Callable[[], Widget]:
 
 
 class Opened(Message):
-    def __init__(self, ds, ws, model=None, notice: str | None = None) -> None:
-        self.ds, self.ws, self.model, self.notice = ds, ws, model, notice
+    def __init__(self, session) -> None:
+        self.session = session
         super().__init__()
 
 
@@ -135,6 +136,7 @@ class WorkbenchApp(App):
         self.paths = list(paths or [])
         self.ds = dataset
         self.ws = workspace
+        self.session = None
         self.workspace_path = workspace_path
         self.fmt, self.mapping = fmt, mapping
         self.model = None
@@ -167,7 +169,11 @@ class WorkbenchApp(App):
         self._setup_themes_and_keys()
         self._draw_tabs()
         if self.ds is not None:
-            self.post_message(Opened(self.ds, self.ws))
+            from workbench.session import Session
+            from workbench.store.workspace import Workspace
+
+            ws = self.ws if self.ws is not None else Workspace.for_dataset(self.ds, self.workspace_path)
+            self.post_message(Opened(Session(self.ds, ws)))
         else:
             self.open_dataset()
 
@@ -205,39 +211,28 @@ class WorkbenchApp(App):
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_dataset(self) -> None:
         from workbench.cli_common import parse_mapping
-        from workbench.data.dataset import Dataset
-        from workbench.store.workspace import Workspace
+        from workbench.session import Session
 
         mapping = self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])
-        ds = Dataset.open(self.paths, format=self.fmt, mapping=mapping,
-                          progress=lambda n: self.post_message(OpenProgress(n)))
-        from workbench.store.reconcile import describe, reconcile
-        from workbench.tui.browse_model import BrowseModel
-
-        ws = Workspace.for_dataset(ds, self.workspace_path)
-        notice = describe(reconcile(ds, ws))  # a stat and a meta read when the source is unchanged
-        self.post_message(Opened(ds, ws, BrowseModel(ds, ws), notice))
+        self.post_message(Opened(Session.open(self.paths, format=self.fmt, mapping=mapping,
+                                              workspace=self.workspace_path,
+                                              progress=lambda n: self.post_message(OpenProgress(n)))))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
         self.query_one("#loading-bar", ProgressBar).display = True
 
     async def on_opened(self, msg: Opened) -> None:
-        self.ds, self.ws = msg.ds, msg.ws
-        if self.ws is None:
-            from workbench.store.workspace import Workspace
+        from workbench.tui.browse_model import BrowseModel
 
-            self.ws = Workspace.for_dataset(self.ds, self.workspace_path)
-        if msg.model is None:
-            from workbench.tui.browse_model import BrowseModel
-
-            msg.model = BrowseModel(self.ds, self.ws)
-        self.model = msg.model
+        self.session = msg.session
+        self.ds, self.ws = msg.session.ds, msg.session.ws
+        self.model = BrowseModel(msg.session)
         self.sub_title = self.ds.name
         if self.ds.errors:
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
-        if msg.notice:
-            self.notify(msg.notice, severity="warning", timeout=10)
+        if msg.session.notice:
+            self.notify(msg.session.notice, severity="warning", timeout=10)
         await self._show("browse")
         # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
         await self.query_one("#loading").remove()
@@ -306,17 +301,17 @@ class WorkbenchApp(App):
         self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]", layout=False)
 
     def _draw_status(self) -> None:
-        m = self.model
+        m, s = self.model, self.session
         if m is None:
             return
-        c = m.counts()
-        n = len(m)
+        c = s.counts()
+        n = len(s)
         pos = self.row_list.cursor + 1 if n else 0
         text = f"row {pos:,}/{n:,}"
-        if m.filters.active():
-            text += f" of {len(self.ds):,} · filter {m.filters.describe()}"
-        if m.sort_signal:
-            text += f" · sort {m.sort_signal}{'↓' if m.sort_descending else '↑'}"
+        if s.filters.active():
+            text += f" of {len(self.ds):,} · filter {s.filters.describe()}"
+        if s.sort_signal:
+            text += f" · sort {s.sort_signal}{'↓' if s.sort_descending else '↑'}"
         text += f" · ✓{c['accept']:,} ✗{c['reject']:,} ·{c['pending']:,}"
         if m.marked:
             text += f" · ●{len(m.marked):,} marked"
@@ -339,20 +334,26 @@ class WorkbenchApp(App):
     def filter_rows(self, indices: Iterable[int] | None, label: str) -> None:
         import numpy as np
 
-        f = self.model.filters
-        f.rows = None if indices is None else np.asarray(sorted(indices), dtype=np.int64)
-        f.rows_label = label
-        self._refilter()
+        from dataclasses import replace
+
+        rows = None if indices is None else np.asarray(sorted(indices), dtype=np.int64)
+        self.session.set_filters(replace(self.session.filters, rows=rows, rows_label=label))
+        self.row_list.data_changed(keep_cursor=False)
+        self.refresh_panes()
 
     def goto_row(self, index: int) -> None:
-        pos = self.model.position_of(index)
+        pos = self.session.position_of(index)
         if pos is None:
             self.notify("that row is hidden by the filter; esc clears it", severity="warning")
         else:
             self.row_list.go(pos)
 
     def decide_rows(self, row_ids: list[str], status: str) -> None:
-        self.model.decide(row_ids, status)  # committed to the workspace before we redraw
+        self.session.decide(row_ids, status)  # committed to the workspace before we redraw
+        self.decided()
+
+    def decided(self) -> None:
+        """Redraw after a decision made through the Session (a pane's own, e.g. keep one duplicate)."""
         self.row_list.data_changed()
         self.refresh_panes()
 
@@ -386,7 +387,7 @@ class WorkbenchApp(App):
                 last[0] = now
                 self.post_message(OperationState(name, "running", f"{n:,} rows"))
 
-        run = Run(self.ds, self.ws, sorted(m.marked) if m.marked else m.view_ids(), progress=progress,
+        run = Run(self.ds, self.ws, sorted(m.marked) if m.marked else self.session.view_ids(), progress=progress,
                   on_event=lambda ev: self.post_message(JobUpdate(ev, name)), cancel=threading.Event())
         self.op_cancels[name] = run.cancel
         self._running_ops.add(name)
@@ -409,7 +410,7 @@ class WorkbenchApp(App):
         self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail)
         if msg.status != "running":
             self._running_ops.discard(msg.name)
-            self.model.reload()
+            self.session.reload()
             self.row_list.data_changed()
             self.refresh_panes()
             self.notify(f"{msg.name}: {msg.status} {msg.detail}", severity="error" if msg.status == "failed" else "information")
@@ -419,7 +420,7 @@ class WorkbenchApp(App):
             await self._build("jobs")
         self.query_one("#jobs").job_event(msg.event, msg.op)
         if msg.event.status != "running":
-            self.model.reload()
+            self.session.reload()
             self.row_list.data_changed()
             self.refresh_panes()
             self.notify(f"{msg.event.name}: {msg.event.status} ({msg.event.ok:,} ok, {msg.event.failed:,} failed)")
@@ -428,11 +429,6 @@ class WorkbenchApp(App):
 
     @on(RowList.Highlighted)
     def _row_moved(self) -> None:
-        self.refresh_panes()
-
-    def _refilter(self) -> None:
-        self.model.apply()
-        self.row_list.data_changed(keep_cursor=False)
         self.refresh_panes()
 
     # -- actions ------------------------------------------------------------------------
@@ -462,11 +458,11 @@ class WorkbenchApp(App):
         rl.action_move(1)
 
     def action_undo(self) -> None:
-        ids = self.model.undo()
+        ids = self.session.undo()
         self._after_undo(ids, "undid")
 
     def action_redo(self) -> None:
-        ids = self.model.redo()
+        ids = self.session.redo()
         self._after_undo(ids, "redid")
 
     def _after_undo(self, ids: list[str], verb: str) -> None:
@@ -489,16 +485,16 @@ class WorkbenchApp(App):
             self.row_list.action_move(1)
 
     def action_bulk(self, status: str) -> None:
-        m = self.model
+        m, s = self.model, self.session
         note = ""
         if m.marked:
             ids, what = sorted(m.marked), "marked"
-            if m.filters.active():  # marks outlive a filter change: say when some are off screen
-                hidden = len(m.marked - set(m.view_ids()))
+            if s.filters.active():  # marks outlive a filter change: say when some are off screen
+                hidden = len(m.marked - set(s.view_ids()))
                 if hidden:
                     note = f", {hidden:,} of them hidden by the filter"
-        elif m.filters.active():
-            ids, what = m.view_ids(), "filtered"
+        elif s.filters.active():
+            ids, what = s.view_ids(), "filtered"
         else:
             self.notify("mark rows (space) or filter (f, /) first", severity="warning")
             return
@@ -506,8 +502,7 @@ class WorkbenchApp(App):
             return
         self.decide_rows(ids, status)
         m.marked.clear()
-        self.row_list.data_changed()
-        self.refresh_panes()
+        self.decided()
         self.notify(f"{status}ed {len(ids):,} {what} rows{note} (u undoes)")
 
     def action_search(self) -> None:
@@ -522,8 +517,9 @@ class WorkbenchApp(App):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def search_rows(self, query: str) -> None:
-        from workbench.tui.search import fuzzy_search
         from textual.worker import get_current_worker
+
+        from workbench.views import fuzzy_search
 
         worker = get_current_worker()
         rows = fuzzy_search(self.ds, query, cancelled=lambda: worker.is_cancelled)
@@ -540,33 +536,34 @@ class WorkbenchApp(App):
     def action_filter(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
 
-        current = " ".join(p for p in (
-            f"status={self.model.filters.status}" if self.model.filters.status else "",
-            f"kind={self.model.filters.kind}" if self.model.filters.kind else "",
-            self.model.filters.signal or "") if p)
         self.push_screen(PromptScreen(
-            "Filter: status=accept|reject|pending kind=sft|preference|kto|text SIGNAL>=VALUE",
-            value=current, placeholder="e.g. status=pending judge.score>=4"), self._filter)
+            "Filter, all must hold: status=… kind=… tag=… SIGNAL>=VALUE",
+            value=self.session.filters.expression(), placeholder="e.g. status=pending judge.score>=4 cluster=3"),
+            self._filter)
 
     def _filter(self, text: str | None) -> None:
         if text is None:
             return
-        from workbench.tui.browse_model import parse_filter
+        from workbench.views import parse_filter
 
         try:
             f = parse_filter(text)
         except ValueError as e:
             self.notify(str(e), severity="error")
             return
-        f.rows, f.rows_label = self.model.filters.rows, self.model.filters.rows_label
-        self.apply_filters(f)
+        self.apply_filters(f.with_rows_of(self.session.filters))
 
     def apply_filters(self, f) -> None:
+        """Show the rows that meet Filters `f`; an error (no such signal) is said, not shown as an empty list."""
         try:
-            self.model.set_filters(f)
+            self.session.set_filters(f)
         except ValueError as e:
             self.notify(str(e), severity="error")
             return
+        if f.signals:  # show the values the filter is about
+            from workbench.views import signal_predicate
+
+            self.model.signal_column = signal_predicate(f.signals[0])[0]
         self.row_list.data_changed(keep_cursor=False)
         self.refresh_panes()
 
@@ -574,10 +571,10 @@ class WorkbenchApp(App):
         if self.current_pane != "browse":
             self.run_worker(self._show("browse"))
             return
-        from workbench.tui.browse_model import Filters
+        from workbench.views import Filters
 
-        if self.model.filters.active() or self.model.sort_signal:
-            self.model.sort_signal = None
+        if self.session.filters.active() or self.session.sort_signal:
+            self.session.sort_signal = None
             self.apply_filters(Filters())
 
     def action_sort(self) -> None:
@@ -592,7 +589,10 @@ class WorkbenchApp(App):
     def _sort(self, name: str | None) -> None:
         if name is None:
             return
-        self.model.set_sort(None if name == "(file order)" else name)
+        signal = None if name == "(file order)" else name
+        self.session.set_sort(signal)
+        if signal:
+            self.model.signal_column = signal
         self.row_list.data_changed(keep_cursor=False)
         self.query_one("#browse").refresh_pane()
         self.refresh_panes()
@@ -660,9 +660,9 @@ def run(args: Any) -> int:
     app = WorkbenchApp(args.paths, workspace_path=args.workspace, fmt=args.format,
                        mapping=args.map, theme=getattr(args, "theme", None))
     app.run()
-    if app.ws is not None:
-        if app.model is not None and app.model.hashing is not None:
-            app.model.hashing.join()  # bulk decisions' content hashes, written before the close
+    if app.session is not None:
+        app.session.close()  # waits for the bulk decisions' content hashes first
+    elif app.ws is not None:
         app.ws.close()
     if app.open_error:
         import sys

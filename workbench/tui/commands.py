@@ -7,7 +7,7 @@ from typing import Iterator
 
 from textual.app import SystemCommand
 
-from workbench.tui.browse_model import KIND_NAMES, STATUSES, Filters
+from workbench.views import KIND_NAMES, STATUSES, Filters
 
 ACTIONS = [
     # (long name, help, action string run on the app)
@@ -35,10 +35,7 @@ def _run(app, action: str) -> None:
 
 
 def _filter(app, **kw) -> None:
-    f = Filters(**kw)
-    old = app.model.filters
-    f.rows, f.rows_label = old.rows, old.rows_label
-    app.apply_filters(f)
+    app.apply_filters(Filters(**kw).with_rows_of(app.session.filters))
 
 
 def workbench_commands(app) -> Iterator[SystemCommand]:

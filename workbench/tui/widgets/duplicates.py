@@ -1,15 +1,12 @@
 """The Duplicates pane: clusters of the latest dedup run, biggest first; two members side by
 side with their word differences highlighted; a key to keep one and reject the rest.
 
-Clusters come from the workspace signals a dedup run wrote (workbench.ops.clusters:
-cluster, representative, matched, similarity), so the pane shows whatever `workbench dedup`
-or the palette's `run-dedup-*` produced last, and costs nothing until one has run.
+Clusters are the Session's (`dedup_clusters`, rebuilt from the signals the latest dedup run
+wrote), so the pane shows whatever `workbench dedup` or the palette's `run-dedup-*` produced
+last, and costs nothing until one has run.
 """
 
 from __future__ import annotations
-
-import difflib
-import re
 
 from rich.text import Text
 from textual.binding import Binding
@@ -17,48 +14,19 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from workbench.explore.worddiff import word_diff
+
 MAX_LISTED = 2000  # clusters listed (the biggest); the rest are counted
 STATUS_MARK = {"accept": "✓", "reject": "✗"}
-_TOKENS = re.compile(r"\S+|\s+")
 
 
-def word_diff(left: str, right: str) -> tuple[Text, Text]:
+def side_by_side(left: str, right: str) -> tuple[Text, Text]:
     """Both texts with the words only one side has highlighted (removed red, added green)."""
-    a, b = _TOKENS.findall(left), _TOKENS.findall(right)
     ta, tb = Text(), Text()
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            ta.append("".join(a[i1:i2]))
-            tb.append("".join(b[j1:j2]))
-        else:
-            ta.append("".join(a[i1:i2]), style="black on red")
-            tb.append("".join(b[j1:j2]), style="black on green")
+    for tag, a, b in word_diff(left, right):
+        ta.append(a, style=None if tag == "equal" else "black on red")
+        tb.append(b, style=None if tag == "equal" else "black on green")
     return ta, tb
-
-
-def latest_dedup_run(ws) -> dict | None:
-    return next((r for r in ws.runs(limit=200) if r["op"].startswith("dedup-") and r["status"] == "done"), None)
-
-
-def load_clusters(ws, run: dict) -> list[dict]:
-    """The clusters of a dedup run [{id, members, representative, similarity, matched}], biggest
-    first; members start with the representative, then by similarity."""
-    op = run["op"]
-    cluster_of = ws.signal_values("cluster", op=op)
-    reps = ws.signal_values("representative", op=op)
-    sims = ws.signal_values("similarity", op=op)
-    matched = ws.signal_values("matched", op=op)
-    by_id: dict = {}
-    for rid, cid in cluster_of.items():
-        by_id.setdefault(cid, []).append(rid)
-    clusters = []
-    for cid, members in by_id.items():
-        rep = reps.get(members[0], members[0])
-        others = sorted((m for m in members if m != rep), key=lambda m: -(sims.get(m) or 0))
-        clusters.append({"id": cid, "members": [rep, *others], "representative": rep,
-                         "similarity": {m: sims.get(m) for m in others}, "matched": {m: matched.get(m) for m in others}})
-    clusters.sort(key=lambda c: (-len(c["members"]), str(c["id"])))
-    return clusters
 
 
 class DuplicatesPane(Vertical):
@@ -96,10 +64,11 @@ class DuplicatesPane(Vertical):
     # -- data -----------------------------------------------------------------------------
 
     def refresh_pane(self) -> None:
-        run = latest_dedup_run(self.app.ws)
+        session = self.app.session
+        run = session.dedup_run()
         if (run and run["id"]) != self.run_id:
             self.run_id = run["id"] if run else None
-            self.clusters = clusters = load_clusters(self.app.ws, run) if run else []
+            self.clusters = clusters = session.dedup_clusters(run) if run else []
             self.view = (run or {}).get("params", {}).get("view", "all")
             opts = self.query_one("#dup-clusters", OptionList)
             opts.clear_options()
@@ -144,7 +113,6 @@ class DuplicatesPane(Vertical):
         if self.right == self.left:
             self.right = (self.left + 1) % len(members)
         a, b = members[self.left], members[self.right]
-        statuses = self.app.model.statuses if self.app.model is not None else {}
         shown = f" of {len(self.clusters):,} ({MAX_LISTED:,} listed)" if len(self.clusters) > MAX_LISTED else f" of {len(self.clusters):,}"
         sim = c["similarity"].get(b) if b != c["representative"] else c["similarity"].get(a)
         head.update(Text.assemble(
@@ -152,10 +120,10 @@ class DuplicatesPane(Vertical):
             f" · similarity {sim:.2f}" if sim is not None else "",
             ("   ] next member · s swap · k keep left, reject the rest · f filter Browse", "dim"),
         ))
-        ta, tb = word_diff(self._text(a), self._text(b))
+        ta, tb = side_by_side(self._text(a), self._text(b))
 
         def title(rid: str, i: int) -> Text:
-            mark = STATUS_MARK.get(statuses.get(rid, "pending"), "·")
+            mark = STATUS_MARK.get(self.app.session.status(rid), "·")
             role = "representative" if rid == c["representative"] else f"member {i + 1}/{len(members)}"
             return Text(f"{mark} {rid} · {role}\n", style="bold")
 
@@ -188,12 +156,8 @@ class DuplicatesPane(Vertical):
         if c is None:
             return
         keep = c["members"][self.left]
-        changes = {m: "reject" for m in c["members"] if m != keep}
-        if self.app.model.statuses.get(keep) == "reject":  # a proposal from the dedup run: overrule it
-            changes[keep] = "accept"
-        self.app.model.decide_each(changes)  # committed to the workspace before we redraw
-        self.app.row_list.data_changed()
-        self.app.refresh_panes()
+        self.app.session.keep(c["members"], keep)  # committed to the workspace before we redraw
+        self.app.decided()
         self.app.notify(f"kept {keep}, rejected {len(c['members']) - 1}")
 
     def action_filter(self) -> None:

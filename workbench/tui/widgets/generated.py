@@ -1,7 +1,7 @@
 """The Generated pane: review what the generate-* operations produced in this workspace.
 
-Each output row (a `generated` signal, see workbench.tui.operations.store_generated) is one
-line: its status, operation and review id. Below, the highlighted row's word-level diff
+Each output row (the Session's `generated()`: rows the generate-* operations stored in the
+workspace for review) is one line: its status, operation and review id. Below, the highlighted row's word-level diff
 against its original (removed words red and struck through, added words green); a new
 self-instruct task has no original and shows all green. `a`/`r` accept or reject it through
 the app (committed to the workspace), `w` writes the accepted rows to a file.
@@ -9,35 +9,28 @@ the app (committed to the workspace), `w` writes the accepted rows to a file.
 
 from __future__ import annotations
 
-import difflib
-import re
-from pathlib import Path
-
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from workbench.explore.worddiff import word_diff
+
 _MARK = {"accept": ("✓", "green"), "reject": ("✗", "red"), "pending": ("·", "dim")}
-_TOKENS = re.compile(r"\s+|\S+\s*")  # a word with the space after it; leading space alone
 
 
-def word_diff(before: str, after: str) -> Text:
+def inline_diff(before: str, after: str) -> Text:
     """`after` against `before`, word by word: a changed run shows whole, old words then new."""
-    a, b = _TOKENS.findall(before), _TOKENS.findall(after)
     out = Text()
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, removed, added in word_diff(before, after):
         if tag == "equal":
-            out.append("".join(b[j1:j2]))
+            out.append(added)
             continue
-        if tag in ("delete", "replace"):
-            removed = "".join(a[i1:i2])
-            out.append(removed, style="red strike")
-            if tag == "replace" and not removed[-1:].isspace():
-                out.append(" ")  # keep the last removed word apart from the first added one
-        if tag in ("insert", "replace"):
-            out.append("".join(b[j1:j2]), style="green")
+        out.append(removed, style="red strike")
+        if removed and added and not removed[-1:].isspace():
+            out.append(" ")  # keep the last removed word apart from the first added one
+        out.append(added, style="green")
     return out
 
 
@@ -64,14 +57,11 @@ class GeneratedPane(Vertical):
 
     # -- reading the workspace ------------------------------------------------------------
 
-    def _statuses(self) -> dict[str, str]:
-        return self.app.ws.statuses()
-
     def refresh_pane(self) -> None:
-        items = dict(self.app.ws.signal_values("generated"))
+        items = self.app.session.generated()
         ol = self.query_one("#gen-list", OptionList)
         keep = ol.highlighted
-        statuses = self._statuses()
+        statuses = self.app.ws.statuses()
         self.items = items
         ol.clear_options()
         ol.add_options([Option(self._line(k, v, statuses.get(k, "pending")), id=k) for k, v in items.items()])
@@ -106,7 +96,7 @@ class GeneratedPane(Vertical):
             (f"{key}", "bold"), f"  {item.get('op')}",
             (f"  rewrite of {item['parent']}" if item.get("parent") else "  new row", "dim"),
             ("  (red: removed, green: added)\n\n", "dim"))
-        self.query_one("#gen-diff", Static).update(head + word_diff(item.get("before", ""), item.get("after", "")))
+        self.query_one("#gen-diff", Static).update(head + inline_diff(item.get("before", ""), item.get("after", "")))
 
     # -- actions --------------------------------------------------------------------------
 
@@ -117,8 +107,8 @@ class GeneratedPane(Vertical):
             return
         ol = self.query_one("#gen-list", OptionList)
         pos = ol.highlighted
-        # Review ids are not dataset rows: decide them in the workspace, outside Browse's list.
-        self.app.ws.decide(key, status)  # committed before the pane redraws
+        # Review ids are not dataset rows: they count apart from the dataset's decisions.
+        self.app.session.decide_generated(key, status)  # committed before the pane redraws
         self.app.refresh_panes()
         if pos is not None and pos + 1 < len(self.items):
             ol.highlighted = pos + 1
@@ -126,7 +116,7 @@ class GeneratedPane(Vertical):
     def action_write_accepted(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
 
-        accepted = self._accepted()
+        accepted = self.app.session.accepted_generated()
         if not accepted:
             self.app.notify("no accepted generated rows yet (a accepts)", severity="warning")
             return
@@ -134,29 +124,13 @@ class GeneratedPane(Vertical):
             f"Write {len(accepted):,} accepted generated rows to (.jsonl, .json or .parquet)",
             value="generated-accepted.jsonl"), self._write)
 
-    def _accepted(self) -> list[dict]:
-        statuses = self._statuses()
-        return [v["record"] for k, v in self.app.ws.signal_values("generated").items()
-                if statuses.get(k) == "accept"]
-
     def _write(self, path: str | None) -> None:
         if not path:
             return
-        from workbench.data.writers import write_records
-
         try:
-            report = write_records(self._accepted(), self._target(path), path)
+            report = self.app.session.write_generated(path)
         except (OSError, ValueError) as e:
             self.app.notify(f"cannot write {path}: {e}", severity="error", timeout=10)
             return
         lost = f"; {len(report['lost'])} fields the format cannot hold" if report["lost"] else ""
         self.app.notify(f"wrote {report['rows']:,} rows to {path}{lost}")
-
-    def _target(self, path: str) -> str:
-        """Parquet by extension, else the dataset's own format when it can hold a conversation."""
-        from workbench.data.formats import TARGETS
-
-        if Path(path).suffix == ".parquet":
-            return "parquet"
-        fmt = next(iter(self.app.ds.formats.values()), None)
-        return fmt if fmt in TARGETS and fmt not in ("text", "parquet") else "openai"

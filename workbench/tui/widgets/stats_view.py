@@ -2,7 +2,7 @@
 characters, token lengths per role, score signals, cluster sizes) plus the decisions, drawn as
 compact column histograms that sit two abreast at 80 columns.
 
-Decisions come from the Browse model and are drawn at once. The rest is computed in thread
+Decisions come from the Session (the counts the status line shows) and are drawn at once. The rest is computed in thread
 workers that only post messages: the columns and the workspace's signals first (quick), token
 lengths after (they load a tokenizer; `token_counts: false` in tui.json turns them off). The
 signal part is computed again whenever the workspace's latest run changes (a job started or
@@ -236,7 +236,7 @@ class StatsPane(VerticalScroll):
 
     def _draw(self) -> None:
         app = self.app
-        decisions = app.model.counts()
+        decisions = app.session.counts()
         state = (id(self._stats), id(self._tokens), tuple(decisions.items()), app.theme)
         if state == self._drawn:  # the cursor moved: nothing here changed
             return

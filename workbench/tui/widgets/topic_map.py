@@ -299,7 +299,7 @@ class TopicMapPane(Vertical):
         self._draw_side()
 
     def _statuses(self) -> np.ndarray:
-        st = self.app.model.statuses if self.app.model is not None else {}
+        st = self.app.session.statuses if self.app.session is not None else {}
         order = {s: i for i, s in enumerate(STATUS_ORDER)}
         return np.fromiter((order.get(st.get(r, "pending"), 0) for r in self.tm.ids), dtype=np.int64, count=len(self.tm.ids))
 

@@ -1,0 +1,182 @@
+"""The Session over a real dataset and a real SQLite workspace: the filter language, views,
+decisions, counts, undo, background hashing."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+from workbench.session import INLINE_HASH_ROWS, Session
+from workbench.views import Filters, fuzzy_search, parse_filter
+
+
+def test_parse_filter_parts_and_errors():
+    f = parse_filter("status=pending kind=sft judge.score>=4 tag=math cluster=3")
+    assert (f.status, f.kind, f.tag, f.signals) == ("pending", "sft", "math", ("judge.score>=4", "cluster=3"))
+    assert f.describe() == "status=pending kind=sft tag=math judge.score>=4 cluster=3"
+    assert parse_filter(f.expression()) == f  # what the prompt shows reads back the same
+    with pytest.raises(ValueError, match="status must be one of"):
+        parse_filter("status=maybe")
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_filter("lonely")
+
+
+def test_kind_filter_takes_the_listed_short_name_and_refuses_unknown_kinds():
+    # The list shows "pref": typing it must not silently match nothing.
+    assert parse_filter("kind=pref").kind == "preference"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        parse_filter("kind=chat")
+
+
+def test_signal_conditions_all_hold(ds, ws):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("r3", "judge.score", 5), ("r4", "judge.score", 5), ("r5", "judge.score", 1),
+                         ("r3", "cluster", 2), ("r4", "cluster", 3), ("r5", "cluster", 3)])
+    ws.finish_run(run, "done", {})
+    s = Session(ds, ws)
+    s.set_filters(parse_filter("judge.score>=4 cluster=3"))
+    assert s.view_ids() == ["r4"]
+    assert s.select("cluster=3") == ["r4", "r5"]  # a selection leaves the view as it is
+    assert s.view_ids() == ["r4"]
+    with pytest.raises(ValueError, match="status takes = only"):
+        parse_filter("status>=accept")
+
+
+def test_tag_filter_reads_the_tags_people_put_on_rows(ds, ws):
+    s = Session(ds, ws)
+    s.decide(["r2", "r7"], "accept", tags=["math"])
+    s.decide(["r9"], "accept", note="fine")
+    s.set_filters(parse_filter("tag=math"))
+    assert s.view_ids() == ["r2", "r7"]
+    assert ws.decision("r9")["note"] == "fine"
+
+
+def test_filter_on_a_name_that_is_no_signal_says_so(ds, ws):
+    # `len<300` reads like the list's column; it used to show an empty list without a word.
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("r3", "judge.score", 2)])
+    ws.finish_run(run, "done", {})
+    m = Session(ds, ws)
+    with pytest.raises(ValueError, match=r"no signal named 'len'.*judge\.score"):
+        m.set_filters(parse_filter("len<300"))
+    assert not m.filters.active() and len(m) == len(ds)
+
+
+def test_filters_combine_and_sort_puts_missing_last(ds, ws):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [("r3", "judge.score", 2), ("r8", "judge.score", 5), ("pref1", "judge.score", 4)])
+    ws.finish_run(run, "done", {})
+    ws.decide("r8", "reject")
+    m = Session(ds, ws)
+    m.set_filters(parse_filter("judge.score>=4"))
+    assert m.view_ids() == ["r8", "pref1"]
+    assert m.signal_values("judge.score")["r8"] == 5
+    m.set_filters(parse_filter("judge.score>=4 status=pending"))
+    assert m.view_ids() == ["pref1"]
+    m.set_filters(parse_filter("kind=preference"))
+    assert m.view_ids() == ["pref1"]
+    m.set_filters(Filters())
+    m.set_sort("judge.score")
+    ids = m.view_ids()
+    assert ids[:3] == ["r8", "pref1", "r3"] and len(ids) == len(ds)
+    assert m.position_of(ds.index_of("r8")) == 0
+    m.set_sort("judge.score", descending=False)
+    assert m.view_ids()[:3] == ["r3", "pref1", "r8"]
+
+
+def test_decide_writes_first_then_counts(ds, ws):
+    m = Session(ds, ws)
+    m.decide(["r0"], "accept")
+    m.decide(["r1", "r2"], "reject")
+    assert ws.statuses() == {"r0": "accept", "r1": "reject", "r2": "reject"}
+    assert m.counts() == {"accept": 1, "reject": 2, "pending": len(ds) - 3}
+    assert sorted(m.undo()) == ["r1", "r2"]
+    assert m.status("r1") == "pending"
+    with pytest.raises(ValueError):
+        m.decide(["r0"], "maybe")
+
+
+def test_counts_follow_changed_decisions_and_undo(ds, ws):
+    m = Session(ds, ws)
+    m.decide(["r0", "r1"], "accept")
+    m.decide(["r0"], "reject")  # a changed mind moves the row, it does not add one
+    m.decide(["r1"], "pending")
+    assert m.counts() == {"accept": 0, "reject": 1, "pending": len(ds) - 1}
+    m.undo()
+    assert m.counts() == {"accept": 1, "reject": 1, "pending": len(ds) - 2}
+    assert Session(ds, ws).counts() == m.counts()  # the same as counted afresh
+
+
+def test_fuzzy_search_finds_approximate_words_in_file_order(ds):
+    rows = fuzzy_search(ds, "zebr answer")
+    assert [ds.ids[i] for i in rows] == ["pref1"]
+    rows = fuzzy_search(ds, "WEATHER in paris")
+    assert [ds.ids[i] for i in rows] == ["tool1"]
+    assert len(fuzzy_search(ds, "   ")) == 0
+
+
+def test_fuzzy_search_needs_every_word_but_forgives_typos(ds):
+    assert [ds.ids[i] for i in fuzzy_search(ds, "zebra striped")] == ["pref1"]
+    assert [ds.ids[i] for i in fuzzy_search(ds, "zebar")] == ["pref1"]  # a typo
+    assert len(fuzzy_search(ds, "zebra weather")) == 0  # no row has both
+
+
+def test_a_bulk_decision_is_written_at_once_and_its_rows_hashed_after(ws):
+    from workbench.store.reconcile import content_hashes
+
+    n = INLINE_HASH_ROWS + 10
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(n))
+    m = Session(ds, ws)
+    m.decide(ds.ids, "reject")
+    assert list(ws.statuses().values()).count("reject") == n  # committed before decide returned
+    m.hashing.join(60)
+    assert ws.decision_hashes() == content_hashes(ds, ds.ids)
+    m.decide(["x0", "x1"], "accept")  # a small decision hashes its rows at once
+    assert m.hashing is not None and ws.decision_hashes()["x0"] == content_hashes(ds, ["x0"])["x0"]
+
+
+def test_joining_the_latest_bulk_hashing_waits_for_the_earlier_ones(ws, slow_first_hashing):
+    real = slow_first_hashing
+    n = INLINE_HASH_ROWS + 10
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(2 * n))
+    m = Session(ds, ws)
+    m.decide(ds.ids[:n], "reject")
+    m.decide(ds.ids[n:], "accept")
+    m.hashing.join(60)  # what the app waits for before it closes the workspace
+    assert ws.decision_hashes() == real(ds, ds.ids)
+
+
+def test_a_bulk_decision_undone_and_redone_keeps_its_content_hashes(ws):
+    from workbench.store.reconcile import content_hashes
+
+    ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}])
+                              for i in range(INLINE_HASH_ROWS + 1))
+    m = Session(ds, ws)
+    m.decide(ds.ids, "reject")
+    m.hashing.join(60)
+    assert m.undo() and m.redo()  # the history replays the decisions as written, before hashing
+    m.hashing.join(60)
+    assert ws.decision_hashes() == content_hashes(ds, ds.ids)
+
+
+def test_counts_are_of_the_datasets_rows_only(ds, ws):
+    """The workspace holds decisions on generated rows under review and on rows of another
+    dataset sharing it: `workbench status`, `stats` and the TUI count neither (issue 12: after
+    accepting 3 generated rows, status said "accept 0" and stats "accept 3")."""
+    s = Session(ds, ws)
+    run = ws.start_run("generate-cot", {})
+    ws.add_signals(run, [(f"cot:r{i}", "generated", {"op": "cot", "parent": f"r{i}", "record": {}}) for i in range(4)])
+    ws.finish_run(run, "done", {})
+    for i in range(3):
+        s.decide_generated(f"cot:r{i}", "accept")
+    ws.decide("other.jsonl:0", "reject")  # another dataset's row in a shared workspace
+    s.decide(["r1"], "reject")
+    dedup = ws.start_run("dedup-exact", {})
+    ws.propose(dedup, ["r2", "not-a-row"], "reject", reason="dup")
+    ws.finish_run(dedup, "done", {})
+    s.reload()
+    assert s.counts() == {"accept": 0, "reject": 2, "pending": len(ds) - 2}
+    assert s.rejected_by() == {"dedup-exact": 1, "manual": 1}
+    assert s.generated_counts() == {"accept": 3, "reject": 0, "pending": 1}
+    assert Session(ds, ws).counts() == s.counts()  # the same counted afresh

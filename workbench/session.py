@@ -1,0 +1,330 @@
+"""One curation session over a dataset and its workspace: what the CLI and the TUI both use.
+
+    s = Session(ds, ws)                  # or Session.open(["data.jsonl"])
+    s.decide(["r3"], "reject")           # committed to the workspace on return
+    s.counts()                           # {"accept": 0, "reject": 1, "pending": 998}
+    s.set_filters(parse_filter("status=pending judge.score>=4"))
+    s.view_ids()                         # the rows the view shows, in its order
+    s.undo()                             # ["r3"]
+
+Counts are of the dataset's rows only: the workspace also holds decisions on ids that are
+not rows here (generated rows under review, rows of another dataset sharing the workspace),
+which are counted apart (`generated_counts`). `workbench status`, `workbench stats`, the TUI's
+status line and export all read them from here, so they agree.
+
+Each decision a person makes records its row's content hash (workbench.store.reconcile) so it
+follows the row when the source is edited; a big bulk decision is written at once and hashed
+in a background thread (`close()` waits for it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from workbench.views import STATUSES, Filters, select, signal_predicate, sort_rows
+
+INLINE_HASH_ROWS = 512  # decisions on more rows at once hash those rows in the background
+GENERATED = "generated"  # the signal that holds a generated row under review
+
+
+class Session:
+    """Decisions, counts, the current view (filters and sort), generated rows under review,
+    duplicate clusters and export over one Dataset and its Workspace."""
+
+    def __init__(self, ds, ws):
+        self.ds, self.ws = ds, ws
+        self.table: pa.Table = ds.table.select(["id", "kind"])
+        self.statuses: dict[str, str] = self._dataset_statuses()
+        self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
+        self.hashing: threading.Thread | None = None  # the latest bulk decision's background hashing
+        self.filters = Filters()
+        self.sort_signal: str | None = None
+        self.sort_descending = True
+        self.view: np.ndarray | None = None  # dataset row indices shown, None for every row in file order
+        self._signal_cache: dict[str, dict[str, Any]] = {}
+        self.notice: str | None = None  # what reconciling with an edited source did (Session.open)
+
+    @classmethod
+    def open(cls, paths: list[str], *, format: str | None = None, mapping: dict[str, str] | None = None,
+             workspace: str | Path | None = None, on_error: str = "stop",
+             progress: Callable[[int], None] | None = None) -> "Session":
+        """Open the dataset and its workspace (the `workspace` file, else the per-dataset default)
+        and bring the decisions up to date with an edited source; `notice` says what moved."""
+        from workbench.data.dataset import Dataset
+        from workbench.store.reconcile import describe, reconcile
+        from workbench.store.workspace import Workspace
+
+        ds = Dataset.open(paths, format=format, mapping=mapping or {}, on_error=on_error, progress=progress)
+        ws = Workspace.for_dataset(ds, workspace)
+        notice = describe(reconcile(ds, ws))  # a stat and a meta read when the source is unchanged
+        s = cls(ds, ws)
+        s.notice = notice
+        return s
+
+    def close(self) -> None:
+        """Wait for the bulk decisions' content hashes, then close the workspace."""
+        if self.hashing is not None:
+            self.hashing.join()
+        self.ws.close()
+
+    # -- counts -------------------------------------------------------------------------
+
+    def status(self, row_id: str) -> str:
+        return self.statuses.get(row_id, "pending")
+
+    def counts(self) -> dict[str, int]:
+        """{"accept", "reject", "pending"} over the dataset's rows (a proposal counts as its status)."""
+        out = dict(self._tally)
+        out["pending"] = self.table.num_rows - out["accept"] - out["reject"]
+        return out
+
+    def rejected_by(self) -> dict[str, int]:
+        """Why the rejected rows are rejected: "manual", or the operation whose proposal stands."""
+        inside = self._inside(self.ws.reasons())
+        return dict(sorted(Counter(why for status, why in inside.values() if status == "reject").items()))
+
+    @staticmethod
+    def _count(statuses: dict[str, str]) -> dict[str, int]:
+        c = Counter(statuses.values())
+        return {"accept": c["accept"], "reject": c["reject"]}
+
+    def _inside(self, by_id: dict[str, Any]) -> dict[str, Any]:
+        """The entries of `by_id` whose key is a row of this dataset."""
+        if not by_id:
+            return {}
+        import pyarrow.compute as pc
+
+        keys = list(by_id)
+        inside = pc.is_in(pa.array(keys, pa.string()), value_set=self.table.column("id").combine_chunks())
+        return {k: by_id[k] for k, ok in zip(keys, inside.to_pylist()) if ok}
+
+    def _dataset_statuses(self) -> dict[str, str]:
+        return self._inside(self.ws.statuses())
+
+    def reload(self) -> None:
+        """Re-read statuses and signals after another writer (an operation, the CLI) changed them."""
+        self.statuses = self._dataset_statuses()
+        self._tally = self._count(self.statuses)
+        self._signal_cache.clear()
+        self.apply()
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def decide(self, row_ids: list[str], status: str, *, note: str | None = None,
+               tags: list[str] | None = None) -> None:
+        """Decide rows (one undo step), committed to the workspace before this returns; `note`
+        and `tags` are kept with the decision (None keeps the row's current ones)."""
+        ids = list(dict.fromkeys(row_ids))
+        self._commit(dict.fromkeys(ids, status),
+                     lambda content: self.ws.decide_many(ids, status, note=note, tags=tags, content=content))
+
+    def decide_each(self, changes: dict[str, str]) -> None:
+        """Several rows, each its own status, as one undo step."""
+        self._commit(changes, lambda content: self.ws.decide_each(changes, content=content))
+
+    def _commit(self, changes: dict[str, str], write: Callable[[dict[str, str]], None]) -> None:
+        bad = set(changes.values()) - set(STATUSES)
+        if bad:
+            raise ValueError(f"unknown status {bad.pop()!r}; expected one of {', '.join(STATUSES)}")
+        from workbench.store.reconcile import content_hashes
+
+        # Hashing decodes every row (about 20 us each): a bulk decision over a big view is
+        # written at once and hashed in the background, the loaded dataset being immutable.
+        if len(changes) <= INLINE_HASH_ROWS:
+            write(content_hashes(self.ds, changes))
+        else:
+            write({})
+            self._hash_in_background(list(changes))
+        for rid, status in changes.items():
+            old = self.statuses.get(rid)
+            if old in self._tally:
+                self._tally[old] -= 1
+            if status in self._tally:
+                self._tally[status] += 1
+            self.statuses[rid] = status
+
+    def undo(self) -> list[str]:
+        """Undo the latest decision step; returns the ids it changed ([] when none)."""
+        return self._after_history(self.ws.undo())
+
+    def redo(self) -> list[str]:
+        return self._after_history(self.ws.redo())
+
+    def _after_history(self, ids: list[str]) -> list[str]:
+        if ids:
+            self.statuses = self._dataset_statuses()
+            self._tally = self._count(self.statuses)
+            # The undo history holds a bulk decision as written, before its rows were hashed.
+            self._hash_in_background(ids)
+        return ids
+
+    def _hash_in_background(self, row_ids: list[str]) -> None:
+        """Give the decisions on these rows that have no content hash one."""
+        self.hashing = threading.Thread(target=self._hash_later, args=(row_ids, self.hashing),
+                                        name="decision-hashes", daemon=True)
+        self.hashing.start()
+
+    def _hash_later(self, row_ids: list[str], before: threading.Thread | None) -> None:
+        from workbench.store.reconcile import content_hashes
+
+        if before is not None:  # one at a time: whoever joins the latest waits for them all
+            before.join()
+        try:
+            self.ws.add_content(content_hashes(self.ds, row_ids))
+        except Exception:  # noqa: BLE001 - the workspace was closed first: these decisions
+            pass  # keep no hash, like those made before hashes existed (they are never moved)
+
+    # -- the view -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Rows in the current view."""
+        return len(self.view) if self.view is not None else self.table.num_rows
+
+    def index(self, pos: int) -> int:
+        """Dataset row index at view position `pos`."""
+        return int(self.view[pos]) if self.view is not None else pos
+
+    def position_of(self, row_index: int) -> int | None:
+        """View position of a dataset row index, or None when the view hides it."""
+        if self.view is None:
+            return row_index if 0 <= row_index < self.table.num_rows else None
+        hits = np.flatnonzero(self.view == row_index)
+        return int(hits[0]) if len(hits) else None
+
+    def view_ids(self) -> list[str]:
+        """Ids of every row in the current view, in its order."""
+        ids = self.table.column("id")
+        return (ids if self.view is None else ids.take(pa.array(self.view))).to_pylist()
+
+    def signal_values(self, name: str) -> dict[str, Any]:
+        """row id -> the latest value of signal `name` (cached until `reload`)."""
+        if name not in self._signal_cache:
+            self._signal_cache[name] = self.ws.signal_values(name)
+        return self._signal_cache[name]
+
+    def set_filters(self, filters: Filters) -> None:
+        """Show the rows that meet `filters`. A condition on a name that is no signal here is a
+        ValueError (`len<300` reads like a list column; an empty list would say nothing)."""
+        known = set(self.ws.signal_names())
+        for expr in filters.signals:
+            name, _ = signal_predicate(expr)
+            if name not in known:
+                raise ValueError(f"no signal named {name!r} in this workspace"
+                                 f" (signals: {', '.join(sorted(known)) or 'none yet'})")
+        self.filters = filters
+        self.apply()
+
+    def set_sort(self, signal: str | None, descending: bool = True) -> None:
+        """Order the view by a signal (None: file order)."""
+        self.sort_signal, self.sort_descending = signal, descending
+        self.apply()
+
+    def apply(self) -> None:
+        """Recompute the view from the filters and the sort order."""
+        rows = select(self.table, self.filters, self.statuses, self.signal_values,
+                      lambda tag: self.ws.query(tag=tag))
+        if self.sort_signal:
+            rows = sort_rows(self.table.column("id"), rows if rows is not None else np.arange(self.table.num_rows),
+                             self.signal_values(self.sort_signal), self.sort_descending)
+        self.view = rows
+
+    def select(self, expression: str) -> list[str]:
+        """Ids of the rows an expression of the filter language selects, in file order (the
+        selection of a CLI or recipe run); the current view is left as it is."""
+        from workbench.views import parse_filter
+
+        rows = select(self.table, parse_filter(expression), self.statuses, self.signal_values,
+                      lambda tag: self.ws.query(tag=tag))
+        ids = self.table.column("id")
+        return (ids if rows is None else ids.take(pa.array(rows))).to_pylist()
+
+    # -- generated rows under review ------------------------------------------------------
+
+    def generated(self) -> dict[str, dict]:
+        """review id -> {"op", "parent", "record", "before", "after"}: the rows generate-*
+        operations made, kept in the workspace for review (never rows of the dataset)."""
+        return self.ws.signal_values(GENERATED)
+
+    def generated_counts(self) -> dict[str, int]:
+        """{"accept", "reject", "pending"} over the generated rows under review."""
+        items = self.generated()
+        st = self.ws.statuses()
+        c = Counter(st.get(k, "pending") for k in items)
+        return {s: c[s] for s in STATUSES}
+
+    def decide_generated(self, key: str, status: str) -> None:
+        """Accept or reject a generated row (committed on return); one undo step."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        self.ws.decide(key, status)
+
+    def accepted_generated(self) -> list[dict]:
+        st = self.ws.statuses()
+        return [v["record"] for k, v in self.generated().items() if st.get(k) == "accept"]
+
+    def write_generated(self, path: str) -> dict:
+        """Write the accepted generated rows to `path`: parquet by extension, else the dataset's
+        own format when it holds a conversation, else OpenAI messages. Returns write_records'
+        report {"rows", "lost"}; OSError / ValueError when it cannot be written."""
+        from workbench.data.formats import TARGETS
+        from workbench.data.writers import write_records
+
+        if Path(path).suffix == ".parquet":
+            to = "parquet"
+        else:
+            fmt = next(iter(self.ds.formats.values()), None)
+            to = fmt if fmt in TARGETS and fmt not in ("text", "parquet") else "openai"
+        return write_records(self.accepted_generated(), to, path)
+
+    # -- duplicate clusters ---------------------------------------------------------------
+
+    def dedup_run(self) -> dict | None:
+        """The latest finished dedup run (any method), or None."""
+        return next((r for r in self.ws.runs(limit=200) if r["op"].startswith("dedup-") and r["status"] == "done"),
+                    None)
+
+    def dedup_clusters(self, run: dict) -> list[dict]:
+        """The clusters of a dedup run [{id, members, representative, similarity, matched}],
+        biggest first; members start with the representative, then by similarity."""
+        op = run["op"]
+        cluster_of = self.ws.signal_values("cluster", op=op)
+        reps = self.ws.signal_values("representative", op=op)
+        sims = self.ws.signal_values("similarity", op=op)
+        matched = self.ws.signal_values("matched", op=op)
+        by_id: dict = {}
+        for rid, cid in cluster_of.items():
+            by_id.setdefault(cid, []).append(rid)
+        clusters = []
+        for cid, members in by_id.items():
+            rep = reps.get(members[0], members[0])
+            others = sorted((m for m in members if m != rep), key=lambda m: -(sims.get(m) or 0))
+            clusters.append({"id": cid, "members": [rep, *others], "representative": rep,
+                             "similarity": {m: sims.get(m) for m in others},
+                             "matched": {m: matched.get(m) for m in others}})
+        clusters.sort(key=lambda c: (-len(c["members"]), str(c["id"])))
+        return clusters
+
+    def keep(self, members: list[str], keep: str) -> dict[str, str]:
+        """Keep one member of a duplicate cluster and reject the others (one undo step); a
+        standing rejection of the kept row (the dedup run's proposal) is overruled. Returns the changes."""
+        changes = {m: "reject" for m in members if m != keep}
+        if self.status(keep) == "reject":
+            changes[keep] = "accept"
+        self.decide_each(changes)
+        return changes
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export(self, to: str, out: str | Path, only: str = "not-rejected",
+               progress: Callable[[int], None] | None = None) -> dict:
+        """The dataset with the decisions applied, in format `to` (see workbench.store.export)."""
+        from workbench.store.export import export
+
+        return export(self.ds, self.ws, to, out, only=only, progress=progress)
+
