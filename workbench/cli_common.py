@@ -6,43 +6,117 @@ import argparse
 import sys
 
 
-def add_dataset_args(p: argparse.ArgumentParser, *, on_error: bool = False) -> None:
+def add_dataset_args(p: argparse.ArgumentParser) -> None:
+    """The arguments every command that reads a dataset takes."""
     p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory; - reads standard input")
     p.add_argument("--format", help="force the input format instead of detecting it")
     p.add_argument(
-        "--map", action="append", default=[], metavar="FIELD=TARGET",
-        help="read source FIELD as canonical TARGET (e.g. --map question=instruction); repeatable",
+        "--map", action="append", default=[], metavar="FIELD=TARGET|FILE",
+        help="read source FIELD as canonical TARGET (e.g. --map question=instruction); repeatable; "
+             "or a JSON file {\"fields\": {FIELD: TARGET}, \"roles\": {SPELLING: ROLE}}",
     )
+    p.add_argument("--roles", action="append", default=[], metavar="SPELLING=ROLE,...",
+                   help="read these role spellings as roles (user, assistant, system, tool), e.g. "
+                        "--roles Human=user,Assistant=assistant; such rows are written with the standard spelling")
     p.add_argument("--workspace", metavar="PATH", help="workspace SQLite file (default: per dataset, under XDG data)")
-    if on_error:
-        p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
-                       help="stop at the first bad row (default) or skip bad rows and report them")
+    p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
+                   help="stop at the first bad row (default) or skip bad rows and report them")
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
+    """--map FIELD=TARGET items (map files are read by `read_options`)."""
     out = {}
     for item in items:
         field, sep, target = item.partition("=")
         if not sep or not field or not target:
-            raise SystemExit(f"workbench: --map expects FIELD=TARGET, got {item!r}")
+            raise SystemExit(f"workbench: --map expects FIELD=TARGET or a file, got {item!r}")
         out[field] = target
     return out
 
 
+def parse_roles(items: list[str]) -> dict[str, str]:
+    """--roles "Human=user,Assistant=assistant" (repeatable) -> {spelling: role}."""
+    from workbench.data.formats.base import ROLE_TARGETS
+
+    out = {}
+    for item in items:
+        for pair in filter(None, (x.strip() for x in item.split(","))):
+            spelling, sep, role = pair.partition("=")
+            if not sep or not spelling:
+                raise SystemExit(f"workbench: --roles expects SPELLING=ROLE, got {pair!r}")
+            out[spelling] = _role(role, pair, ROLE_TARGETS)
+    return out
+
+
+def _role(role: str, where: str, targets: tuple[str, ...]) -> str:
+    if role not in targets:
+        raise SystemExit(f"workbench: {where}: the role must be one of {', '.join(targets)}, not {role!r}")
+    return role
+
+
+def _map_file(path: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A --map file: the JSON object {"fields": {FIELD: TARGET}, "roles": {SPELLING: ROLE}}."""
+    import json
+
+    from workbench.data.formats.base import ROLE_TARGETS
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise SystemExit(f"workbench: --map {path}: {e}") from None
+    if not isinstance(spec, dict) or set(spec) - {"fields", "roles"}:
+        raise SystemExit(f"workbench: --map {path}: expected an object with 'fields' and/or 'roles'")
+    parts = []
+    for key in ("fields", "roles"):
+        part = spec.get(key) or {}
+        if not isinstance(part, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in part.items()):
+            raise SystemExit(f"workbench: --map {path}: '{key}' must map names to names")
+        parts.append(part)
+    for spelling, role in parts[1].items():
+        _role(role, f"--map {path}: roles: {spelling}", ROLE_TARGETS)
+    return parts[0], parts[1]
+
+
+def read_options(args: argparse.Namespace) -> dict:
+    """Dataset.open / iter_records keyword arguments from the dataset arguments."""
+    import os
+
+    mapping: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    for item in args.map:
+        if "=" not in item and os.path.isfile(item):
+            fields, spelled = _map_file(item)
+            mapping.update(fields)
+            roles.update(spelled)
+        else:
+            mapping.update(parse_mapping([item]))
+    roles.update(parse_roles(getattr(args, "roles", [])))
+    return {"format": args.format, "mapping": mapping, "roles": roles or None,
+            "on_error": getattr(args, "on_error", "stop")}
+
+
 def load_dataset(args: argparse.Namespace, progress=None):
-    """Open the dataset named by the arguments; a DataError ends the command with exit 1."""
+    """Open the dataset named by the arguments; a DataError ends the command with exit 1.
+    With --on-error skip, the rows left out are listed on stderr (unless the command lists them)."""
     from workbench.data.dataset import Dataset
     from workbench.data.errors import DataError
 
     paths = [spool_stdin() if p == "-" else p for p in args.paths]
     try:
-        return Dataset.open(
-            paths, format=args.format, mapping=parse_mapping(args.map),
-            on_error=getattr(args, "on_error", "stop"), progress=progress,
-        )
+        ds = Dataset.open(paths, progress=progress, **read_options(args))
     except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         raise SystemExit(1) from None
+    if ds.errors and not getattr(args, "lists_errors", False):
+        say_skipped(ds.errors)
+    return ds
+
+
+def say_skipped(errors: list[dict]) -> None:
+    for e in errors:
+        where = f"{e['file']}:{e['line']}" if e["line"] is not None else e["file"]
+        print(f"skipped {where}: {e['message']}", file=sys.stderr)
 
 
 def spool_stdin() -> str:

@@ -18,7 +18,7 @@ from workbench.data.formats.base import same
 from workbench.data.readers import iter_records
 from workbench.ops.filters import alternation_problem
 
-CASES = Path("/work/shared/cases")
+CASES = Path(__file__).parent / "cases"  # copies of ../shared/cases inputs
 HERE = Path(__file__).parent
 SHAPES = HERE / "public_shapes"
 

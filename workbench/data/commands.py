@@ -19,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="format, rows, kinds, fields, lengths and problems of a dataset")
     add_dataset_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=info, on_error="skip")
+    p.set_defaults(func=info, on_error="skip", lists_errors=True)
 
     p = sub.add_parser("convert", help="write a dataset in another format")
-    add_dataset_args(p, on_error=True)
+    add_dataset_args(p)
     p.add_argument("--to", required=True, choices=TARGETS)
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (.jsonl, .json for an array, .gz to compress, .parquet; - for stdout)")
@@ -93,7 +93,7 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
-    from workbench.cli_common import parse_mapping, spool_stdin
+    from workbench.cli_common import read_options, say_skipped, spool_stdin
     from workbench.data.errors import DataError
     from workbench.data.readers import expand_paths, iter_records
     from workbench.data.writers import write_records
@@ -108,11 +108,11 @@ def convert(args: argparse.Namespace) -> int:
         print(f"workbench: {args.output} is an input: the source is never overwritten", file=sys.stderr)
         return 1
     errors: list[dict] = []
-    mapping = parse_mapping(args.map)
+    options = read_options(args)
 
     def records():
         for f in files:
-            yield from iter_records(f, format=args.format, mapping=mapping, on_error=args.on_error, errors=errors)
+            yield from iter_records(f, errors=errors, **options)
 
     try:
         report = write_records(records(), args.to, args.output)
@@ -123,9 +123,7 @@ def convert(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
-    for e in errors:
-        where = f"{e['file']}:{e['line']}" if e["line"] is not None else e["file"]
-        print(f"skipped {where}: {e['message']}", file=sys.stderr)
+    say_skipped(errors)
     _say_lost(report["lost"], args.to)
     print(f"wrote {report['rows']} rows to {args.output} ({args.to})"
           + (f"; skipped {len(errors)} bad rows" if errors else ""), file=sys.stderr)

@@ -186,11 +186,13 @@ class Dataset:
         on_error: str = "stop",
         progress: Progress | None = None,
         use_cache: bool = True,
+        roles: dict[str, str] | None = None,
     ) -> "Dataset":
         """Open one or more files or directories as one dataset.
 
         `on_error="stop"` raises the first DataError; `"skip"` leaves bad rows out and lists
-        them in `.errors`. Conversions are cached (see module docstring).
+        them in `.errors`. `roles` reads more role spellings (--roles Human=user).
+        Conversions are cached (see module docstring).
         """
         from workbench.data.readers import expand_paths, iter_records
 
@@ -200,7 +202,7 @@ class Dataset:
         tables, formats, errors = [], {}, []
         done_before = 0
         for f in files:
-            key = _cache_key(f, format, mapping, on_error)
+            key = _cache_key(f, format, mapping, on_error, roles)
             arrow = cache_dir() / "arrow" / f"{key}.arrow"
             side = arrow.with_suffix(".json")
             if use_cache and arrow.exists() and side.exists():
@@ -215,7 +217,7 @@ class Dataset:
                 prog = (lambda n, base=done_before: progress(base + n)) if progress else None
                 rows = iter_records(
                     f, format=format, mapping=mapping, on_error=on_error,
-                    errors=info["errors"], on_format=_on_format,
+                    errors=info["errors"], on_format=_on_format, roles=roles,
                 )
                 _write_arrow(_batches(rows), arrow, prog)
                 write_text_atomic(side, json.dumps(info))
@@ -300,7 +302,7 @@ class Dataset:
         return ", ".join(Path(s).name for s in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
 
 
-def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: str) -> str:
+def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: str, roles: dict | None = None) -> str:
     st = os.stat(path)
     if os.path.isdir(path):  # a save_to_disk directory: its files' sizes and times
         parts = []
@@ -311,5 +313,6 @@ def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: st
         stamp = "|".join(parts)
     else:
         stamp = f"{st.st_size}:{st.st_mtime_ns}"
-    raw = json.dumps([CACHE_VERSION, os.path.abspath(path), stamp, format, sorted((mapping or {}).items()), on_error])
+    raw = json.dumps([CACHE_VERSION, os.path.abspath(path), stamp, format, sorted((mapping or {}).items()), on_error,
+                      sorted((roles or {}).items())])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]

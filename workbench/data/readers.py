@@ -456,11 +456,13 @@ def iter_records(
     on_error: str = "stop",
     errors: list | None = None,
     on_format: Callable[[str], None] | None = None,
+    roles: dict[str, str] | None = None,
 ) -> Iterator[Record]:
     """Stream the canonical records of one file (or save_to_disk directory).
 
     on_error="stop" raises the first DataError; "skip" appends DataError.as_dict() to
     `errors` and goes on. `on_format(name)` is called with the detected (or forced) format.
+    `roles` maps more role spellings to roles (--roles, see formats.decode).
     """
     if on_error not in ("stop", "skip"):
         raise ValueError(f"on_error must be 'stop' or 'skip', not {on_error!r}")
@@ -516,10 +518,10 @@ def iter_records(
             continue
         row, renamed = _apply_mapping(item, mapping)
         try:
-            rec = decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed)
+            rec = decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed, roles=roles)
         except RowError as e:
             rec = _other_shape(row, fmt, forced=bool(format), id=f"{name}:{idx}", source=path, row_index=idx,
-                               renamed=renamed)
+                               renamed=renamed, roles=roles)
             if rec is None:
                 fail(DataError(path, line, str(e)))
                 continue

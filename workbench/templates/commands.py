@@ -42,7 +42,7 @@ def register(sub) -> None:
     pr.set_defaults(func=_render)
 
     pn = tsub.add_parser("lint", help="find the rows a template rejects or mangles")
-    add_dataset_args(pn, on_error=True)
+    add_dataset_args(pn)
     pn.add_argument("--template", "-t", required=True, help=TEMPLATE_HELP)
     pn.add_argument("--max-len", type=int, help="flag rows over this many tokens")
     pn.add_argument("--tokenizer", help="smollm2 (default for built-ins) or a tokenizer directory")

@@ -131,14 +131,15 @@ class WorkbenchApp(App):
 
     def __init__(self, paths: list[str] | None = None, *, dataset=None, workspace=None,
                  workspace_path: str | None = None, fmt: str | None = None,
-                 mapping: dict[str, str] | None = None, theme: str | None = None) -> None:
+                 mapping: dict[str, str] | None = None, theme: str | None = None,
+                 options: dict | None = None) -> None:
         super().__init__()
         self.paths = list(paths or [])
         self.ds = dataset
         self.ws = workspace
         self.session = None
         self.workspace_path = workspace_path
-        self.fmt, self.mapping = fmt, mapping
+        self.fmt, self.mapping, self.options = fmt, mapping, options
         self.model = None
         self.open_error: str | None = None
         self.template_name: str | None = None
@@ -213,10 +214,13 @@ class WorkbenchApp(App):
         from workbench.cli_common import parse_mapping
         from workbench.session import Session
 
-        mapping = self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])
-        self.post_message(Opened(Session.open(self.paths, format=self.fmt, mapping=mapping,
-                                              workspace=self.workspace_path,
-                                              progress=lambda n: self.post_message(OpenProgress(n)))))
+        if self.options is not None:  # the command line's reading options (cli_common.read_options)
+            options = self.options
+        else:
+            options = {"format": self.fmt,
+                       "mapping": self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])}
+        self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path,
+                                              progress=lambda n: self.post_message(OpenProgress(n)), **options)))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
@@ -657,8 +661,10 @@ class WorkbenchApp(App):
 
 def run(args: Any) -> int:
     """Entry point for `workbench PATH` (args from workbench/cli.py)."""
-    app = WorkbenchApp(args.paths, workspace_path=args.workspace, fmt=args.format,
-                       mapping=args.map, theme=getattr(args, "theme", None))
+    from workbench.cli_common import read_options
+
+    app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=read_options(args),
+                       theme=getattr(args, "theme", None))
     app.run()
     if app.session is not None:
         app.session.close()  # waits for the bulk decisions' content hashes first

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from workbench.data.formats import alpaca, glaive, hh, messages, sharegpt, text, trl
-from workbench.data.formats.base import RowError, json_kind, same
+from workbench.data.formats.base import RowError, json_kind, same, user_roles
 from workbench.data.record import Record, make_record
 
 FORMATS: dict[str, ModuleType] = {
@@ -45,13 +45,18 @@ def detect(rows: Iterable[dict]) -> tuple[str | None, float]:
 
 
 def decode(fmt: str, row: dict, *, id: str | None = None, source: str = "", row_index: int = 0,
-           renamed: dict[str, str] | None = None, check: bool = True) -> Record:
+           renamed: dict[str, str] | None = None, check: bool = True, roles: dict[str, str] | None = None) -> Record:
     """One source row -> a canonical record. `renamed` maps canonical names back to the
-    source's (from --map), applied to `row` already. Raises RowError."""
+    source's (from --map), applied to `row` already; `roles` reads more role spellings
+    (--roles Human=user: a row using one is written with the standard spelling, as an
+    edit would be). Raises RowError."""
     if not isinstance(row, dict):
         raise RowError(f"a row must be a JSON object, not {json_kind(row)}")
     mod = FORMATS[fmt]
-    fields, used, hints = mod.parse(row)
+    with user_roles(roles) as spelled:
+        fields, used, hints = mod.parse(row)
+    if spelled["used"]:
+        check = False  # the source's spelling of these roles is not to be restored
     src_keys = [renamed.get(k, k) for k in row] if renamed else list(row)
     origin: dict[str, Any] = {"format": fmt, "keys": src_keys}
     if hints:

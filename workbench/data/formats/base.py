@@ -7,9 +7,12 @@ in the record's `origin`, so that writing back to the same format restores the r
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from typing import Any
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator
 
 import orjson
 
@@ -190,6 +193,47 @@ def system_turn(text: str, hint: dict | None) -> dict:
         if w is not None:
             turn["train"] = w
     return turn
+
+
+# -- role spellings ----------------------------------------------------------------------------
+
+# The user's role map (--roles Human=user) for the rows being decoded, and whether a row used it.
+_USER_ROLES: ContextVar[dict | None] = ContextVar("user_roles", default=None)
+ROLE_TARGETS = ("system", "user", "assistant", "tool")
+
+
+@contextmanager
+def user_roles(roles: dict[str, str] | None) -> Iterator[dict]:
+    """Decode under the user's role map; yields {"used": bool} for the row decoded inside."""
+    state = {"map": roles or {}, "used": False}
+    token = _USER_ROLES.set(state)
+    try:
+        yield state
+    finally:
+        _USER_ROLES.reset(token)
+
+
+def user_roles_active() -> bool:
+    state = _USER_ROLES.get()
+    return bool(state and state["map"])
+
+
+def resolve_role(raw: Any, known: dict[str, str], where: str) -> tuple[str, bool]:
+    """(canonical role, spelled by the user's map) of a turn's role, or a RowError naming the
+    spelling and the --roles entry that reads it (a close known spelling, such as a typo's)."""
+    state = _USER_ROLES.get()
+    if state and isinstance(raw, str) and raw in state["map"]:
+        state["used"] = True
+        return state["map"][raw], True
+    role = known.get(raw) if isinstance(raw, str) else None
+    if role is not None:
+        return role, False
+    hint = ""
+    if isinstance(raw, str):
+        close = difflib.get_close_matches(raw.lower(), known, n=1, cutoff=0.6)
+        target = known[close[0]] if close else "user|assistant|system|tool"
+        hint = f"; read it as a role with --roles {raw}={target}" if "=" not in raw and "," not in raw else ""
+    raise RowError(f"unknown role {raw!r} in {where} (expected one of {', '.join(known)}{hint})")
 
 
 def is_role_list(value: Any, key: str = "role") -> bool:

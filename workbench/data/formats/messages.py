@@ -17,7 +17,7 @@ from typing import Any
 
 from workbench.data.formats.base import (
     DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight,
-    reorder, split_think, system_lift, system_turn, write_weight,
+    reorder, resolve_role, split_think, system_lift, system_turn, user_roles_active, write_weight,
 )
 
 NAME = "openai"
@@ -79,7 +79,7 @@ def _build_call(call: dict) -> dict:
 
 def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     """One source message -> (canonical turn, spelling hint)."""
-    if type(t) is dict and len(t) == 2:  # the common {"role", "content"} turn, quickly
+    if type(t) is dict and len(t) == 2 and not user_roles_active():  # the common {"role", "content"} turn, quickly
         role, content = t.get("role"), t.get("content")
         if type(content) is str and role in _PLAIN and (role != "assistant" or "<think>" not in content[:64]):
             return {"role": role, "content": content}, ({} if next(iter(t)) == "role" else {"keys": list(t)})
@@ -88,11 +88,9 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     raw_role = t.get("role")
     if raw_role is None:
         raise RowError(f"{where} has no 'role'")
-    role = ROLES_IN.get(raw_role)
-    if role is None:
-        raise RowError(f"unknown role {raw_role!r} in {where} (expected one of {', '.join(ROLES_IN)})")
+    role, mapped = resolve_role(raw_role, ROLES_IN, where)
     hint: dict = {}
-    if raw_role != role:
+    if raw_role != role and not mapped:  # a spelling the user mapped is written the standard way
         hint["role"] = raw_role
     content = t.get("content")
     reasoning = None

@@ -18,8 +18,8 @@ import re
 from typing import Any
 
 from workbench.data.formats.base import (
-    DEFAULT_THINK, WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight, reorder,
-    split_think, write_weight,
+    DEFAULT_THINK, WEIGHT_KEYS, RowError, is_role_list, join_think, load_args, need_list, resolve_role, take_kto_label,
+    take_weight, reorder, split_think, write_weight,
 )
 from workbench.data.formats.messages import build_tools_images, compact, parse_tools_images
 
@@ -64,12 +64,10 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     else:
         raise RowError(f"{where} has no 'from'")
     raw_role, value = t[rk], t.get(vk)
-    role = ROLES_IN.get(raw_role) if isinstance(raw_role, str) else None
-    if role is None:
-        raise RowError(f"unknown role {raw_role!r} in {where} (expected one of {', '.join(ROLES_IN)})")
+    role, mapped = resolve_role(raw_role, ROLES_IN, where)
     if not isinstance(value, str):
         raise RowError(f"{where} has no '{vk}' string")
-    if raw_role != (ROLES_OUT.get(role) or role):
+    if raw_role != (ROLES_OUT.get(role) or role) and not mapped:  # mapped: written the standard way
         hint["role"] = raw_role
     if role == "function_call":
         turn = _parse_call_value(value, hint, where)
