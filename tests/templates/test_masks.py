@@ -110,11 +110,14 @@ def test_reasoning_is_trained_with_its_answer():
     assert trained(r) == ["<think>\n17 * 3 = 51.\n</think>\n\n51<|im_end|>"]
 
 
-def test_template_that_reorders_earlier_turns_falls_back_to_locating_text():
-    # Mistral v3 folds the system prompt into the *last* user turn, so prefixes do not line up
+def test_template_that_reorders_earlier_turns_is_masked_by_rendering():
+    # Mistral v3 folds the system prompt into the *last* user turn, so prefixes do not line up; the answers
+    # are found by re-rendering with each one marked, and start after the "[/INST]" that closes the user turn
     r = render_record(cases()["system_multi"], f"jinja:{HERE / 'mistral_v3_tools.jinja'}")
-    assert r.warnings and "located" in r.warnings[0]
-    assert trained(r) == ["Hello.", "2 is both — «naïve» 🙂"]
+    assert r.warnings == []
+    assert trained(r) == [" Hello.", " 2 is both — «naïve» 🙂"]
+    tools = render_record(cases()["tool_use"], f"jinja:{HERE / 'mistral_v3_tools.jinja'}")
+    assert [t[:14] for t in trained(tools)] == ["[TOOL_CALLS] [", "[TOOL_CALLS] [", " Paris: 18C an"]
 
 
 def test_special_tokens_are_found():

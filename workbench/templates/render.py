@@ -1,14 +1,19 @@
 """Render a canonical record through a chat template and work out which characters are trained.
 
-Masks come from incremental prefix rendering: message k occupies the text between where the
-rendering of messages[:k] and of messages[:k+1] stop agreeing with the full rendering (the
-longest common prefix, so templates that append something after the last turn, like Phi-3's
-trailing EOS, still line up). An assistant message starts where the rendering of messages[:k]
-with `add_generation_prompt=True` stops agreeing, i.e. after its header; the trained part runs
-from there to the end of the turn, closed by the first stop token (included when `train_eos`),
-and whatever follows the stop token (newlines, a document EOS) is not trained. That is one
-extra render per message; if the prefixes do not line up (a template that rewrites earlier
-turns as the conversation grows), each turn's text is searched for instead, with a warning.
+Masks come from rendering, never from searching for a turn's text. Message k's region ends where
+the rendering of messages[:k+1] stops agreeing with the full rendering (the longest common
+prefix, so templates that append something after the last turn, like Phi-3's trailing EOS,
+still line up). An answer's trained part starts after its header: where messages[:k] rendered
+with `add_generation_prompt=True` stops agreeing (so an answer that opens the conversation or
+follows another answer trains neither headers nor a default system prompt), and runs to the
+stop token that closes it (included when `train_eos`); what follows the stop token (newlines, a
+document EOS) is not trained. Each answer is also located by rendering the full conversation
+again with its own data (content, reasoning, tool calls) replaced by a marker: the two texts
+differ exactly where the answer sits. That keeps masks right on templates that render history
+differently from the last turn (Qwen3-style templates keep <think> only on answers after the
+last user query; Mistral v3 moves the system prompt into the last user turn): each answer's
+span is what it adds to the full text, its reasoning included when the template shows it.
+Compared token for token with transformers' {% generation %} masks in tests/templates.
 
 Mask policies:
     assistant   assistant turns (for preference rows: the chosen/rejected continuation only)
@@ -178,45 +183,37 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         base.spans = _cover(len(full), generation)
         return base
 
-    def prefix_len(msgs: list[dict], gen_prompt: bool) -> int | None:
+    def render(msgs: list[dict], gen_prompt: bool = False) -> str | None:
         try:
-            text, _ = render_messages(compiled, msgs, add_generation_prompt=gen_prompt, **ctx)
+            return render_messages(compiled, msgs, add_generation_prompt=gen_prompt, **ctx)[0]
         except TemplateFailure:
+            return None
+
+    def agreed(text: str | None) -> int | None:
+        """How far `text` agrees with the full rendering, never splitting a control token."""
+        if text is None:
             return None
         b = _common_prefix(text, full)
         # "<|end|>\n<|endoftext|>" and "<|end|>\n<|user|>" agree up to "<|": never split a control token
-        for s, e in base.special:
-            if s < b < e:
-                return s
-        return b
+        return next((s for s, e in base.special if s < b < e), b)
 
     n = len(messages)
-    bounds = [0]
-    for k in range(1, n):
-        b = None
-        if messages[k].get("role") == "assistant":  # an answer's region starts after its header
-            b = prefix_len(messages[:k], True)
+    # ends[k]: where the rendering of messages[:k+1] stops agreeing with the full one (message k's region ends)
+    ends: list[int] = []
+    for k in range(n):
+        b = agreed(render(messages[:k + 1])) if k < n - 1 or agp else len(full)
         if b is None:
-            b = prefix_len(messages[:k], False)
-        if b is None:
-            base.warnings.append(f"could not render the first {k} messages alone; turn {k - 1} merges into the next")
-            b = bounds[-1]
-        bounds.append(max(b, bounds[-1]))
-    end = prefix_len(messages, False) if agp else None  # the generation prompt is nobody's turn
-    bounds.append(max(len(full) if end is None else end, bounds[-1]))
+            base.warnings.append(f"could not render the first {k + 1} messages alone; turn {k} merges into the next")
+            b = ends[-1] if ends else 0
+        ends.append(max(b, ends[-1] if ends else 0))
+    if agp:  # the generation prompt is nobody's turn
+        ends[-1] = max(agreed(render(messages)) or 0, ends[-2] if n > 1 else 0)
 
     enders = tuple(t for t in dict.fromkeys((*tpl.stop_tokens, tpl.eos_token)) if t)
-    located = None
-    if not _regions_hold_their_text(full, messages, bounds):
-        # The template renders a turn differently once more turns follow (Mistral v3 folds the system
-        # prompt into the last user turn): prefixes do not line up, so find each turn's own text instead.
-        located = _locate(full, messages)
-        base.warnings.append("this template renders earlier turns differently as the conversation grows; "
-                             "trained spans were located by searching for each turn's text")
     assistants = [k for k, m in enumerate(messages) if m.get("role") == "assistant"]
     trained: list[tuple[int, int]] = []
     for k, msg in enumerate(messages):
-        start, stop = bounds[k], bounds[k + 1]
+        start, stop = (ends[k - 1] if k else 0), ends[k]
         turn = conv.turns[k] if k < len(conv.turns) else {}
         weight = _weight(turn.get("train") if isinstance(turn, dict) else None)
         if weight is not None:
@@ -228,12 +225,12 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         else:
             on = policy == "assistant" or k == assistants[-1]
         span = None
-        if on and located is not None:
-            span = _located_span(full, located, k, enders, train_eos) if policy != "all" else (start, stop)
-        elif on and (policy == "all" or msg.get("role") != "assistant"):
-            span = (start, stop)  # a trained prompt turn (by weight) is trained whole: it has no answer header
+        if msg.get("role") == "assistant" and policy != "all":
+            span = _answer_span(full, messages, k, start, stop, render, agreed, enders, train_eos)
+            start = span[0]
+            span = span if on else None
         elif on:
-            span = (start, _turn_end(full, start, stop, enders, train_eos))
+            span = (start, stop)  # a trained prompt turn (by weight) is trained whole: it has no answer header
         if span and span[1] > span[0]:
             trained.append(span)
         base.turns.append(TurnSpan(k, msg.get("role", ""), start, stop, span, 1.0 if weight is None else weight))
@@ -249,59 +246,95 @@ def _weight(value) -> float | None:
         return None
 
 
-def _own_text(msg: dict) -> list[str]:
-    """The strings a message contributes that any faithful rendering contains."""
-    out = []
-    content = msg.get("content")
-    if isinstance(content, str) and content.strip():
-        out.append(content.strip())
-    for call in msg.get("tool_calls") or ():
-        name = (call.get("function") or call).get("name")
-        if isinstance(name, str) and name:
-            out.append(name)
-    return out
+# A character no template writes on its own: stands in for a turn's own data in the altered rendering.
+_MARK = "\ue000"
 
 
-def _regions_hold_their_text(full: str, messages: list[dict], bounds: list[int]) -> bool:
-    """Does each turn's text lie in its own region? (System prompts may move: many templates fold them forward.)"""
-    for k, msg in enumerate(messages):
-        if msg.get("role") == "system":
-            continue
-        region = full[bounds[k]:bounds[k + 1]]
-        for piece in _own_text(msg):
-            if piece in full and piece not in region:
-                return False
-    return True
+def _marked(msg: dict) -> dict:
+    """The message with everything the model generates (content, reasoning, tool-call names and arguments)
+    replaced by _MARK; its shape (keys present, types) stays, so the template takes the same branches."""
+    m = dict(msg)
+    for key in ("content", "reasoning_content", "thinking", "reasoning"):
+        if isinstance(m.get(key), str):
+            m[key] = _MARK
+    calls = []
+    for call in m.get("tool_calls") or ():
+        fn = call.get("function") if isinstance(call.get("function"), dict) else None
+        body = dict(fn if fn is not None else call)
+        body["name"] = _MARK
+        body["arguments"] = {_MARK: _MARK} if isinstance(body.get("arguments"), dict) else _MARK
+        calls.append({**call, "function": body} if fn is not None else body)
+    if calls:
+        m["tool_calls"] = calls
+    return m
 
 
-def _locate(full: str, messages: list[dict]) -> list[tuple[int, int] | None]:
-    """Each message's own text, searched in order: (start of its first piece, end of its last) or None."""
-    out: list[tuple[int, int] | None] = []
-    cursor = 0
-    for msg in messages:
-        first = last = None
-        for piece in _own_text(msg):
-            at = full.find(piece, cursor)
-            if at < 0:
-                continue
-            first = at if first is None else first
-            last = cursor = at + len(piece)
-        out.append(None if first is None else (first, last))
-    return out
+def _answer_span(full, messages, k, region_start, region_end, render, agreed, enders, train_eos) -> tuple[int, int]:
+    """The trained part of assistant message k: from after its header to its closing stop token.
+
+    Found by rendering, never by searching for the turn's text: the full conversation is rendered again
+    with this turn's own data replaced by a marker, and the two renderings differ exactly where the turn's
+    data sits ([data_start, data_end)), whatever the template does with the turns around it (Qwen3-style
+    templates drop reasoning from earlier turns, Mistral v3 moves the system prompt to the last user turn).
+    The span starts after the header the template writes for an answer (messages[:k] rendered with the
+    generation prompt, when that rendering agrees with the full one) and ends after the first stop token
+    that follows the data.
+    """
+    altered = render([*messages[:k], _marked(messages[k]), *messages[k + 1:]])
+    head = render(messages[:k], True)
+    head_fits = head is not None and agreed(head) == len(head) >= region_start
+    if _diff(altered, full) is None:  # the template refused the marker: trust the prefixes alone
+        start = len(head) if head_fits else region_start
+        return start, _turn_end(full, start, region_end, enders, train_eos)
+    data_start, data_end = _diff(altered, full)
+    if head_fits and len(head) <= data_start:
+        start = len(head)
+    else:  # earlier turns render differently with fewer turns (or there are none): find the header instead
+        start = _header_start(full, messages, k, head, data_start, render)
+        if start is None:
+            start = region_start if region_start <= data_start else data_start
+    if region_start <= start and region_end >= data_end:  # the prefix rendering holds this whole turn
+        return start, _turn_end(full, start, region_end, enders, train_eos)
+    hits = [(at, t) for t in enders if (at := full.find(t, data_end)) >= 0]
+    if not hits:
+        return start, data_end
+    at, tok = min(hits)
+    return start, at + len(tok) if train_eos else at
 
 
-def _located_span(full: str, located: list, k: int, enders: tuple[str, ...], train_eos: bool):
-    """A turn's trained span from its located text, extended to the first stop token before the next turn."""
-    if located[k] is None:
+def _diff(a: str | None, b: str) -> tuple[int, int] | None:
+    """Where `a` differs from `b`, in b's coordinates: (first differing char, end of the differing part)."""
+    if a is None or a == b:
         return None
-    start, end = located[k]
-    limit = next((loc[0] for loc in located[k + 1:] if loc is not None), len(full))
-    hits = [(full.find(t, end, limit), t) for t in enders]
-    hits = [(at, t) for at, t in hits if at >= 0]
-    if hits:
-        at, tok = min(hits)
-        end = at + len(tok) if train_eos else at
-    return (start, end)
+    start = _common_prefix(a, b)
+    return start, max(len(b) - _common_suffix(a, b), start)
+
+
+def _header_start(full: str, messages: list[dict], k: int, head: str | None, data_start: int, render) -> int | None:
+    """Where answer k's trained part starts when messages[:k] render differently alone than in the full text.
+
+    The template's answer header (what add_generation_prompt appends; taken from a one-user-turn probe when
+    messages[:k] cannot be rendered alone) is looked for just before the answer's data. A template whose
+    generation prompt is empty (Mistral: "[/INST]" closes the user turn) is handled by what it writes after
+    the previous message's data when that message is the last: the same text follows it in the full rendering.
+    """
+    bare = render(messages[:k])
+    if head is None or bare is None or not head.startswith(bare):
+        probe = [{"role": "user", "content": _MARK}]
+        head, bare = render(probe, True), render(probe)
+    if head is not None and bare is not None and head.startswith(bare) and len(head) > len(bare):
+        header = head[len(bare):]
+        at = full.rfind(header, 0, data_start)
+        if at >= 0 and at + len(header) <= data_start:
+            return at + len(header)
+    if k == 0 or head is None:
+        return None
+    alone = _diff(render([*messages[:k - 1], _marked(messages[k - 1])], True), head)
+    within = _diff(render([*messages[:k - 1], _marked(messages[k - 1]), *messages[k:]]), full)
+    if alone is None or within is None:
+        return None
+    tail = head[alone[1]:]
+    return within[1] + len(tail) if full.startswith(tail, within[1]) and within[1] + len(tail) <= data_start else None
 
 
 def _turn_end(text: str, start: int, stop: int, stop_tokens: tuple[str, ...], train_eos: bool) -> int:
@@ -331,6 +364,18 @@ def _common_prefix(a: str, b: str) -> int:
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if b.startswith(a[:mid]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str) -> int:
+    """Length of the longest common suffix (binary search on endswith)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if b.endswith(a[len(a) - mid:]):
             lo = mid
         else:
             hi = mid - 1
