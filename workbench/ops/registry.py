@@ -16,6 +16,7 @@ from workbench.ops.base import Operation
 # name -> "module:Class"; modules are imported on first use (the CLI's --help stays quick).
 OPERATIONS: dict[str, str] = {
     "filter": "workbench.ops.filters:Filter",
+    "mix": "workbench.ops.mix:Mix",
 }
 
 _loaded: dict[str, Operation] = {}

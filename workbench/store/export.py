@@ -68,6 +68,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     changed = reconcile(ds, ws)
     decide = _rules(ws, only, kind)
     columns = _signal_columns(ws, signals or [])
+    copies = mix_copies(ws)
 
     # A first pass over what is kept: the kinds it holds, and the split when one is asked.
     kinds: Counter[str] = Counter()
@@ -100,7 +101,9 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
                         if counted:
                             left_out[why] += 1
                     elif is_test is None or (rec["id"] in test_ids) == is_test:
-                        yield _with_signals(rec, columns) if columns else rec
+                        out = _with_signals(rec, columns) if columns else rec
+                        for _ in range(copies.get(rec["id"], 1)):
+                            yield out
                 seen += len(batch)
                 if progress and counted:
                     progress(seen)
@@ -157,6 +160,15 @@ def kept_kinds(ds, ws, only: str = "not-rejected") -> Counter:
 def kinds_text(kinds: Counter) -> str:
     """"120 sft, 30 preference": for the error that asks for --kind."""
     return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+
+
+def mix_copies(ws) -> dict[str, int]:
+    """Row id -> how many times the latest `mix` run drew it (see workbench.ops.mix), while
+    that run holds for this version of the source; {} without one."""
+    runs = [r for r in ws.runs(limit=100_000) if r["op"] == "mix" and r["status"] == "done"]
+    if not runs or ws.get_meta(f"run_stamp.{runs[0]['id']}") is None:
+        return {}  # no mix, or one made on another version of the source (withdrawn)
+    return {rid: int(n) for rid, n in ws.signal_values("copies", "mix").items()}
 
 
 def _signal_columns(ws, names: list[str]) -> dict[str, dict]:

@@ -1,0 +1,106 @@
+"""Data mixing: the asked proportions within one row per group, up-sampling that repeats rows
+and says so, temperature sampling, reproducible draws, and export writing the mixture."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.ops import registry
+from workbench.ops.base import Context, ParamError, apply_result
+from workbench.store.export import export
+from workbench.store.workspace import Workspace
+
+
+def _source(path, n, tag):
+    path.write_text("".join(json.dumps({"instruction": f"{tag} task {i}", "input": "", "output": f"{tag} answer {i}"}) + "\n"
+                            for i in range(n)))
+    return str(path)
+
+
+@pytest.fixture
+def tok_dir(tmp_path):
+    """A real tokenizer folder (a word-level vocabulary), so token counts are exact and quick."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    folder = tmp_path / "tok"
+    folder.mkdir()
+    tok.save(str(folder / "tokenizer.json"))
+    return f"tokenizer:{folder}"
+
+
+@pytest.fixture
+def two_sources(tmp_path):
+    return Dataset.open([_source(tmp_path / "big.jsonl", 60, "big"), _source(tmp_path / "small.jsonl", 10, "small")])
+
+
+def _run(ds, ws, **params):
+    op = registry.get("mix")
+    result = op.run(ds, op.params_from_dict(params), Context(ws=ws))
+    apply_result(ws, result)
+    return result
+
+
+def test_weights_give_the_asked_proportions_and_upsampling_is_reported(tmp_path, two_sources, tok_dir):
+    with Workspace.for_dataset(two_sources, tmp_path / "ws.sqlite") as ws:
+        result = _run(two_sources, ws, weights=["big:1", "small.jsonl:1"], total=40, tokenizer=tok_dir)
+        comp = result.report["composition"]
+        big, small = (next(v for k, v in comp.items() if k.endswith(name)) for name in ("big.jsonl", "small.jsonl"))
+        assert big["rows"] == 20 and small["rows"] == 20
+        assert big["tokens"] == 20 * 6 and small["tokens"] == 20 * 6  # "big task i" + "big answer i"
+        assert list(result.report["repeated"].values()) == [10]  # small had 10 rows for 20 places
+        out = tmp_path / "mix.jsonl"
+        summary = export(two_sources, ws, "alpaca", out)
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert summary["rows"] == 40 and len(rows) == 40
+        counts = Counter(r["instruction"].split()[0] for r in rows)
+        assert counts == {"big": 20, "small": 20}
+        assert Counter(r["instruction"] for r in rows if r["instruction"].startswith("small")) == \
+            {f"small task {i}": 2 for i in range(10)}
+        assert summary["left_out"] == {"mix": 40}  # rows not drawn, by the operation that left them out
+
+
+def test_temperature_flattens_towards_uniform_and_draws_are_reproducible(tmp_path, two_sources):
+    with Workspace.for_dataset(two_sources, tmp_path / "ws.sqlite") as ws:
+        natural = _run(two_sources, ws, total=35, temperature=1.0, tokenizer="none").report["composition"]
+        assert sorted(c["rows"] for c in natural.values()) == [5, 30]
+        flat = _run(two_sources, ws, total=35, temperature=100.0, tokenizer="none").report["composition"]
+        assert sorted(c["rows"] for c in flat.values()) == [17, 18]
+        a = _run(two_sources, ws, total=20, seed=3, tokenizer="none")
+        b = _run(two_sources, ws, total=20, seed=3, tokenizer="none")
+        c = _run(two_sources, ws, total=20, seed=4, tokenizer="none")
+        assert a.rejects == b.rejects and a.rejects != c.rejects
+
+
+def test_mix_by_kind_and_bad_parameters(tmp_path, two_sources):
+    op = registry.get("mix")
+    with pytest.raises(ParamError, match="GROUP:WEIGHT"):
+        op.params_from_dict({"weights": ["big"]})
+    with pytest.raises(ParamError, match="temperature"):
+        op.params_from_dict({"temperature": 0})
+    with Workspace.for_dataset(two_sources, tmp_path / "ws.sqlite") as ws:
+        with pytest.raises(ParamError, match="no source called 'nope'"):
+            op.run(two_sources, op.params_from_dict({"weights": ["nope:1"], "tokenizer": "none"}), Context(ws=ws))
+        with pytest.raises(ParamError, match="topic map"):
+            op.run(two_sources, op.params_from_dict({"by": "topic", "tokenizer": "none"}), Context(ws=ws))
+        result = op.run(two_sources, op.params_from_dict({"by": "kind", "total": 7, "tokenizer": "none"}), Context(ws=ws))
+        assert result.report["composition"]["sft"]["rows"] == 7 and len(result.rejects) == 63
+
+
+def test_a_mix_made_on_another_version_of_the_source_is_not_repeated(tmp_path):
+    src = tmp_path / "a.jsonl"
+    _source(src, 4, "a")
+    ds = Dataset.open([str(src)])
+    with Workspace.for_dataset(ds, tmp_path / "ws.sqlite") as ws:
+        _run(ds, ws, total=8, tokenizer="none")  # every row twice
+        assert export(ds, ws, "alpaca", tmp_path / "o.jsonl")["rows"] == 8
+    src.write_text(src.read_text() + json.dumps({"instruction": "new", "input": "", "output": "row"}) + "\n")
+    ds = Dataset.open([str(src)])
+    with Workspace.for_dataset(ds, tmp_path / "ws.sqlite") as ws:
+        summary = export(ds, ws, "alpaca", tmp_path / "o.jsonl")
+    assert summary["rows"] == 5  # the edit withdrew the mix: each row once
