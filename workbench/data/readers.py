@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 from workbench.data.errors import DataError
 from workbench.data.formats import FORMATS, decode, detect, format_name
 from workbench.data.formats.base import RowError, json_kind
+from workbench.data.layouts import holds_text, object_rows
 from workbench.data.record import Record
 
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".parquet", ".csv")
@@ -32,6 +33,7 @@ DETECT_ROWS = 20
 # One row larger than this is refused: no training example is that long, and reading it
 # would hold the whole thing in memory.
 MAX_ROW_BYTES = int(float(os.environ.get("WORKBENCH_MAX_ROW_MB", "8")) * 2**20)
+LAYOUT_BYTES = 32 * MAX_ROW_BYTES  # a .json file that is one object holding the rows is read whole
 # CSV cells that hold JSON (lists of turns, pairs, tags) in exported spreadsheets.
 JSON_CELLS = {"messages", "conversations", "conversation", "chosen", "rejected", "history", "images",
               "prompt", "completion"}
@@ -222,7 +224,9 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
     # one (pretty-printed) object, or JSON Lines in a .json file
     with opener() as f:
         data = f.read(MAX_ROW_BYTES + 1)
-    if len(data) <= MAX_ROW_BYTES:
+        if len(data) > MAX_ROW_BYTES and not _first_line_is_json(data):  # one big object: a layout?
+            data += f.read(LAYOUT_BYTES - len(data) + 1)
+    if len(data) <= LAYOUT_BYTES:
         try:
             text = data.decode("utf-8-sig")
             obj = json.loads(text)
@@ -230,9 +234,26 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
             pass
         else:
             line = text.count("\n", 0, len(text) - len(text.lstrip())) + 1
-            yield line, 0, _checked_text(path, line, text, obj)
+            checked = _checked_text(path, line, text, obj)
+            rows = None
+            if isinstance(checked, dict):  # rows inside one object (layouts.py), or one row
+                rows = object_rows(path, text, obj, detect([obj])[0] is not None)
+            if rows is not None:
+                yield from rows
+            elif len(data) > MAX_ROW_BYTES:
+                yield line, 0, _too_big(path, line, len(data))
+            else:
+                yield line, 0, checked
             return
     yield from _jsonl_file(path, opener)
+
+
+def _first_line_is_json(data: bytes) -> bool:
+    try:
+        json.loads(data[:data.find(b"\n")] if b"\n" in data else b"")
+        return True
+    except ValueError:
+        return False
 
 
 def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
@@ -502,8 +523,9 @@ def iter_records(
             if fmt is None:
                 line = next(ln for ln, _, r in head if isinstance(r, dict))
                 fields = ", ".join(sorted(good[0]))[:200]
-                fail(DataError(path, line, f"cannot tell the dataset format from the fields ({fields}); "
-                                           "use --format or --map FIELD=TARGET"))
+                fix = ("use --format or --map FIELD=TARGET" if holds_text(good[0]) else
+                       "no field holds text or turns, so --format and --map cannot help")
+                fail(DataError(path, line, f"cannot tell the dataset format from the fields ({fields}); {fix}"))
                 return
     if fmt and on_format:
         on_format(fmt)
