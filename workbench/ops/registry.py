@@ -17,6 +17,7 @@ from workbench.ops.base import Operation
 OPERATIONS: dict[str, str] = {
     "filter": "workbench.ops.filters:Filter",
     "mix": "workbench.ops.mix:Mix",
+    "flan": "workbench.ops.flan:Flan",
 }
 
 _loaded: dict[str, Operation] = {}
