@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -93,3 +95,42 @@ def slow_first_hashing(monkeypatch):
 
     monkeypatch.setattr(reconcile, "content_hashes", lagging)
     return real
+
+
+class SmallDisk:
+    """A 1 MiB tmpfs mounted for one test: a disk that really fills up, a folder that really is
+    read-only (even for root). Needs root and mount, as here and in CI."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._mount("-t", "tmpfs", "-o", "size=1m", "tmpfs")
+
+    def _mount(self, *opts: str) -> None:
+        r = subprocess.run(["mount", *opts, str(self.path)], capture_output=True, text=True)
+        assert r.returncode == 0, f"these tests mount a small tmpfs and need root: {r.stderr}"
+
+    def fill(self) -> None:
+        """Write a filler file until the disk is full."""
+        fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        os.unlink(self.path / "filler")
+
+    def read_only(self) -> None:
+        self._mount("-o", "remount,ro")
+
+
+@pytest.fixture
+def disk(tmp_path):
+    d = tmp_path / "disk"
+    d.mkdir()
+    small = SmallDisk(d)
+    yield small
+    subprocess.run(["umount", "-l", str(d)], check=True)

@@ -62,12 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from workbench.store.workspace import WorkspaceError
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except WorkspaceError as e:  # disk full, read-only, damaged or foreign workspace: one line naming it
+        print(f"workbench: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # disk full or a read-only place while writing an output or a cache
+        where = f": {e.filename}" if e.filename else ""
+        print(f"workbench: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

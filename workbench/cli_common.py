@@ -151,25 +151,41 @@ def _one_value(data: bytes) -> bool:
         return False
 
 
-def open_workspace(args: argparse.Namespace, ds):
-    """The dataset's workspace: the --workspace file, or the per-dataset default.
+def open_workspace(args: argparse.Namespace, ds, *, write: bool = True):
+    """The dataset's workspace: the --workspace file, or the per-dataset default. A command
+    that only reads (`write=False`) opens it read-only where its folder cannot be written.
 
-    A workspace that cannot be opened (newer schema, not a workspace) ends the command
-    with exit 1 and the reason.
+    A workspace that cannot be opened (newer schema, not a workspace, damaged) ends the
+    command with exit 1 and the reason.
     """
-    from workbench.store.workspace import Workspace, WorkspaceError
+    from workbench.store.workspace import Workspace, WorkspaceError, default_path
 
+    path = getattr(args, "workspace", None) or default_path(ds)
     try:
-        return Workspace.for_dataset(ds, getattr(args, "workspace", None))
+        return Workspace.for_dataset(ds, path, readonly=not write and not writable(path))
     except WorkspaceError as e:
         print(f"workbench: {e}", file=sys.stderr)
         raise SystemExit(1) from None
 
 
-def load_dataset_and_workspace(args: argparse.Namespace, progress=None):
+def writable(path) -> bool:
+    """Whether a workspace at `path` can be written: the file (or, for a new one, the nearest
+    existing folder) allows writing. A read-only mount says no even to root."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    if p.exists():
+        return os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)  # WAL writes -wal/-shm beside it
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return os.access(p, os.W_OK)
+
+
+def load_dataset_and_workspace(args: argparse.Namespace, progress=None, *, write: bool = True):
     """`load_dataset` then `open_workspace`: what most sub-commands start with."""
     ds = load_dataset(args, progress)
-    return ds, open_workspace(args, ds)
+    return ds, open_workspace(args, ds, write=write)
 
 
 def row_position(ds, row: str) -> int:

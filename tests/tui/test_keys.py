@@ -218,3 +218,28 @@ async def test_quit_key(make_app):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_accept_on_a_full_disk_is_a_notice_and_the_row_stays_undecided(make_app, disk):
+    from workbench.store.workspace import Workspace
+
+    ws = Workspace.open(disk.path / "ws.sqlite")
+    app = make_app(workspace=ws)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(pilot)
+            await pilot.press("a")
+            assert ws.decision("r0")["status"] == "accept"
+            disk.fill()
+            await pilot.press("a", "a")  # the first may still fit in a free page
+            await pilot.pause()
+            assert app.is_running
+            undecided = [r for r in ("r1", "r2") if ws.decision(r) is None]
+            assert undecided and any("disk is full" in n.message and str(ws.path) in n.message
+                                     for n in app._notifications)
+            assert app.query_one(RowList).cursor == 1 + 2 - len(undecided)  # stays on the row not saved
+            disk.free()
+            await pilot.press("a")
+            assert ws.decision(undecided[0])["status"] == "accept"
+    finally:
+        ws.close()

@@ -205,23 +205,29 @@ class Dataset:
             key = _cache_key(f, format, mapping, on_error, roles)
             arrow = cache_dir() / "arrow" / f"{key}.arrow"
             side = arrow.with_suffix(".json")
+            prog = (lambda n, base=done_before: progress(base + n)) if progress else None
+
+            def read(f=f) -> tuple[dict, Iterator[pa.RecordBatch]]:
+                info: dict = {"format": None, "errors": []}
+                rows = iter_records(f, format=format, mapping=mapping, on_error=on_error,
+                                    errors=info["errors"], on_format=lambda name: info.update(format=name), roles=roles)
+                return info, _batches(rows)
+
+            t = None
             if use_cache and arrow.exists() and side.exists():
                 info = json.loads(side.read_text())
             else:
-                arrow.parent.mkdir(parents=True, exist_ok=True)
-                info = {"format": None, "errors": []}
-
-                def _on_format(name: str, _info=info) -> None:
-                    _info["format"] = name
-
-                prog = (lambda n, base=done_before: progress(base + n)) if progress else None
-                rows = iter_records(
-                    f, format=format, mapping=mapping, on_error=on_error,
-                    errors=info["errors"], on_format=_on_format, roles=roles,
-                )
-                _write_arrow(_batches(rows), arrow, prog)
-                write_text_atomic(side, json.dumps(info))
-            t = _map_arrow(arrow)
+                info, batches = read()
+                try:
+                    arrow.parent.mkdir(parents=True, exist_ok=True)
+                    _write_arrow(batches, arrow, prog)
+                    write_text_atomic(side, json.dumps(info))
+                except OSError:
+                    # A full or read-only cache folder: read the file into memory instead, uncached.
+                    info, batches = read()
+                    t = pa.Table.from_batches(list(batches), schema=SCHEMA)
+            if t is None:
+                t = _map_arrow(arrow)
             done_before += t.num_rows
             tables.append(t)
             formats[f] = info["format"]

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
+from workbench.atomic import replacing
 from workbench.data.formats import FORMATS, TARGETS, encode
 from workbench.data.readers import JSON_COLUMNS_KEY
 from workbench.data.record import Record
@@ -69,18 +70,13 @@ def write_records(records: Iterable[Record], to: str, out: str | os.PathLike,
         sys.stdout.flush()
         return report
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    try:
+    with replacing(out) as tmp:
         if box == "parquet":
             _write_parquet(rows(), tmp, report)
         else:
             opener = gzip.open if out.name.lower().endswith(".gz") else open
             with opener(tmp, "wt", encoding="utf-8") as f:
                 (_write_array if box == "json" else _write_lines)(rows(), f)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return report
 
 

@@ -66,10 +66,10 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_export)
 
 
-def _open(args):
+def _open(args, *, write: bool = True):
     from workbench.cli_common import load_dataset_and_workspace
 
-    return load_dataset_and_workspace(args)
+    return load_dataset_and_workspace(args, write=write)
 
 
 def _when(t: float | None) -> str:
@@ -124,7 +124,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from workbench.session import Session
     from workbench.store.reconcile import describe, reconcile
 
-    ds, ws = _open(args)
+    ds, ws = _open(args, write=False)
     with ws:
         changed = reconcile(ds, ws)
         session = Session(ds, ws)  # the counts the TUI, `stats` and export use
@@ -165,7 +165,7 @@ def _print_runs(runs: list[dict]) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    _, ws = _open(args)
+    _, ws = _open(args, write=False)
     with ws:
         if args.errors is not None:
             if ws.run(args.errors) is None:
@@ -201,7 +201,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.test_size is not None or args.test_rows is not None:
         split = Split(test_size=args.test_size, test_rows=args.test_rows, seed=args.seed)
     signals = [s.strip() for s in args.with_signals.split(",") if s.strip()] if args.with_signals else None
-    ds, ws = _open(args)
+    ds, ws = _open(args, write=False)
     to_stdout = args.out == "-"
     with ws, cli_progress("export", total=len(ds)) as bar:
         try:

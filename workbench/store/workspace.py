@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -49,8 +50,15 @@ _COMPARE = {
 }
 
 
+# PRAGMA application_id of every workspace ("WBws"): how a workspace is told from another
+# program's SQLite file before anything is written to it (https://sqlite.org/fileformat.html).
+APPLICATION_ID = 0x57427773
+_OUR_TABLES = {"schema_version", "meta", "decisions"}  # a workspace made before APPLICATION_ID
+
+
 class WorkspaceError(Exception):
-    """A workspace file that cannot be used (newer schema, not a workspace, closed)."""
+    """A workspace file that cannot be used or written (newer schema, not a workspace, damaged,
+    disk full, read-only, closed). The message names the file and fits on one line."""
 
 
 # One encoder for all: json.dumps with options builds a new encoder on every call.
@@ -92,20 +100,52 @@ def _chunks(seq: list, n: int = _CHUNK) -> Iterator[list]:
         yield seq[i : i + n]
 
 
+def default_path(ds) -> Path:
+    """Where a dataset's workspace lives when no --workspace is given: under the XDG data dir."""
+    from workbench.paths import data_dir
+
+    return data_dir() / "workspaces" / f"{ds.fingerprint}.sqlite"
+
+
 class Workspace:
     """One SQLite file (WAL), safe to use from many threads of one process and from several processes."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL", readonly: bool = False):
+        """Open (or create) the workspace at `path`. `readonly=True` opens an existing one for
+        reading only (nothing is created or migrated; writes raise WorkspaceError): for commands
+        that only read, in a folder they cannot write. WorkspaceError when the file is not a
+        workspace (another program's SQLite file is refused before anything is written to it),
+        is damaged, or cannot be opened."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        if self.path.is_dir():
+            raise WorkspaceError(f"{self.path}: is a directory, not a workspace file")
+        if readonly and not self.path.exists():
+            raise WorkspaceError(f"{self.path}: no workspace here")
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise WorkspaceError(f"{self.path.parent}: cannot make the workspace folder ({e.strerror})") from None
         # The dataset's sources (path, size, mtime) when opened for it: each run records them,
         # so that proposals made on an earlier version of the source are never applied.
         self.stamp: list | None = None
         self._lock = threading.RLock()  # the one writer connection
         self._pool_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []  # idle read connections
-        self._db: sqlite3.Connection | None = self._connect()
         try:
+            self._db: sqlite3.Connection | None = self._connect()
+        except sqlite3.Error as e:
+            raise WorkspaceError(f"{self.path}: cannot open the workspace ({e})") from None
+        try:
+            self._check_ours(self._db)
+            if readonly:
+                self._db.execute("PRAGMA query_only=1")
+                have = self._db.execute("SELECT version FROM schema_version").fetchone()[0]
+                if have != VERSION:
+                    raise WorkspaceError(f"{self.path}: workspace schema version {have}, this Workbench needs "
+                                         f"{VERSION}; open it once where it can be written to upgrade it")
+                return
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise WorkspaceError(f"{self.path}: cannot use WAL journal mode (got {mode})")
@@ -116,17 +156,58 @@ class Workspace:
         except sqlite3.DatabaseError as e:
             self._db.close()
             self._db = None
-            raise WorkspaceError(f"{self.path}: not a usable workspace ({e})") from None
+            raise WorkspaceError(self._explain(e)) from None
         except BaseException:
             self._db.close()
             self._db = None
             raise
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
-                              timeout=BUSY_TIMEOUT_MS / 1000)
+        if self.readonly:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            if not os.access(self.path.parent, os.W_OK) and not Path(f"{self.path}-wal").exists():
+                # SQLite cannot make the -shm file a WAL reader needs beside it, and with no -wal
+                # file pending and a folder nobody here can write, the file cannot change under us
+                uri += "&immutable=1"
+            con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
+                                  timeout=BUSY_TIMEOUT_MS / 1000)
+        else:
+            con = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                                  timeout=BUSY_TIMEOUT_MS / 1000)
         con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return con
+
+    def _check_ours(self, con: sqlite3.Connection) -> None:
+        """Refuse, before any write, a SQLite file that is not a workspace."""
+        app = con.execute("PRAGMA application_id").fetchone()[0]
+        if app == APPLICATION_ID:
+            return
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if app == 0 and (not tables or _OUR_TABLES <= tables):
+            return  # a new file, or a workspace from before application_id
+        raise WorkspaceError(f"{self.path}: not a Workbench workspace (another program's SQLite database"
+                             f"{f', application_id {app:#x}' if app else ''}, tables: {', '.join(sorted(tables)[:5])}); "
+                             "left untouched")
+
+    def _explain(self, e: sqlite3.Error) -> str:
+        """One line naming the file: what SQLite said, and what it means for a person."""
+        msg = str(e)
+        why = {"database or disk is full": "the disk is full",
+               "attempt to write a readonly database": "the workspace is read-only here",
+               "database disk image is malformed": "the workspace file is damaged",
+               "file is not a database": "not a workspace (not a SQLite file)",
+               "unable to open database file": "cannot open the workspace file (a read-only or missing folder?)"}
+        if "disk I/O error" in msg:  # how a full disk shows when the WAL index cannot grow
+            try:
+                full = shutil.disk_usage(self.path.parent).free < (1 << 20)
+            except OSError:
+                full = False
+            if full:
+                return f"{self.path}: the disk is full ({msg})"
+        for key, words in why.items():
+            if key in msg:
+                return f"{self.path}: {words} ({msg})"
+        return f"{self.path}: {msg}"
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -138,14 +219,12 @@ class Workspace:
     def for_dataset(cls, ds, path: str | Path | None = None, **kw) -> "Workspace":
         """The dataset's workspace: `path` if given, else one per dataset under the XDG data dir."""
         if path is None:
-            from workbench.paths import data_dir
-
-            path = data_dir() / "workspaces" / f"{ds.fingerprint}.sqlite"
+            path = default_path(ds)
         from workbench.store.reconcile import sources_stamp
 
         ws = cls(path, **kw)
         ws.stamp = sources_stamp(ds)
-        if ws.get_meta("sources") is None:
+        if not ws.readonly and ws.get_meta("sources") is None:
             ws.set_meta("sources", [str(Path(s).resolve()) for s in getattr(ds, "sources", [])])
         return ws
 
@@ -176,16 +255,31 @@ class Workspace:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; committed (and durable, see module doc) when the block exits."""
+        """One write transaction; committed (and durable, see module doc) when the block exits.
+        A failure rolls all of it back; SQLite's errors (disk full, read-only, damaged file)
+        become WorkspaceError naming the file."""
+        if self.readonly:
+            raise WorkspaceError(f"{self.path}: opened read-only (its folder cannot be written); nothing was changed")
         with self._lock:
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    # SQLite may have rolled back already (disk full): a second ROLLBACK would
+                    # fail and hide the real cause.
+                    if db.in_transaction:
+                        try:
+                            db.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+                    raise
+            except sqlite3.DatabaseError as e:
+                if type(e) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+                    raise  # a constraint or a programming error: ours, not the file's
+                raise WorkspaceError(self._explain(e)) from None
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -196,15 +290,19 @@ class Workspace:
         with self._pool_lock:
             self._conn()  # raises if closed
             con = self._readers.pop() if self._readers else None
-        if con is None:
-            con = self._connect()
-            con.execute("PRAGMA query_only=1")
         try:
+            if con is None:
+                con = self._connect()
+                con.execute("PRAGMA query_only=1")
             con.execute("BEGIN")
             try:
                 yield con
             finally:
                 con.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            if type(e) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+                raise
+            raise WorkspaceError(self._explain(e)) from None
         finally:
             with self._pool_lock:
                 if self._db is None:
@@ -229,6 +327,7 @@ class Workspace:
             for step in range(have, VERSION):
                 for stmt in _statements(MIGRATIONS[step]):
                     db.execute(stmt)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if row is None:
                 db.execute("INSERT INTO schema_version VALUES (?)", (VERSION,))
             elif have != VERSION:

@@ -352,14 +352,30 @@ class WorkbenchApp(App):
         else:
             self.row_list.go(pos)
 
-    def decide_rows(self, row_ids: list[str], status: str) -> None:
-        self.session.decide(row_ids, status)  # committed to the workspace before we redraw
+    def decide_rows(self, row_ids: list[str], status: str) -> bool:
+        """Decide through the Session, committed to the workspace before we redraw. False (and
+        a notice, the rows left as they were) when the workspace cannot be written: disk full,
+        read-only."""
+        if not self._written(self.session.decide, row_ids, status)[0]:
+            return False
         self.decided()
+        return True
 
     def decided(self) -> None:
         """Redraw after a decision made through the Session (a pane's own, e.g. keep one duplicate)."""
         self.row_list.data_changed()
         self.refresh_panes()
+
+    def _written(self, write, *args) -> tuple[bool, object]:
+        """Run a workspace write: (True, its result), or (False, None) and a notice instead of
+        ending the app when the workspace cannot be written."""
+        from workbench.store.workspace import WorkspaceError
+
+        try:
+            return True, write(*args)
+        except WorkspaceError as e:
+            self.notify(f"not saved: {e}", severity="error", timeout=15)
+            return False, None
 
     def run_job(self, name: str, items, fn, **kw):
         if self.runner is None:
@@ -458,16 +474,18 @@ class WorkbenchApp(App):
         if not len(self.model):
             return
         rl = self.row_list
-        self.decide_rows([self.model.row_id(rl.cursor)], status)
-        rl.action_move(1)
+        if self.decide_rows([self.model.row_id(rl.cursor)], status):
+            rl.action_move(1)
 
     def action_undo(self) -> None:
-        ids = self.session.undo()
-        self._after_undo(ids, "undid")
+        ok, ids = self._written(self.session.undo)
+        if ok:
+            self._after_undo(ids, "undid")
 
     def action_redo(self) -> None:
-        ids = self.session.redo()
-        self._after_undo(ids, "redid")
+        ok, ids = self._written(self.session.redo)
+        if ok:
+            self._after_undo(ids, "redid")
 
     def _after_undo(self, ids: list[str], verb: str) -> None:
         if not ids:
@@ -502,9 +520,8 @@ class WorkbenchApp(App):
         else:
             self.notify("mark rows (space) or filter (f, /) first", severity="warning")
             return
-        if not ids:
+        if not ids or not self.decide_rows(ids, status):
             return
-        self.decide_rows(ids, status)
         m.marked.clear()
         self.decided()
         self.notify(f"{status}ed {len(ids):,} {what} rows{note} (u undoes)")
