@@ -356,7 +356,7 @@ class WorkbenchApp(App):
         """Decide through the Session, committed to the workspace before we redraw. False (and
         a notice, the rows left as they were) when the workspace cannot be written: disk full,
         read-only."""
-        if not self._written(self.session.decide, row_ids, status)[0]:
+        if not self.written(self.session.decide, row_ids, status)[0]:
             return False
         self.decided()
         return True
@@ -366,7 +366,7 @@ class WorkbenchApp(App):
         self.row_list.data_changed()
         self.refresh_panes()
 
-    def _written(self, write, *args) -> tuple[bool, object]:
+    def written(self, write, *args) -> tuple[bool, object]:
         """Run a workspace write: (True, its result), or (False, None) and a notice instead of
         ending the app when the workspace cannot be written."""
         from workbench.store.workspace import WorkspaceError
@@ -478,12 +478,12 @@ class WorkbenchApp(App):
             rl.action_move(1)
 
     def action_undo(self) -> None:
-        ok, ids = self._written(self.session.undo)
+        ok, ids = self.written(self.session.undo)
         if ok:
             self._after_undo(ids, "undid")
 
     def action_redo(self) -> None:
-        ok, ids = self._written(self.session.redo)
+        ok, ids = self.written(self.session.redo)
         if ok:
             self._after_undo(ids, "redid")
 

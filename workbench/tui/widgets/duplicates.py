@@ -156,7 +156,8 @@ class DuplicatesPane(Vertical):
         if c is None:
             return
         keep = c["members"][self.left]
-        self.app.session.keep(c["members"], keep)  # committed to the workspace before we redraw
+        if not self.app.written(self.app.session.keep, c["members"], keep)[0]:  # committed before we redraw
+            return
         self.app.decided()
         self.app.notify(f"kept {keep}, rejected {len(c['members']) - 1}")
 

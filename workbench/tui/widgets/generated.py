@@ -108,7 +108,8 @@ class GeneratedPane(Vertical):
         ol = self.query_one("#gen-list", OptionList)
         pos = ol.highlighted
         # Review ids are not dataset rows: they count apart from the dataset's decisions.
-        self.app.session.decide_generated(key, status)  # committed before the pane redraws
+        if not self.app.written(self.app.session.decide_generated, key, status)[0]:  # committed before the pane redraws
+            return
         self.app.refresh_panes()
         if pos is not None and pos + 1 < len(self.items):
             ol.highlighted = pos + 1
