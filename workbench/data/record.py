@@ -174,3 +174,43 @@ def preview(rec: Record, width: int = 160) -> str:
         if not s:
             s = full_text(rec)
     return " ".join(s.split())[:width]
+
+
+def alternation_problem(rec: Record) -> str | None:
+    """How the roles break user/assistant alternation, or None.
+
+    System turns may only come first; tool results must follow an assistant turn (or another
+    tool result); the conversation starts with the user and, for SFT, ends with the assistant;
+    for preference data the prompt ends with the user and each side starts with the assistant.
+    """
+    msgs = rec.get("messages") or []
+    roles = [t.get("role") for t in msgs]
+    i = 0
+    while i < len(roles) and roles[i] == "system":
+        i += 1
+    body = roles[i:]
+    if "system" in body:
+        return f"system turn at position {i + body.index('system')}"
+    if not body:
+        return "no turns"
+    if body[0] != "user":
+        return f"starts with {body[0]}, not user"
+    prev = None
+    for k, role in enumerate(body):
+        if role == "tool" and prev not in ("assistant", "tool"):
+            return f"tool turn at position {i + k} does not follow an assistant turn"
+        if role == prev and role in ("user", "assistant"):
+            return f"two {role} turns in a row at position {i + k}"
+        if role == "user" and prev == "tool":
+            return f"user turn at position {i + k} follows a tool result"
+        prev = role
+    if rec.get("kind") == "preference" or rec.get("chosen") or rec.get("rejected"):
+        if prev != "user":
+            return f"prompt ends with {prev}, not user"
+        for side in ("chosen", "rejected"):
+            turns = rec.get(side) or []
+            if turns and turns[0].get("role") != "assistant":
+                return f"{side} starts with {turns[0].get('role')}, not assistant"
+    elif prev == "user" or prev == "tool":
+        return f"ends with {prev}: nothing for the assistant to learn"
+    return None

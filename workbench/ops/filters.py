@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
-from workbench.data.record import Record, degenerate_pair, view_text
+from workbench.data.record import Record, alternation_problem, degenerate_pair, view_text
 from workbench.ops.base import Context, Operation, Params, ParamError, Result, records_of
 
 RULES = ("length", "tokens", "empty_turn", "refusal", "unwanted_words", "repetition", "alternation", "unfinished",
@@ -265,46 +265,6 @@ def repeated_ngram_ratio(text: str, n: int = 3) -> float:
     if len(grams) < 20:
         return 0.0
     return 1 - len(set(grams)) / len(grams)
-
-
-def alternation_problem(rec: Record) -> str | None:
-    """How the roles break user/assistant alternation, or None.
-
-    System turns may only come first; tool results must follow an assistant turn (or another
-    tool result); the conversation starts with the user and, for SFT, ends with the assistant;
-    for preference data the prompt ends with the user and each side starts with the assistant.
-    """
-    msgs = rec.get("messages") or []
-    roles = [t.get("role") for t in msgs]
-    i = 0
-    while i < len(roles) and roles[i] == "system":
-        i += 1
-    body = roles[i:]
-    if "system" in body:
-        return f"system turn at position {i + body.index('system')}"
-    if not body:
-        return "no turns"
-    if body[0] != "user":
-        return f"starts with {body[0]}, not user"
-    prev = None
-    for k, role in enumerate(body):
-        if role == "tool" and prev not in ("assistant", "tool"):
-            return f"tool turn at position {i + k} does not follow an assistant turn"
-        if role == prev and role in ("user", "assistant"):
-            return f"two {role} turns in a row at position {i + k}"
-        if role == "user" and prev == "tool":
-            return f"user turn at position {i + k} follows a tool result"
-        prev = role
-    if rec.get("kind") == "preference" or rec.get("chosen") or rec.get("rejected"):
-        if prev != "user":
-            return f"prompt ends with {prev}, not user"
-        for side in ("chosen", "rejected"):
-            turns = rec.get(side) or []
-            if turns and turns[0].get("role") != "assistant":
-                return f"{side} starts with {turns[0].get('role')}, not assistant"
-    elif prev == "user" or prev == "tool":
-        return f"ends with {prev}: nothing for the assistant to learn"
-    return None
 
 
 def unfinished_problem(answer: str, min_chars: int = 100) -> str | None:

@@ -11,6 +11,9 @@ Per row (each side of a preference row), in words a person can act on:
     nothing_trained    the mask trains no character (e.g. the conversation ends with the user)
     over_max_len       more tokens than --max-len (truncation would cut it)
     degenerate_pair    chosen identical to rejected, or one side a prefix of the other
+    turn_order         roles that do not alternate user/assistant (an answer first, two answers in a row, ...):
+                       LLaMA-Factory's converters skip such rows ("Invalid role tag"); templates that insist
+                       on alternation reject them; the others render them as given (masks stay exact)
 
 With a workspace, every row gets the signals `template_issues` (list of codes) and, when
 tokens are counted, `template_tokens`, under one run of the operation `template_lint`.
@@ -23,13 +26,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
-from workbench.data.record import Record, degenerate_pair
+from workbench.data.record import Record, alternation_problem, degenerate_pair
 from workbench.templates.registry import Template, get_template
 from workbench.templates.render import Rendering, check_policy, render_sides
 from workbench.templates.tokens import TextTokenizer, load_tokenizer, tokenize
 
 CODES = ("rejected", "error", "dropped_system", "dropped_content", "dropped_reasoning", "dropped_tool_call",
-         "empty_assistant", "nothing_trained", "over_max_len", "degenerate_pair")
+         "empty_assistant", "nothing_trained", "over_max_len", "degenerate_pair", "turn_order")
 OP = "template_lint"
 
 
@@ -87,6 +90,20 @@ def check_rendering(r: Rendering, *, record_system: str | None = None) -> list[t
     return out
 
 
+def _row_checks(rec: Record) -> list[tuple[str, str, str]]:
+    """(code, message, side) for what is wrong with the row itself, whatever the template."""
+    out = []
+    problem = degenerate_pair(rec)
+    if problem:
+        out.append(("degenerate_pair", problem, "pair"))
+    if rec.get("kind") != "text":
+        problem = alternation_problem(rec)
+        if problem:
+            out.append(("turn_order", f"{problem}: LLaMA-Factory skips rows whose roles do not alternate "
+                                      "user/assistant", "conversation"))
+    return out
+
+
 def rendering_notes(r: Rendering, *, record_system: str | None = None) -> list[str]:
     """What a preview should say next to one rendering: its warnings, then what lint would
     flag in it (a dropped tool call or reasoning, ...). A failed rendering shows its error instead."""
@@ -141,10 +158,9 @@ def lint_records(
                 for code, msg in found:
                     report.issues.append(Issue(i, rec["id"], r.side, code, msg))
                     codes.append(code)
-            problem = degenerate_pair(rec)
-            if problem:
-                report.issues.append(Issue(i, rec["id"], "pair", "degenerate_pair", problem))
-                codes.append("degenerate_pair")
+            for code, msg, side in _row_checks(rec):
+                report.issues.append(Issue(i, rec["id"], side, code, msg))
+                codes.append(code)
             codes = list(dict.fromkeys(codes))
             report.rows += 1
             rows_by_code.update(codes)
