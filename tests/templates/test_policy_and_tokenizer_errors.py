@@ -78,8 +78,8 @@ def test_lint_takes_policy_like_render(capsys):
         report = json.loads(out)
         assert "nothing_trained" not in report["counts"], policy
     rec = {"id": "u", "kind": "sft", "system": None, "messages": [{"role": "user", "content": "hi"}]}
-    assert lint_records([(0, rec)], f"jinja:{HERMES}", mask_policy="last").counts == {"nothing_trained": 1}
-    assert lint_records([(0, rec)], f"jinja:{HERMES}", mask_policy="all").counts == {}
+    assert lint_records([(0, rec)], f"jinja:{HERMES}", mask_policy="last").counts["nothing_trained"] == 1
+    assert "nothing_trained" not in lint_records([(0, rec)], f"jinja:{HERMES}", mask_policy="all").counts
 
 
 @pytest.mark.parametrize("extra", [{}, {"chat_template__jinja": "{{ messages[0].content }}"},
