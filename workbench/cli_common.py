@@ -18,6 +18,8 @@ def add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roles", action="append", default=[], metavar="SPELLING=ROLE,...",
                    help="read these role spellings as roles (user, assistant, system, tool), e.g. "
                         "--roles Human=user,Assistant=assistant; such rows are written with the standard spelling")
+    p.add_argument("--split", metavar="NAME",
+                   help="open only this split (train, test...) of a DatasetDict or of split-named files")
     p.add_argument("--workspace", metavar="PATH", help="workspace SQLite file (default: per dataset, under XDG data)")
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="stop at the first bad row (default) or skip bad rows and report them")
@@ -93,7 +95,7 @@ def read_options(args: argparse.Namespace) -> dict:
             mapping.update(parse_mapping([item]))
     roles.update(parse_roles(getattr(args, "roles", [])))
     return {"format": args.format, "mapping": mapping, "roles": roles or None,
-            "on_error": getattr(args, "on_error", "stop")}
+            "on_error": getattr(args, "on_error", "stop"), "split": getattr(args, "split", None)}
 
 
 def load_dataset(args: argparse.Namespace, progress=None):

@@ -57,10 +57,19 @@ def summarize(ds) -> dict:
         "fields": dict(fields.most_common()),
         "fields_sampled": n_fields,
         "rows_per_file": {os.path.relpath(s): n for s, n in sources.items()},
+        "splits": _split_rows(ds, sources),
         "length_chars": _stats(ds.column("length")),
         "turns": _stats(ds.column("n_turns")),
         "errors": [{"file": e["file"], "line": e["line"], "message": e["message"]} for e in ds.errors],
     }
+
+
+def _split_rows(ds, rows_per_source: Counter) -> dict[str, int]:
+    """{split: rows} of a dataset whose sources are named splits (a DatasetDict...), else {}."""
+    out: Counter = Counter()
+    for src, name in ds.splits.items():
+        out[name] += rows_per_source.get(src, 0)
+    return dict(out)
 
 
 def info(args: argparse.Namespace) -> int:
@@ -76,6 +85,9 @@ def info(args: argparse.Namespace) -> int:
         for f, fmt in s["formats"].items():
             print(f"         {fmt or '?':9} {f} ({s['rows_per_file'].get(os.path.relpath(f), 0)} rows)")
     print(f"rows     {s['rows']}")
+    if s["splits"]:
+        more = "   (one with --split NAME)" if len(s["splits"]) > 1 else ""
+        print("splits   " + ", ".join(f"{k} {n}" for k, n in s["splits"].items()) + more)
     print("kinds    " + ", ".join(f"{k} {n}" for k, n in s["kinds"].items()))
     more = "" if s["fields_sampled"] == s["rows"] else f"   (in the first {s['fields_sampled']} rows)"
     print("fields   " + ", ".join(f"{k} {n}" for k, n in s["fields"].items()) + more)
@@ -96,6 +108,7 @@ def convert(args: argparse.Namespace) -> int:
     from workbench.cli_common import read_options, say_skipped, spool_stdin
     from workbench.data.errors import DataError
     from workbench.data.readers import expand_paths, iter_records
+    from workbench.data.splits import select, splits_of
     from workbench.data.writers import write_records
 
     try:
@@ -109,6 +122,16 @@ def convert(args: argparse.Namespace) -> int:
         return 1
     errors: list[dict] = []
     options = read_options(args)
+    try:
+        files = select(files, options.pop("split"))
+    except DataError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        return 1
+    named = splits_of(files)
+    if len(set(named.values())) > 1:
+        print(f"workbench: {', '.join(args.paths)} holds the splits {', '.join(dict.fromkeys(named.values()))}: "
+              "convert one at a time with --split NAME (export writes one file per split)", file=sys.stderr)
+        return 1
 
     def records():
         for f in files:

@@ -23,6 +23,7 @@ import pyarrow.ipc as ipc
 from workbench.atomic import write_text_atomic
 from workbench.data.jsonio import dumps, loads
 from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, TEXT_VIEWS, Record, preview
+from workbench.data.splits import label, select, splits_of
 from workbench.paths import cache_dir
 
 # Bump when the stored layout or the readers' output changes, so old caches are rebuilt.
@@ -160,9 +161,13 @@ class Dataset:
         sources: Sequence[str] = (),
         formats: dict[str, str] | None = None,
         errors: Sequence[dict] = (),
+        identity: Sequence[str] | None = None,
     ):
         self.table = table
         self.sources = list(sources)
+        # The sources the workspace belongs to: all splits even when one is open, so that
+        # `--split test` sees the decisions made on the whole dataset.
+        self.identity = list(identity) if identity is not None else self.sources
         self.formats = dict(formats or {})  # source path -> detected format name
         self.errors = list(errors)  # [{file, line, message}] of rows skipped while reading
         self._ids: list[str] | None = None
@@ -187,18 +192,21 @@ class Dataset:
         progress: Progress | None = None,
         use_cache: bool = True,
         roles: dict[str, str] | None = None,
+        split: str | None = None,
     ) -> "Dataset":
         """Open one or more files or directories as one dataset.
 
         `on_error="stop"` raises the first DataError; `"skip"` leaves bad rows out and lists
-        them in `.errors`. `roles` reads more role spellings (--roles Human=user).
+        them in `.errors`. `roles` reads more role spellings (--roles Human=user); `split`
+        opens only the sources of that split (see workbench.data.splits).
         Conversions are cached (see module docstring).
         """
         from workbench.data.readers import expand_paths, iter_records
 
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        files = expand_paths([str(p) for p in paths])
+        every = expand_paths([str(p) for p in paths])
+        files = select(every, split)
         tables, formats, errors = [], {}, []
         done_before = 0
         for f in files:
@@ -233,7 +241,7 @@ class Dataset:
             formats[f] = info["format"]
             errors += info["errors"]
         table = pa.concat_tables(tables) if tables else pa.Table.from_batches([_batch([])])
-        return cls(table, files, formats, errors)
+        return cls(table, files, formats, errors, identity=every)
 
     # -- access -------------------------------------------------------------------------
 
@@ -297,7 +305,7 @@ class Dataset:
         Path-based on purpose: editing a source keeps its decisions, which are keyed by row id.
         """
         h = hashlib.sha256()
-        for s in sorted(os.path.abspath(s) for s in self.sources) or ["<memory>"]:
+        for s in sorted(os.path.abspath(s) for s in self.identity) or ["<memory>"]:
             h.update(s.encode() + b"\0")
         return h.hexdigest()[:16]
 
@@ -305,7 +313,15 @@ class Dataset:
     def name(self) -> str:
         if not self.sources:
             return "<memory>"
-        return ", ".join(Path(s).name for s in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
+        splits = self.splits
+        if splits and len({Path(s).parent for s in self.sources}) == 1:  # dd (train, test)
+            return f"{Path(self.sources[0]).parent.name} ({', '.join(dict.fromkeys(splits.values()))})"
+        return ", ".join(label(s) for s in self.sources[:3]) + (" …" if len(self.sources) > 3 else "")
+
+    @property
+    def splits(self) -> dict[str, str]:
+        """{source: split name} when the sources hold named splits (train, test...), else {}."""
+        return splits_of(self.sources)
 
 
 def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: str, roles: dict | None = None) -> str:

@@ -26,6 +26,7 @@ from workbench.data.errors import DataError
 from workbench.data.formats import FORMATS, decode, detect, format_name
 from workbench.data.formats.base import RowError, json_kind
 from workbench.data.layouts import holds_text, object_rows
+from workbench.data.splits import dict_splits
 from workbench.data.record import Record
 
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".parquet", ".csv")
@@ -58,13 +59,13 @@ def is_dataset_file(path: str | Path) -> bool:
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
     """Files to read: a directory of dataset files expands to them (sorted, recursively); a
-    `save_to_disk` directory stays one entry."""
+    `save_to_disk` Dataset directory stays one entry, a DatasetDict gives one per split."""
     out: list[str] = []
     for p in map(str, paths):
         if not os.path.exists(p):
             raise FileNotFoundError(f"{p}: no such file or directory")
         if not os.path.isdir(p) or is_hf_dir(p):
-            out.append(p)
+            out += dict_splits(p) or [p]
             continue
         found = _walk(Path(p))
         if not found:
@@ -79,7 +80,7 @@ def _walk(d: Path) -> list[str]:
         if child.name.startswith((".", "_")):
             continue
         if child.is_dir():
-            found += [str(child)] if is_hf_dir(child) else _walk(child)
+            found += (dict_splits(child) or [str(child)]) if is_hf_dir(child) else _walk(child)
         elif is_dataset_file(child):
             found.append(str(child))
     return found
@@ -348,14 +349,14 @@ def _hf_rows(path: str) -> Iterator[RawRow]:
         d = datasets.load_from_disk(path)
     except Exception as e:  # datasets raises several types for a damaged directory
         raise DataError(path, None, f"not a readable save_to_disk directory: {e}") from None
-    parts = d.values() if isinstance(d, datasets.DatasetDict) else [d]
+    if isinstance(d, datasets.DatasetDict):  # expand_paths opens each split on its own
+        raise DataError(path, None, f"a DatasetDict with splits {', '.join(d)}: open it through expand_paths")
+    # Arrow values, not decoded features: an Image column gives its bytes and path.
     idx = 0
-    for part in parts:
-        # Arrow values, not decoded features: an Image column gives its bytes and path.
-        for batch in part.with_format("arrow").iter(batch_size=1024):
-            for row in batch.to_pylist():
-                yield idx + 1, idx, _arrow_row(row)
-                idx += 1
+    for batch in d.with_format("arrow").iter(batch_size=1024):
+        for row in batch.to_pylist():
+            yield idx + 1, idx, _arrow_row(row)
+            idx += 1
 
 
 def _json_cells(row: dict) -> dict:

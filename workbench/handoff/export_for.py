@@ -12,7 +12,8 @@ from workbench.store.export import Split, export, kept_kinds, kinds_text
 
 def export_for(ds, ws, trainer: str, out_dir: str | Path, *, name: str = "workbench", kind: str | None = None,
                only: str = "not-rejected", split: Split | None = None, signals: list[str] | None = None,
-               chat_template: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
+               chat_template: str | None = None, progress: Callable[[int], None] | None = None,
+               merge_splits: bool = False) -> dict:
     """Write the data file(s) and config for `trainer` into the folder `out_dir`; returns the
     export summary plus {"trainer", "kind", "config": path, "next": the command to run next}.
 
@@ -36,9 +37,10 @@ def export_for(ds, ws, trainer: str, out_dir: str | Path, *, name: str = "workbe
     data = folder / ("data.jsonl" if trainer == "trl" else f"{name}.jsonl")
     folder.mkdir(parents=True, exist_ok=True)
     summary = export(ds, ws, p.to, data, only, progress, kind=kind, signals=signals, split=split,
-                     encoder=p.encoder)
+                     encoder=p.encoder, merge_splits=merge_splits)
     files = {f["split"]: f["out"] for f in summary["files"]}
-    train, test = files.get("train", files.get("all")), files.get("test")
+    # the dataset's own splits (workbench.data.splits) may name evaluation rows "validation"
+    train, test = files.get("train", files.get("all")), files.get("test", files.get("validation"))
     if trainer == "llamafactory":
         entries = {name: trainers.llamafactory_entry(p, Path(train).name)}
         if test:

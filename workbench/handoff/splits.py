@@ -79,9 +79,14 @@ def _quotas(sizes: dict[tuple, int], n_test: int, total: int) -> dict[tuple, int
 
 def split_names(out: str) -> tuple[str, str]:
     """`data.jsonl` -> (`data.train.jsonl`, `data.test.jsonl`); the suffixes stay last."""
+    return split_path(out, "train"), split_path(out, "test")
+
+
+def split_path(out: str, split: str) -> str:
+    """`data.jsonl`, "validation" -> `data.validation.jsonl` (a .gz suffix stays last too)."""
     from pathlib import Path
 
     p = Path(out)
     suffixes = "".join(p.suffixes[-2:]) if p.name.endswith(".gz") else p.suffix
     stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
-    return str(p.with_name(f"{stem}.train{suffixes}")), str(p.with_name(f"{stem}.test{suffixes}"))
+    return str(p.with_name(f"{stem}.{split}{suffixes}"))

@@ -57,6 +57,9 @@ def register(sub) -> None:
     p.add_argument("--test-size", type=float, metavar="F", help="also write a test split of this fraction")
     p.add_argument("--test-rows", type=int, metavar="N", help="also write a test split of N rows")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--merge-splits", action="store_true",
+                   help="write the rows of all the dataset's own splits (train, test...) into one file; "
+                        "by default each split gets its own file")
     p.add_argument("--with-signals", metavar="NAMES",
                    help="add workspace signals as columns: NAME or OP.NAME, comma-separated, or all")
     p.add_argument("--name", default="workbench", help="dataset name in the trainer's config (default workbench)")
@@ -214,10 +217,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
                     template = get_template(args.chat_template).source
                 summary = export_for(ds, ws, args.trainer, args.out, name=args.name, kind=args.kind, only=args.only,
-                                     split=split, signals=signals, chat_template=template, progress=bar)
+                                     split=split, signals=signals, chat_template=template, progress=bar,
+                                     merge_splits=args.merge_splits)
             else:
                 summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar, kind=args.kind,
-                                 signals=signals, split=split)
+                                 signals=signals, split=split, merge_splits=args.merge_splits)
         except BrokenPipeError:
             raise  # a reader of stdout that stopped early (head) is not a failure
         except (OSError, ValueError, RowError) as e:

@@ -34,7 +34,7 @@ class Split:
 def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
            progress: Callable[[int], None] | None = None, *, kind: str | None = None,
            signals: list[str] | None = None, split: Split | None = None,
-           encoder=None) -> dict:
+           encoder=None, merge_splits: bool = False) -> dict:
     """Write the curated rows of `ds` to `out` in format `to`; returns a summary:
     {"out", "format", "only", "kind", "total", "rows", "kinds": {kind: rows written},
     "files": [{"split", "out", "rows"}], "left_out": {reason: count}, "lost": [...],
@@ -47,6 +47,9 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
 
     `signals`: workspace signal names (`NAME` or `OP.NAME`, or "all") added to each row as
     columns. `split`: write `NAME.train.SUFFIX` and `NAME.test.SUFFIX` instead of `out`.
+    A dataset whose sources are named splits (a DatasetDict, hub shards, train/test files:
+    workbench.data.splits) is written one file per split, `NAME.SPLIT.SUFFIX`, so test rows
+    never join the training rows, unless `merge_splits`.
     `encoder`: shapes rows for a trainer (see workbench.data.writers.write_records).
     Raises ValueError for an unknown option, a suffix that disagrees with `to`, rows of
     several kinds in a format that holds one (naming how many of each), or an output that
@@ -77,19 +80,32 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     if len(kinds) > 1 and to not in MIXED_KINDS_OK:
         raise ValueError(f"the export holds rows of several kinds ({kinds_text(kinds)}) and --to {to} holds one; "
                          f"choose one with --kind")
-    files = [("all", str(out), None)]
-    if split is not None:
+    files: list[tuple[str, str, Callable[[dict], bool] | None]] = [("all", str(out), None)]
+    own = {} if merge_splits else getattr(ds, "splits", {})
+    names = list(dict.fromkeys(own.values()))
+    if len(names) > 1:
+        if split is not None:
+            raise ValueError(f"the dataset has its own splits ({', '.join(names)}); a new test split would mix "
+                             "them: export them as they are, or one with --split NAME")
+        if str(out) == "-":
+            raise ValueError(f"the dataset has splits ({', '.join(names)}): standard output takes one; "
+                             "choose it with --split NAME (or --merge-splits)")
+        from workbench.handoff.splits import split_path
+
+        files = [(n, split_path(str(out), n), lambda rec, n=n: own.get(rec["source"]) == n) for n in names]
+    elif split is not None:
         from workbench.handoff import splits
 
         n_test = splits.test_count(sum(kinds.values()), split.test_size, split.test_rows)
         kept = (rec for batch in ds.iter_batches(2048) for rec in batch if decide(rec) is None)
         test_ids = splits.assign(kept, n_test, seed=split.seed, strata=_topics(ws))
         train_out, test_out = splits.split_names(str(out))
-        files = [("train", train_out, False), ("test", test_out, True)]
+        files = [("train", train_out, lambda rec: rec["id"] not in test_ids),
+                 ("test", test_out, lambda rec: rec["id"] in test_ids)]
 
     left_out: Counter[str] = Counter()
     written, lost = [], []
-    for name, path, is_test in files:
+    for name, path, member in files:
         counted = not written  # the left-out reasons are counted on the first file's pass
 
         def kept() -> Iterator[dict]:
@@ -100,7 +116,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
                     if why is not None:
                         if counted:
                             left_out[why] += 1
-                    elif is_test is None or (rec["id"] in test_ids) == is_test:
+                    elif member is None or member(rec):
                         out = _with_signals(rec, columns) if columns else rec
                         for _ in range(copies.get(rec["id"], 1)):
                             yield out
