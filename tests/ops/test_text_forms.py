@@ -11,6 +11,9 @@ import json
 import random
 import unicodedata
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
 from workbench.ops.dedup_exact import ExactParams, exact_dedup, normalise
 from workbench.ops.hashing import canonical, word_tokens, words
@@ -127,3 +130,18 @@ def test_decontam_defaults_find_japanese_and_chinese_items(tmp_path):
     got = {h["row"]: h["item"] for h in res.report["hits"]}
     assert got == planted
     assert all(h["rule"] == "ngram" and len(h["ngram"].split()) == 13 for h in res.report["hits"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\n\x0b\x0c\r\x1c\x1f\x00\x01\x7f\xa0\u200baAzZ09.,!$_~é", max_size=12), max_size=30),
+       st.booleans(), st.booleans(), st.booleans())
+def test_chunk_keys_of_ascii_rows_equal_the_one_by_one_keys(xs, case, whitespace, punctuation):
+    # ASCII rows take the joined-bytes path, the others normalise() one by one: the same keys.
+    from workbench.ops.dedup_exact import _ascii_table, _chunk_keys, _key
+
+    p = ExactParams(case=case, whitespace=whitespace, punctuation=punctuation)
+    want = []
+    for t in xs:
+        norm = normalise(t, case=case, whitespace=whitespace, punctuation=punctuation)
+        want.append(_key(norm) if norm else None)
+    assert _chunk_keys(xs, p, _ascii_table(p)) == want

@@ -45,6 +45,79 @@ def _key(norm: str) -> bytes:
     return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+# ASCII bytes by what normalise() does to them: control characters other than whitespace go;
+# whitespace folds (to a space, then runs of spaces to one); punctuation and symbols (categories
+# P and S) go when asked; case folds to lower case.
+_ASCII_WS = bytes(c for c in range(128) if chr(c).isspace())
+_ASCII_DROP = bytes(c for c in range(128) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace())
+_ASCII_PUNCT = bytes(c for c in range(128) if unicodedata.category(chr(c))[0] in "PS")
+
+
+def _ascii_table(p: ExactParams) -> bytes:
+    """A bytes.translate table: 0 marks a byte to drop (0 itself is a control character)."""
+    table = bytearray(range(256))
+    for c in _ASCII_DROP + (_ASCII_PUNCT if p.punctuation else b""):
+        table[c] = 0
+    if p.whitespace:
+        for c in _ASCII_WS:
+            table[c] = 32
+    if p.case:
+        for c in range(65, 91):
+            table[c] = c + 32
+    return bytes(table)
+
+
+def _compact(a: np.ndarray, off: np.ndarray, drop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of the rows a[off[i]:off[i+1]] but those marked in `drop`, and the rows' new
+    offsets (dropped bytes are few: each offset moves back by those before it)."""
+    gone = np.flatnonzero(drop)
+    if not len(gone):
+        return a, off
+    keep = np.ones(len(a), dtype=bool)
+    keep[gone] = False
+    return a[keep], off - np.searchsorted(gone, off)
+
+
+def _chunk_keys(chunk: Sequence[str], p: ExactParams, table: bytes) -> list[bytes | None]:
+    """16-byte keys of normalise(t) for a chunk of texts (None where it is empty).
+
+    ASCII texts — most — are normalised together with array passes over their joined bytes:
+    one translate, then whitespace runs and the ends dropped with numpy; the rest one by one.
+    Both give the bytes of normalise(t), so keys agree across the two paths."""
+    keys: list[bytes | None] = [None] * len(chunk)
+    ascii_rows = []
+    for i, t in enumerate(chunk):
+        if t.isascii():
+            ascii_rows.append(i)
+        else:
+            norm = normalise(t, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
+            keys[i] = _key(norm) if norm else None
+    if not ascii_rows:
+        return keys
+    raw = [chunk[i].encode() for i in ascii_rows]
+    off = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in raw], out=off[1:])
+    a = np.frombuffer(b"".join(raw).translate(table), dtype=np.uint8)
+    a, off = _compact(a, off, a == 0)
+    if p.whitespace and len(a):
+        space = a == 32
+        # A space goes when it follows a space or starts its row: one space per run, no leading one.
+        drop = np.zeros(len(a), dtype=bool)
+        np.logical_and(space[1:], space[:-1], out=drop[1:])
+        starts = off[:-1][off[:-1] < len(a)]
+        drop[starts] = space[starts]
+        a, off = _compact(a, off, drop)
+        last = off[1:][off[1:] > off[:-1]] - 1  # a row's last byte: a trailing space, if any, goes
+        drop = np.zeros(len(a), dtype=bool)
+        drop[last[a[last] == 32]] = True
+        a, off = _compact(a, off, drop)
+    buf = memoryview(a)
+    for i, s, e in zip(ascii_rows, off[:-1].tolist(), off[1:].tolist()):
+        if e > s:
+            keys[i] = hashlib.blake2b(buf[s:e], digest_size=16).digest()
+    return keys
+
+
 def exact_dedup(
     texts: Sequence[str],
     params: ExactParams | None = None,
@@ -63,15 +136,16 @@ def exact_dedup(
     b: list[int] = []
     need_lengths = p.keep == "longest" and lengths is None
     seen_lengths: list[int] = []
+    table = _ascii_table(p)
     i = 0
     for chunk in iter_text_chunks(texts, 4096):
         if cancel is not None and cancel.is_set():
             raise Cancelled("exact dedup cancelled")
-        for t in chunk:
+        for t, key in zip(chunk, _chunk_keys(chunk, p, table)):
             # A row with nothing to compare (a text row's prompt view, say) duplicates nothing.
-            norm = normalise(t, case=p.case, whitespace=p.whitespace, punctuation=p.punctuation)
-            key = _key(norm) if groups is None else _key(norm) + bytes([groups[i]])
-            j = first.setdefault(key, i) if norm else i
+            if key is not None and groups is not None:
+                key += bytes([groups[i]])
+            j = i if key is None else first.setdefault(key, i)
             if j != i:
                 a.append(j)
                 b.append(i)
