@@ -22,9 +22,11 @@ from typing import Sequence
 import numpy as np
 import regex
 
-# Bytes that separate words: ASCII other than letters, digits and "_". Bytes of multi-byte UTF-8
-# characters are kept: word_tokens has already blanked the non-word characters among them.
-_BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) else c for c in range(256))
+# Per byte: ASCII other than letters, digits and "_" separates words (a space), ASCII capitals
+# become small letters; bytes of multi-byte UTF-8 characters are kept (word_tokens has already
+# blanked and case-folded the non-ASCII text).
+_BYTE_SEPARATORS = bytes(32 if c < 128 and not (chr(c).isalnum() or c == 95) else c + 32 if 65 <= c <= 90 else c
+                         for c in range(256))
 # Texts are hashed in batches of this many bytes: the scratch arrays then stay in the CPU
 # cache instead of being faulted in afresh for every batch.
 _BATCH_BYTES = 256 << 10
@@ -82,7 +84,7 @@ def word_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     batch: list[bytes] = []
     size = 0
     for t in texts:
-        b = (t.lower() if t.isascii() else _spaced(t)).encode("utf-8", "surrogatepass")
+        b = (t if t.isascii() else _spaced(t)).encode("utf-8", "surrogatepass")
         batch.append(b)
         size += len(b) + 1
         if size >= _BATCH_BYTES:
