@@ -81,12 +81,21 @@ def make_record(
 def turns_text(turns: Iterable[Turn] | None) -> str:
     """Concatenate turn contents (and reasoning) with newlines."""
     parts: list[str] = []
-    for t in turns or ():
-        if t.get("reasoning"):
-            parts.append(t["reasoning"])
-        if t.get("content"):
-            parts.append(t["content"])
+    _turn_parts(turns or (), parts)
     return "\n".join(parts)
+
+
+def _turn_parts(turns: Iterable[Turn], out: list[str], skip_system: bool = False) -> None:
+    """Append each turn's reasoning and content, those not empty, to `out` (the views' pieces:
+    joining every side's pieces at once equals joining the sides' turns_text, empty ones left out)."""
+    for t in turns:
+        if skip_system and t.get("role") == "system":
+            continue
+        r, c = t.get("reasoning"), t.get("content")
+        if r:
+            out.append(r)
+        if c:
+            out.append(c)
 
 
 def prompt_text(rec: Record) -> str:
@@ -109,10 +118,9 @@ def full_text(rec: Record) -> str:
     if rec.get("kind") == "text":
         return rec.get("text") or ""
     parts = [rec["system"]] if rec.get("system") else []
-    parts.append(turns_text(rec.get("messages")))
-    parts.append(turns_text(rec.get("chosen")))
-    parts.append(turns_text(rec.get("rejected")))
-    return "\n".join(p for p in parts if p)
+    for side in ("messages", "chosen", "rejected"):
+        _turn_parts(rec.get(side) or (), parts)
+    return "\n".join(parts)
 
 
 def degenerate_pair(rec: Record) -> str | None:
@@ -148,10 +156,11 @@ def conversation_text(rec: Record) -> str:
     text; without the system prompt and tool schemas that many rows share word for word."""
     if rec.get("kind") == "text":
         return rec.get("text") or ""
-    parts = [turns_text(t for t in rec.get("messages") or () if t.get("role") != "system")]
-    parts.append(turns_text(rec.get("chosen")))
-    parts.append(turns_text(rec.get("rejected")))
-    return "\n".join(p for p in parts if p)
+    parts: list[str] = []
+    _turn_parts(rec.get("messages") or (), parts, skip_system=True)
+    _turn_parts(rec.get("chosen") or (), parts)
+    _turn_parts(rec.get("rejected") or (), parts)
+    return "\n".join(parts)
 
 
 TEXT_VIEWS = {"prompt": prompt_text, "answer": answer_text, "all": full_text, "conversation": conversation_text}
