@@ -1,10 +1,18 @@
-"""Decontamination scan speed: ours (hashed n-grams, numpy lookups) vs a plain pure-Python check
-(a set of word-tuple 13-grams, every position of every row looked up).
+"""Decontamination from the command line: ours vs the check a user would write instead, a hashed
+rolling n-gram scan in polars + numpy.
 
-Generated rows (BENCH_DOCS, default 50k, about 1 kB each) with planted benchmark passages are
-checked against a generated benchmark (BENCH_ITEMS items, default 2000). The pure-Python
-check runs on the first BENCH_BASELINE_DOCS rows (default 10k) and is compared as MB/s. Both
-must flag the same rows there. Prints one JSON line.
+A generated SFT file (BENCH_DOCS chat rows, default 100k, ~1 kB each; one row in 200 holds a
+20-word passage of a benchmark item) is checked against a generated benchmark (BENCH_ITEMS
+items, default 1300, GSM8K's test size) for shared 13-grams. Each contender runs in its own
+child process from the same files, alternated for BENCH_REPS rounds (default 2), medians:
+  - ours, CLI: `workbench decontam F --against B:question --dry-run` (wall time of the whole
+    command; the file's Arrow cache made beforehand, as on any second command);
+  - ours, library: Dataset.open + NgramIndex + decontaminate, timed in-process;
+  - polars + numpy: read_ndjson, join the turns' contents, lower-case, extract words, hash them
+    (Series.hash), rolling 13-gram hashes with numpy, np.isin against the benchmark's.
+MB/s counts the UTF-8 bytes of the rows' text (every turn); the CLI's MB per CPU-second (user +
+system, every thread) is printed too. Both must flag the same rows.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,80 +30,131 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-N = int(os.environ.get("BENCH_DOCS", "50000"))
-N_ITEMS = int(os.environ.get("BENCH_ITEMS", "2000"))
-N_BASE = min(N, int(os.environ.get("BENCH_BASELINE_DOCS", "10000")))
+N = int(os.environ.get("BENCH_DOCS", "100000"))
+N_ITEMS = int(os.environ.get("BENCH_ITEMS", "1300"))
+REPS = int(os.environ.get("BENCH_REPS", "2"))
 NGRAM = 13
 
 
-def corpus():
+def write_files(d: str) -> tuple[str, str, set[int], float]:
     from workbench.ops.synthetic import document
 
     rng = random.Random(9)
     items = [{"id": f"b{i}", "question": document(rng, rng.randint(30, 80))} for i in range(N_ITEMS)]
-    texts = [document(rng, rng.randint(80, 260)) for _ in range(N)]
     planted = set(rng.sample(range(N), max(1, N // 200)))
-    for row in planted:
-        words = items[rng.randrange(N_ITEMS)]["question"].split()
-        cut = rng.randrange(max(1, len(words) - 20))
-        texts[row] = texts[row][:200] + " " + " ".join(words[cut : cut + 20]) + " " + texts[row][200:]
-    return items, texts, planted
+    data, mb = os.path.join(d, "train.jsonl"), 0
+    with open(data, "w", encoding="utf-8") as f:
+        for row in range(N):
+            q, a = document(rng, rng.randint(10, 40)), document(rng, rng.randint(60, 200))
+            if row in planted:
+                words = items[rng.randrange(N_ITEMS)]["question"].split()
+                cut = rng.randrange(max(1, len(words) - 20))
+                q += " " + " ".join(words[cut : cut + 20])
+            mb += len(q.encode()) + len(a.encode()) + 1
+            f.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}) + "\n")
+    bench = os.path.join(d, "bench.jsonl")
+    with open(bench, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(it) + "\n" for it in items)
+    return data, bench, planted, mb / 2**20
 
 
-def baseline(items, texts):
-    word = re.compile(r"\w+")
+def polars_check(data: str, bench: str) -> set[int]:
+    """What a user would write: hashed words, numpy rolling n-gram hashes, np.isin."""
+    import numpy as np
+    import polars as pl
+
+    def word_hashes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        words = texts.str.to_lowercase().str.extract_all(r"\w+")
+        lens = words.list.len().fill_null(0).to_numpy().astype(np.int64)
+        return words.explode().drop_nulls().hash(seed=0).to_numpy(), lens
+
+    def ngrams(h: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(h) < NGRAM:
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
+        with np.errstate(over="ignore"):
+            g = np.zeros(len(h) - NGRAM + 1, dtype=np.uint64)
+            for k in range(NGRAM):
+                g = g * np.uint64(1000003) + h[k : len(h) - NGRAM + 1 + k]
+        row = np.repeat(np.arange(len(lens)), lens)
+        ok = row[: len(g)] == row[NGRAM - 1 :]
+        return g[ok], row[: len(g)][ok]
+
+    items = pl.read_ndjson(bench)["question"]
+    bench_grams, _ = ngrams(*word_hashes(items))
+    df = pl.read_ndjson(data)
+    texts = df.select(pl.col("messages").list.eval(pl.element().struct.field("content")).list.join("\n"))["messages"]
+    grams, row = ngrams(*word_hashes(texts))
+    return set(np.unique(row[np.isin(grams, bench_grams)]).tolist())
+
+
+def child(mode: str, data: str, bench: str) -> None:
     t = time.perf_counter()
-    grams = set()
-    for it in items:
-        ws = word.findall(it["question"].lower())
-        grams.update(tuple(ws[i : i + NGRAM]) for i in range(len(ws) - NGRAM + 1))
-    built = time.perf_counter() - t
-    t = time.perf_counter()
-    hits = set()
-    for row, text in enumerate(texts):
-        ws = word.findall(text.lower())
-        if any(tuple(ws[i : i + NGRAM]) in grams for i in range(len(ws) - NGRAM + 1)):
-            hits.add(row)
-    return hits, built, time.perf_counter() - t
+    if mode == "polars":
+        rows = polars_check(data, bench)
+    else:
+        from workbench.data.dataset import Dataset
+        from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
+        from workbench.ops.oprun import DatasetTexts
+
+        ds = Dataset.open(data)
+        res = decontaminate(DatasetTexts(ds, "all"), ds.ids, NgramIndex([parse_against(bench + ":question")], NGRAM))
+        rows = {int(r.rsplit(":", 1)[1]) for r in res.rejects}
+    print(json.dumps({"seconds": time.perf_counter() - t, "rows": sorted(rows)}))
+
+
+def _child(mode: str, data: str, bench: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, mode, data, bench], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _cli(data: str, bench: str, report: str) -> dict:
+    t, cpu = time.perf_counter(), _cpu()
+    subprocess.run([sys.executable, "-m", "workbench", "decontam", data, "--against", bench + ":question",
+                    "--dry-run", "--report", report], check=True, capture_output=True)
+    dt, cpu = time.perf_counter() - t, _cpu() - cpu
+    rows = {int(r.rsplit(":", 1)[1]) for r in {h["row"] for h in json.loads(Path(report).read_text())["hits"]}}
+    return {"seconds": dt, "cpu_seconds": cpu, "rows": sorted(rows)}
 
 
 def main() -> None:
-    from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
-
-    items, texts, planted = corpus()
-    mb = sum(len(t.encode()) for t in texts) / 2**20
-    mb_base = sum(len(t.encode()) for t in texts[:N_BASE]) / 2**20
     with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "bench.jsonl")
-        with open(path, "w") as f:
-            f.writelines(json.dumps(it) + "\n" for it in items)
-        t = time.perf_counter()
-        index = NgramIndex([parse_against(path + ":question")], n=NGRAM)
-        ours_build = time.perf_counter() - t
-    ids = [str(i) for i in range(N)]
-    t = time.perf_counter()
-    res = decontaminate(texts, ids, index)
-    ours_scan = time.perf_counter() - t
-    found = {int(r) for r in res.rejects}
-    base_hits, base_build, base_scan = baseline(items, texts[:N_BASE])
-    ours_rate = mb / ours_scan
-    base_rate = mb_base / base_scan
+        os.environ["WORKBENCH_HOME"] = os.path.join(d, "home")  # the children share this cache
+        data, bench, planted, mb = write_files(d)
+        report = os.path.join(d, "r.json")
+        _cli(data, bench, report)  # makes the Arrow cache every later run reads
+        runs: dict[str, list[dict]] = {"cli": [], "lib": [], "polars": []}
+        for _ in range(REPS):
+            runs["cli"].append(_cli(data, bench, report))
+            runs["polars"].append(_child("polars", data, bench))
+            runs["lib"].append(_child("lib", data, bench))
+    rate = {k: statistics.median(mb / r["seconds"] for r in v) for k, v in runs.items()}
+    found = set(runs["cli"][-1]["rows"])
     print(json.dumps({
         "bench": "decontam",
         "docs": N,
         "mb": round(mb, 1),
         "benchmark_items": N_ITEMS,
-        "ours_mb_per_s": round(ours_rate, 2),
-        "baseline_mb_per_s": round(base_rate, 2),
-        "baseline_docs": N_BASE,
-        "speedup": round(ours_rate / base_rate, 2),
-        "ours_index_s": round(ours_build, 3),
-        "baseline_index_s": round(base_build, 3),
-        "planted_found": len(found & planted) / len(planted),
+        "ours_cli_mb_per_s": round(rate["cli"], 2),
+        "ours_lib_mb_per_s": round(rate["lib"], 2),
+        # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
+        "ours_cli_mb_per_cpu_s": round(statistics.median(mb / r["cpu_seconds"] for r in runs["cli"]), 2),
+        "polars_numpy_mb_per_s": round(rate["polars"], 2),
+        "cli_over_polars": round(rate["cli"] / rate["polars"], 2),
+        "cli_time_over_lib": round(rate["lib"] / rate["cli"], 2),
+        "planted_found": round(len(found & planted) / len(planted), 4),
         "flagged_not_planted": len(found - planted),
-        "same_rows_as_baseline": {r for r in found if r < N_BASE} == base_hits,
+        "same_rows_as_polars": found == set(runs["polars"][-1]["rows"]),
+        "same_rows_cli_and_lib": found == set(runs["lib"][-1]["rows"]),
     }))
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4:
+        child(*sys.argv[1:])
+    else:
+        main()
