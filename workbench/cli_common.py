@@ -8,7 +8,8 @@ import sys
 
 def add_dataset_args(p: argparse.ArgumentParser) -> None:
     """The arguments every command that reads a dataset takes."""
-    p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory; - reads standard input")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="dataset file(s) or directory; - reads standard input; hf:ORG/NAME[:CONFIG][:SPLIT] "
+                        "a dataset in the local Hugging Face cache (offline)")
     p.add_argument("--format", help="force the input format instead of detecting it")
     p.add_argument(
         "--map", action="append", default=[], metavar="FIELD=TARGET|FILE",
@@ -104,8 +105,8 @@ def load_dataset(args: argparse.Namespace, progress=None):
     from workbench.data.dataset import Dataset
     from workbench.data.errors import DataError
 
-    paths = [spool_stdin() if p == "-" else p for p in args.paths]
     try:
+        paths = input_paths(args)
         ds = Dataset.open(paths, progress=progress, **read_options(args))
     except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
         print(f"workbench: {e}", file=sys.stderr)
@@ -119,6 +120,27 @@ def say_skipped(errors: list[dict]) -> None:
     for e in errors:
         where = f"{e['file']}:{e['line']}" if e["line"] is not None else e["file"]
         print(f"skipped {where}: {e['message']}", file=sys.stderr)
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """The dataset arguments as files or folders: `-` is standard input (spooled to a file),
+    `hf:ORG/NAME[:CONFIG][:SPLIT]` a dataset in the local Hugging Face cache (its split, if
+    named, becomes --split). Raises FileNotFoundError / ValueError for an `hf:` spec that
+    cannot be opened."""
+    from workbench.data import hub
+
+    out = []
+    for p in args.paths:
+        if p == "-":
+            p = spool_stdin()
+        elif p.startswith(hub.PREFIX):
+            p, split = hub.snapshot(p)
+            if split and getattr(args, "split", None) in (None, split):
+                args.split = split
+            elif split:
+                raise ValueError(f"{p}: the split {split!r} and --split {args.split!r} disagree")
+        out.append(p)
+    return out
 
 
 def spool_stdin() -> str:

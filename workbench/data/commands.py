@@ -105,15 +105,15 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
-    from workbench.cli_common import read_options, say_skipped, spool_stdin
+    from workbench.cli_common import input_paths, read_options, say_skipped
     from workbench.data.errors import DataError
     from workbench.data.readers import expand_paths, iter_records
     from workbench.data.splits import select, splits_of
     from workbench.data.writers import write_records
 
     try:
-        files = expand_paths([spool_stdin() if p == "-" else p for p in args.paths])
-    except (DataError, FileNotFoundError) as e:
+        files = expand_paths(input_paths(args))
+    except (DataError, FileNotFoundError, ValueError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
     out = os.path.abspath(args.output)
