@@ -61,6 +61,8 @@ PUBLIC_FORMATS = {
     "trl_stepwise.jsonl": ("trl", {"sft"}),
     "axolotl_template_free.jsonl": ("text", {"text"}),
     "axolotl_instruction_styles.jsonl": ("alpaca", {"sft"}),
+    "axolotl_dpo_alpaca_style.jsonl": ("alpaca", {"preference"}),  # argilla, icr
+    "axolotl_dpo_chat_style.jsonl": ("trl", {"preference"}),  # chat_template.default, prompt_pairs, ultra
 }
 
 

@@ -132,3 +132,15 @@ def test_axolotl_instruction_styles_are_alpaca_rows(row, user, answer):
     assert fmt == "alpaca" and [t["content"] for t in rec["messages"]] == [user, answer]
     back, lost = encode(_edited(rec, meta=dict(rec["meta"])), "alpaca")
     assert same(back, row) and lost == []
+
+
+@pytest.mark.parametrize("name", ["axolotl_dpo_alpaca_style.jsonl", "axolotl_dpo_chat_style.jsonl"])
+def test_axolotl_dpo_styles_are_one_system_prompt_and_answer_pairs(name):
+    for rec in _recs(name):
+        assert rec["kind"] == "preference" and rec["system"] == "Be kind." and rec["meta"] == {}
+        assert [t["content"] for t in rec["messages"]] == ["Name a fruit."]
+        assert len(rec["chosen"]) == len(rec["rejected"]) == 1 and rec["chosen"][0]["role"] == "assistant"
+        fmt = rec["origin"]["format"]
+        edited = _edited(rec, chosen=[{"role": "assistant", "content": "Mango."}])
+        row, lost = encode(edited, fmt)
+        assert lost == [] and "Mango." in json.dumps(row) and list(row)[:1] == rec["origin"]["keys"][:1]

@@ -5,7 +5,8 @@ older ranking datasets) `output` as a [chosen, rejected] pair of strings; a bool
 `kto_tag` / `label` marks a KTO row. Column aliases: question / prompt / query ->
 instruction, answer / response / completion -> output, context -> input (Dolly), and the
 fields of axolotl's instruction styles (INSTRUCTION / RESPONSE, message_1 / message_2,
-prompt / generation, article / summary, system_prompt -> system). The instruction and the input
+prompt / generation, article / summary, system_prompt -> system; argilla's
+chosen_response / rejected_response; icr's lone `input` as the instruction). The instruction and the input
 become one user turn as LLaMA-Factory's alpaca converter joins them: the non-empty ones, one newline
 apart; a leading <think> block in an answer is its reasoning.
 """
@@ -31,15 +32,31 @@ LABEL_KEYS = ("kto_tag", "label")
 SEP = "\n"  # LLaMA-Factory: "\n".join of the non-empty instruction and input
 
 
+# Preference answers: chosen/rejected, or axolotl's argilla style chosen_response/rejected_response.
+SIDES = (("chosen", "rejected"), ("chosen_response", "rejected_response"))
+
+
 def _find(row: dict, target: str) -> str | None:
     return next((k for k in ALIASES[target] if row.get(k) is not None), None)
 
 
+def _sides(row: dict) -> tuple[str, str] | None:
+    return next((s for s in SIDES if s[0] in row and s[1] in row), None)
+
+
+def _instruction_key(row: dict) -> str | None:
+    """The instruction's field; axolotl's icr style has only an `input` beside its answers."""
+    key = _find(row, "instruction")
+    if key is None and isinstance(row.get("input"), str) and (_find(row, "output") or _sides(row)):
+        return "input"
+    return key
+
+
 def detect(row: dict) -> float:
-    ins = _find(row, "instruction")
+    ins = _instruction_key(row)
     if ins is None or not isinstance(row[ins], str):
         return 0.0
-    if _find(row, "output") or ("chosen" in row and "rejected" in row):
+    if _find(row, "output") or _sides(row):
         return 0.8 if ins == "instruction" else 0.7
     return 0.3
 
@@ -55,7 +72,7 @@ def _answer(text: str, hints: dict, key: str) -> dict:
 
 def parse(row: dict) -> tuple[dict, set, dict]:
     h: dict = {}
-    ins_key = _find(row, "instruction")
+    ins_key = _instruction_key(row)
     if ins_key is None:
         raise RowError("missing field 'instruction'")
     instruction = need_str(row[ins_key], f"'{ins_key}'")
@@ -63,7 +80,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     names = {}
     if ins_key != "instruction":
         names["instruction"] = ins_key
-    inp_key = next((k for k in ALIASES["input"] if k in row), None)
+    inp_key = next((k for k in ALIASES["input"] if k in row and k != ins_key), None)
     inp = need_str(row[inp_key], f"'{inp_key}'", optional=True) if inp_key else None
     if inp_key:
         used.add(inp_key)
@@ -101,11 +118,14 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         fields["rejected"] = [_answer(pair[1], h, "thinkr")]
         used.add(out_key)
         h["pair"] = out_key
-    elif "chosen" in row and "rejected" in row and out_key is None:
+    elif _sides(row) and out_key is None:
+        ck, rk = _sides(row)
         fields["kind"] = "preference"
-        fields["chosen"] = [_answer(need_str(row["chosen"], "'chosen'"), h, "thinkc")]
-        fields["rejected"] = [_answer(need_str(row["rejected"], "'rejected'"), h, "thinkr")]
-        used |= {"chosen", "rejected"}
+        fields["chosen"] = [_answer(need_str(row[ck], f"'{ck}'"), h, "thinkc")]
+        fields["rejected"] = [_answer(need_str(row[rk], f"'{rk}'"), h, "thinkr")]
+        used |= {ck, rk}
+        if ck != "chosen":
+            h["sides"] = 1
     elif out_key is None:
         raise RowError("missing field 'output' (or 'chosen' and 'rejected')")
     else:
@@ -184,7 +204,8 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         if h.get("pair"):
             out[h["pair"]] = sides
         else:
-            out["chosen"], out["rejected"] = sides
+            ck, rk = SIDES[h.get("sides", 0)]
+            out[ck], out[rk] = sides
     elif kind == "text":
         raise RowError("a text row has no alpaca form")
     else:

@@ -6,7 +6,8 @@ repeat the prompt turns: the shared turns become the record's messages; and Open
 preference fine-tuning layout, `input` {"messages", "tools"?, ...} + `preferred_output` +
 `non_preferred_output`, read as prompt / chosen / rejected and written back in that layout;
 LLaMA-Factory's v1 DPO rows, `chosen_messages` + `rejected_messages` (both whole
-conversations: the turns they share are the prompt), likewise. TRL's prompt-only rows
+conversations: the turns they share are the prompt), likewise, and axolotl's
+chat_template.default rows (`messages` + one-message `chosen` / `rejected`). TRL's prompt-only rows
 (`prompt` alone) and stepwise supervision (`prompt`, `completions` steps, `labels`).
 """
 
@@ -36,8 +37,14 @@ def _stepwise(row: dict) -> bool:
     return "prompt" in row and isinstance(row.get("completions"), list) and isinstance(row.get("labels"), list)
 
 
+def _one_turn_sides(row: dict) -> bool:
+    """axolotl's chat_template.default DPO rows: `messages` + one-message chosen / rejected."""
+    return (is_role_list(row.get("messages")) and isinstance(row.get("chosen"), dict)
+            and isinstance(row.get("rejected"), dict))
+
+
 def detect(row: dict) -> float:
-    if _oai(row) or _lf1(row):
+    if _oai(row) or _lf1(row) or _one_turn_sides(row):
         return 0.95
     if _stepwise(row):
         return 0.9
@@ -89,6 +96,11 @@ def parse(row: dict) -> tuple[dict, set, dict]:
                                  **({"tools": row["tools"]} if "tools" in row else {})})
         h["lf1"] = 1
         return fields, (used - {"chosen", "rejected"}) | set(LF_SIDES), h
+    if _one_turn_sides(row):
+        fields, used, h = parse({**{k: v for k, v in row.items() if k not in ("messages", "chosen", "rejected")},
+                                 "prompt": row["messages"], "chosen": [row["chosen"]], "rejected": [row["rejected"]]})
+        h["one"] = 1
+        return fields, (used - {"prompt"}) | {"messages"}, h
     h: dict = {}
     used: set = set()
     if _stepwise(row):
@@ -141,6 +153,10 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         hints = hints[1:]
         if "split" in h:
             h["split"] -= 1
+    elif isinstance(row.get("system"), str):  # axolotl's prompt_pairs / ultra rows: a system field
+        system = row["system"]
+        used.add("system")
+        h["sysf"] = 1
     fields.update(system=system, messages=rest)
     if compact(hints):
         h["turns"] = hints
@@ -200,10 +216,12 @@ def _as(turns: list[dict], hints: list | None, as_str: bool, role: str) -> Any:
 def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     turns = list(rec.get("messages") or [])
     hints = list(h.get("turns") or [None] * len(turns))
-    if rec.get("system") is not None:
+    out: dict = {}
+    if rec.get("system") is not None and h.get("sysf"):
+        out["system"] = rec["system"]
+    elif rec.get("system") is not None:
         turns.insert(0, system_turn(rec["system"], h.get("sys")))
         hints.insert(0, h.get("sys") or {})
-    out: dict = {}
     kind = rec["kind"]
     if kind == "sft" and "steps" in h and turns and turns[-1]["role"] == "assistant":
         out["prompt"] = _as(turns[:-1], hints[:-1], h.get("pstr", False), "user")
@@ -212,7 +230,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         out["prompt"] = _as(turns, hints, h.get("pstr", False), "user")
     elif kind in ("sft", "kto"):
         split = h.get("split", _last_user(rec.get("messages") or []))
-        if rec.get("system") is not None:
+        if rec.get("system") is not None and not h.get("sysf"):
             split += 1
         if not h.get("noprompt"):
             out["prompt"] = _as(turns[:split], hints[:split], h.get("pstr", False), "user")
@@ -235,7 +253,12 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     else:
         raise RowError(f"a {kind} row has no TRL form")
     build_tools_images(rec, out, h)
-    if "lf1" in h and kind == "preference":
+    if "one" in h and kind == "preference":
+        one = {"messages": out.pop("prompt", [])}
+        for side in ("chosen", "rejected"):
+            one[side] = out[side][0] if isinstance(out[side], list) and len(out[side]) == 1 else out[side]
+        out = {**one, **{k: v for k, v in out.items() if k not in one}}
+    elif "lf1" in h and kind == "preference":
         out = {LF_SIDES[0]: out.pop("chosen"), LF_SIDES[1]: out.pop("rejected"), **out}
     elif "oai" in h and kind == "preference":
         inp = {"messages": out.pop("prompt", []), **h["oai"]["extra"]}
