@@ -227,18 +227,17 @@ def _from_gguf(path: Path, spec: str) -> Template:
 
 def read_gguf_tokenizer(path: Path) -> dict:
     """The chat template and bos/eos strings stored in a GGUF file's metadata."""
-    import gguf
+    from workbench.templates.gguf_meta import GGUFError, read_metadata
 
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:  # the gguf package raises bare ValueErrors/struct errors on bad files
-        raise TemplateNotFound(f"{path}: not a readable GGUF file: {e}") from None
-    fields = reader.fields
+        fields = read_metadata(path, "tokenizer.")
+    except (GGUFError, OSError) as e:
+        raise TemplateNotFound(str(e) if isinstance(e, GGUFError) else f"{path}: {e.strerror}") from None
     out: dict = {}
     if "tokenizer.chat_template" in fields:
-        out["chat_template"] = fields["tokenizer.chat_template"].contents()
+        out["chat_template"] = fields["tokenizer.chat_template"]
     tokens = fields.get("tokenizer.ggml.tokens")
     for key, name in (("bos", "tokenizer.ggml.bos_token_id"), ("eos", "tokenizer.ggml.eos_token_id")):
         if tokens is not None and name in fields:
-            out[key] = tokens.contents(int(fields[name].contents()))
+            out[key] = tokens[int(fields[name])]
     return out

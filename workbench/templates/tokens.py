@@ -12,6 +12,7 @@ takes ~10 s), then kept as tokenizer.json in the cache directory and loaded with
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from bisect import bisect_left
@@ -121,10 +122,30 @@ def _smollm2() -> TextTokenizer:
     key = hashlib.sha1(f"{gguf}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
     out = cache_dir() / "tokenizers" / f"smollm2-{key}" / "tokenizer.json"
     if not out.exists():
+        write_gguf_tokenizer(gguf, out)
+    return TextTokenizer.from_file(SMOLLM2, out)
+
+
+def write_gguf_tokenizer(gguf: Path, out: Path) -> None:
+    """tokenizer.json for a GGUF file's tokenizer, written atomically: read straight from its
+    metadata (under a second), or, for a layout that reader does not cover, converted by
+    transformers in a child process (tens of seconds)."""
+    from workbench.templates.gguf_meta import read_metadata, tokenizer_json
+
+    try:
+        data = tokenizer_json(read_metadata(gguf, "tokenizer."))
+    except NotImplementedError:
         from workbench.templates.tokenizer_convert import convert_in_child
 
         convert_in_child(gguf, out)
-    return TextTokenizer.from_file(SMOLLM2, out)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _from_dir(path: Path) -> TextTokenizer:
