@@ -69,7 +69,7 @@ def test_map_recovers_planted_topics_and_round_trips_through_the_workspace(plant
 
 
 def test_llm_labels_through_an_openai_compatible_server(planted, tmp_path):
-    from workbench.llm.loopback import LoopbackServer
+    from tests.support.loopback import LoopbackServer
 
     recs, _ = planted
     ds = Dataset.from_records(recs)

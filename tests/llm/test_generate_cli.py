@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from workbench.cli import main
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 
 
 def _reply(messages):
@@ -72,3 +72,41 @@ def test_persona_default_file_is_found_from_any_directory(tmp_path, capsys, monk
     assert rc == 0, err
     row = json.loads((tmp_path / "o.jsonl").read_text().splitlines()[0])
     assert row["provenance"]["persona"].startswith("A ")  # one of the bundled personas
+
+
+def test_a_rewrite_failing_its_check_is_asked_again_on_the_next_run(tmp_path, capsys):
+    # issue 14.5: the first reply is too short for a step-by-step answer; it must not be cached
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"instruction": "Add 2 and 2.", "input": "", "output": "4"}\n')
+    out, wsfile = tmp_path / "out.jsonl", tmp_path / "ws.sqlite"
+    replies = iter(["4.", "Step 1: add. Step 2: check. Final answer: 4.", "Step 1: redo. Step 2: again. So: 4."])
+    with LoopbackServer(lambda m: next(replies)) as srv:
+        cmd = ["generate", "cot", str(src), "--model", "openai/loopback", "--api-base", srv.api_base,
+               "-o", str(out), "--workspace", str(wsfile), "--retries", "0"]
+        assert main(cmd) == 1 and "step-by-step answer too short" in capsys.readouterr().err
+        assert main(cmd) == 0 and srv.total == 2
+        assert json.loads(out.read_text())["output"].startswith("Step 1")
+        # a third run is answered from the cache; --no-cache asks the model again
+        assert main(cmd) == 0 and srv.total == 2
+        assert main(cmd + ["--no-cache"]) == 0 and srv.total == 3
+        assert "redo" in json.loads(out.read_text())["output"]
+
+
+def test_credentials_in_api_base_stay_out_of_the_workspace_and_the_output(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"instruction": "Add 2 and 2.", "input": "", "output": "4"}\n')
+    out, wsfile = tmp_path / "out.jsonl", tmp_path / "ws.sqlite"
+    with LoopbackServer(_reply, faults={"Add 2": ["400"]}) as srv:
+        base = f"http://user:pw-s3cret@127.0.0.1:{srv.port}/v1?api_key=k3y-s3cret"
+        rc = main(["generate", "cot", str(src), "--model", "openai/loopback", "--api-base", base, "-o", str(out),
+                   "--workspace", str(wsfile), "--retries", "0"])
+        assert srv.targets and "k3y-s3cret" in srv.targets[0][0]
+    captured = capsys.readouterr()
+    assert rc == 1 and "prompt too long" in captured.err
+    from workbench.store.workspace import Workspace
+
+    with Workspace.open(wsfile) as ws:
+        dump = "\n".join(ws._db.iterdump())
+        assert "api_key=***" in dump  # the run's parameters name the server, redacted
+    for text in (dump, captured.out, captured.err):
+        assert "s3cret" not in text

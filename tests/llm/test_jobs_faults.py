@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from llm_rows import sft
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 from workbench.ops.generation.cot import cot
 
 FAULT_PLANS = [["hang"], ["429", "500"], ["truncated"], ["malformed", "no_choices"], [], ["500"] * 20]

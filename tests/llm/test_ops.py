@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_rows import sft
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 from workbench.ops.generation.best_of_n import best_of_n
 from workbench.ops.generation.bsm import branch_solve_merge, parse_branches
 from workbench.ops.generation.common import GenerationError, strip_label

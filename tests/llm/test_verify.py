@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_rows import sft
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 from workbench.ops.generation.verify import (
     extract_code, final_answer, run_python, same_answer, verify, verify_code, verify_math,
 )

@@ -10,7 +10,7 @@ import pytest
 
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 from workbench.tui.config import save_config
 
 REPLY = "Step one: count the legs carefully. Step two: the final answer is four."

@@ -5,8 +5,8 @@ and `accelerate`) once, on first use. Requests from concurrent threads are gathe
 batches — one left-padded `generate` call serves every request queued while the previous
 batch ran — which is how a job's concurrency turns into throughput on a CPU.
 
-It is exposed to litellm as a custom provider (`register()`), so the one client code path
-(cache, retries, usage) serves the local model and remote ones alike.
+The client (`workbench.llm.client`) calls `batcher().submit` directly: no litellm on
+this path, and the same cache, retries and usage accounting as remote models.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import importlib.util
 import queue
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,13 +131,11 @@ def _mute_gguf_progress() -> None:
 class _Request:
     messages: list[dict]
     params: tuple  # (max_tokens, temperature, top_p, n, seed): only equal ones share a batch
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Generation | None = None
-    error: BaseException | None = None
+    future: Future = field(default_factory=Future)
 
 
 class Batcher:
-    """Serves `submit()` calls from many threads with batched `LocalModel.generate` calls."""
+    """Serves `submit()` calls from any thread with batched `LocalModel.generate` calls."""
 
     def __init__(self, model_factory=LocalModel.get, max_batch: int = MAX_BATCH):
         self.model_factory = model_factory
@@ -147,17 +146,15 @@ class Batcher:
         self.batches: list[int] = []  # sizes of the batches run (for tests and benchmarks)
 
     def submit(self, messages: list[dict], *, max_tokens: int, temperature: float, top_p: float,
-               n: int, seed: int | None) -> Generation:
+               n: int, seed: int | None) -> Future:
+        """Queue one conversation; the Future resolves to its Generation (or the model's error)."""
         req = _Request(messages, (max_tokens, temperature, top_p, n, seed))
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="local-llm", daemon=True)
                 self._thread.start()
         self._queue.put(req)
-        req.done.wait()
-        if req.error is not None:
-            raise req.error
-        return req.result  # type: ignore[return-value]
+        return req.future
 
     def _loop(self) -> None:
         held: list[_Request] = []  # requests whose parameters did not match the last batch
@@ -182,66 +179,16 @@ class Batcher:
                 [r.messages for r in batch], max_tokens=max_tokens, temperature=temperature,
                 top_p=top_p, n=n, seed=seed)
             self.batches.append(len(batch))
-            for r, g in zip(batch, gens):
-                r.result = g
         except BaseException as e:  # noqa: BLE001 - handed to every waiting caller
             for r in batch:
-                r.error = e
-        for r in batch:
-            r.done.set()
+                r.future.set_exception(e)
+            return
+        for r, g in zip(batch, gens):
+            r.future.set_result(g)
 
 
 _batcher = Batcher()
-_registered = False
-_register_lock = threading.Lock()
 
 
 def batcher() -> Batcher:
     return _batcher
-
-
-def register() -> None:
-    """Make `local/...` models available to litellm (idempotent; imports litellm)."""
-    global _registered
-    with _register_lock:
-        if _registered:
-            return
-        import litellm
-
-        litellm.custom_provider_map = [
-            *[p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER],
-            {"provider": PROVIDER, "custom_handler": _provider_class()()},
-        ]
-        _registered = True
-
-
-def _provider_class():
-    """The litellm CustomLLM subclass, built on demand so importing this module stays light."""
-    from litellm import CustomLLM
-    from litellm.types.utils import Choices, Message, Usage
-
-    class SmolLM2Provider(CustomLLM):
-        def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose,
-                       encoding, api_key, logging_obj, optional_params, *args, **kwargs):
-            if model.split("/")[-1] != "smollm2":
-                raise ValueError(f"unknown local model {model!r}; the embedded one is {MODEL!r}")
-            p = optional_params or {}
-            gen = _batcher.submit(
-                [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
-                max_tokens=int(p.get("max_tokens") or 256),
-                temperature=float(p.get("temperature") if p.get("temperature") is not None else 0.0),
-                top_p=float(p.get("top_p") or 1.0),
-                n=int(p.get("n") or 1),
-                seed=p.get("seed"),
-            )
-            model_response.choices = [
-                Choices(index=i, finish_reason=r, message=Message(role="assistant", content=t))
-                for i, (t, r) in enumerate(zip(gen.texts, gen.finish_reasons))
-            ]
-            model_response.model = MODEL
-            setattr(model_response, "usage", Usage(
-                prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens,
-                total_tokens=gen.prompt_tokens + gen.completion_tokens))
-            return model_response
-
-    return SmolLM2Provider

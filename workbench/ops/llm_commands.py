@@ -30,8 +30,11 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--temperature", type=float, default=0.7)
     g.add_argument("--max-tokens", type=int, default=512)
     g.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default 4)")
-    g.add_argument("--timeout", type=float, default=120.0, help="seconds per request before retrying")
+    g.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds for a whole request (connecting to the last byte) before retrying")
     g.add_argument("--retries", type=int, default=5, help="retries per request on timeouts, 429, 5xx, bad bodies")
+    g.add_argument("--no-cache", action="store_true",
+                   help="ask the model even for prompts answered before (new replies are still cached)")
     g.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
     g.add_argument("--prompt", action="append", default=[], metavar="NAME=FILE",
                    help="replace a built-in prompt with a Jinja template file (rendered sandboxed)")
@@ -112,7 +115,8 @@ def _client(args, ws):
     from workbench.llm.client import LLMClient
 
     return LLMClient(args.model, args.api_base, temperature=args.temperature, max_tokens=args.max_tokens,
-                     concurrency=args.concurrency, cache=ws, timeout=args.timeout, retries=args.retries)
+                     concurrency=args.concurrency, cache=ws, refresh=args.no_cache, timeout=args.timeout,
+                     retries=args.retries)
 
 
 def _progress():

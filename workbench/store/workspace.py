@@ -22,6 +22,7 @@ per thread (with busy_timeout) wrote at 0.3-1.05× the rate of one shared connec
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -30,7 +31,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from workbench.store.migrations import MIGRATIONS, VERSION
 
@@ -133,6 +134,7 @@ class Workspace:
         self._lock = threading.RLock()  # the one writer connection
         self._pool_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []  # idle read connections
+        self._before_close: list[Callable[[], None]] = []  # write-behind buffers to flush
         try:
             self._db: sqlite3.Connection | None = self._connect()
         except sqlite3.Error as e:
@@ -228,7 +230,18 @@ class Workspace:
             ws.set_meta("sources", [str(Path(s).resolve()) for s in getattr(ds, "sources", [])])
         return ws
 
+    def before_close(self, flush: Callable[[], None]) -> None:
+        """Call `flush()` when the workspace closes, before it does (a write-behind buffer's
+        last writes; an exception there is logged, the workspace closes anyway)."""
+        self._before_close.append(flush)
+
     def close(self) -> None:
+        for flush in self._before_close:
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - closing must not fail on a buffer's error
+                logging.getLogger(__name__).exception("%s: flushing before close failed", self.path)
+        self._before_close.clear()
         with self._lock, self._pool_lock:
             if self._db is not None:
                 self._db.close()
@@ -775,5 +788,11 @@ class Workspace:
         return _loads(rows[0][0]) if rows else None
 
     def cache_put(self, key: str, value: dict) -> None:
+        self.cache_put_many([(key, value)])
+
+    def cache_put_many(self, items: Iterable[tuple[str, dict]]) -> None:
+        """Store several (key, value) replies in one transaction."""
+        now = time.time()
         with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?)", (key, _dumps(value), time.time()))
+            db.executemany("INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?)",
+                           [(key, _dumps(value), now) for key, value in items])

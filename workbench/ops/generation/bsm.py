@@ -35,14 +35,18 @@ def branch_solve_merge(records: Sequence[Record], client, ws, *, k: int = 3, con
     if k < 1:
         raise ValueError("k (branches) must be at least 1")
 
-    def ask(name: str, **variables) -> str:
-        return client.complete([{"role": "user", "content": render(name, overrides, **variables)}])["text"]
+    def ask(name: str, check, **variables):
+        """`check(reply)`; a reply failing it is not cached, so a re-run asks again."""
+        return check(client.complete([{"role": "user", "content": render(name, overrides, **variables)}],
+                                     validate=check)["text"])
 
     def run(task: str) -> dict:
-        branches = parse_branches(ask("bsm_branch", instruction=task, k=k), k)
-        solved = [{"branch": b, "answer": require_text(ask("bsm_solve", instruction=task, branch=b), "branch answer")}
+        branches = ask("bsm_branch", lambda t: parse_branches(t, k), instruction=task, k=k)
+        solved = [{"branch": b, "answer": ask("bsm_solve", lambda t: require_text(t, "branch answer"),
+                                              instruction=task, branch=b)}
                   for b in branches]
-        merged = require_text(ask("bsm_merge", instruction=task, branches=solved), "merged answer", min_words=3)
+        merged = ask("bsm_merge", lambda t: require_text(t, "merged answer", min_words=3),
+                     instruction=task, branches=solved)
         return {"answer": merged, "branches": branches}
 
     usable, errors = rows_with_turns(records)

@@ -190,6 +190,12 @@ def strip_label(text: str) -> str:
     return text
 
 
+def usable_answer(text: str) -> str:
+    """An answer reply, stripped, or a GenerationError (empty, a refusal). Operations pass it
+    to the client as `validate` too, so a reply failing it is never cached."""
+    return require_text(text, "answer")
+
+
 def require_text(text: str, what: str, *, min_words: int = 1) -> str:
     """`text` stripped, or a GenerationError saying why it is unusable."""
     text = (text or "").strip()

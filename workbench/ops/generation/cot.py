@@ -22,9 +22,11 @@ OP = "cot"
 def cot(records: Sequence[Record], client, ws, *, concurrency: int = 4, on_event=None, cancel=None,
         overrides: dict | None = None) -> OpResult:
     def run(payload: dict) -> dict:
-        out = client.complete([{"role": "user", "content": render("cot", overrides, **payload)}])
-        text = require_text(out["text"], "step-by-step answer", min_words=5)
-        return {"answer": text}
+        def check(text: str) -> str:  # also the client's: a reply failing it is never cached
+            return require_text(text, "step-by-step answer", min_words=5)
+
+        out = client.complete([{"role": "user", "content": render("cot", overrides, **payload)}], validate=check)
+        return {"answer": check(out["text"])}
 
     usable, errors = rows_with_turns(records, need_answer=True)
     items = [(r["id"], {"instruction": instruction(r), "answer": answer(r)}) for r in usable]

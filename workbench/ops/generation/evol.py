@@ -15,8 +15,8 @@ from typing import Sequence
 from workbench.data.record import Record
 from workbench.llm.prompts import render
 from workbench.ops.generation.common import (
-    GenerationError, OpResult, errors_of, instruction, is_refusal, normalise, provenance, require_text,
-    run_rows, strip_label, with_exchange,
+    GenerationError, OpResult, errors_of, instruction, is_refusal, normalise, provenance,
+    run_rows, strip_label, usable_answer, with_exchange,
 )
 from workbench.ops.generation.rouge import rouge_l
 
@@ -69,16 +69,24 @@ def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations:
                 prompt = render("evol_breadth", overrides, instruction=current)
             else:
                 prompt = render("evol_depth", overrides, instruction=current, method=DEPTH[method])
-            evolved = strip_label(client.complete([{"role": "user", "content": prompt}])["text"])
-            why = eliminate(current, evolved)
+            def survives(text: str, parent: str = current) -> None:  # an eliminated reply is not cached
+                if (why := eliminate(parent, strip_label(text))) is not None:
+                    raise GenerationError(why)
+
+            try:
+                evolved = strip_label(client.complete([{"role": "user", "content": prompt}], validate=survives)["text"])
+                why = None
+            except GenerationError as e:
+                why = str(e)
             history.append({"round": r + 1, "mutation": method, "eliminated": why})
             if why is None:
                 current = evolved
         if all(h["eliminated"] for h in history):
             raise GenerationError("every evolution was eliminated: " +
                                   "; ".join(f"round {h['round']} {h['mutation']}: {h['eliminated']}" for h in history))
-        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=current)}])
-        return {"instruction": current, "answer": require_text(out["text"], "answer"), "history": history}
+        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=current)}],
+                              validate=usable_answer)
+        return {"instruction": current, "answer": usable_answer(out["text"]), "history": history}
 
     items = [(r["id"], {"id": r["id"], "instruction": instruction(r)}) for r in records if _has_user(r)]
     errors = {r["id"]: "row has no user turn to evolve" for r in records if not _has_user(r)}

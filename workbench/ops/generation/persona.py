@@ -17,7 +17,7 @@ from workbench.data.record import Record
 from workbench.llm.prompts import render
 from workbench.ops.generation.common import (
     OpResult, errors_of, instruction, provenance, record_rewrites, require_text, rows_with_turns, run_rows,
-    strip_label, with_exchange,
+    strip_label, usable_answer, with_exchange,
 )
 
 OP = "persona"
@@ -57,10 +57,13 @@ def persona_generate(records: Sequence[Record], personas: Sequence[str], client,
 
     def run(payload: dict) -> dict:
         prompt = render("persona", overrides, persona=payload["persona"], instruction=payload["instruction"])
-        asked = require_text(strip_label(client.complete([{"role": "user", "content": prompt}])["text"]),
-                             "persona request", min_words=3)
-        reply = client.complete([{"role": "user", "content": render("answer", overrides, instruction=asked)}])
-        return {"instruction": asked, "answer": require_text(reply["text"], "answer"), "persona": payload["persona"]}
+        def request(text: str) -> str:  # also the client's check: a failing reply is not cached
+            return require_text(strip_label(text), "persona request", min_words=3)
+
+        asked = request(client.complete([{"role": "user", "content": prompt}], validate=request)["text"])
+        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=asked)}],
+                              validate=usable_answer)
+        return {"instruction": asked, "answer": usable_answer(out["text"]), "persona": payload["persona"]}
 
     usable, errors = rows_with_turns(records)
     items = [(r["id"], {"instruction": instruction(r),

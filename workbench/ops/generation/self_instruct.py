@@ -17,7 +17,7 @@ from typing import Sequence
 from workbench.data.record import Record, make_record
 from workbench.llm.prompts import render
 from workbench.ops.generation.common import (
-    OpResult, errors_of, instruction, require_text, run_rows, strip_label,
+    OpResult, errors_of, instruction, require_text, run_rows, strip_label, usable_answer,
 )
 from workbench.ops.generation.rouge import RougePool
 
@@ -74,7 +74,7 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
         # the attempt number as the sampling seed: two attempts that drew the same
         # demonstrations are still two samples (and two cache entries), not one answer twice
         out = client.complete([{"role": "user", "content": render("self_instruct", overrides, demos=payload["demos"])}],
-                              seed=seed * 100_003 + payload["attempt"])
+                              seed=seed * 100_003 + payload["attempt"], validate=parse_task)
         return {"task": parse_task(out["text"]), "cached": out["cached"]}
 
     params = {"model": client.describe(), "n": n, "k": k, "seed": seed, "attempts": attempts_per_task,
@@ -102,8 +102,9 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
         kept.append((rid, task, score))
 
     def answer(task: str) -> dict:
-        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=task)}])
-        return {"answer": require_text(out["text"], "answer")}
+        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=task)}],
+                              validate=usable_answer)
+        return {"answer": usable_answer(out["text"])}
 
     ans = run_rows(ws, f"{OP}.answer", [(rid, task) for rid, task, _ in kept], answer,
                    params={"model": client.describe(), "tasks": [t for _, t, _ in kept]},
