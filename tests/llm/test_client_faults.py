@@ -101,16 +101,21 @@ def test_a_reply_far_beyond_max_tokens_is_an_error_not_a_row(make_client, ws):
                                   client.api_base)) is None
 
 
+def ask_at_once(client, n: int) -> None:
+    """`n` different prompts, each from a thread of its own (as a job's workers call)."""
+    threads = [threading.Thread(target=client.complete, args=([{"role": "user", "content": f"q{i}"}],))
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_requests_are_concurrent_up_to_the_bound(make_client):
     # one thread per call, as a job's workers do; a 1 s latency makes every request overlap
     with LoopbackServer(latency=1.0) as srv:
         client = make_client(srv, concurrency=64, cache=None)
-        threads = [threading.Thread(target=client.complete, args=([{"role": "user", "content": f"q{i}"}],))
-                   for i in range(96)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        ask_at_once(client, 96)
     assert srv.total == 96 and srv.peak == 64
 
 
@@ -144,12 +149,7 @@ def test_cached_replies_written_behind_are_on_disk_once_the_workspace_closes(tmp
     ws = Workspace.open(tmp_path / "w.sqlite")
     with LoopbackServer() as srv:
         client = LLMClient("openai/loopback", api_base=srv.api_base, cache=ws, concurrency=8)
-        threads = [threading.Thread(target=client.complete, args=([{"role": "user", "content": f"q{i}"}],))
-                   for i in range(40)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        ask_at_once(client, 40)
         ws.close()  # no client.close(): the workspace flushes what is queued
         with Workspace.open(tmp_path / "w.sqlite") as again:
             later = LLMClient("openai/loopback", api_base=srv.api_base, cache=again)
