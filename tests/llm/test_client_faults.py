@@ -184,3 +184,18 @@ def test_unreachable_server_error_names_no_credentials():
     with pytest.raises(LLMError) as e:
         client.complete(USER)
     assert "hunter2secret" not in str(e.value) and "t0ken-value" not in str(e.value) and "bob" not in str(e.value)
+
+
+def test_other_providers_go_through_litellm_with_the_same_retries(monkeypatch, ws):
+    from workbench.llm.client import LLMClient
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    with LoopbackServer(default_faults=["429"], retry_after=0.2) as srv:
+        # no --api-base: litellm's own OpenAI route, pointed at the loopback server by its environment
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.api_base)
+        monkeypatch.setenv("OPENAI_API_BASE", srv.api_base)
+        client = LLMClient("openai/loopback", cache=ws, backoff=0.01, timeout=60)
+        assert client.route == "litellm"
+        out = client.complete(USER)
+    assert out["text"] == "Answer: hello" and srv.total == 2 and client.usage["retries"] == 1
+    assert srv.targets[0][1] == "Bearer sk-test-not-a-key"
