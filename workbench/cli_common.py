@@ -14,7 +14,8 @@ def add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--map", action="append", default=[], metavar="FIELD=TARGET|FILE",
         help="read source FIELD as canonical TARGET (e.g. --map question=instruction); repeatable; "
-             "or a JSON file {\"fields\": {FIELD: TARGET}, \"roles\": {SPELLING: ROLE}}",
+             "or a JSON file {\"fields\": {FIELD: TARGET}, \"roles\": {SPELLING: ROLE}} (also axolotl's "
+             "roles {ROLE: [SPELLING]} or LLaMA-Factory's tags {\"user_tag\": SPELLING, ...})",
     )
     p.add_argument("--roles", action="append", default=[], metavar="SPELLING=ROLE,...",
                    help="read these role spellings as roles (user, assistant, system, tool), e.g. "
@@ -57,28 +58,45 @@ def _role(role: str, where: str, targets: tuple[str, ...]) -> str:
     return role
 
 
+# LLaMA-Factory's dataset_info.json "tags" and the roles they name.
+LF_TAGS = {"user_tag": "user", "assistant_tag": "assistant", "observation_tag": "tool", "system_tag": "system"}
+
+
 def _map_file(path: str) -> tuple[dict[str, str], dict[str, str]]:
-    """A --map file: the JSON object {"fields": {FIELD: TARGET}, "roles": {SPELLING: ROLE}}."""
+    """A --map file, a JSON object: "fields" {FIELD: TARGET}, and the role spellings as
+    "roles" {SPELLING: ROLE}, axolotl's `roles:` {ROLE: [SPELLING, ...]}, or LLaMA-Factory's
+    "tags" {"user_tag": SPELLING, "assistant_tag", "observation_tag", "system_tag"}."""
     import json
 
     from workbench.data.formats.base import ROLE_TARGETS
+
+    def bad(why: str) -> SystemExit:
+        return SystemExit(f"workbench: --map {path}: {why}")
 
     try:
         with open(path, encoding="utf-8") as f:
             spec = json.load(f)
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise SystemExit(f"workbench: --map {path}: {e}") from None
-    if not isinstance(spec, dict) or set(spec) - {"fields", "roles"}:
-        raise SystemExit(f"workbench: --map {path}: expected an object with 'fields' and/or 'roles'")
-    parts = []
-    for key in ("fields", "roles"):
-        part = spec.get(key) or {}
-        if not isinstance(part, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in part.items()):
-            raise SystemExit(f"workbench: --map {path}: '{key}' must map names to names")
-        parts.append(part)
-    for spelling, role in parts[1].items():
-        _role(role, f"--map {path}: roles: {spelling}", ROLE_TARGETS)
-    return parts[0], parts[1]
+        raise bad(str(e)) from None
+    if not isinstance(spec, dict) or not spec or set(spec) - {"fields", "roles", "tags"}:
+        raise bad("expected an object with 'fields', 'roles' and/or 'tags'")
+    fields, roles = spec.get("fields") or {}, {}
+    if not isinstance(fields, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+        raise bad("'fields' must map names to names")
+    for key, value in (spec.get("roles") or {}).items():
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):  # axolotl: role -> spellings
+            roles.update((v, _role(key, f"--map {path}: roles: {key}", ROLE_TARGETS)) for v in value)
+        elif isinstance(value, str):
+            roles[key] = _role(value, f"--map {path}: roles: {key}", ROLE_TARGETS)
+        else:
+            raise bad(f"roles: {key!r} must name a role, or list spellings")
+    for tag, spelling in (spec.get("tags") or {}).items():
+        if tag in ("role_tag", "content_tag"):
+            continue  # the turn's keys: from/value and role/content are both read
+        if tag not in LF_TAGS or not isinstance(spelling, str):
+            raise bad(f"tags: {tag!r} is not one of {', '.join(LF_TAGS)} naming a spelling")
+        roles[spelling] = LF_TAGS[tag]
+    return fields, roles
 
 
 def read_options(args: argparse.Namespace) -> dict:

@@ -105,3 +105,27 @@ def test_filter_skips_bad_rows_and_roles_come_from_the_command_line_or_a_map_fil
     assert froms == {"human", "user", "gpt"}
     r = wb("info", CASE, "--roles", "Human=usr", home=tmp_path)
     assert r.returncode == 1 and "the role must be one of" in r.stderr
+
+
+@pytest.mark.parametrize("spec", [
+    {"roles": {"Human": "user", "Assistant": "assistant", "assisatant": "assistant"}},
+    {"roles": {"user": ["human", "Human"], "assistant": ["gpt", "Assistant", "assisatant"]}},  # axolotl's roles:
+    {"tags": {"role_tag": "from", "content_tag": "value", "user_tag": "Human", "assistant_tag": "Assistant"},
+     "roles": {"assisatant": "assistant"}},  # LLaMA-Factory's dataset_info tags
+])
+def test_map_files_in_our_axolotl_and_llama_factory_spellings(tmp_path, spec):
+    from argparse import Namespace
+
+    from workbench.cli_common import read_options
+
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(spec))
+    opts = read_options(Namespace(format=None, map=[str(path)], roles=[], on_error="stop", split=None))
+    assert len(list(iter_records(str(CASE), roles=opts["roles"]))) == 5
+
+
+def test_a_bad_map_file_is_one_line(tmp_path):
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps({"tags": {"bot_tag": "AI"}}))
+    r = wb("info", CASE, "--map", path, home=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "bot_tag" in r.stderr
