@@ -9,8 +9,11 @@ draws on stderr, so stdout stays clean for `--json` output; rich is imported onl
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import Iterator
+
+from workbench.terminal import exact
 
 
 class _Bar:
@@ -36,7 +39,7 @@ def cli_progress(description: str, total: int | None = None, *, console=None) ->
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
-    console = console or Console(stderr=True)
+    console = console or Console(file=exact(sys.stderr))  # its cursor moves are ours, not a row's
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),

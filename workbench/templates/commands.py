@@ -97,12 +97,17 @@ def _render(args: argparse.Namespace) -> int:
 
     for w in rendering_notes(r, record_system=rec.get("system")):
         print(f"workbench: note: {w}", file=sys.stderr)
-    out = sys.stdout
+    from workbench.terminal import exact, visible
+
+    # A pipe gets the exact string; a terminal sees the row's control characters, not obeys them.
+    out = exact(sys.stdout)
+    tty = out.isatty()
+    shown = visible if tty else str
     if args.mask:
-        colour = not args.plain and out.isatty() and "NO_COLOR" not in os.environ
-        out.write(marked(r, colour=colour))
+        colour = not args.plain and tty and "NO_COLOR" not in os.environ
+        out.write(marked(r, colour=colour, shown=shown))
     else:
-        out.write(r.text)
+        out.write(shown(r.text))
     if args.tokens:
         from workbench.templates.tokens import tokenize
 
@@ -122,10 +127,11 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def marked(r, *, colour: bool) -> str:
-    """The rendering with trained spans marked: ANSI colours, or [[...]] brackets when plain."""
+def marked(r, *, colour: bool, shown=str) -> str:
+    """The rendering with trained spans marked: ANSI colours, or [[...]] brackets when plain;
+    `shown` maps each piece of the text (workbench.terminal.visible on a terminal)."""
     if not colour:
-        return "".join(f"[[{r.text[s:e]}]]" if t else r.text[s:e] for s, e, t in r.spans)
+        return "".join(f"[[{shown(r.text[s:e])}]]" if t else shown(r.text[s:e]) for s, e, t in r.spans)
     # Colour by character class so that control tokens stay visible inside trained spans.
     cuts = sorted({0, len(r.text), *(p for s, e, _ in r.spans for p in (s, e)), *(p for s, e in r.special for p in (s, e))})
     trained = [(s, e) for s, e, t in r.spans if t]
@@ -137,7 +143,7 @@ def marked(r, *, colour: bool) -> str:
             style += _TRAINED
         if any(s <= a < e for s, e in special):
             style += _SPECIAL
-        piece = r.text[a:b]
+        piece = shown(r.text[a:b])
         parts.append(f"{style}{piece}{_RESET}" if style else piece)
     return "".join(parts)
 

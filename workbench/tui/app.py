@@ -41,12 +41,14 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from workbench.terminal import visible
 from workbench.tui.widgets.row_list import NAV_BINDINGS, RowList
 
 
@@ -157,13 +159,14 @@ class WorkbenchApp(App):
         yield Static("", id="tabs")
         with ContentSwitcher(id="panes", initial="loading"):
             with Vertical(id="loading"):
-                yield Label("Opening " + (", ".join(self.paths) or "dataset") + " …", id="loading-label")
+                yield Label(visible("Opening " + (", ".join(self.paths) or "dataset") + " …"), id="loading-label",
+                            markup=False)
                 # Shown only when a conversion reports progress: an animated bar repainting at 15 Hz
                 # would slow a quick open of an already-converted dataset.
                 bar = ProgressBar(total=None, show_eta=False, id="loading-bar")
                 bar.display = False
                 yield bar
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -232,7 +235,7 @@ class WorkbenchApp(App):
         self.session = msg.session
         self.ds, self.ws = msg.session.ds, msg.session.ws
         self.model = BrowseModel(msg.session)
-        self.sub_title = self.ds.name
+        self.sub_title = visible(self.ds.name)
         if self.ds.errors:
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
         if msg.session.notice:
@@ -248,10 +251,15 @@ class WorkbenchApp(App):
         err = event.worker.error
         if event.worker.group == "open":
             self.open_error = str(err)
-            self.query_one("#loading-label", Label).update(f"Cannot open: {err}\n(q quits)")
+            self.query_one("#loading-label", Label).update(visible(f"Cannot open: {err}\n(q quits)"))
             self.query_one("#loading-bar", ProgressBar).display = False
         else:
             self.notify(f"{event.worker.name}: {err}", severity="error", timeout=10)
+
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw) -> None:
+        """A notification; what it quotes from the data (ids, errors, file names) shows through
+        `visible`, and as plain text unless a caller asks for markup."""
+        super().notify(visible(str(message)), title=visible(title), markup=markup, **kw)
 
     # -- panes --------------------------------------------------------------------------
 
@@ -301,7 +309,7 @@ class WorkbenchApp(App):
         for p in PANES:
             label = f" {p.key} {p.title} "
             parts.append(f"[reverse]{label}[/]" if p.id == current else label)
-        name = self.ds.name if self.ds is not None else ""
+        name = escape(visible(self.ds.name)) if self.ds is not None else ""
         self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]", layout=False)
 
     def _draw_status(self) -> None:
@@ -322,7 +330,7 @@ class WorkbenchApp(App):
         if self.template_name:
             text += f" · {self.template_name}"
         # One fixed line: repaint it alone, no layout pass over the whole screen.
-        self.query_one("#status", Static).update(text, layout=False)
+        self.query_one("#status", Static).update(visible(text), layout=False)
 
     # -- the API panes use ----------------------------------------------------------------
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
+
+from workbench.terminal import visible
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -25,7 +28,7 @@ class PickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text)
-            yield OptionList(*self.names)
+            yield OptionList(*(Text(visible(n)) for n in self.names))  # names from files and data
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)

@@ -15,6 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from workbench.explore.worddiff import word_diff
+from workbench.terminal import visible
 
 MAX_LISTED = 2000  # clusters listed (the biggest); the rest are counted
 STATUS_MARK = {"accept": "✓", "reject": "✗"}
@@ -78,11 +79,11 @@ class DuplicatesPane(Vertical):
             self.left, self.right = 0, 1
         self._draw()
 
-    def _label(self, c: dict) -> str:
+    def _label(self, c: dict) -> Text:
         rep = c["representative"]
         i = self.app.ds.index_of(rep)
         preview = self.app.ds.table.column("preview")[i].as_py() or ""
-        return f"{len(c['members']):>3}× {preview[:40]}"
+        return Text(f"{len(c['members']):>3}× {visible(preview[:40])}")
 
     @property
     def cluster(self) -> dict | None:
@@ -93,7 +94,7 @@ class DuplicatesPane(Vertical):
         from workbench.data.record import view_text
 
         ds = self.app.ds
-        return view_text(ds.record(ds.index_of(rid)), self.view)
+        return visible(view_text(ds.record(ds.index_of(rid)), self.view))
 
     def _draw(self) -> None:
         head = self.query_one("#dup-head", Static)
@@ -125,7 +126,7 @@ class DuplicatesPane(Vertical):
         def title(rid: str, i: int) -> Text:
             mark = STATUS_MARK.get(self.app.session.status(rid), "·")
             role = "representative" if rid == c["representative"] else f"member {i + 1}/{len(members)}"
-            return Text(f"{mark} {rid} · {role}\n", style="bold")
+            return Text(f"{mark} {visible(rid)} · {role}\n", style="bold")
 
         left.update(title(a, self.left) + ta)
         right.update(title(b, self.right) + tb)

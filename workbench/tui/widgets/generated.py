@@ -16,6 +16,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from workbench.explore.worddiff import word_diff
+from workbench.terminal import visible, visible_data
 
 _MARK = {"accept": ("✓", "green"), "reject": ("✗", "red"), "pending": ("·", "dim")}
 
@@ -72,6 +73,7 @@ class GeneratedPane(Vertical):
     @staticmethod
     def _line(key: str, item: dict, status: str) -> Text:
         mark, style = _MARK.get(status, _MARK["pending"])
+        key, item = visible(key), visible_data(item)
         kind = "rewrite" if item.get("parent") else "new"
         after = " ".join(item.get("after", "").split())
         # one line per row (OptionList wraps long prompts): the diff below shows the rest
@@ -91,7 +93,7 @@ class GeneratedPane(Vertical):
         key = self._selected()
         if key is None:
             return
-        item = self.items[key]
+        key, item = visible(key), visible_data(self.items[key])
         head = Text.assemble(
             (f"{key}", "bold"), f"  {item.get('op')}",
             (f"  rewrite of {item['parent']}" if item.get("parent") else "  new row", "dim"),

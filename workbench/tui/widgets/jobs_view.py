@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from workbench.terminal import visible
+
 
 def _eta(seconds: float | None) -> str:
     if seconds is None:
@@ -69,12 +71,12 @@ class JobsPane(Vertical):
     @staticmethod
     def _line(item) -> Text:
         if isinstance(item, tuple):
-            name, status, detail = item
+            name, status, detail = (visible(str(x)) for x in item)
             return Text.assemble((f"{name:<18} ", "bold"), f"{status:<9} ", (detail, "dim"))
         ev = item
         pct = ev.done / ev.total if ev.total else 1.0
         bar = "█" * int(20 * pct) + "░" * (20 - int(20 * pct))
-        return Text.assemble((f"{ev.name[:18]:<18} ", "bold"), f"{ev.status:<9} ", bar,
+        return Text.assemble((f"{visible(ev.name)[:18]:<18} ", "bold"), f"{ev.status:<9} ", bar,
                              f" {ev.done:,}/{ev.total:,}  {ev.rate:.1f}/s  eta {_eta(ev.eta)}",
                              (f"  {ev.failed:,} failed" if ev.failed else "", "red"))
 
@@ -108,15 +110,15 @@ class JobsPane(Vertical):
             return
         if isinstance(item, tuple):
             bar.update(total=None if item[1] == "running" else 1, progress=0 if item[1] == "running" else 1)
-            errors.update(Text(item[2] or item[1]))
+            errors.update(Text(visible(item[2] or item[1])))
             return
         bar.update(total=max(1, item.total), progress=item.done)
         failed = self.app.ws.job_errors(item.job_id) if item.failed else {}
         if item.error or failed:
             t = Table("row", "error", box=None, expand=True, pad_edge=False)
             for rid, err in list(failed.items())[:50]:
-                t.add_row(rid, err.splitlines()[0] if err else "")
-            errors.update(t if not item.error else Text(item.error, style="red"))
+                t.add_row(Text(visible(rid)), Text(visible(err.splitlines()[0]) if err else ""))
+            errors.update(t if not item.error else Text(visible(item.error), style="red"))
         else:
             errors.update(Text(f"{item.ok:,} ok · {item.skipped:,} resumed · {item.failed:,} failed", style="dim"))
 

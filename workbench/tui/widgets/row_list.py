@@ -19,6 +19,8 @@ from textual.strip import Strip
 
 from typing import TYPE_CHECKING
 
+from workbench.terminal import visible
+
 if TYPE_CHECKING:
     from workbench.tui.browse_model import BrowseModel
 
@@ -41,7 +43,7 @@ def _fmt_signal(v) -> str:
         return ""
     if isinstance(v, float):
         return f"{v:.3g}"
-    return str(v)
+    return visible(str(v))
 
 
 class RowList(ScrollView, can_focus=True, inherit_bindings=False):
@@ -195,5 +197,5 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         ]
         if sig_w:
             segs.append(Segment(f"{_fmt_signal(m.signal(rid))[:sig_w]:>{sig_w}} ", base))
-        segs.append(Segment(row["preview"] or "", base))
+        segs.append(Segment(visible(row["preview"] or ""), base))
         return Strip(segs).crop(0, width).extend_cell_length(width, base)

@@ -13,6 +13,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from workbench.terminal import visible, visible_data
+
 ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
 MAX_CHARS = 20_000  # a huge turn is cut so that reading stays instant; the rest is counted
 
@@ -43,11 +45,13 @@ def turn_panel(turn: dict) -> Panel:
         title += f" · reply to {turn['tool_call_id']}"
     if "train" in turn:
         title += f" · train={turn['train']}"
-    return Panel(Group(*parts) if parts else Text("(empty)", style="dim"), title=title, title_align="left",
+    return Panel(Group(*parts) if parts else Text("(empty)", style="dim"), title=Text(title), title_align="left",
                  border_style=ROLE_STYLE.get(role, "white"))
 
 
 def render_record(rec: dict, status: str, reason: str | None, signals: list[dict]) -> RenderableType:
+    """The row as panels; every string from the data is shown through `visible`."""
+    rec, reason, signals = visible_data(rec), reason and visible(reason), visible_data(signals)
     head = Text.assemble((f"{rec['id']}", "bold"), f"  {rec['kind']}  ",
                          (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
                          (f" ({reason})" if reason else "", "dim"),
@@ -57,7 +61,7 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
         t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
         for s in signals:
             v = s["value"]
-            t.add_row(Text(s["op"], style="dim"), s["name"], Text(json.dumps(v, ensure_ascii=False)
+            t.add_row(Text(s["op"], style="dim"), Text(s["name"]), Text(json.dumps(v, ensure_ascii=False)
                                                                   if not isinstance(v, str) else v))
         parts.append(t)
     if rec.get("kind") == "kto" and rec.get("label") is not None:

@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from workbench.terminal import visible, visible_data
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 HEIGHT = 3  # rows of bars: 24 levels with eighth blocks
 WIDTH = 36  # one histogram: two abreast in an 80-column pane, three at 120
@@ -152,7 +154,9 @@ def _clusters_section(st: dict, style: str) -> list[RenderableType]:
 
 def stats_renderable(name: str, st: dict | None, tokens, decisions: dict, style: str = "cyan") -> Group:
     """The whole pane: `st` from dataset_stats(tokens=False) (None while computing), `tokens` from
-    token_lengths or a message in its place, `decisions` the accept/reject/pending counts."""
+    token_lengths or a message in its place, `decisions` the accept/reject/pending counts.
+    Names, labels and values from the data show through `visible`."""
+    name, st, tokens = visible(name), visible_data(st), visible_data(tokens)
     marks = {"accept": "✓ ", "reject": "✗ ", "pending": ""}
     parts: list[RenderableType] = [
         Text.assemble((f"{sum(decisions.values()):,} rows", "bold"), f" · {name}"),
@@ -243,7 +247,7 @@ class StatsPane(VerticalScroll):
         self._drawn = state
         body = self.query_one("#stats-body", Static)
         if self._stats and "error" in self._stats:
-            body.update(Text(f"no statistics: {self._stats['error']}", style="bold red"))
+            body.update(Text(visible(f"no statistics: {self._stats['error']}"), style="bold red"))
             return
         style = app.current_theme.primary if app.current_theme else "cyan"
         body.update(stats_renderable(app.ds.name, self._stats, self._tokens, decisions, style))

@@ -14,21 +14,27 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from workbench.terminal import visible
+
 LEGEND = Text.assemble(("trained", "bold green underline"), " · ", ("not trained", "dim"), " · ",
                        ("special token", "bold reverse magenta"))
 MAX_CHARS = 50_000
 
 
 def styled_rendering(r) -> Text:
-    """The rendered text, styled by span: trained (green, underlined), special (reverse)."""
+    """The rendered text, styled by span: trained (green, underlined), special (reverse).
+    Control characters show through `visible`, piece by piece so that the spans stay on
+    the characters they mark."""
     text = r.text[:MAX_CHARS]
-    out = Text(text)
-    for start, end, trained in r.spans:
-        if start < len(text):
-            out.stylize("bold green underline" if trained else "dim", start, min(end, len(text)))
-    for start, end in r.special:
-        if start < len(text):
-            out.stylize("bold reverse magenta", start, min(end, len(text)))
+    styles: list[list[str]] = [[] for _ in text]
+    marks = [(s, e, "bold green underline" if t else "dim") for s, e, t in r.spans]
+    for start, end, style in marks + [(s, e, "bold reverse magenta") for s, e in r.special]:
+        for i in range(start, min(end, len(text))):
+            styles[i].append(style)
+    out = Text()
+    cuts = [0] + [i for i in range(1, len(text)) if styles[i] != styles[i - 1]] + [len(text)]
+    for a, b in zip(cuts, cuts[1:]):
+        out.append(visible(text[a:b]), " ".join(styles[a]) or None)
     if len(r.text) > MAX_CHARS:
         out.append(f"\n… {len(r.text) - MAX_CHARS:,} more characters", style="dim")
     return out
@@ -75,7 +81,7 @@ class TemplatePane(VerticalScroll):
             self._renderings = render_sides(rec, get_template(app.template_name))
         except ValueError as e:  # an unknown template spec; template faults come back in .error
             self._renderings = self._notes = []
-            body.update(Text(f"{app.template_name}: {e}", style="bold red"))
+            body.update(Text(visible(f"{app.template_name}: {e}"), style="bold red"))
             return
         self._notes = [rendering_notes(r, record_system=rec.get("system")) for r in self._renderings]
         if not app.token_counts:
@@ -107,15 +113,15 @@ class TemplatePane(VerticalScroll):
             self._draw()
 
     def _draw(self) -> None:
-        parts = [Text.assemble((self.app.template_name, "bold"), "  ", LEGEND)]
+        parts = [Text.assemble((visible(self.app.template_name), "bold"), "  ", LEGEND)]
         for n, r in enumerate(self._renderings):
             counts = self._counts[n] if n < len(self._counts) else "counting tokens (the first count loads the tokenizer)…"
             parts.append(Text.assemble(("\n── " + r.side, "bold"), f" · {len(r.text):,} chars · ",
-                                       (counts, "cyan")))
+                                       (visible(counts), "cyan")))
             if r.error:
-                parts.append(Text(f"template error ({r.error_kind}): {r.error}", style="bold red"))
+                parts.append(Text(visible(f"template error ({r.error_kind}): {r.error}"), style="bold red"))
             for w in self._notes[n]:
-                parts.append(Text(f"note: {w}", style="yellow"))
+                parts.append(Text(visible(f"note: {w}"), style="yellow"))
             if r.text:
                 parts.append(styled_rendering(r))
         self.query_one("#template-body", Static).update(Group(*parts))

@@ -18,6 +18,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from workbench.terminal import visible
+
 # Dot bit of braille character U+2800 + bits, by [row within cell][column within cell].
 BRAILLE = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
 PALETTE = ("#4e9af1", "#f28e2b", "#59c45a", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
@@ -380,7 +382,7 @@ class TopicMapPane(Vertical):
         tm, canvas = self.tm, self.canvas
         if tm is None:
             legend.update("")
-            info.update(Text(self.stage or "No topic map yet: press m to build one.", style="dim"))
+            info.update(Text(visible(self.stage) or "No topic map yet: press m to build one.", style="dim"))
             return
         t = Text(no_wrap=True, overflow="ellipsis")
         if canvas.colour_by == "status":
@@ -394,17 +396,18 @@ class TopicMapPane(Vertical):
             sel = c["id"] == canvas.selected
             t.append("● ", cluster_colour(c["id"]))
             t.append(f"{c['size']:>6,} ", "bold" if sel else "dim")
-            label = c["label"] if len(c["label"]) <= LEGEND_LABEL else c["label"][: LEGEND_LABEL - 1] + "…"
+            label = visible(c["label"])
+            label = label if len(label) <= LEGEND_LABEL else label[: LEGEND_LABEL - 1] + "…"
             t.append(label + "\n", "reverse" if sel else "")
         legend.update(t)
         rows = canvas.rows_at_cursor()
         if self.stage:
-            line = Text(self.stage, style="italic")
+            line = Text(visible(self.stage), style="italic")
         elif len(rows):
             cid = canvas.cluster_at_cursor()
             st = np.bincount(canvas.status[rows], minlength=3) if len(canvas.status) else [0, 0, 0]
             line = Text.assemble(
-                (f"{len(rows):,} rows here ", "bold"), ("● ", cluster_colour(cid)), f"{tm.label_of(cid)}",
+                (f"{len(rows):,} rows here ", "bold"), ("● ", cluster_colour(cid)), visible(tm.label_of(cid)),
                 (f"  ✓{st[1]} ✗{st[2]}", "dim"), ("  enter: filter Browse", "dim"),
             )
         else:
