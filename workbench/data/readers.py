@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
 from itertools import chain
 from pathlib import Path
@@ -42,6 +43,9 @@ JSON_CELLS = {"messages", "conversations", "conversation", "chosen", "rejected",
 JSON_COLUMNS_KEY = b"workbench.json_columns"
 BOOL_CELLS = {"label", "kto_tag"}
 
+# Python's json parser gives up near 1000 levels (RecursionError); no training row nests so.
+TOO_DEEP = "lists and objects nested too deeply (about 1000 levels or more)"
+
 RawRow = tuple[int, int, Any]  # (1-based line or row, 0-based row index, row dict | DataError)
 
 
@@ -59,31 +63,66 @@ def is_dataset_file(path: str | Path) -> bool:
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
     """Files to read: a directory of dataset files expands to them (sorted, recursively); a
-    `save_to_disk` Dataset directory stays one entry, a DatasetDict gives one per split."""
+    `save_to_disk` Dataset directory stays one entry, a DatasetDict gives one per split. Each
+    real file is listed once, however many paths or symbolic links lead to it, and a linked
+    directory is walked once (a `self -> .` link is no loop). A dangling link, a FIFO or a
+    device raises a DataError naming it."""
     out: list[str] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode) of the files and directories taken
     for p in map(str, paths):
-        if not os.path.exists(p):
+        if not os.path.lexists(p):
             raise FileNotFoundError(f"{p}: no such file or directory")
+        check_readable(p)
         if not os.path.isdir(p) or is_hf_dir(p):
-            out += dict_splits(p) or [p]
+            if _first_visit(p, seen):
+                out += dict_splits(p) or [p]
             continue
-        found = _walk(Path(p))
+        _first_visit(p, seen)
+        found = _walk(Path(p), seen)
         if not found:
             raise DataError(p, None, f"no dataset files in this directory (looked for {', '.join(SUFFIXES)})")
         out += found
     return out
 
 
-def _walk(d: Path) -> list[str]:
+def _first_visit(path: str | Path, seen: set[tuple[int, int]]) -> bool:
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _walk(d: Path, seen: set[tuple[int, int]]) -> list[str]:
     found = []
     for child in sorted(d.iterdir()):
         if child.name.startswith((".", "_")):
             continue
         if child.is_dir():
-            found += (dict_splits(child) or [str(child)]) if is_hf_dir(child) else _walk(child)
+            if _first_visit(child, seen):
+                found += (dict_splits(child) or [str(child)]) if is_hf_dir(child) else _walk(child, seen)
         elif is_dataset_file(child):
-            found.append(str(child))
+            check_readable(str(child))
+            if _first_visit(child, seen):
+                found.append(str(child))
     return found
+
+
+def check_readable(path: str) -> None:
+    """A DataError unless `path` is a regular file or a directory: a dangling symbolic link
+    is named with its target, and a FIFO, socket or device is refused (reading one can wait
+    forever, or never end)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DataError(path, None, f"a symbolic link to {os.readlink(path)}, which does not exist") from None
+        raise
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a device")
+        raise DataError(path, None, f"{kind}, not a regular file: refused (reading it could wait forever)")
 
 
 # -- raw rows per container -------------------------------------------------------------------
@@ -148,6 +187,8 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
             continue
         try:
             obj = loads(text)
+        except RecursionError:
+            yield line, idx, DataError(path, line, TOO_DEEP)
         except ValueError as e:
             msg = f"malformed JSON: {e.msg} (column {e.colno})" if isinstance(e, json.JSONDecodeError) else str(e)
             yield line, idx, DataError(path, line, msg)
@@ -231,7 +272,7 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
         try:
             text = data.decode("utf-8-sig")
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # read line by line below, which names the line at fault
             pass
         else:
             line = text.count("\n", 0, len(text) - len(text.lstrip())) + 1
@@ -267,12 +308,16 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
             yield t.line_at(len(t.buf)), idx, DataError(path, t.line_at(len(t.buf)), "the array is not closed" + rest)
             return
         if t.buf[pos] == "]":
+            yield from _after_array(t, pos + 1, idx)
             return
         line = t.line_at(pos)
         while True:
             try:
                 obj, end = decode(t.buf, pos)
                 break
+            except RecursionError:
+                yield line, idx, DataError(path, line, TOO_DEEP + rest)
+                return
             except json.JSONDecodeError as e:
                 if _incomplete(e, t.buf):
                     filled = t.fill(pos)
@@ -292,11 +337,23 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
         if pos is not None and t.buf[pos] == ",":
             pos += 1
         elif pos is not None and t.buf[pos] == "]":
+            yield from _after_array(t, pos + 1, idx)
             return
         else:
             ln = t.line_at(pos if pos is not None else len(t.buf))
             yield ln, idx, DataError(path, ln, "malformed JSON: expected ',' or ']' after a row" + rest)
             return
+
+
+def _after_array(t: _Text, pos: int, idx: int) -> Iterator[RawRow]:
+    """Nothing but blanks may follow the closing bracket: a second array or stray text would
+    otherwise be dropped without a word."""
+    pos = t.skip_ws(pos)
+    if pos is not None:
+        ln = t.line_at(pos)
+        what = "a second JSON array" if t.buf[pos] == "[" else repr(t.buf[pos:pos + 20].split("\n")[0])
+        yield ln, idx, DataError(t.path, ln, f"content after the JSON array ({what}); it was not read. "
+                                             "One array per .json file, or use JSON Lines")
 
 
 _JSON_SCALARS = (str, int, float, bool)
@@ -378,15 +435,24 @@ def _csv_rows(path: str) -> Iterator[RawRow]:
 
 
 def _csv_reader(path: str, text: io.TextIOBase) -> Iterator[RawRow]:
-    reader = csv.DictReader(text)
-    idx, prev = 0, 1
+    reader = csv.DictReader(text, strict=True)  # an unclosed quote is an error, not the rest of the file in one cell
+    try:
+        reader.fieldnames  # the header row
+    except csv.Error as e:
+        yield 1, 0, DataError(path, 1, f"bad CSV header: {e}")
+        return
+    idx, prev = 0, reader.line_num
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            yield reader.line_num, idx, DataError(path, reader.line_num, f"bad CSV: {e}")
+            if str(e) == "unexpected end of data":  # the file ends inside a quoted cell
+                yield prev + 1, idx, DataError(path, prev + 1, "bad CSV: a quoted cell opened in this row is never "
+                                                               "closed; the rest of the file was not read")
+            else:
+                yield prev + 1, idx, DataError(path, prev + 1, f"bad CSV: {e}; the rest of the file was not read")
             return
         line, prev = prev + 1, reader.line_num
         bad = next((v for v in row.values() if isinstance(v, str) and _has_surrogate(v)), None)
@@ -406,6 +472,7 @@ def _has_surrogate(s: str) -> bool:
 def raw_rows(path: str) -> Iterator[RawRow]:
     """(line, row index, row or DataError) for every row of one file or save_to_disk dir."""
     low = path.lower()
+    check_readable(path)
     if os.path.isdir(path):
         if not is_hf_dir(path):
             raise DataError(path, None, "a directory that is not a save_to_disk dataset; "

@@ -81,7 +81,7 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     """One source message -> (canonical turn, spelling hint)."""
     if type(t) is dict and len(t) == 2 and not user_roles_active():  # the common {"role", "content"} turn, quickly
         role, content = t.get("role"), t.get("content")
-        if type(content) is str and role in _PLAIN and (role != "assistant" or "<think>" not in content[:64]):
+        if type(content) is str and type(role) is str and role in _PLAIN and (role != "assistant" or "<think>" not in content[:64]):
             return {"role": role, "content": content}, ({} if next(iter(t)) == "role" else {"keys": list(t)})
     if not isinstance(t, dict):
         raise RowError(f"{where} is not an object")

@@ -1,0 +1,132 @@
+"""Input that used to be lost silently, hang, or end in a traceback (issue 14 items 7-9, 12):
+each is now read in full or refused with a `file:line` error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workbench.data.dataset import Dataset
+from workbench.data.errors import DataError
+from workbench.data.readers import expand_paths, iter_records
+
+ROW = {"instruction": "q", "output": "a"}
+
+
+def _stop_error(path, **kw) -> DataError:
+    with pytest.raises(DataError) as ei:
+        list(iter_records(str(path), **kw))
+    return ei.value
+
+
+def wb(*args, cwd=None, timeout=60):
+    return subprocess.run([sys.executable, "-m", "workbench", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+# -- item 7: silent input loss ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail, words", [
+    ("[{\"instruction\": \"lost\", \"output\": \"x\"}]", "a second JSON array"),
+    ("trailing words", "'trailing words'"),
+    ("\n\n{\"instruction\": \"lost\"}", "content after the JSON array"),
+])
+def test_content_after_a_json_array_is_an_error(tmp_path, tail, words):
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([ROW, ROW], indent=1) + "\n" + tail + "\n", encoding="utf-8")
+    err = _stop_error(path)
+    assert err.line == len(json.dumps([ROW, ROW], indent=1).splitlines()) + 1 + tail.count("\n")
+    assert words in err.message
+    errors: list = []
+    assert len(list(iter_records(str(path), on_error="skip", errors=errors))) == 2  # the first array is read
+    assert len(errors) == 1 and words in errors[0]["message"]
+
+
+def test_blank_lines_after_a_json_array_are_fine(tmp_path):
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([ROW]) + "\n\n  \n", encoding="utf-8")
+    assert len(list(iter_records(str(path)))) == 1
+
+
+def test_csv_with_an_unclosed_quote_is_an_error(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text('instruction,output\nq1,a1\nq2,"unclosed\nq3,a3\nq4,a4\n', encoding="utf-8")
+    err = _stop_error(path)
+    assert err.line == 3 and "never closed" in err.message
+    path.write_text('instruction,output\nq1,"a"b\n', encoding="utf-8")  # a quote in the middle of a cell
+    assert _stop_error(path).line == 2
+
+
+def test_symlink_loops_and_links_read_each_real_file_once(tmp_path):
+    d = tmp_path / "data"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.jsonl").write_text(json.dumps(ROW) + "\n", encoding="utf-8")
+    (d / "sub" / "b.jsonl").write_text(json.dumps(ROW) + "\n", encoding="utf-8")
+    (d / "self").symlink_to(".")
+    (d / "sub" / "up").symlink_to("..")
+    (d / "again.jsonl").symlink_to("a.jsonl")
+    files = expand_paths([d])
+    assert sorted(os.path.basename(f) for f in files) == ["a.jsonl", "b.jsonl"]
+    assert len(Dataset.open([d, d / "a.jsonl"])) == 2
+
+
+def test_fifo_and_device_are_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(DataError, match="not a regular file"):
+            expand_paths([path])
+        with pytest.raises(DataError, match="not a regular file"):
+            list(iter_records(str(path)))
+    d = tmp_path / "dir"
+    d.mkdir()
+    os.mkfifo(d / "p.jsonl")
+    r = wb("info", d)  # would wait forever on the FIFO
+    assert r.returncode == 1 and "p.jsonl: a FIFO (named pipe), not a regular file" in r.stderr, r.stderr
+
+
+# -- item 8: tracebacks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["deep.jsonl", "deep.json"])
+def test_json_nested_thousands_deep_is_an_error(tmp_path, name):
+    deep = '{"instruction": "q", "output": "a", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    path = tmp_path / name
+    text = f"[{json.dumps(ROW)},\n{deep}]" if name.endswith(".json") else f"{json.dumps(ROW)}\n{deep}\n"
+    path.write_text(text, encoding="utf-8")
+    err = _stop_error(path)
+    assert err.line == 2 and "nested" in err.message
+    r = wb("info", path)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and f"{path}:2: " in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("role", [["user"], {"name": "user"}, 3, None])
+def test_a_role_that_is_not_a_string_is_an_error(tmp_path, role):
+    path = tmp_path / "data.jsonl"
+    rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+            {"messages": [{"role": role, "content": "q"}, {"role": "assistant", "content": "a"}]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    err = _stop_error(path)
+    assert err.line == 2 and "role" in err.message
+    sg = tmp_path / "sg.jsonl"
+    rows = [{"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]},
+            {"conversations": [{"from": role, "value": "q"}, {"from": "gpt", "value": "a"}]}]
+    sg.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    err = _stop_error(sg)
+    assert err.line == 2
+
+
+def test_a_dangling_symlink_in_a_directory_is_named(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "a.jsonl").write_text(json.dumps(ROW) + "\n", encoding="utf-8")
+    (d / "gone.jsonl").symlink_to("missing.jsonl")
+    with pytest.raises(DataError, match="a symbolic link to missing.jsonl, which does not exist"):
+        expand_paths([d])
+    r = wb("info", d)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "gone.jsonl: a symbolic link" in r.stderr
