@@ -127,3 +127,23 @@ def test_degenerate_pairs_in_other_preference_formats(tmp_path):
                    + json.dumps({"prompt": "Say hi", "chosen": "Hello!", "rejected": "Go away."}) + "\n")
     ds = Dataset.open(trl)
     assert [degenerate_pair(r) for r in ds] == ["chosen identical to rejected", "chosen is a prefix of rejected", None]
+
+
+def test_cli_default_view_and_the_full_text_option(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    persona = document(random.Random(9), 400)
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _rows(tmp_path, lambda i, rng: persona, n=30)))
+    env = dict(os.environ)
+
+    def dedup(*extra):
+        out = subprocess.run([sys.executable, "-m", "workbench", "dedup", str(path), "--dry-run", *extra],
+                             capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert "0 clusters" in dedup()
+    assert "1 clusters, 29 duplicates" in dedup("--view", "all")
