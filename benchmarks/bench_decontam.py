@@ -102,14 +102,15 @@ def child(mode: str, data: str, bench: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t, "rows": sorted(rows)}))
 
 
-def _child(mode: str, data: str, bench: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, mode, data, bench], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def _child(mode: str, data: str, bench: str) -> dict:
+    cpu = _cpu()
+    out = subprocess.run([sys.executable, __file__, mode, data, bench], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
 
 
 def _cli(data: str, bench: str, report: str) -> dict:
@@ -119,6 +120,10 @@ def _cli(data: str, bench: str, report: str) -> dict:
     dt, cpu = time.perf_counter() - t, _cpu() - cpu
     rows = {int(r.rsplit(":", 1)[1]) for r in {h["row"] for h in json.loads(Path(report).read_text())["hits"]}}
     return {"seconds": dt, "cpu_seconds": cpu, "rows": sorted(rows)}
+
+
+def _median_cpu(runs: list[dict]) -> float:
+    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -143,6 +148,9 @@ def main() -> None:
         "ours_lib_mb_per_s": round(rate["lib"], 2),
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_mb_per_cpu_s": round(statistics.median(mb / r["cpu_seconds"] for r in runs["cli"]), 2),
+        # Whole processes' CPU (start-up, imports and reading included on every side).
+        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
+        "polars_cpu_over_cli_cpu": round(_median_cpu(runs["polars"]) / _median_cpu(runs["cli"]), 2),
         "polars_numpy_mb_per_s": round(rate["polars"], 2),
         "cli_over_polars": round(rate["cli"] / rate["polars"], 2),
         "cli_time_over_lib": round(rate["lib"] / rate["cli"], 2),

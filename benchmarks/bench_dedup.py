@@ -118,14 +118,15 @@ def child(mode: str, path: str) -> None:
     raise SystemExit(f"unknown mode {mode}")
 
 
-def _run_child(mode: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def _run_child(mode: str, path: str) -> dict:
+    cpu = _cpu()
+    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
 
 
 def _run_cli(path: str, report: str, env: dict) -> dict:
@@ -137,6 +138,10 @@ def _run_cli(path: str, report: str, env: dict) -> dict:
     ids = {f"{Path(path).name}:{i}": i for i in range(N)}
     clusters = [[ids[m] for m in c["members"]] for c in rep["clusters"]]
     return {"seconds": dt, "cpu_seconds": cpu, "docs": rep["rows"], "clusters": clusters}
+
+
+def _median_cpu(runs: list[dict]) -> float:
+    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -170,6 +175,9 @@ def main() -> None:
         "ours_lib_docs_per_s": round(rate["lib"]),
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_docs_per_cpu_s": round(statistics.median(r["docs"] / r["cpu_seconds"] for r in runs["cli"])),
+        # Whole processes' CPU (start-up, imports and reading included on every side).
+        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
+        "rensa_cpu_over_cli_cpu": round(_median_cpu(runs["rensa"]) / _median_cpu(runs["cli"]), 2),
         "rensa_docs_per_s": round(rate["rensa"]),
         "datasketch_bulk_docs_per_s": round(rate["datasketch"]),
         "datasketch_docs": sketch["docs"],

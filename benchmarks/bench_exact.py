@@ -79,14 +79,15 @@ def child(mode: str, path: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t, "rows": sorted(rows)}))
 
 
-def _child(mode: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def _child(mode: str, path: str) -> dict:
+    cpu = _cpu()
+    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
 
 
 def _cli(path: str, report: str, ids: dict[str, int]) -> dict:
@@ -96,6 +97,10 @@ def _cli(path: str, report: str, ids: dict[str, int]) -> dict:
     dt, cpu = time.perf_counter() - t, _cpu() - cpu
     rows = {ids[m] for c in json.loads(Path(report).read_text())["clusters"] for m in c["members"]}
     return {"seconds": dt, "cpu_seconds": cpu, "rows": sorted(rows)}
+
+
+def _median_cpu(runs: list[dict]) -> float:
+    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -120,6 +125,9 @@ def main() -> None:
         "ours_lib_rows_per_s": round(rate["lib"]),
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_rows_per_cpu_s": round(statistics.median(N / r["cpu_seconds"] for r in runs["cli"])),
+        # Whole processes' CPU (start-up, imports and reading included on every side).
+        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
+        "polars_cpu_over_cli_cpu": round(_median_cpu(runs["polars"]) / _median_cpu(runs["cli"]), 2),
         "polars_rows_per_s": round(rate["polars"]),
         "cli_over_polars": round(rate["cli"] / rate["polars"], 2),
         "cli_time_over_lib": round(rate["lib"] / rate["cli"], 2),
