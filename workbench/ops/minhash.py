@@ -3,8 +3,10 @@
 A per-document loop (datasketch's MinHash.update per shingle, then an LSH insert and query)
 spends its time in Python. Here a chunk of documents is shingled at once (workbench.ops.hashing),
 and the num_perm hash permutations are applied to all of the chunk's shingles as array
-operations: h_p(x) = a_p * x + b_p (mod 2**64) with odd a_p, whose top bits are a
-multiply-shift universal hash; the minimum per document comes from one `minimum.reduceat`.
+operations: h_p(x) = a_p * x + b_p (mod 2**32) with odd a_p over the top 32 bits of each
+shingle's hash (32-bit lanes: half the memory traffic of 64-bit ones, and a chance collision of
+two shingles moves a Jaccard estimate by far less than its sampling error); the minimum per
+document comes from one `minimum.reduceat`.
 
 Only 8 bits of each minimum are kept (b-bit MinHash: a byte of a hash of the minimum):
 num_perm bytes per row, so a million rows with 128 permutations hold 128 MB, whatever the
@@ -95,8 +97,8 @@ def optimal_banding(threshold: float, num_perm: int, fn_weight: float = 0.9) -> 
 
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True) | _U64(1)
-    b = rng.integers(0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True)
+    a = rng.integers(1, np.iinfo(np.uint32).max, size=num_perm, dtype=np.uint32, endpoint=True) | np.uint32(1)
+    b = rng.integers(0, np.iinfo(np.uint32).max, size=num_perm, dtype=np.uint32, endpoint=True)
     return a, b
 
 
@@ -104,6 +106,7 @@ def signatures(texts: Sequence[str], p: MinHashParams, perms=None) -> tuple[np.n
     """8-bit MinHash signatures (len(texts) x num_perm, uint8) and a mask of texts with shingles."""
     a, b = perms if perms is not None else _permutations(p.num_perm, p.seed)
     h, doc = shingle(texts, p.ngram, p.unit)
+    h = (h >> _U64(32)).astype(np.uint32)  # the top bits: mix64 made every bit uniform
     counts = np.bincount(doc, minlength=len(texts))
     has = counts > 0
     sig = np.zeros((len(texts), p.num_perm), dtype=np.uint8)
@@ -121,7 +124,7 @@ def signatures(texts: Sequence[str], p: MinHashParams, perms=None) -> tuple[np.n
         s0, s1 = starts[lo], ends[hi - 1]
         seg = h[s0:s1]
         rel = starts[lo:hi] - s0
-        buf = np.empty((k, len(seg)), dtype=np.uint64)
+        buf = np.empty((k, len(seg)), dtype=np.uint32)
         with np.errstate(over="ignore"):
             for p0 in range(0, p.num_perm, k):
                 kk = min(k, p.num_perm - p0)
@@ -130,7 +133,7 @@ def signatures(texts: Sequence[str], p: MinHashParams, perms=None) -> tuple[np.n
                 np.add(work, b[p0 : p0 + kk, None], out=work)
                 mins = np.minimum.reduceat(work, rel, axis=1)
                 # The minimum's own top bits are near zero; a hash of it gives a uniform byte.
-                sig[rows[lo:hi], p0 : p0 + kk] = (mix64(mins) >> _U64(56)).astype(np.uint8).T
+                sig[rows[lo:hi], p0 : p0 + kk] = (mix64(mins.astype(np.uint64)) >> _U64(56)).astype(np.uint8).T
         lo = hi
     return sig, has
 
