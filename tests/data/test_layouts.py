@@ -108,3 +108,11 @@ def test_the_hint_offers_format_and_map_only_when_they_can_help(tmp_path):
     path.write_text(json.dumps({"scores": {"a": 1}, "n": 3}) + "\n")
     with pytest.raises(DataError, match="--format and --map cannot help"):
         list(iter_records(str(path)))
+
+
+def test_rows_as_lists_say_they_have_no_field_names(tmp_path):
+    path = tmp_path / "values.json"
+    pd.DataFrame(ROWS).to_json(path, orient="values")
+    with pytest.raises(DataError, match="orient='values'") as e:
+        list(iter_records(str(path)))
+    assert "--format" not in str(e.value) and "--map" not in str(e.value)

@@ -604,7 +604,9 @@ def iter_records(
             fail(item)
             continue
         if not isinstance(item, dict):
-            fail(DataError(path, line, f"a row must be a JSON object, not {json_kind(item)}"))
+            values = " (rows as lists, as pandas to_json orient='values' writes them, have no field names: " \
+                     "write records instead)" if isinstance(item, list) else ""
+            fail(DataError(path, line, f"a row must be a JSON object, not {json_kind(item)}{values}"))
             continue
         row, renamed = _apply_mapping(item, mapping)
         try:
