@@ -16,7 +16,7 @@ def test_user_templates_render_sandboxed(tmp_path):
     assert render("cot", ov, instruction="q", answer="a") == "Think about: q / A"
     evil = tmp_path / "evil.j2"
     evil.write_text("{{ instruction.__class__.__mro__[1].__subclasses__() }}")
-    with pytest.raises(PromptError, match="SecurityError|unsafe"):
+    with pytest.raises(PromptError, match="outside the sandbox"):
         render("cot", load_overrides([f"cot={evil}"]), instruction="q", answer="a")
     with pytest.raises(PromptError, match="UndefinedError"):
         render("cot", ov, instruction="q")

@@ -106,3 +106,48 @@ def test_documents_reach_the_template(tmp_path):
                            "{{ messages[0].content }}")
     r = render_conversation(MSGS[:1], spec, documents=[{"title": "Doc", "text": "Body"}])
     assert r.text == "[1] Doc: Body\na <b> & 'c'"
+
+
+@pytest.mark.parametrize("hog", [
+    "{{ '%01500000000d' % 1 }}",  # 1.5 GB in one C call: no guard in Jinja sees it
+    "{{ 'x' | center(1500000000) }}",
+    "{{ ('a' * 1000) | replace('', 'x' * 9999999) }}",
+])
+def test_one_c_level_call_cannot_take_the_memory(tmp_path, hog):
+    r = render_conversation(MSGS, jinja(tmp_path, hog))
+    assert r.error_kind == "error" and "out of memory" in r.error
+    ok = render_record(cases()["single"], "chatml")  # the next render is served as usual
+    assert ok.error is None and ok.text.startswith("<|im_start|>user")
+
+
+def test_one_c_level_call_cannot_outlive_the_deadline(tmp_path):
+    import time
+
+    spec = jinja(tmp_path, "{{ (10 ** 4096) ** 4096 }}")  # one multiplication loop in C: ~45 s
+    t0 = time.monotonic()
+    r = render_conversation(MSGS, spec, time_limit=0.5)
+    assert r.error_kind == "timeout" and "0.5 s" in r.error
+    assert time.monotonic() - t0 < 20  # the deadline held (generous: the machine may be loaded)
+    assert render_record(cases()["single"], "chatml").error is None
+
+
+@pytest.mark.parametrize("deep", ["(" * 3000 + "1" + ")" * 3000, "[" * 3000 + "]" * 3000, "-" * 5000 + "1"])
+def test_deep_nesting_is_a_template_error(tmp_path, deep):
+    r = render_conversation(MSGS, jinja(tmp_path, "{{ " + deep + " }}"))
+    assert r.error_kind == "syntax" and "nested too deeply" in r.error
+
+
+@pytest.mark.parametrize("text,words", [
+    ("{{ '%01500000000d' % 1 }}", "out of memory"),
+    ("{{ 'x' * 1000000000 }}", "1,000,000,000"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "did not finish"),
+    ("{{ ''.__class__.__mro__ }}", "outside the sandbox"),
+    ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "nested too deeply"),
+])
+def test_prompt_templates_have_the_same_limits(tmp_path, text, words):
+    from workbench.llm.prompts import PromptError, load_overrides, render
+
+    path = tmp_path / "cot.j2"
+    path.write_text(text)
+    with pytest.raises(PromptError, match=words):
+        render("cot", load_overrides([f"cot={path}"]), instruction="q", answer="a")

@@ -1,13 +1,13 @@
-"""Prompt templates of the generation operations, rendered in jinja2's sandbox.
+"""Prompt templates of the generation operations, rendered in the chat templates' sandbox.
 
 Built-in prompts live here as Jinja text; a user may replace any of them with their own file
 (`--prompt NAME=FILE` on the command line). User templates are untrusted text, so every
-template renders in a `SandboxedEnvironment` with undefined variables as errors.
+template renders like a chat template (workbench.templates.sandbox: Jinja's sandbox, a
+rendering process with a memory cap killed at the time limit), with undefined variables as errors.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 PROMPTS: dict[str, str] = {
@@ -78,19 +78,6 @@ JUDGE_RUBRICS: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=None)
-def _env():
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
-
-
-@lru_cache(maxsize=256)
-def _compile(source: str):
-    return _env().from_string(source)
-
-
 class PromptError(ValueError):
     pass
 
@@ -100,12 +87,12 @@ def render(name_or_source: str, overrides: dict[str, str] | None = None, **varia
     source = (overrides or {}).get(name_or_source) or PROMPTS.get(name_or_source)
     if source is None:
         raise PromptError(f"unknown prompt {name_or_source!r}; known: {', '.join(PROMPTS)}")
-    from jinja2 import TemplateError
+    from workbench.templates.sandbox import TemplateFailure, render_text
 
     try:
-        return _compile(source).render(**variables).strip()
-    except TemplateError as e:
-        raise PromptError(f"prompt {name_or_source!r}: {type(e).__name__}: {e}") from None
+        return render_text(source, **variables).strip()
+    except TemplateFailure as e:
+        raise PromptError(f"prompt {name_or_source!r}: {e}") from None
 
 
 def load_overrides(items: list[str]) -> dict[str, str]:
@@ -116,11 +103,11 @@ def load_overrides(items: list[str]) -> dict[str, str]:
         if not sep or name not in PROMPTS:
             raise PromptError(f"--prompt expects NAME=FILE with NAME one of {', '.join(PROMPTS)}; got {item!r}")
         text = Path(path).read_text(encoding="utf-8")
-        from jinja2 import TemplateSyntaxError
+        from workbench.templates.sandbox import TemplateFailure, compile_template
 
         try:
-            _compile(text)
-        except TemplateSyntaxError as e:
-            raise PromptError(f"{path}:{e.lineno}: {e.message}") from None
+            compile_template(text, prompt=True)
+        except TemplateFailure as e:
+            raise PromptError(f"{path}:{e.line}: {e}" if e.line else f"{path}: {e}") from None
         out[name] = text
     return out

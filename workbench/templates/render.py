@@ -32,7 +32,9 @@ from functools import lru_cache
 from workbench.data.record import Record
 from workbench.templates.messages import Conversation, conversations
 from workbench.templates.registry import GENERATION_TAG, MASK_POLICIES, Template, get_template
-from workbench.templates.sandbox import DEFAULT_TIME_LIMIT, TemplateFailure, compile_template, deadline, render_messages
+from workbench.templates.sandbox import (
+    DEFAULT_TIME_LIMIT, TemplateFailure, compile_template, deadline, isolated, render_messages,
+)
 
 
 
@@ -122,8 +124,8 @@ def render_sides(
     except ValueError as e:
         return [Rendering("", error=str(e), error_kind="error", template=tpl.name)]
     try:
-        with deadline(time_limit):
-            return [_render_conversation(c, tpl, add_generation_prompt, mask_policy, train_eos) for c in convs]
+        with deadline(time_limit):  # one round trip to a rendering process for all the row's renders
+            return isolated(_render_all, convs, tpl, add_generation_prompt, mask_policy, train_eos)
     except TemplateFailure as e:  # the time limit, which covers every side of the row
         return [Rendering("", error=str(e), error_kind=e.kind, side=c.side, template=tpl.name) for c in convs]
 
@@ -145,9 +147,13 @@ def render_conversation(
     conv = Conversation("conversation", messages, messages, len(messages), tools, documents)
     try:
         with deadline(time_limit):
-            return _render_conversation(conv, tpl, add_generation_prompt, mask_policy, train_eos)
+            return isolated(_render_all, [conv], tpl, add_generation_prompt, mask_policy, train_eos)[0]
     except TemplateFailure as e:
         return Rendering("", error=str(e), error_kind=e.kind, template=tpl.name)
+
+
+def _render_all(convs: list[Conversation], tpl: Template, agp: bool, policy: str, train_eos: bool) -> list[Rendering]:
+    return [_render_conversation(c, tpl, agp, policy, train_eos) for c in convs]
 
 
 def _alias_reasoning(messages: list[dict]) -> list[dict]:

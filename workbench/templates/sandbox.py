@@ -7,23 +7,34 @@ HTML escaping, with indent/separators/sort_keys), `strftime_now`, a limited `dic
 that may loop forever or build huge strings, so:
 
 - reading an unsafe attribute (`''.__class__`) is an error, where Jinja renders it as empty;
-- `*` and `**` are intercepted and refuse results beyond MAX_SIZE;
-- every render runs under a deadline: a watchdog thread, polling every POLL seconds, raises an
-  exception inside the rendering thread once its deadline has passed (`PyThreadState_SetAsyncExc`),
-  which stops any pure-Python loop that Jinja compiled, at the cost of one dict entry per render.
+- `*` and `**` are intercepted and refuse results beyond MAX_SIZE (a clear message, early);
+- every render runs in a worker process whose address space is capped (RLIMIT_AS, MEMORY_MB)
+  and which is killed when the caller's deadline passes. Guards inside the process cannot be
+  complete: one C-level operation (`'%01500000000d' % 1`, `'x'|center(1500000000)`,
+  `(10**4096)**4096`) allocates gigabytes or runs for a minute without returning to Python.
+  The workers persist (one per thread rendering at the moment, started on first use in about
+  0.1 s) and a record's renders make one round trip (`isolated`), so rendering thousands of rows
+  stays fast (benchmarks/bench_templates.py).
+
+Chat templates (`ENV`) and the prompt templates of the generation operations (`PROMPT_ENV`,
+workbench.llm.prompts) share the sandbox, its guards and its limits.
 """
 
 from __future__ import annotations
 
-import ctypes
-import heapq
-import itertools
+import importlib
 import json
+import os
+import pickle
+import select
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import jinja2
 from jinja2 import nodes
@@ -33,19 +44,24 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 DEFAULT_TIME_LIMIT = 2.0  # seconds per record (all its renders together)
 MAX_SIZE = 10_000_000  # characters / items a single `*` or `**` may produce
-POLL = 0.05  # seconds between the watchdog's looks at the deadlines (its precision)
+MEMORY_MB = 1024  # address space of a rendering process
+T = TypeVar("T")
 
 
 class TemplateFailure(Exception):
     """A template could not render a conversation; the message says why, for people."""
 
-    def __init__(self, message: str, *, kind: str = "error"):
+    def __init__(self, message: str, *, kind: str = "error", line: int | None = None):
         super().__init__(message)
         self.kind = kind  # "rejected" (raise_exception), "unsafe", "timeout", "syntax", "error"
+        self.line = line  # of a syntax error
+
+    def __reduce__(self):  # crosses the pipe from the rendering process with its kind
+        return _failure, (str(self), self.kind, self.line)
 
 
-class _Deadline(BaseException):
-    """Injected into a rendering thread by the watchdog. BaseException, so no `except Exception` eats it."""
+def _failure(message: str, kind: str, line: int | None) -> TemplateFailure:
+    return TemplateFailure(message, kind=kind, line=line)
 
 
 # --- the environment -------------------------------------------------------------------
@@ -145,19 +161,61 @@ def _make_env() -> _Env:
 
 ENV = _make_env()
 _GLOBALS = dict(ENV.globals)
+# Prompt templates: plain Jinja text where an undefined variable is an error.
+PROMPT_ENV = _Env(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+class SourceTemplate:
+    """A template outside the rendering process: its source, known to compile."""
+
+    def __init__(self, source: str, prompt: bool = False):
+        self.source, self.prompt = source, prompt
 
 
 @lru_cache(maxsize=64)
-def compile_template(source: str) -> jinja2.Template:
-    """Compile once per distinct source; a syntax error becomes a TemplateFailure naming the line."""
+def _compile(source: str, prompt: bool = False) -> jinja2.Template:
     try:
-        return ENV.from_string(source)
+        return (PROMPT_ENV if prompt else ENV).from_string(source)
     except TemplateSyntaxError as e:
-        raise TemplateFailure(f"template syntax error on line {e.lineno}: {e.message}", kind="syntax") from None
+        raise TemplateFailure(f"template syntax error on line {e.lineno}: {e.message}", kind="syntax",
+                              line=e.lineno) from None
+    except RecursionError:
+        raise TemplateFailure("the template is nested too deeply", kind="syntax") from None
+    except MemoryError:
+        raise TemplateFailure("the template is too large to compile", kind="syntax") from None
+
+
+def _check(source: str, prompt: bool) -> None:
+    _compile(source, prompt)
+
+
+@lru_cache(maxsize=64)
+def compile_template(source: str, prompt: bool = False) -> jinja2.Template | SourceTemplate:
+    """Compile once per distinct source (in the rendering process; here, a SourceTemplate once it
+    is known to compile). A syntax error, or nesting too deep to parse, is a TemplateFailure."""
+    if _IN_WORKER:
+        return _compile(source, prompt)
+    isolated(_check, source, prompt)
+    return SourceTemplate(source, prompt)
+
+
+def render_text(source: str, **variables: Any) -> str:
+    """Render a prompt template (PROMPT_ENV) under the same limits as chat templates."""
+    return isolated(_render_text, source, variables)
+
+
+def _render_text(source: str, variables: dict) -> str:
+    template = _compile(source, True)
+    try:
+        return template.render(**variables)
+    except (SecurityError, RecursionError, MemoryError) as e:
+        raise _as_failure(e) from None
+    except Exception as e:  # noqa: BLE001 - an undefined variable, a filter's error: named as Jinja names it
+        raise TemplateFailure(f"{type(e).__name__}: {e}") from None
 
 
 def render_messages(
-    template: jinja2.Template,
+    template: jinja2.Template | SourceTemplate,
     messages: list[dict],
     *,
     track_generation: bool = False,
@@ -166,7 +224,11 @@ def render_messages(
     """Render one conversation. Returns the text and the `{% generation %}` spans (if tracked).
 
     Template errors become TemplateFailure; the caller sets the deadline (see `deadline`).
+    Outside the rendering process this is one round trip to it; `isolated` runs a whole batch
+    of renders in one.
     """
+    if isinstance(template, SourceTemplate):
+        return isolated(_render_source, template.source, messages, track_generation, context)
     # What Template.render does, minus merging the globals ChainMap into every context (the
     # costliest step for short chats) and minus traceback rewriting (we report messages only).
     variables = {**_GLOBALS, **context, "messages": messages}
@@ -183,95 +245,212 @@ def render_messages(
         finally:
             _tracking.state = None
         return "".join(blocks), spans
-    except SecurityError as e:
-        raise TemplateFailure(f"the template tried to reach outside the sandbox: {e}", kind="unsafe") from None
-    except TemplateError as e:
+    except (SecurityError, TemplateError, RecursionError, MemoryError, TypeError, ValueError, KeyError, IndexError,
+            AttributeError, ZeroDivisionError, OverflowError) as e:
+        raise _as_failure(e) from None
+
+
+def _render_source(source, messages, track_generation, context):
+    return render_messages(_compile(source), messages, track_generation=track_generation, **context)
+
+
+def _as_failure(e: BaseException) -> TemplateFailure:
+    """A template's error, in words for people."""
+    if isinstance(e, SecurityError):
+        return TemplateFailure(f"the template tried to reach outside the sandbox: {e}", kind="unsafe")
+    if isinstance(e, TemplateError):
         # raise_exception() and undefined values both land here; the template's own words are the best message
-        kind = "rejected" if type(e) is TemplateError else "error"
-        raise TemplateFailure(f"the template rejected this conversation: {e.message or e}"
-                              if kind == "rejected" else f"template error: {e}", kind=kind) from None
-    except RecursionError:
-        raise TemplateFailure("the template recursed too deeply", kind="error") from None
-    except MemoryError:
-        raise TemplateFailure("the template ran out of memory", kind="error") from None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as e:
-        raise TemplateFailure(f"template error: {type(e).__name__}: {e}", kind="error") from None
+        if type(e) is TemplateError:
+            return TemplateFailure(f"the template rejected this conversation: {e.message or e}", kind="rejected")
+        return TemplateFailure(f"template error: {e}", kind="error")
+    if isinstance(e, RecursionError):
+        return TemplateFailure("the template recursed too deeply", kind="error")
+    if isinstance(e, MemoryError):
+        return TemplateFailure(f"the template ran out of memory (limit {MEMORY_MB} MB)", kind="error")
+    if isinstance(e, Exception):
+        return TemplateFailure(f"template error: {type(e).__name__}: {e}", kind="error")
+    raise e
 
 
-# --- the deadline ----------------------------------------------------------------------
+# --- the rendering processes and the deadline ---------------------------------------------
 
-
-class _Watchdog:
-    """One daemon thread that fires `_Deadline` into threads whose render outlived its deadline."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._armed: dict[int, tuple[int, float]] = {}  # token -> (thread id, deadline)
-        self._heap: list[tuple[float, int]] = []
-        self._fired: set[int] = set()
-        self._ids = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, seconds: float) -> int:
-        import time
-
-        with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="template-watchdog", daemon=True)
-                self._thread.start()
-            token = next(self._ids)
-            when = time.monotonic() + seconds
-            self._armed[token] = (threading.get_ident(), when)
-            heapq.heappush(self._heap, (when, token))
-            # No notify: waking the watchdog on every render costs a thread switch; it polls instead.
-            return token
-
-    def disarm(self, token: int) -> None:
-        """Stop watching; clears an exception fired but not yet delivered (the body just finished)."""
-        with self._cond:
-            tid, _ = self._armed.pop(token)
-            if token in self._fired:
-                self._fired.discard(token)
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
-
-    def _run(self) -> None:
-        import time
-
-        with self._cond:
-            while True:
-                while self._heap and self._heap[0][1] not in self._armed:
-                    heapq.heappop(self._heap)  # disarmed in time
-                if not self._heap:
-                    self._cond.wait(POLL)
-                    continue
-                when, token = self._heap[0]
-                now = time.monotonic()
-                if now < when:
-                    self._cond.wait(min(when - now, POLL))
-                    continue
-                heapq.heappop(self._heap)
-                tid, _ = self._armed[token]
-                self._fired.add(token)
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(_Deadline))
-
-
-_WATCHDOG = _Watchdog()
+_IN_WORKER = False  # True inside a rendering process
+_local = threading.local()  # .until: the deadline (time.monotonic) of the thread's current `deadline` block
+_FRAME = 8  # bytes of the length prefix of a message on the pipes
 
 
 @contextmanager
 def deadline(seconds: float | None = DEFAULT_TIME_LIMIT) -> Iterator[None]:
-    """Run the body under a time limit; past it, TemplateFailure(kind="timeout") is raised."""
-    if not seconds:
-        yield
-        return
-    message = f"the template did not finish within {seconds:g} s (an endless or huge loop?)"
+    """Every `isolated` call in the body shares this time limit; past it, the rendering process
+    is killed and TemplateFailure(kind="timeout") is raised. `None` or 0: no limit."""
+    outer = getattr(_local, "until", None)
+    _local.until = (time.monotonic() + seconds) if seconds else float("inf")
+    _local.seconds = seconds
     try:
-        token = _WATCHDOG.arm(seconds)
+        yield
+    finally:
+        _local.until = outer
+
+
+def isolated(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a rendering process (a module-level function; arguments and result are
+    pickled), under the current `deadline` (DEFAULT_TIME_LIMIT when none is set) and the memory
+    cap. fn's exceptions are raised here; a process that dies (out of memory, crashed) or passes
+    the deadline is a TemplateFailure, and the next call gets a fresh process."""
+    if _IN_WORKER:
+        return fn(*args)
+    until = getattr(_local, "until", None)
+    seconds = getattr(_local, "seconds", DEFAULT_TIME_LIMIT) if until is not None else DEFAULT_TIME_LIMIT
+    if until is None:
+        until = time.monotonic() + DEFAULT_TIME_LIMIT
+    request = pickle.dumps((fn.__module__, fn.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
+    for attempt in (0, 1):
+        worker = _POOL.take()
         try:
-            yield
-        except _Deadline:
-            raise TemplateFailure(message, kind="timeout") from None
-        finally:
-            _WATCHDOG.disarm(token)
-    except _Deadline:  # delivered while disarming
-        raise TemplateFailure(message, kind="timeout") from None
+            ok, value = worker.call(request, until)
+        except _Timeout:
+            worker.kill()
+            raise TemplateFailure(f"the template did not finish within {seconds:g} s (an endless or huge loop?)",
+                                  kind="timeout") from None
+        except _Died as e:
+            worker.kill()
+            if e.before_start and attempt == 0:
+                continue  # the process had died while idle: once more on a fresh one
+            raise TemplateFailure(f"the template crashed its rendering process ({e}): out of memory "
+                                  f"(limit {MEMORY_MB} MB) or nested too deeply?", kind="error") from None
+        except BaseException:
+            worker.kill()
+            raise
+        _POOL.give(worker)
+        if ok:
+            return value
+        raise value
+    raise AssertionError("unreachable")
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Died(Exception):
+    def __init__(self, why: str, before_start: bool = False):
+        super().__init__(why)
+        self.before_start = before_start
+
+
+_BOOT = """import sys
+sys.path.insert(0, {root!r})
+from workbench.templates import sandbox
+sandbox._serve()
+"""
+
+
+class _Worker:
+    """One rendering process, used by one thread at a time."""
+
+    def __init__(self) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        # No secrets in a process that runs untrusted templates.
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")}
+        self.proc = subprocess.Popen([sys.executable, "-c", _BOOT.format(root=root)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
+
+    def call(self, request: bytes, until: float) -> tuple[bool, Any]:
+        try:
+            self.proc.stdin.write(len(request).to_bytes(_FRAME, "little") + request)
+        except OSError as e:
+            raise _Died(f"cannot send to it: {e}", before_start=True) from None
+        size = int.from_bytes(self._read(_FRAME, until), "little")
+        return pickle.loads(self._read(size, until))
+
+    def _read(self, n: int, until: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        chunks, got = [], 0
+        while got < n:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise _Timeout()
+            ready, _, _ = select.select([fd], [], [], None if left == float("inf") else left)
+            if not ready:
+                raise _Timeout()
+            chunk = os.read(fd, min(n - got, 1 << 20))
+            if not chunk:
+                self.proc.wait()
+                raise _Died(f"exit status {self.proc.returncode}")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+class _Pool:
+    """Idle rendering processes; a thread takes one (or starts one) for each call."""
+
+    def __init__(self) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> _Worker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return _Worker()
+
+    def give(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+
+_POOL = _Pool()
+
+
+def _serve() -> None:
+    """The rendering process: run requests from stdin until it closes (the parent exited)."""
+    import resource
+
+    global _IN_WORKER
+    _IN_WORKER = True
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_MB << 20, MEMORY_MB << 20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    parent = os.getppid()
+
+    def orphaned() -> None:  # a render looping when the parent died: stdin's EOF would come too late
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but replies on the pipe
+    while True:
+        head = inp.read(_FRAME)
+        if len(head) < _FRAME:
+            return
+        module, name, args = pickle.loads(inp.read(int.from_bytes(head, "little")))
+        try:
+            fn = importlib.import_module(module)
+            for part in name.split("."):
+                fn = getattr(fn, part)
+            reply: tuple[bool, Any] = (True, fn(*args))
+        except MemoryError:
+            reply = (False, _as_failure(MemoryError()))
+        except Exception as e:  # noqa: BLE001 - raised again in the caller
+            reply = (False, e)
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # noqa: BLE001
+            data = pickle.dumps((False, RuntimeError(f"unpicklable result: {e}")))
+        out.write(len(data).to_bytes(_FRAME, "little") + data)
+        out.flush()
