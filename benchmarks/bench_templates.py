@@ -60,7 +60,7 @@ def main() -> None:
 
     from workbench.templates.messages import conversations
     from workbench.templates.registry import get_template
-    from workbench.templates.render import render_sides
+    from workbench.templates.render import render_many
     from workbench.templates.tokens import load_tokenizer, tokenize
 
     smol = load_tokenizer("smollm2")
@@ -70,8 +70,8 @@ def main() -> None:
     rows = load_rows(args.rows)
     convs = [c.messages for r in rows for c in conversations(r)]
 
-    def ours(rows):
-        return [tokenize(s, smol) for r in rows for s in render_sides(r, tpl)]
+    def ours(rows):  # as template lint renders a dataset: a chunk of rows per trip to the rendering process
+        return [tokenize(s, smol) for _, sides in render_many(rows, tpl) for s in sides]
 
     def theirs(convs):
         return [hf.apply_chat_template(m, chat_template=tpl.source, tokenize=True, return_dict=True,

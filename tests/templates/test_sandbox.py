@@ -151,3 +151,18 @@ def test_prompt_templates_have_the_same_limits(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(PromptError, match=words):
         render("cot", load_overrides([f"cot={path}"]), instruction="q", answer="a")
+
+
+def test_render_many_is_render_sides_and_a_hanging_row_times_out_alone(tmp_path):
+    from workbench.templates.render import render_many, render_sides
+
+    spec = jinja(tmp_path, "{% for m in messages %}{% if m.content == 'hang' %}" + LOOP + "{% endif %}"
+                           "{{ m.role }}: {{ m.content }}\n{% endfor %}")
+    rows = [dict(cases()["single"], id=f"r{i}") for i in range(5)]
+    rows[2] = dict(rows[2], messages=[{"role": "user", "content": "hang"}])
+    got = list(render_many(enumerate(rows), spec, record_of=lambda pair: pair[1], time_limit=0.5, chunk=4))
+    assert [i for (i, _), _ in got] == [0, 1, 2, 3, 4]
+    assert [sides[0].error_kind for _, sides in got] == [None, None, "timeout", None, None]
+    ok = [sides[0] for (i, _), sides in got if i != 2]
+    assert [(r.text, r.spans) for r in ok] == [(r.text, r.spans) for i in (0, 1, 3, 4)
+                                              for r in render_sides(rows[i], spec)]

@@ -28,7 +28,7 @@ from typing import Callable, Iterable
 
 from workbench.data.record import Record, alternation_problem, degenerate_pair
 from workbench.templates.registry import Template, get_template
-from workbench.templates.render import Rendering, check_policy, render_sides
+from workbench.templates.render import Rendering, check_policy, render_many
 from workbench.templates.tokens import TextTokenizer, load_tokenizer, tokenize
 
 CODES = ("rejected", "error", "dropped_system", "dropped_content", "dropped_reasoning", "dropped_tool_call",
@@ -144,10 +144,10 @@ def lint_records(
     run_id = ws.start_run(OP, params) if ws is not None else None
     signals: list[tuple[str, str, object]] = []
     try:
-        for i, rec in records:
+        for (i, rec), sides in render_many(records, tpl, record_of=lambda pair: pair[1], mask_policy=mask_policy):
             codes = []
             longest = None
-            for r in render_sides(rec, tpl, mask_policy=mask_policy):
+            for r in sides:
                 found = check_rendering(r, record_system=rec.get("system"))
                 if tok is not None and r.ok:
                     n = tokenize(r, tok, max_len=max_len)

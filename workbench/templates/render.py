@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from workbench.data.record import Record
 from workbench.templates.messages import Conversation, conversations
@@ -115,19 +117,67 @@ def render_sides(
     """Every rendering of a record: one for SFT/KTO rows, chosen and rejected for preference rows."""
     tpl = get_template(template)
     check_policy(tpl, mask_policy)
-    if record.get("kind") == "text":
-        text = record.get("text") or ""
-        return [Rendering(text, [(0, len(text), True)] if text else [], side="text", template=tpl.name,
-                          warnings=["a plain-text row: no chat template applies, the text is trained as is"])]
-    try:
-        convs = conversations(record)
-    except ValueError as e:
-        return [Rendering("", error=str(e), error_kind="error", template=tpl.name)]
+    done, convs = _prepare(record, tpl)
+    if done is not None:
+        return done
     try:
         with deadline(time_limit):  # one round trip to a rendering process for all the row's renders
             return isolated(_render_all, convs, tpl, add_generation_prompt, mask_policy, train_eos)
     except TemplateFailure as e:  # the time limit, which covers every side of the row
         return [Rendering("", error=str(e), error_kind=e.kind, side=c.side, template=tpl.name) for c in convs]
+
+
+def render_many(
+    items: Iterable[T],
+    template: str | Template,
+    *,
+    record_of: Callable[[T], Record] | None = None,
+    add_generation_prompt: bool = False,
+    mask_policy: str = "assistant",
+    train_eos: bool = True,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    chunk: int = 64,
+) -> Iterator[tuple[T, list[Rendering]]]:
+    """`render_sides` over many records (`record_of(item)`, default the item itself): yields
+    (item, renderings) in order. The same results and per-record time limit as render_sides,
+    in one round trip to the rendering process per `chunk` records; a chunk that fails as a
+    whole (a row that hangs or takes the memory) is rendered again one record at a time."""
+    tpl = get_template(template)
+    check_policy(tpl, mask_policy)
+    opts = dict(add_generation_prompt=add_generation_prompt, mask_policy=mask_policy, train_eos=train_eos)
+    it = iter(items)
+    while batch := list(islice(it, chunk)):
+        records = [record_of(x) if record_of else x for x in batch]
+        prepared = [_prepare(rec, tpl) for rec in records]
+        todo = [k for k, (done, _) in enumerate(prepared) if done is None]
+        try:
+            with deadline(time_limit):  # normally milliseconds for the whole chunk
+                rendered = isolated(_render_batch, [prepared[k][1] for k in todo], tpl, add_generation_prompt,
+                                    mask_policy, train_eos)
+        except TemplateFailure:
+            rendered = [render_sides(records[k], tpl, time_limit=time_limit, **opts) for k in todo]
+        out = [done for done, _ in prepared]
+        for k, sides in zip(todo, rendered):
+            out[k] = sides
+        yield from zip(batch, out)
+
+
+def _prepare(record: Record, tpl: Template) -> tuple[list[Rendering] | None, list[Conversation]]:
+    """(renderings, []) when no template is involved (a plain-text row, a row whose turns cannot
+    be read), else (None, the record's conversations to render)."""
+    if record.get("kind") == "text":
+        text = record.get("text") or ""
+        return [Rendering(text, [(0, len(text), True)] if text else [], side="text", template=tpl.name,
+                          warnings=["a plain-text row: no chat template applies, the text is trained as is"])], []
+    try:
+        return None, conversations(record)
+    except ValueError as e:
+        return [Rendering("", error=str(e), error_kind="error", template=tpl.name)], []
+
+
+def _render_batch(convs: list[list[Conversation]], tpl: Template, agp: bool, policy: str,
+                  train_eos: bool) -> list[list[Rendering]]:
+    return [_render_all(c, tpl, agp, policy, train_eos) for c in convs]
 
 
 def render_conversation(
