@@ -130,3 +130,79 @@ def test_a_dangling_symlink_in_a_directory_is_named(tmp_path):
         expand_paths([d])
     r = wb("info", d)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "gone.jsonl: a symbolic link" in r.stderr
+
+
+# -- item 9: numbers JSON cannot hold, KTO labels ----------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999", "-2.5e400"])
+@pytest.mark.parametrize("name", ["data.jsonl", "data.json", "one.json"])
+def test_nan_and_infinity_are_refused_naming_the_line(tmp_path, token, name):
+    row = '{"instruction": "q", "output": "a", "score": %s}' % token
+    path = tmp_path / name
+    if name == "one.json":
+        path.write_text("\n" + row + "\n", encoding="utf-8")
+        line = 2
+    elif name.endswith(".json"):
+        path.write_text(f"[{json.dumps(ROW)},\n{row},\n{json.dumps(ROW)}]\n", encoding="utf-8")
+        line = 2
+    else:
+        path.write_text(f"{json.dumps(ROW)}\n{row}\n{json.dumps(ROW)}\n", encoding="utf-8")
+        line = 2
+    err = _stop_error(path)
+    assert err.line == line and token in err.message and "JSON has no NaN or infinity" in err.message
+    if name != "one.json":
+        errors: list = []
+        assert len(list(iter_records(str(path), on_error="skip", errors=errors))) == 2 and len(errors) == 1
+        r = wb("convert", path, "--to", "alpaca", "-o", tmp_path / "out.jsonl", "--on-error", "skip")
+        assert r.returncode == 0, r.stderr
+        out = (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+        assert token not in out and len(out.splitlines()) == 2
+
+
+def test_nan_from_parquet_is_written_as_null_and_said(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "scores.parquet"
+    pq.write_table(pa.table({"instruction": ["q1", "q2"], "output": ["a1", "a2"], "score": [float("nan"), 1.5]}), path)
+    for out in ("out.jsonl", "out.json"):
+        r = wb("convert", path, "--to", "alpaca", "-o", tmp_path / out)
+        assert r.returncode == 0, r.stderr
+        assert "NaN or infinite numbers" in r.stderr and "written as null" in r.stderr
+        text = (tmp_path / out).read_text(encoding="utf-8")
+        assert "NaN" not in text
+        rows = json.loads(text) if out.endswith(".json") else [json.loads(line) for line in text.splitlines()]
+        assert [r.get("score") for r in rows] == [None, 1.5]
+
+
+@pytest.mark.parametrize("row", [
+    {"prompt": "q", "completion": "a", "label": 1},
+    {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "label": 0},
+    {"instruction": "q", "output": "a", "kto_tag": 1},
+    {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}], "kto_tag": 0},
+])
+def test_integer_kto_labels_read_as_booleans(tmp_path, row):
+    path = tmp_path / "kto.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (rec,) = iter_records(str(path))
+    label = row.get("label", row.get("kto_tag"))
+    assert rec["kind"] == "kto" and rec["label"] is bool(label)
+    out = tmp_path / "back.jsonl"
+    r = wb("convert", path, "--to", {"prompt": "openai", "messages": "openai", "instruction": "alpaca",
+                                      "conversations": "sharegpt"}[next(iter(row))], "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text(encoding="utf-8")) == row  # written back as the source spelled it
+
+
+def test_integer_kto_labels_in_csv_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv_path = tmp_path / "kto.csv"
+    csv_path.write_text("prompt,completion,label\nq,a,1\nq2,a2,0\n", encoding="utf-8")
+    pq_path = tmp_path / "kto.parquet"
+    pq.write_table(pa.table({"prompt": ["q", "q2"], "completion": ["a", "a2"], "label": [1, 0]}), pq_path)
+    for path in (csv_path, pq_path):
+        recs = list(iter_records(str(path)))
+        assert [(r["kind"], r["label"]) for r in recs] == [("kto", True), ("kto", False)]

@@ -15,6 +15,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -153,13 +154,42 @@ def _checked_text(path: str, line: int, text: str, obj: Any) -> Any:
     return obj
 
 
+class _Numbers:
+    """A JSON decoder that notes the numbers JSON has no spelling for: NaN, Infinity and
+    literals beyond a float (1e999), which Python's json reads but no writer can write back
+    as JSON. `error` turns the first one noted since the last call into the row's DataError."""
+
+    def __init__(self) -> None:
+        self.bad: list[str] = []
+        dec = json.JSONDecoder(parse_constant=self._constant, parse_float=self._float)
+        self.decode, self.raw_decode = dec.decode, dec.raw_decode
+
+    def _constant(self, token: str) -> float:
+        self.bad.append(token)
+        return float(token)
+
+    def _float(self, token: str) -> float:
+        value = float(token)
+        if value in (math.inf, -math.inf):
+            self.bad.append(token)
+        return value
+
+    def error(self, path: str, line: int) -> DataError | None:
+        if not self.bad:
+            return None
+        token, self.bad = self.bad[0], []
+        what = "is not a JSON number" if token[-1:] in "yN" else "is beyond any float (it reads as infinity)"
+        return DataError(path, line, f"{token[:40]} {what}: JSON has no NaN or infinity; use null or a string")
+
+
 def _jsonl_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
     with opener() as f:
         yield from _jsonl_rows(path, f)
 
 
 def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
-    loads = json.loads
+    numbers = _Numbers()
+    loads = numbers.decode
     line = idx = 0
     limit = MAX_ROW_BYTES
     while True:
@@ -193,7 +223,8 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
             msg = f"malformed JSON: {e.msg} (column {e.colno})" if isinstance(e, json.JSONDecodeError) else str(e)
             yield line, idx, DataError(path, line, msg)
         else:
-            yield line, idx, _checked_text(path, line, text, obj)
+            yield line, idx, numbers.error(path, line) or _checked_text(path, line, text, obj)
+        numbers.bad.clear()
         idx += 1
 
 
@@ -271,12 +302,13 @@ def _json_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
     if len(data) <= LAYOUT_BYTES:
         try:
             text = data.decode("utf-8-sig")
-            obj = json.loads(text)
+            numbers = _Numbers()
+            obj = numbers.decode(text)
         except (ValueError, RecursionError):  # read line by line below, which names the line at fault
             pass
         else:
             line = text.count("\n", 0, len(text) - len(text.lstrip())) + 1
-            checked = _checked_text(path, line, text, obj)
+            checked = numbers.error(path, line) or _checked_text(path, line, text, obj)
             rows = None
             if isinstance(checked, dict):  # rows inside one object (layouts.py), or one row
                 rows = object_rows(path, text, obj, detect([obj])[0] is not None)
@@ -299,7 +331,8 @@ def _first_line_is_json(data: bytes) -> bool:
 
 
 def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
-    path, decode = t.path, json.JSONDecoder().raw_decode
+    numbers = _Numbers()
+    path, decode = t.path, numbers.raw_decode
     rest = "; the rest of the file was not read"
     idx = 0
     while True:
@@ -312,6 +345,7 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
             return
         line = t.line_at(pos)
         while True:
+            numbers.bad.clear()  # a retry after reading more parses the row again
             try:
                 obj, end = decode(t.buf, pos)
                 break
@@ -331,7 +365,7 @@ def _json_array_rows(t: _Text, pos: int) -> Iterator[RawRow]:
         if end - pos > MAX_ROW_BYTES:
             yield line, idx, _too_big(path, line, len(t.buf[pos:end].encode(errors="surrogatepass")))
         else:
-            yield line, idx, _checked_text(path, line, t.buf[pos:end], obj)
+            yield line, idx, numbers.error(path, line) or _checked_text(path, line, t.buf[pos:end], obj)
         idx += 1
         pos = t.skip_ws(end)
         if pos is not None and t.buf[pos] == ",":
@@ -423,8 +457,8 @@ def _json_cells(row: dict) -> dict:
                 row[k] = json.loads(v)
             except ValueError:
                 pass
-        elif k in BOOL_CELLS and isinstance(v, str) and v.lower() in ("true", "false"):
-            row[k] = v.lower() == "true"
+        elif k in BOOL_CELLS and isinstance(v, str) and v.lower() in ("true", "false", "1", "0"):
+            row[k] = v.lower() in ("true", "1")
     return row
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -58,15 +59,25 @@ def write_records(records: Iterable[Record], to: str, out: str | os.PathLike,
         fmt = sources.pop() if len(sources) == 1 and next(iter(sources), None) in FORMATS else "openai"
     shape = encoder or (lambda rec: encode(rec, fmt))
 
+    current: list = [None]  # the id of the row being written
+
     def rows():
         for rec in records:
             row, lost = shape(rec)
             report["lost"] += [{"row": rec["id"], "what": w} for w in lost]
             report["rows"] += 1
+            current[0] = rec["id"]
             yield row
 
+    def dumps(row: dict) -> str:
+        try:
+            return _encode(row)
+        except ValueError:  # NaN or an infinity (a Parquet float, a score): JSON has no spelling for it
+            report["lost"].append({"row": current[0], "what": NON_FINITE})
+            return _encode(_finite(row))
+
     if str(out) == "-":
-        _write_lines(rows(), sys.stdout)
+        _write_lines(rows(), sys.stdout, dumps)
         sys.stdout.flush()
         return report
     out = Path(out)
@@ -76,22 +87,38 @@ def write_records(records: Iterable[Record], to: str, out: str | os.PathLike,
         else:
             opener = gzip.open if out.name.lower().endswith(".gz") else open
             with opener(tmp, "wt", encoding="utf-8") as f:
-                (_write_array if box == "json" else _write_lines)(rows(), f)
+                (_write_array if box == "json" else _write_lines)(rows(), f, dumps)
     return report
 
 
-def _write_lines(rows: Iterable[dict], f: IO[str]) -> None:
+# Strict JSON: Python's json would write NaN and Infinity, which JSON readers (and trainers) refuse.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+NON_FINITE = "NaN or infinite numbers (JSON has no spelling for them): written as null"
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN and infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _write_lines(rows: Iterable[dict], f: IO[str], dumps: Callable[[dict], str]) -> None:
     for row in rows:
-        f.write(json.dumps(row, ensure_ascii=False))
+        f.write(dumps(row))
         f.write("\n")
 
 
-def _write_array(rows: Iterable[dict], f: IO[str]) -> None:
+def _write_array(rows: Iterable[dict], f: IO[str], dumps: Callable[[dict], str]) -> None:
     f.write("[")
     sep = "\n"
     for row in rows:
         f.write(sep)
-        f.write(json.dumps(row, ensure_ascii=False))
+        f.write(dumps(row))
         sep = ",\n"
     f.write("\n]\n")
 

@@ -150,12 +150,24 @@ def write_weight(train: float | None, hint: list | None) -> Any:
 # -- KTO labels -----------------------------------------------------------------------------
 
 
+def kto_label(value: Any) -> bool | None:
+    """A KTO desirability label: true/false, or 1/0 as pandas and Parquet exports spell a
+    boolean column (TRL's KTOTrainer reads either as a bool); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    return None
+
+
 def take_kto_label(row: dict, fields: dict, h: dict, used: set, keys: tuple[str, ...]) -> None:
-    """A boolean under one of `keys` makes the row KTO; a key other than the format's
-    usual one (`keys[0]`) is remembered in the hint so the writer spells it the same way."""
+    """A label (see kto_label) under one of `keys` makes the row KTO; a key other than the
+    format's usual one (`keys[0]`) is remembered in the hint so the writer spells it the same
+    way (a 0/1 source row is written back as it was, from the raw row the reader keeps)."""
     for k in keys:
-        if isinstance(row.get(k), bool):
-            fields["kind"], fields["label"] = "kto", row[k]
+        label = kto_label(row.get(k))
+        if label is not None:
+            fields["kind"], fields["label"] = "kto", label
             used.add(k)
             if k != keys[0]:
                 h["lkey"] = k

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workbench.data.formats.base import RowError, join_think, need_str, same, split_think
+from workbench.data.formats.base import RowError, join_think, kto_label, need_str, same, split_think
 
 NAME = "hh"
 
@@ -76,8 +76,8 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     turns = parse_transcript(need_str(row.get("text"), "'text'"), "'text'")
     fields = {"kind": "sft", "messages": turns}
     used = {"text"}
-    if isinstance(row.get("label"), bool):
-        fields.update(kind="kto", label=row["label"])
+    if kto_label(row.get("label")) is not None:
+        fields.update(kind="kto", label=kto_label(row["label"]))
         used.add("label")
     return fields, used, {}
 

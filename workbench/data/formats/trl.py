@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.data.formats.base import RowError, is_role_list, same, system_lift, system_turn
+from workbench.data.formats.base import RowError, is_role_list, kto_label, same, system_lift, system_turn
 from workbench.data.formats.messages import build_tools_images, build_turns, compact, parse_tools_images, parse_turns
 
 NAME = "trl"
@@ -115,8 +115,8 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         c_turns, c_hints, h["cstr"] = _side(row["completion"], "completion", "assistant")
         used.add("completion")
         fields: dict = {"kind": "sft"}
-        if isinstance(row.get("label"), bool):
-            fields.update(kind="kto", label=row["label"])
+        if kto_label(row.get("label")) is not None:
+            fields.update(kind="kto", label=kto_label(row["label"]))
             used.add("label")
         h["split"] = len(p_turns)
         turns, hints = p_turns + c_turns, p_hints + c_hints
