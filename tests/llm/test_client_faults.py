@@ -199,3 +199,16 @@ def test_other_providers_go_through_litellm_with_the_same_retries(monkeypatch, w
         out = client.complete(USER)
     assert out["text"] == "Answer: hello" and srv.total == 2 and client.usage["retries"] == 1
     assert srv.targets[0][1] == "Bearer sk-test-not-a-key"
+
+
+def test_hosted_vllm_models_are_spoken_to_directly(monkeypatch):
+    from workbench.llm.client import LLMClient
+
+    with LoopbackServer() as srv:
+        monkeypatch.setenv("HOSTED_VLLM_API_BASE", srv.api_base)
+        client = LLMClient("hosted_vllm/Qwen/Qwen3-8B", retries=0, max_tokens=32)
+        assert client.route == "http"
+        assert client.complete(USER, seed=7)["text"] == "Answer: hello"
+    sent = srv.requests[0]
+    assert sent["model"] == "Qwen/Qwen3-8B" and sent["max_tokens"] == 32 and sent["seed"] == 7
+    assert sent["messages"] == USER

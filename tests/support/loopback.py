@@ -17,7 +17,7 @@ answering normally:
 It is an asyncio server on its own thread (HTTP/1.1 keep-alive, a backlog of 1024), so
 hundreds of concurrent connections each wait out the latency at the same time. `reply`
 callbacks run in a thread pool: one may block (a test holding a request back) without
-stalling the others. `python -m tests.support.loopback --latency 0.2` serves from its own
+stalling the others (`reply_in_thread=False` calls a quick one on the loop instead). `python -m tests.support.loopback --latency 0.2` serves from its own
 process (the benchmark's server, which then shares no GIL with the client measured) and
 prints its base URL.
 """
@@ -73,6 +73,7 @@ class LoopbackServer:
         trickle_interval: float = 0.5,
         huge_bytes: int = 20 << 20,
         port: int = 0,
+        reply_in_thread: bool = True,
     ):
         for plan in [*(faults or {}).values(), default_faults or []]:
             for f in plan:
@@ -94,6 +95,7 @@ class LoopbackServer:
         self._in_flight = 0
         self._played: Counter[str] = Counter()  # requests seen per prompt, to walk its script
         self._want_port = port
+        self.reply_in_thread = reply_in_thread
         self._port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -255,7 +257,8 @@ class LoopbackServer:
         else:
             loop = asyncio.get_running_loop()
             try:
-                texts = [await loop.run_in_executor(self._pool, self.reply, messages) for _ in range(n_choices)]
+                texts = [await loop.run_in_executor(self._pool, self.reply, messages) if self.reply_in_thread
+                         else self.reply(messages) for _ in range(n_choices)]
             except Exception as e:  # noqa: BLE001 - a broken reply script is the server's 500
                 await self._send(writer, 500, json.dumps({"error": {"message": f"reply failed: {e!r}"}}).encode())
                 return True
@@ -295,7 +298,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    srv = LoopbackServer(lambda m: "ok", latency=args.latency, port=args.port).start()
+    srv = LoopbackServer(lambda m: "ok", latency=args.latency, port=args.port, reply_in_thread=False).start()
     print(srv.api_base, flush=True)
     try:
         threading.Event().wait()
