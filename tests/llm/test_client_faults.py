@@ -212,3 +212,15 @@ def test_hosted_vllm_models_are_spoken_to_directly(monkeypatch):
     sent = srv.requests[0]
     assert sent["model"] == "Qwen/Qwen3-8B" and sent["max_tokens"] == 32 and sent["seed"] == 7
     assert sent["messages"] == USER
+
+
+def test_openai_compatible_servers_never_import_litellm():
+    import subprocess
+    import sys
+
+    with LoopbackServer() as srv:
+        code = ("import sys; from workbench.llm.client import LLMClient;"
+                f"out = LLMClient('openai/x', api_base='{srv.api_base}').complete([{{'role': 'user', 'content': 'hi'}}]);"
+                "assert out['text'] == 'Answer: hi', out; assert 'litellm' not in sys.modules")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert srv.total == 1
