@@ -112,8 +112,9 @@ def ask_at_once(client, n: int) -> None:
 
 
 def test_requests_are_concurrent_up_to_the_bound(make_client):
-    # one thread per call, as a job's workers do; a 1 s latency makes every request overlap
-    with LoopbackServer(latency=1.0) as srv:
+    # one thread per call, as a job's workers do; a 3 s latency makes every request overlap
+    # even when a loaded machine takes a while to open 64 connections
+    with LoopbackServer(latency=3.0) as srv:
         client = make_client(srv, concurrency=64, cache=None)
         ask_at_once(client, 96)
     assert srv.total == 96 and srv.peak == 64
