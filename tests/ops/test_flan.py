@@ -82,3 +82,15 @@ def test_templates_file_and_bad_shares(ds, tmp_path):
         _run(ds, templates=str(path))
     with pytest.raises(ParamError, match="shares"):
         registry.get("flan").params_from_dict({"zero_shot": 0, "few_shot": 0, "cot": 0})
+
+
+def test_reasoning_written_inside_the_answer_serves_chain_of_thought(tmp_path):
+    rows = [{"messages": [{"role": "user", "content": f"What is {i} + {i}?"},
+                          {"role": "assistant", "content": f"<think>\n{i} doubled is {2 * i}.\n</think>\n\n{2 * i}"}]}
+            for i in range(6)]
+    src = tmp_path / "inline.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = _run(Dataset.open([str(src)]), zero_shot=0, few_shot=0, cot=1, seed=1)
+    assert result.report["cot_without_reasoning"] == 0 and result.report["forms"] == {"cot": 6}
+    answers = sorted(row["messages"][1]["content"] for row in result.rows)
+    assert answers == sorted(f"{i} doubled is {2 * i}.\n\n{2 * i}" for i in range(6))

@@ -86,8 +86,8 @@ def test_lint_json_and_text(capsys, tmp_path):
     assert report["run_id"] is None  # no workspace exists for this dataset
     ws_path = tmp_path / "ws.sqlite"
     code, out, _ = run(capsys, "template", "lint", str(SAMPLES / "alpaca.jsonl"), "-t", "chatml",
-                       "--workspace", str(ws_path))
-    # two alpaca rows carry reasoning, which plain ChatML has no place for
+                       "--workspace", str(ws_path), "--split-reasoning")
+    # two alpaca answers start with a <think> block: ChatML keeps it as text, but split off it has no place
     assert code == 1 and "16 rows, 2 with issues" in out and "dropped_reasoning  2 rows" in out
     assert "signals written to the workspace" in out
     from workbench.store.workspace import Workspace
@@ -96,3 +96,5 @@ def test_lint_json_and_text(capsys, tmp_path):
     issues = ws.signal_values("template_issues")
     assert len(issues) == 16 and sum(v == ["dropped_reasoning"] for v in issues.values()) == 2
     ws.close()
+    code, out, _ = run(capsys, "template", "lint", str(SAMPLES / "alpaca.jsonl"), "-t", "chatml")
+    assert code == 0 and "16 rows, 0 with issues" in out  # as the source holds it, nothing is lost

@@ -26,6 +26,7 @@ means "the template's default").
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 KINDS = ("sft", "preference", "kto", "text")
@@ -223,3 +224,18 @@ def alternation_problem(rec: Record) -> str | None:
     elif prev == "user" or prev == "tool":
         return f"ends with {prev}: nothing for the assistant to learn"
     return None
+
+
+# A leading reasoning block in an answer's text, in the spellings datasets use: <think> (DeepSeek-R1,
+# Qwen3), <|begin_of_thought|> (Bespoke-Stratos, OpenThoughts), <reasoning> (GRPO-style prompts).
+INLINE_REASONING = re.compile(r"\s*(?:<think>(?P<a>.*?)</think>|<\|begin_of_thought\|>(?P<b>.*?)<\|end_of_thought\|>"
+                              r"|<reasoning>(?P<c>.*?)</reasoning>)\s*", re.S)
+
+
+def split_inline_reasoning(text: str) -> tuple[str, str | None]:
+    """(answer, reasoning) when `text` starts with a reasoning block, else (text, None); both stripped of
+    the whitespace around the block, as transformers' Qwen3 template splits `<think>` content."""
+    m = INLINE_REASONING.match(text)
+    if not m:
+        return text, None
+    return text[m.end():], next(g for g in m.groups() if g is not None).strip()

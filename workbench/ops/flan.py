@@ -6,7 +6,7 @@ prompt forms is what made instruction tuning generalise across them).
 A template is text with `{instruction}` where the row's instruction goes (and optionally
 `{answer}` for exemplars: a few-shot prompt shows each exemplar as its filled template followed
 by its answer). Chain-of-thought asks for the reasoning the row already holds: a row whose
-answer turn has no `reasoning` cannot take that form and is rendered zero-shot (the report
+answer turn has no reasoning (a `reasoning` field or a leading <think> block) cannot take that form and is rendered zero-shot (the report
 counts how many). Each new row keeps its parent, form, template and exemplars in
 `meta.provenance`, and goes to the Gen pane for review like generated rows.
 """
@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.data.record import split_inline_reasoning
 from workbench.ops.base import Context, Operation, ParamError, Params, Result, param, records_of
 
 FORMS = ("zero-shot", "few-shot", "cot")
@@ -121,7 +122,10 @@ class Flan(Operation):
             instruction, answer = _single_turn(rec)
             form = rng.choices(FORMS, weights)[0]
             template = rng.randrange(len(templates))
-            if form == "cot" and not answer.get("reasoning"):
+            answer_text, reasoning = answer.get("content") or "", answer.get("reasoning")
+            if reasoning is None:  # reasoning written inside the answer (<think>…</think>answer)
+                answer_text, reasoning = split_inline_reasoning(answer_text)
+            if form == "cot" and not reasoning:
                 form, no_reasoning = "zero-shot", no_reasoning + 1
             shots: list[int] = []
             if form == "few-shot":
@@ -140,8 +144,8 @@ class Flan(Operation):
                 prompt = "\n\n".join(shown + [prompt])
             elif form == "cot":
                 prompt = f"{prompt}\n{COT_TRIGGER}"
-                new_answer["content"] = f"{answer['reasoning']}\n\n{answer['content']}"
-                new_answer.pop("reasoning")
+                new_answer["content"] = f"{reasoning}\n\n{answer_text}"
+                new_answer.pop("reasoning", None)
             out = provenance(rec, self.name, "templates", form=form, template=template,
                              exemplars=[pool[j]["id"] for j in shots])
             out["messages"] = [{**rec["messages"][0], "content": prompt}, new_answer]

@@ -7,6 +7,8 @@ import os
 import sys
 
 TEMPLATE_HELP = "a built-in name (see `workbench template list`), tokenizer:DIR, jinja:FILE or gguf:FILE"
+SPLIT_HELP = ("pass a leading <think> (or <|begin_of_thought|>, <reasoning>) block in an answer to the template as "
+              "reasoning_content; by default the text is rendered as the source holds it, as the trainer reads it")
 POLICY_HELP = "what is trained: assistant turns (default), the last one, all text, or the template's generation blocks"
 
 # ANSI styles for --mask on a terminal: trained text on green, control tokens dimmed.
@@ -37,6 +39,7 @@ def register(sub) -> None:
     pr.add_argument("--generation-prompt", action="store_true", help="add the assistant header at the end")
     pr.add_argument("--policy", choices=MASK_POLICIES, default="assistant", help=POLICY_HELP)
     pr.add_argument("--no-eos", action="store_true", help="do not train the token that ends a turn")
+    pr.add_argument("--split-reasoning", action="store_true", help=SPLIT_HELP)
     pr.add_argument("--tokenizer", help="smollm2 (default for built-ins) or a tokenizer directory")
     pr.add_argument("--max-len", type=int, help="with --tokens: say where truncation would cut")
     pr.set_defaults(func=_render)
@@ -47,6 +50,7 @@ def register(sub) -> None:
     pn.add_argument("--max-len", type=int, help="flag rows over this many tokens")
     pn.add_argument("--tokenizer", help="smollm2 (default for built-ins) or a tokenizer directory")
     pn.add_argument("--policy", choices=MASK_POLICIES, default="assistant", help=POLICY_HELP)
+    pn.add_argument("--split-reasoning", action="store_true", help=SPLIT_HELP)
     pn.add_argument("--json", action="store_true", help="print the full report as one JSON object")
     pn.set_defaults(func=_lint)
 
@@ -86,7 +90,7 @@ def _render(args: argparse.Namespace) -> int:
     rec = ds.record(row)
     try:
         r = render_record(rec, tpl, side=args.side, add_generation_prompt=args.generation_prompt,
-                          mask_policy=args.policy, train_eos=not args.no_eos)
+                          mask_policy=args.policy, train_eos=not args.no_eos, split_reasoning=args.split_reasoning)
     except ValueError as e:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
@@ -167,7 +171,8 @@ def _lint(args: argparse.Namespace) -> int:
     ds = load_dataset(args)
     ws = _open_workspace(args, ds)
     try:
-        report = lint_dataset(ds, tpl, max_len=args.max_len, tokenizer=args.tokenizer, mask_policy=args.policy, ws=ws)
+        report = lint_dataset(ds, tpl, max_len=args.max_len, tokenizer=args.tokenizer, mask_policy=args.policy,
+                              split_reasoning=args.split_reasoning, ws=ws)
     except (ValueError, OSError, RuntimeError) as e:  # a policy the template cannot serve, no usable tokenizer
         print(f"workbench: {e}", file=sys.stderr)
         return 1

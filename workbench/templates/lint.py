@@ -5,7 +5,8 @@ Per row (each side of a preference row), in words a person can act on:
     error              the template failed otherwise (undefined field, time limit, sandbox)
     dropped_system     the system prompt is not in the rendering (the template has nowhere for it)
     dropped_content    a turn's text is not in the rendering (e.g. a tool turn the template skips)
-    dropped_reasoning  a turn's reasoning is not in the rendering
+    dropped_reasoning  reasoning the row holds apart from the answer (a reasoning_content field, reasoning
+                       parts; or, with split_reasoning, a leading <think> block) is not in the rendering
     dropped_tool_call  an assistant tool call is not in the rendering
     empty_assistant    an assistant turn with no text and no tool call
     nothing_trained    the mask trains no character (e.g. the conversation ends with the user)
@@ -120,6 +121,7 @@ def lint_records(
     tokenizer: TextTokenizer | str | None = None,
     count_tokens: bool | None = None,
     mask_policy: str = "assistant",
+    split_reasoning: bool = False,
     ws=None,
     total: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
@@ -141,10 +143,13 @@ def lint_records(
     params = {"template": tpl.name, "max_len": max_len}
     if mask_policy != "assistant":
         params["policy"] = mask_policy
+    if split_reasoning:
+        params["split_reasoning"] = True
     run_id = ws.start_run(OP, params) if ws is not None else None
     signals: list[tuple[str, str, object]] = []
     try:
-        for (i, rec), sides in render_many(records, tpl, record_of=lambda pair: pair[1], mask_policy=mask_policy):
+        for (i, rec), sides in render_many(records, tpl, record_of=lambda pair: pair[1], mask_policy=mask_policy,
+                                              split_reasoning=split_reasoning):
             codes = []
             longest = None
             for r in sides:

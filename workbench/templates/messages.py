@@ -1,8 +1,12 @@
 """Canonical records -> the message lists chat templates read (the Hugging Face shape).
 
 - the record's system prompt becomes a first `system` message;
-- `reasoning` is passed as `reasoning_content`, the name transformers uses (the renderer
-  aliases it to `thinking` as transformers does);
+- `reasoning` (reasoning the source holds apart from the answer) is passed as
+  `reasoning_content`, the name transformers uses (the renderer aliases it to `thinking` as
+  transformers does). Reasoning written inside the content (`<think>…</think>`,
+  `<|begin_of_thought|>…<|end_of_thought|>`, `<reasoning>…</reasoning>`) stays in the content,
+  as the trainer reads it; with `split_reasoning=True` (the user asks) a leading block is moved
+  to `reasoning_content`, for templates that place reasoning themselves;
 - tool calls take the HF shape {"type": "function", "function": {"name", "arguments"}}, with
   arguments decoded from JSON when they are JSON (templates `tojson` them);
 - keys whose value is None are dropped, as transformers does, so templates test `is defined`.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from workbench.data.record import Record, Turn
+from workbench.data.record import Record, Turn, split_inline_reasoning
 
 
 @dataclass
@@ -42,8 +46,13 @@ def tools_of(record: Record) -> list[dict] | None:
     return tools or None
 
 
-def to_message(turn: Turn) -> dict:
+def to_message(turn: Turn, *, split_reasoning: bool = False) -> dict:
     msg: dict = {"role": turn.get("role"), "content": turn.get("content")}
+    if split_reasoning and turn.get("reasoning") is None and msg["role"] == "assistant" and isinstance(
+            msg["content"], str):
+        msg["content"], inline = split_inline_reasoning(msg["content"])
+        if inline is not None:
+            msg["reasoning_content"] = inline
     if turn.get("name") is not None:
         msg["name"] = turn["name"]
     if turn.get("reasoning") is not None:
@@ -70,7 +79,7 @@ def _tool_call(call: dict) -> dict:
     return out
 
 
-def conversations(record: Record) -> list[Conversation]:
+def conversations(record: Record, *, split_reasoning: bool = False) -> list[Conversation]:
     """The conversations a template renders for this record (see the module doc)."""
     if record.get("kind") == "text":
         return []
@@ -83,6 +92,8 @@ def conversations(record: Record) -> list[Conversation]:
         out = []
         for side in ("chosen", "rejected"):
             turns = prompt + list(record.get(side) or ())
-            out.append(Conversation(side, [to_message(t) for t in turns], turns, len(prompt), tools))
+            out.append(Conversation(side, [to_message(t, split_reasoning=split_reasoning) for t in turns], turns,
+                                    len(prompt), tools))
         return out
-    return [Conversation("conversation", [to_message(t) for t in prompt], prompt, len(prompt), tools)]
+    return [Conversation("conversation", [to_message(t, split_reasoning=split_reasoning) for t in prompt], prompt,
+                         len(prompt), tools)]

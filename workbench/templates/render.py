@@ -92,11 +92,12 @@ def render_record(
     add_generation_prompt: bool = False,
     mask_policy: str = "assistant",
     train_eos: bool = True,
+    split_reasoning: bool = False,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Rendering:
     """Render one side of a record ("chosen" by default for preference rows). Never raises for template faults."""
     sides = render_sides(record, template, add_generation_prompt=add_generation_prompt, mask_policy=mask_policy,
-                         train_eos=train_eos, time_limit=time_limit)
+                         train_eos=train_eos, split_reasoning=split_reasoning, time_limit=time_limit)
     if side is None:
         return sides[0]
     for r in sides:
@@ -112,12 +113,17 @@ def render_sides(
     add_generation_prompt: bool = False,
     mask_policy: str = "assistant",
     train_eos: bool = True,
+    split_reasoning: bool = False,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> list[Rendering]:
-    """Every rendering of a record: one for SFT/KTO rows, chosen and rejected for preference rows."""
+    """Every rendering of a record: one for SFT/KTO rows, chosen and rejected for preference rows.
+
+    The template sees each turn's text as the source holds it (a `<think>` block inside an answer stays
+    there, as the trainer reads it); `split_reasoning=True` moves a leading inline reasoning block to
+    `reasoning_content` first (see templates.messages)."""
     tpl = get_template(template)
     check_policy(tpl, mask_policy)
-    done, convs = _prepare(record, tpl)
+    done, convs = _prepare(record, tpl, split_reasoning)
     if done is not None:
         return done
     try:
@@ -135,6 +141,7 @@ def render_many(
     add_generation_prompt: bool = False,
     mask_policy: str = "assistant",
     train_eos: bool = True,
+    split_reasoning: bool = False,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     chunk: int = 64,
 ) -> Iterator[tuple[T, list[Rendering]]]:
@@ -144,11 +151,12 @@ def render_many(
     whole (a row that hangs or takes the memory) is rendered again one record at a time."""
     tpl = get_template(template)
     check_policy(tpl, mask_policy)
-    opts = dict(add_generation_prompt=add_generation_prompt, mask_policy=mask_policy, train_eos=train_eos)
+    opts = dict(add_generation_prompt=add_generation_prompt, mask_policy=mask_policy, train_eos=train_eos,
+                split_reasoning=split_reasoning)
     it = iter(items)
     while batch := list(islice(it, chunk)):
         records = [record_of(x) if record_of else x for x in batch]
-        prepared = [_prepare(rec, tpl) for rec in records]
+        prepared = [_prepare(rec, tpl, split_reasoning) for rec in records]
         todo = [k for k, (done, _) in enumerate(prepared) if done is None]
         try:
             with deadline(time_limit):  # normally milliseconds for the whole chunk
@@ -162,7 +170,8 @@ def render_many(
         yield from zip(batch, out)
 
 
-def _prepare(record: Record, tpl: Template) -> tuple[list[Rendering] | None, list[Conversation]]:
+def _prepare(record: Record, tpl: Template,
+             split_reasoning: bool) -> tuple[list[Rendering] | None, list[Conversation]]:
     """(renderings, []) when no template is involved (a plain-text row, a row whose turns cannot
     be read), else (None, the record's conversations to render)."""
     if record.get("kind") == "text":
@@ -170,7 +179,7 @@ def _prepare(record: Record, tpl: Template) -> tuple[list[Rendering] | None, lis
         return [Rendering(text, [(0, len(text), True)] if text else [], side="text", template=tpl.name,
                           warnings=["a plain-text row: no chat template applies, the text is trained as is"])], []
     try:
-        return None, conversations(record)
+        return None, conversations(record, split_reasoning=split_reasoning)
     except ValueError as e:
         return [Rendering("", error=str(e), error_kind="error", template=tpl.name)], []
 

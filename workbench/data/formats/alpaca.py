@@ -8,14 +8,13 @@ fields of axolotl's instruction styles (INSTRUCTION / RESPONSE, message_1 / mess
 prompt / generation, article / summary, system_prompt -> system; argilla's
 chosen_response / rejected_response; icr's lone `input` as the instruction). The instruction and the input
 become one user turn as LLaMA-Factory's alpaca converter joins them: the non-empty ones, one newline
-apart; a leading <think> block in an answer is its reasoning.
+apart; a <think> block in an answer stays in its text (reasoning held apart, from another
+format, is written back as a leading <think> block).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from workbench.data.formats.base import RowError, join_think, need_str, split_think, take_kto_label
+from workbench.data.formats.base import RowError, join_think, need_str, take_kto_label
 from workbench.data.formats.messages import build_tools_images, parse_tools_images
 
 NAME = "alpaca"
@@ -61,13 +60,8 @@ def detect(row: dict) -> float:
     return 0.3
 
 
-def _answer(text: str, hints: dict, key: str) -> dict:
-    turn = {"role": "assistant", "content": text}
-    answer, thought, style = split_think(text)
-    if thought is not None:
-        turn["content"], turn["reasoning"] = answer, thought
-        hints[key] = style
-    return turn
+def _answer(text: str) -> dict:
+    return {"role": "assistant", "content": text}  # a <think> block stays in the text, as the trainer reads it
 
 
 def parse(row: dict) -> tuple[dict, set, dict]:
@@ -99,7 +93,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
         ):
             raise RowError("'history' must be a list of [instruction, answer] pairs of strings")
         for i, (q, a) in enumerate(hist):
-            messages += [{"role": "user", "content": q}, _answer(a, h, f"think{i}")]
+            messages += [{"role": "user", "content": q}, _answer(a)]
         used.add("history")
         h["hist"] = 1
     messages.append({"role": "user", "content": user})
@@ -114,15 +108,15 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     pair = row[out_key] if out_key else None
     if isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair):
         fields["kind"] = "preference"
-        fields["chosen"] = [_answer(pair[0], h, "thinkc")]
-        fields["rejected"] = [_answer(pair[1], h, "thinkr")]
+        fields["chosen"] = [_answer(pair[0])]
+        fields["rejected"] = [_answer(pair[1])]
         used.add(out_key)
         h["pair"] = out_key
     elif _sides(row) and out_key is None:
         ck, rk = _sides(row)
         fields["kind"] = "preference"
-        fields["chosen"] = [_answer(need_str(row[ck], f"'{ck}'"), h, "thinkc")]
-        fields["rejected"] = [_answer(need_str(row[rk], f"'{rk}'"), h, "thinkr")]
+        fields["chosen"] = [_answer(need_str(row[ck], f"'{ck}'"))]
+        fields["rejected"] = [_answer(need_str(row[rk], f"'{rk}'"))]
         used |= {ck, rk}
         if ck != "chosen":
             h["sides"] = 1
@@ -131,7 +125,7 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     else:
         if out_key != "output":
             names["output"] = out_key
-        messages.append(_answer(need_str(row[out_key], f"'{out_key}'"), h, "think"))
+        messages.append(_answer(need_str(row[out_key], f"'{out_key}'")))
         used.add(out_key)
         take_kto_label(row, fields, h, used, LABEL_KEYS)
     if names:
@@ -140,9 +134,9 @@ def parse(row: dict) -> tuple[dict, set, dict]:
     return fields, used, h
 
 
-def _text(turn: dict, style: Any) -> str:
+def _text(turn: dict) -> str:
     if turn.get("reasoning") is not None:
-        return join_think(turn["content"], turn["reasoning"], style)
+        return join_think(turn["content"], turn["reasoning"])
     return turn["content"]
 
 
@@ -200,7 +194,7 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
         ch, rj = rec.get("chosen") or [], rec.get("rejected") or []
         if len(ch) != 1 or len(rj) != 1:
             lost.add("multi-turn preference continuations")
-        sides = [_text(ch[0], h.get("thinkc")) if ch else "", _text(rj[0], h.get("thinkr")) if rj else ""]
+        sides = [_text(ch[0]) if ch else "", _text(rj[0]) if rj else ""]
         if h.get("pair"):
             out[h["pair"]] = sides
         else:
@@ -209,13 +203,13 @@ def build(rec: dict, h: dict) -> tuple[dict, list[str]]:
     elif kind == "text":
         raise RowError("a text row has no alpaca form")
     else:
-        out[names.get("output", "output")] = _text(answer, h.get("think")) if answer else ""
+        out[names.get("output", "output")] = _text(answer) if answer else ""
         if kind == "kto":
             out[h.get("lkey", "kto_tag")] = rec.get("label")
     if rec.get("system") is not None:
         out[names.get("system", "system")] = rec["system"]
     if pairs or h.get("hist"):
-        out["history"] = [[u["content"], _text(a, h.get(f"think{j}"))] for j, (u, a) in enumerate(pairs)]
+        out["history"] = [[u["content"], _text(a)] for u, a in pairs]
     if rec.get("tools") is not None:
         lost.add("tool schemas")
     build_tools_images({**rec, "tools": None}, out, h)

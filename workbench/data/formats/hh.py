@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workbench.data.formats.base import RowError, join_think, kto_label, need_str, same, split_think
+from workbench.data.formats.base import RowError, join_think, kto_label, need_str, same
 
 NAME = "hh"
 
@@ -38,12 +38,7 @@ def parse_transcript(s: str, what: str) -> list[dict]:
     turns = []
     for role, text in zip(parts[1::2], parts[2::2]):
         text = text[1:] if text.startswith(" ") else text
-        turn = {"role": ROLES[role], "content": text}
-        if role == "Assistant":
-            answer, thought, _ = split_think(text)
-            if thought is not None:
-                turn["content"], turn["reasoning"] = answer, thought
-        turns.append(turn)
+        turns.append({"role": ROLES[role], "content": text})  # a <think> block stays in the text
     if not turns:
         raise RowError(f"{what} has no 'Human:' or 'Assistant:' turn")
     return turns

@@ -4,8 +4,9 @@ Content is a string or a list of parts ({"type": "text" | "reasoning" | "tool_ca
 "value": ...}; LLaMA-Factory's v1 data spells parts with "value" and a tool_call part's value
 as the JSON text of {"name", "arguments"}); assistant turns may carry `tool_calls`; `tool`
 turns answer them. Reasoning
-comes from reasoning parts, a `reasoning_content` (or `reasoning`/`thinking`) field, or a
-leading <think>...</think> block, and is kept apart from the answer. A per-message
+held apart (reasoning parts, a `reasoning_content`, `reasoning` or `thinking` field) is kept
+apart from the answer; a <think> block inside the content stays in the content, as the trainer
+reads it (templates.render splits it only when asked). A per-message
 `loss_weight` / `train` / `weight` becomes turn["train"]; a boolean `label` / `kto_tag`
 marks a KTO row. Also used for the turns of TRL preference rows (see trl.py).
 """
@@ -16,8 +17,8 @@ import json
 from typing import Any
 
 from workbench.data.formats.base import (
-    DEFAULT_THINK, WEIGHT_KEYS, RowError, dump_args, is_role_list, join_think, load_args, need_list, take_kto_label, take_weight,
-    reorder, resolve_role, split_think, system_lift, system_turn, user_roles_active, write_weight,
+    WEIGHT_KEYS, RowError, dump_args, is_role_list, load_args, need_list, take_kto_label, take_weight,
+    reorder, resolve_role, system_lift, system_turn, user_roles_active, write_weight,
 )
 
 NAME = "openai"
@@ -81,7 +82,7 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     """One source message -> (canonical turn, spelling hint)."""
     if type(t) is dict and len(t) == 2 and not user_roles_active():  # the common {"role", "content"} turn, quickly
         role, content = t.get("role"), t.get("content")
-        if type(content) is str and type(role) is str and role in _PLAIN and (role != "assistant" or "<think>" not in content[:64]):
+        if type(content) is str and type(role) is str and role in _PLAIN:
             return {"role": role, "content": content}, ({} if next(iter(t)) == "role" else {"keys": list(t)})
     if not isinstance(t, dict):
         raise RowError(f"{where} is not an object")
@@ -139,12 +140,6 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
             if reasoning is None:
                 hint["rnull"] = True
             break
-    else:
-        if role == "assistant" and reasoning is None:
-            answer, thought, style = split_think(text)
-            if thought is not None:
-                turn["content"], reasoning = answer, thought
-                hint["think"] = style if style != DEFAULT_THINK else 1  # 1: the usual spacing
     if reasoning is not None:
         turn["reasoning"] = reasoning
     if t.get("name") is not None:
@@ -196,9 +191,6 @@ def build_turn(turn: dict, hint: dict | None = None) -> dict:
             parts += [{"type": "tool_call", "value": _dump_part_call(c, hint["tcp"] == 1)} for c in calls]
             calls = None
         out["content"] = parts
-    elif reasoning is not None and "think" in hint:
-        out["content"] = join_think(content, reasoning, hint["think"] if hint["think"] != 1 else None)
-        reasoning = None
     elif not (hint.get("nocontent") and not content):
         out["content"] = None if (hint.get("null") and not content) else content
     if reasoning is not None or hint.get("rnull"):

@@ -7,7 +7,7 @@ function_call value as LLaMA-Factory (0.9.4+) reads them, "<think>…</think>tex
 JSON</tool_call>", so one assistant turn stays one turn (a gpt turn followed by a bare
 function_call, as older writers split it, reads as one turn too). `tools` is a JSON string,
 as LLaMA-Factory reads it. Preference rows carry `chosen` / `rejected` turn objects; KTO
-rows a boolean `kto_tag`. Reasoning is a leading <think> block in a gpt value. Also reads
+rows a boolean `kto_tag`. A <think> block in a gpt value stays in its text, as the trainer reads it. Also reads
 the pair style of Capybara ({"conversation": [{"input", "output"}]}) and LIMA's plain
 strings ({"conversations": [user, assistant, user, ...]})."""
 
@@ -72,13 +72,7 @@ def _parse_turn(t: Any, where: str) -> tuple[dict, dict]:
     if role == "function_call":
         turn = _parse_call_value(value, hint, where)
     else:
-        turn = {"role": role, "content": value}
-        if role == "assistant":
-            answer, thought, style = split_think(value)
-            if thought is not None:
-                turn["content"], turn["reasoning"] = answer, thought
-                if style != DEFAULT_THINK:
-                    hint["think"] = style
+        turn = {"role": role, "content": value}  # a <think> block stays in the text, as the trainer reads it
     take_weight(t, turn, hint, where)
     extra = {k: v for k, v in t.items() if k not in (rk, vk, *WEIGHT_KEYS)}
     if extra:
