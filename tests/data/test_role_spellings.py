@@ -63,7 +63,9 @@ def test_role_spellings_in_every_chat_format(fmt, row, roles, want):
     back, _ = encode(rec, fmt)
     assert not set(json.dumps(back).split('"')) & set(roles) - {"human"}  # no mapped spelling written back
     if fmt == "sharegpt":
-        assert rec["messages"][1]["reasoning"] == "r"  # a mapped assistant turn is an assistant turn
+        # a mapped assistant turn is an assistant turn, its <think> block kept in its text as the trainer reads it
+        assert rec["messages"][1] == {"role": "assistant", "content": "<think>r</think>a"}
+        assert back["conversations"][1] == {"from": "gpt", "value": "<think>r</think>a"}
 
 
 def test_a_typo_suggests_the_role_it_is_close_to():
