@@ -1,4 +1,5 @@
-"""SIGKILL at a random moment: reported decisions survive, and killed jobs resume."""
+"""SIGKILL at a random moment, on every write path: reported decisions survive, killed jobs resume, an
+operation's save is all or nothing, an export or convert leaves the earlier file whole."""
 
 from __future__ import annotations
 
@@ -128,3 +129,77 @@ def test_job_killed_mid_run_resumes_only_missing_rows(tmp_path, seed):
         assert len(second_calls) == len(set(second_calls))  # each missing row once
         assert (res.skipped, res.ok, res.failed) == (len(done_before), 400 - len(done_before), 0)
         assert res.results == {f"r{i}": {"square": i * i} for i in range(400)}
+
+
+SAVER = r"""
+import sys
+from workbench.store.workspace import Workspace
+ws = Workspace.open(sys.argv[1])
+ws.decide("keep-me", "accept", note="a person's")
+print("ready", flush=True)
+k = 0
+while True:  # re-runs of one operation, each proposing a different half of 4000 rows
+    rejects = {f"r{i}": f"run {k}" for i in range(k % 2, 8000, 2)}
+    ws.save_run("dedup", {"k": k}, signals=[(rid, "dup", k) for rid in rejects], rejects=rejects,
+                counts={"rejects": len(rejects)})
+    print("saved", k, flush=True)
+    k += 1
+"""
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sigkill_during_an_operations_save_keeps_one_whole_run(tmp_path, seed):
+    path = tmp_path / "ws.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    saves = random.Random(seed).randrange(1, 4)
+    for _ in range(saves):
+        assert proc.stdout.readline().startswith("saved")
+    time.sleep(random.Random(seed).random() / 5)  # somewhere inside the next save
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Workspace.open(path) as ws:  # opens clean (and recovers the WAL)
+        assert ws.decision("keep-me")["status"] == "accept"
+        assert sum(s == "reject" for s in ws.statuses().values()) == 4000
+    con = sqlite3.connect(path)
+    runs = con.execute("SELECT run_id, reason, count(*) FROM proposals GROUP BY run_id, reason").fetchall()
+    con.close()
+    assert len(runs) == 1  # the proposals of exactly one run: never none, never a mix of two
+    (run_id, why, n), = runs
+    assert n == 4000 and int(why.split()[1]) >= saves - 1  # all of them, from the last reported run or a later one
+
+
+WRITER = r"""
+import contextlib, sys
+from workbench.cli import main
+print("ready", flush=True)
+while True:
+    with contextlib.redirect_stdout(sys.stderr):
+        assert main(sys.argv[1:]) == 0
+    print("wrote", flush=True)
+"""
+
+
+@pytest.mark.parametrize("command", ["export", "convert"])
+@pytest.mark.parametrize("seed", range(4))
+def test_sigkill_during_export_or_convert_leaves_the_old_file_whole(tmp_path, command, seed):
+    import json
+
+    src = tmp_path / "d.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "messages": [
+        {"role": "user", "content": f"question {i} " * 20}, {"role": "assistant", "content": f"answer {i}"}]}) + "\n"
+        for i in range(20_000)))
+    source = src.read_bytes()
+    out = tmp_path / "out" / "o.jsonl"
+    args = [command, str(src), "--to", "sharegpt", "-o", str(out)]
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    assert proc.stdout.readline().strip() == "wrote"
+    first = out.read_bytes()
+    time.sleep(random.Random(seed).random() * 0.8)  # inside one of the next writes
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert out.read_bytes() == first  # the complete earlier file, never half of a new one
+    assert len(first.splitlines()) == 20_000
+    assert src.read_bytes() == source
