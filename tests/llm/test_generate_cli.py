@@ -51,7 +51,7 @@ def test_judge_prints_a_summary_and_stores_signals(tmp_path, capsys):
     with Workspace.open(wsfile) as ws:
         assert ws.signal_values("judge.score") == {"in.jsonl:0": 3.0}
         job = ws.runs()[0]["id"]
-        assert ws.get_meta(f"llm_usage.{job}")["calls"] == 2  # tokens and cost of the job
+        assert ws.run(job)["log"]["usage"]["calls"] == 2  # tokens and cost of the job
 
 
 def test_bad_prompt_template_is_a_clear_error(tmp_path, capsys):

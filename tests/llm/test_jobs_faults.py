@@ -13,6 +13,7 @@ from pathlib import Path
 
 from llm_rows import sft
 from tests.support.loopback import LoopbackServer
+from workbench.ops.base import apply_result
 from workbench.ops.generation.cot import cot
 
 FAULT_PLANS = [["hang"], ["429", "500"], ["truncated"], ["malformed", "no_choices"], [], ["500"] * 20]
@@ -33,7 +34,8 @@ def test_every_row_done_or_carrying_its_error(make_client, ws):
     assert all(r["meta"]["provenance"]["operation"] == "cot" for r in res.rows)
     # the job records say the same: each failed row has its error in the workspace
     assert set(ws.job_errors(res.job_id)) == failed
-    # and the rewrites are there to review
+    # and the rewrites are there to review, once the result is applied
+    apply_result(ws, res)
     assert ws.signal_values("rewrite.cot")["row0"]["before"] == "answer 0"
 
 

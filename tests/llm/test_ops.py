@@ -6,6 +6,7 @@ import pytest
 
 from llm_rows import sft
 from tests.support.loopback import LoopbackServer
+from workbench.ops.base import apply_result
 from workbench.ops.generation.best_of_n import best_of_n
 from workbench.ops.generation.bsm import branch_solve_merge, parse_branches
 from workbench.ops.generation.common import GenerationError, strip_label
@@ -46,6 +47,7 @@ def test_judge_writes_signals_and_errors_bad_rows(make_client, ws):
     rows = [sft(i) for i in range(6)]
     with LoopbackServer(reply) as srv:
         res = judge(rows, make_client(srv), ws, aspects=["helpfulness", "honesty"])
+    apply_result(ws, res)
     assert set(res.errors) == {"row1", "row2", "row3"}
     assert "not a number" in res.errors["row1"] and "outside 1-5" in res.errors["row2"]
     assert "no 'Rating:'" in res.errors["row3"]
@@ -62,6 +64,7 @@ def test_a_reply_the_judge_cannot_use_is_not_cached(make_client, ws):
         assert "no 'Rating:'" in first.errors["row0"]
         # run again (a new job: the failed row is retried) on the same server: it is asked again
         again = judge(rows, make_client(srv), ws, aspects=["helpfulness"])
+        apply_result(ws, again)
         assert srv.total == 2 and not again.errors
         assert ws.signal_values("judge.helpfulness") == {"row0": 5.0}
         # and a usable reply is served from the cache from then on
@@ -166,11 +169,16 @@ def test_best_of_n_uses_the_verifier_when_the_row_has_a_reference(make_client, w
 
 
 def test_run_operation_by_name(ws):
-    from workbench.ops.generation import run_operation
+    from workbench.data.dataset import Dataset
+    from workbench.ops import registry
+    from workbench.ops.base import Context
 
+    op = registry.get("generate-cot")
     with LoopbackServer(lambda m: "Step one. Step two. Final answer: four.") as srv:
-        res = run_operation("cot", [sft(0)], ws, model="openai/loopback", api_base=srv.api_base,
-                            client_options={"retries": 0}, concurrency=1)
+        params = op.params_from_dict({"model": "openai/loopback", "api_base": srv.api_base, "retries": 0,
+                                      "concurrency": 1})
+        res = op.run(Dataset.from_records([sft(0)]), params, Context(ws=ws))
         with pytest.raises(ValueError, match="unknown operation"):
-            run_operation("nope", [], ws)
+            registry.get("nope")
     assert res.rows[0]["messages"][-1]["content"] == "Step one. Step two. Final answer: four."
+    assert res.params == params.to_dict() and res.rewrites[0][0] == "row0"

@@ -41,7 +41,7 @@ def test_cache_key_normalises_params():
 
 
 def test_llm_modules_import_without_litellm_or_torch():
-    code = ("import sys, workbench.llm.client, workbench.llm.local, workbench.ops.llm_commands, "
+    code = ("import sys, workbench.llm.client, workbench.llm.local, workbench.cli.ops, "
             "workbench.ops.generation.judge, workbench.ops.generation.best_of_n, workbench.ops.generation.self_instruct;"
             "heavy = [m for m in ('litellm', 'torch', 'transformers', 'textual') if m in sys.modules];"
             "assert not heavy, heavy")

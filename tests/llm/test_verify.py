@@ -6,6 +6,7 @@ import pytest
 
 from llm_rows import sft
 from tests.support.loopback import LoopbackServer
+from workbench.ops.base import apply_result
 from workbench.ops.generation.verify import (
     extract_code, final_answer, run_python, same_answer, verify, verify_code, verify_math,
 )
@@ -65,6 +66,7 @@ def test_verify_op_writes_signals(ws):
             sft(2, answer="It is 4. #### 4", reference="4"),
             sft(3, answer="nothing to check")]
     res = verify(rows, ws)
+    apply_result(ws, res)
     passed = ws.signal_values("verify.passed")
     assert passed == {"row0": True, "row1": False, "row2": True}
     assert "nothing to verify" in res.errors["row3"]

@@ -67,7 +67,7 @@ def test_reproducible_and_reviewable(ds, tmp_path):
     assert [r["messages"] for r in a.rows] == [r["messages"] for r in b.rows]
     assert [r["messages"] for r in _run(ds, seed=6).rows] != [r["messages"] for r in a.rows]
     with Workspace.for_dataset(ds, tmp_path / "ws.sqlite") as ws:
-        apply_result(ws, a, review=True, parents={r["id"]: r for r in ds.records()})
+        apply_result(ws, a, review=True, ds=ds)
         generated = ws.signal_values("generated")
         assert len(generated) == 40 and all(v["op"] == "flan" for v in generated.values())
 

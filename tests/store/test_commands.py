@@ -110,7 +110,7 @@ def test_status_ignores_decisions_on_rows_the_source_lost(data, tmp_path, capsys
 
 
 def test_row_position_on_an_empty_dataset_is_an_error_not_a_crash():
-    from workbench.cli_common import row_position
+    from workbench.cli.common import row_position
     from workbench.data.dataset import Dataset
 
     empty = Dataset.from_records([])

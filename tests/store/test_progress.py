@@ -40,7 +40,7 @@ def test_progress_bar_is_silent_off_a_terminal():
 def test_store_imports_no_ui_or_heavy_libraries():
     code = (
         "import sys; import workbench.store.workspace, workbench.store.jobs, workbench.store.export, "
-        "workbench.store.commands, workbench.store.progress\n"
+        "workbench.cli.store, workbench.store.progress\n"
         "bad = [m for m in ('textual', 'rich', 'torch', 'litellm', 'transformers', 'sentence_transformers', "
         "'datasets', 'pyarrow') if m in sys.modules]\n"
         "print(bad)"

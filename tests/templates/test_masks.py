@@ -8,7 +8,7 @@ import pytest
 
 from template_cases import cases
 from workbench.data.record import make_record
-from workbench.templates.commands import marked
+from workbench.cli.templates import marked
 from workbench.templates.registry import get_template
 from workbench.templates.render import render_record, render_sides
 from workbench.templates.tokens import token_mask, tokenize

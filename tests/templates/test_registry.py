@@ -69,7 +69,7 @@ def test_gguf_spec_reads_the_bundled_model():
 
 def test_importing_the_api_stays_light():
     code = ("import sys, workbench.templates as t, workbench.templates.render, workbench.templates.lint, "
-            "workbench.templates.commands; t.render_record; "
+            "workbench.cli.templates; t.render_record; "
             "print(sorted(m for m in ('transformers', 'torch', 'tokenizers', 'textual', 'gguf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -200,11 +200,13 @@ def embed_dataset(
     model: str | None = None,
     progress: Progress | None = None,
     batch_size: int = 64,
+    counts: dict | None = None,
 ) -> np.ndarray:
     """Embeddings of every row of `ds` in row order, from the cache where it has them.
 
     Only texts missing from the cache are embedded (each distinct text once), in chunks that are
-    saved as they finish. With a workspace `ws`, the run is recorded in its history.
+    saved as they finish. With a workspace `ws`, the run is recorded in its history; a
+    `counts` dict gets {rows, embedded, cached}.
     """
     cache = cache_for(model)
     n = len(ds)
@@ -243,6 +245,9 @@ def embed_dataset(
         if run_id is not None:
             ws.finish_run(run_id, "failed", {"rows": n})
         raise
+    done = {"rows": n, "embedded": len(missing), "cached": n - uncached_rows}
+    if counts is not None:
+        counts.update(done)
     if run_id is not None:
-        ws.finish_run(run_id, "done", {"rows": n, "embedded": len(missing), "cached": n - uncached_rows})
+        ws.finish_run(run_id, "done", done)
     return out

@@ -67,8 +67,10 @@ def build_map(
     llm_api_base: str | None = None,
     seed: int | None = 42,
     on_stage: Stage | None = None,
+    save: bool = True,
 ) -> TopicMap:
-    """Project, cluster and label `ds`; with a workspace, save the result there as signals.
+    """Project, cluster and label `ds`; with a workspace (LLM label cache) and `save`, save
+    the result there as signals (the map operation saves through apply_result instead).
 
     `labels="llm"` names each cluster with `llm_model` (default: the client's local model) from
     five representative rows (`llm_api_base` for an OpenAI-compatible server); a cluster whose
@@ -93,7 +95,7 @@ def build_map(
     if labels == "llm":
         stage("naming clusters with an LLM")
         _llm_names(ds, view, vectors, tm, ws, llm_model, llm_api_base)
-    if ws is not None:
+    if ws is not None and save:
         save_map(ws, tm, {"view": view, "model": model, "min_cluster_size": min_cluster_size, "labels": labels,
                           "llm_model": llm_model if labels == "llm" else None})
     return tm
@@ -143,20 +145,25 @@ def _llm_names(ds, view: str, vectors: np.ndarray, tm: TopicMap, ws, llm_model: 
         list(pool.map(name, [c for c in tm.clusters if c["id"] != NOISE]))
 
 
-def save_map(ws, tm: TopicMap, params: dict | None = None) -> int:
-    """Store the map as signals of a new "map" run; returns the run id."""
-    run_id = ws.start_run(OP, params or {})
+def map_signals(tm: TopicMap) -> list[tuple[str, str, object]]:
+    """The map as signals: cluster, topic label and 2-D position of every row."""
     labels = {c["id"]: c["label"] for c in tm.clusters}
     rows = []
     for rid, (x, y), c in zip(tm.ids, tm.xy.tolist(), tm.cluster.tolist()):
         rows += [(rid, "cluster", c), (rid, "topic", labels.get(c, NOISE_LABEL)),
                  (rid, "map_x", round(x, 4)), (rid, "map_y", round(y, 4))]
-    ws.add_signals(run_id, rows)
-    counts = {"rows": len(tm.ids), "clusters": sum(1 for c in tm.clusters if c["id"] != NOISE),
-              "unclustered": int((tm.cluster == NOISE).sum()),
-              "topics": tm.clusters}  # labels and keywords, so a reopened map needs no recount
-    ws.finish_run(run_id, "done", counts)
-    return run_id
+    return rows
+
+
+def map_counts(tm: TopicMap) -> dict:
+    """What a map run records; the topics' labels and keywords, so a reopened map needs no recount."""
+    return {"rows": len(tm.ids), "clusters": sum(1 for c in tm.clusters if c["id"] != NOISE),
+            "unclustered": int((tm.cluster == NOISE).sum()), "topics": tm.clusters}
+
+
+def save_map(ws, tm: TopicMap, params: dict | None = None) -> int:
+    """Store the map as signals of a new "map" run, in one transaction; returns the run id."""
+    return ws.save_run(OP, params or {}, signals=map_signals(tm), counts=map_counts(tm))
 
 
 def load_map(ws, ids: list[str]) -> TopicMap | None:

@@ -65,7 +65,11 @@ class Params:
     """Base of every operation's parameters: a dataclass whose fields all have defaults.
 
     A field's `metadata` may hold `help` (CLI help), `choices` (allowed values) and `cli`
-    (False: not a command-line flag, e.g. a list given by a file)."""
+    (False: not a command-line flag, e.g. a list given by a file). `choices` (a class
+    attribute) gives allowed values by field name for fields declared elsewhere (a kernel's
+    parameter dataclass this one extends)."""
+
+    choices: ClassVar[dict[str, tuple]] = {}
 
     def validate(self) -> None:
         """Check types (from the annotations) and choices; subclasses add their own rules and
@@ -78,7 +82,7 @@ class Params:
             if check and not (check[0](value) or (nullable and value is None)):
                 raise ParamError(f"{f.name} must be {check[1]}{' or null' if nullable else ''}, "
                                  f"not {json.dumps(value, default=str)}")
-            choices = f.metadata.get("choices")
+            choices = f.metadata.get("choices") or self.choices.get(f.name)
             if choices and value is not None and value not in choices:
                 raise ParamError(f"{f.name} must be one of {', '.join(map(str, choices))}, not {value!r}")
 
@@ -118,15 +122,16 @@ class Params:
                                     type=lambda s: [x.strip() for x in s.split(",") if x.strip()], help=shown)
             else:
                 conv = {"int": int, "float": float}.get(kind, str)
-                parser.add_argument(flag, dest=f.name, type=conv, default=None, choices=f.metadata.get("choices"),
-                                    help=shown)
+                parser.add_argument(flag, dest=f.name, type=conv, default=None, help=shown,
+                                    choices=f.metadata.get("choices") or cls.choices.get(f.name))
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Params":
-        """Params from parsed flags (those added by `add_arguments`); flags not given keep defaults."""
+    def from_args(cls, args: argparse.Namespace, **extra) -> "Params":
+        """Params from parsed flags (those added by `add_arguments`) and `extra` values; flags
+        not given keep their defaults."""
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
                  if f.metadata.get("cli") is not False and getattr(args, f.name, None) is not None}
-        return cls.from_dict(given)
+        return cls.from_dict({**given, **extra})
 
 
 def param(default: Any = None, *, help: str = "", choices=None, cli: bool = True, factory=None):
@@ -145,8 +150,8 @@ class Context:
     """What an operation may use besides its input: a cancel event (checked between batches;
     `check()` raises Cancelled), a progress callback `(done, total)` in rows, job events of
     per-row LLM jobs (workbench.store.jobs.JobEvent), a factory for the LLM client (which
-    caches replies in the workspace), a seed, and the workspace holding job checkpoints and
-    the LLM cache (None for operations that need neither)."""
+    caches replies in the workspace), a seed, the workspace holding job checkpoints and the
+    LLM cache (None for operations that need neither), and a callback for stage messages."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
     progress: Callable[[int, int | None], None] | None = None
@@ -154,6 +159,11 @@ class Context:
     llm: Callable[..., Any] | None = None  # (model, api_base, **options) -> LLMClient
     seed: int = 0
     ws: Any = None
+    message: Callable[[str], None] | None = None  # stages of a long step ("projecting (UMAP)")
+
+    def say(self, text: str) -> None:
+        if self.message is not None:
+            self.message(text)
 
     def check(self) -> None:
         if self.cancel.is_set():
@@ -199,6 +209,7 @@ class Result:
     status: str = "done"
     job_id: int | None = None
     dropped: dict[str, str] = field(default_factory=dict)  # candidates left out on purpose, with why
+    counts: dict = field(default_factory=dict)  # more to record with the run (e.g. a map's topics)
 
 
 # -- operations ---------------------------------------------------------------------------
@@ -218,8 +229,11 @@ class Operation:
     scope: ClassVar[str] = "batch"
     version: ClassVar[str] = "1"
     uses_llm: ClassVar[bool] = False
+    needs_ws: ClassVar[bool] = False  # keeps job checkpoints in the workspace (Context.ws)
     review: ClassVar[bool] = False
-    cli: ClassVar[tuple[str, ...] | None] = None  # the sub-command path, e.g. ("generate", "cot")
+    # The sub-command path, e.g. ("generate", "cot"); None: the operation's name; (): no
+    # generated command (the operation is reached through another one, e.g. `dedup --method`).
+    cli: ClassVar[tuple[str, ...] | None] = None
 
     def params_from_dict(self, data: dict | None) -> Params:
         return self.Params.from_dict(data)
@@ -239,11 +253,25 @@ class Operation:
     def params_from_args(self, args: argparse.Namespace) -> Params:
         return self.Params.from_args(args)
 
+    def describe(self, result: Result) -> str:
+        """What the command line prints after a run (the summary; some operations say more)."""
+        return result.summary
+
     def fingerprint(self, params: Params) -> str:
         """Digest of (name, version, parameters): with the input's stamp, what a recipe step
         compares to skip a step that already ran."""
         raw = json.dumps([self.name, self.version, params.to_dict()], sort_keys=True, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def subset(ds, rows: list[str] | None):
+    """`ds` itself, or a Dataset of just the rows `rows` (in that order) for a dataset-scope
+    operation run on a selection."""
+    if rows is None:
+        return ds
+    from workbench.data.dataset import Dataset
+
+    return Dataset(ds.table.take([ds.index_of(r) for r in rows]), ds.sources, ds.formats)
 
 
 def records_of(ds, rows: list[str] | None):
@@ -274,18 +302,19 @@ def generated_signals(result: Result, parents: dict[str, dict]) -> list[tuple[st
     return out
 
 
-def apply_result(ws, result: Result, *, selection: dict | None = None, fingerprint: str | None = None,
-                 inputs: str | None = None, parents: dict[str, dict] | None = None,
-                 review: bool = False) -> int | None:
+def apply_result(ws, result: Result, *, operation: str | None = None, selection: dict | None = None,
+                 fingerprint: str | None = None, inputs: str | None = None, review: bool = False,
+                 ds=None) -> int | None:
     """Write a Result into the workspace as one run, in ONE transaction; returns the run id.
 
     The proposals of earlier runs of the same operation are withdrawn in that same
     transaction (re-running dedup with a higher threshold releases the rows only the lower
     one caught; an interrupted re-run leaves the earlier proposals as they were). A cancelled
     result writes nothing (its job's run, if any, is marked cancelled) and returns None.
-    `selection` ({"all": true} | {"filter": EXPR} | {"rows": [...]}), `fingerprint` and
-    `inputs` (the input's stamp) are logged with the run for recipes. With `review`, new
-    rows are stored as `generated` signals for the Gen pane (`parents`: the input rows by id).
+    The run's log holds `operation` (the registry name), its parameters, `selection`
+    ({"all": true} | {"filter": EXPR} | {"rows": [ids]}), `fingerprint` and `inputs` (see
+    workbench.engine.local), for recipes. With `review`, new rows are stored as `generated`
+    signals for the Gen pane (`ds`: the dataset holding their parent rows).
     """
     if result.status == "cancelled":
         if result.job_id is not None:
@@ -294,12 +323,25 @@ def apply_result(ws, result: Result, *, selection: dict | None = None, fingerpri
     signals = list(result.signals)
     signals += [(rid, f"rewrite.{result.op}", {"before": b, "after": a}) for rid, b, a in result.rewrites]
     if review:
-        signals += generated_signals(result, parents or {})
+        signals += generated_signals(result, parents_of(ds, result) if ds is not None else {})
     counts = {"rows": result.report.get("rows"), "rejects": len(result.rejects), "new_rows": len(result.rows),
-              "errors": len(result.errors)}
+              "errors": len(result.errors), **result.counts}
     return ws.save_run(
         result.op, result.params, signals=signals, rejects=result.rejects, counts=counts,
         status="failed" if result.status == "failed" else "done", run_id=result.job_id,
-        log={"selection": selection or {"all": True}, "fingerprint": fingerprint, "inputs": inputs,
-             "usage": result.usage or None},
+        log={"operation": operation or result.op, "params": result.params, "selection": selection or {"all": True},
+             "fingerprint": fingerprint, "inputs": inputs, "usage": result.usage or None},
     )
+
+
+def parents_of(ds, result: Result) -> dict[str, dict]:
+    """The input rows of `ds` that the result's new rows rewrite (by `meta.provenance.parent`)."""
+    out = {}
+    for rec in result.rows:
+        parent = ((rec.get("meta") or {}).get("provenance") or {}).get("parent")
+        if parent is not None and parent not in out:
+            try:
+                out[parent] = ds.record(ds.index_of(parent))
+            except KeyError:
+                pass
+    return out

@@ -1,16 +1,22 @@
-"""Dedup over a Dataset with any method — the one entry point for the CLI, the TUI and recipes.
+"""Dedup over a Dataset with any method, and the three dedup operations (dedup-exact,
+dedup-minhash, dedup-embedding) that wrap the kernels for the CLI, the TUI and recipes.
 
     result = dedup_dataset(ds, "minhash", MinHashParams(threshold=0.6))
-    save(ws, result)          # workbench.ops.oprun: signals + proposed rejections, one run
+    apply_result(ws, result)   # workbench.ops.base: signals + proposed rejections, one run
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from workbench.ops.base import Result
+from workbench.data.record import TEXT_VIEWS
+from workbench.ops.base import Context, Operation, Params, ParamError, Result, param, subset
+from workbench.ops.dedup_embedding import EmbeddingParams
+from workbench.ops.dedup_exact import ExactParams
+from workbench.ops.minhash import MinHashParams
 from workbench.ops.oprun import DatasetTexts
 
 METHODS = ("exact", "minhash", "embedding")
@@ -107,3 +113,89 @@ def _number(v: Any) -> float | None:
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+# -- the operations --------------------------------------------------------------------
+
+VIEWS = tuple(TEXT_VIEWS)
+KEEPS = ("first", "longest", "score")
+
+
+class _Keep:
+    """The keep policy's check, shared by the three dedup parameter sets."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.keep == "score" and not self.score_signal:
+            raise ParamError("keep policy 'score' needs score_signal (--score-signal NAME)")
+
+
+@dataclass
+class ExactDedupParams(_Keep, Params, ExactParams):
+    choices = {"view": VIEWS, "keep": KEEPS}
+    score_signal: str | None = param(None, help="signal whose highest value is kept, with keep=score")
+
+
+@dataclass
+class MinHashDedupParams(_Keep, Params, MinHashParams):
+    choices = {"view": VIEWS, "keep": KEEPS, "unit": ("word", "char"), "verify": ("none", "jaccard", "rapidfuzz")}
+    score_signal: str | None = param(None, help="signal whose highest value is kept, with keep=score")
+
+    def validate(self) -> None:
+        super().validate()
+        MinHashParams.validate(self)
+
+
+@dataclass
+class EmbeddingDedupParams(_Keep, Params, EmbeddingParams):
+    choices = {"view": VIEWS, "keep": KEEPS}
+    score_signal: str | None = param(None, help="signal whose highest value is kept, with keep=score")
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+
+
+class _Dedup(Operation):
+    """Dataset scope: every pair of (selected) rows is compared. Reached from the command line
+    as `workbench dedup --method METHOD` (cli/dedup.py keeps that command's flags)."""
+
+    method: str
+    scope = "dataset"
+    cli = ()
+
+    def run(self, ds, params, ctx: Context, rows: list[str] | None = None) -> Result:
+        scores = None
+        if params.score_signal:
+            if ctx.ws is None:
+                raise ValueError("score_signal reads the workspace: it cannot run without one")
+            scores = ctx.ws.signal_values(params.score_signal)
+            if not scores:
+                raise ValueError(f"no signal {params.score_signal!r} in the workspace {ctx.ws.path}")
+        part = subset(ds, rows)
+        result = dedup_dataset(part, self.method, params, scores=scores,
+                               progress=lambda done: ctx.report(done, len(part)), cancel=ctx.cancel)
+        result.params = params.to_dict()
+        return result
+
+
+class DedupExact(_Dedup):
+    name = "dedup-exact"
+    help = "flag exact duplicates (normalised text)"
+    Params = ExactDedupParams
+    method = "exact"
+
+
+class DedupMinHash(_Dedup):
+    name = "dedup-minhash"
+    help = "flag near-duplicates (MinHash LSH over word n-grams)"
+    Params = MinHashDedupParams
+    method = "minhash"
+
+
+class DedupEmbedding(_Dedup):
+    name = "dedup-embedding"
+    help = "flag rows with the same meaning (embedding cosine similarity)"
+    Params = EmbeddingDedupParams
+    method = "embedding"

@@ -323,6 +323,7 @@ class Filter(Operation):
     help = "flag rows by rules: length, empty turns, refusals, repetition, roles, cut-off answers"
     Params = Rules
     scope = "row"
+    cli = ("filter",)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--rules", metavar="FILE", help="JSON rules file (see workbench.ops.filters for the settings)")

@@ -16,6 +16,21 @@ from workbench.ops.base import Operation
 # name -> "module:Class"; modules are imported on first use (the CLI's --help stays quick).
 OPERATIONS: dict[str, str] = {
     "filter": "workbench.ops.filters:Filter",
+    "dedup-exact": "workbench.ops.dedup:DedupExact",
+    "dedup-minhash": "workbench.ops.dedup:DedupMinHash",
+    "dedup-embedding": "workbench.ops.dedup:DedupEmbedding",
+    "decontam": "workbench.ops.decontam_op:Decontam",
+    "template-lint": "workbench.ops.template_lint:TemplateLint",
+    "embed": "workbench.ops.embed:Embed",
+    "map": "workbench.ops.topic_map:TopicMapOp",
+    "judge": "workbench.ops.generation.judge:Judge",
+    "verify": "workbench.ops.generation.verify:Verify",
+    "generate-self-instruct": "workbench.ops.generation.self_instruct:SelfInstruct",
+    "generate-evol": "workbench.ops.generation.evol:Evol",
+    "generate-cot": "workbench.ops.generation.cot:Cot",
+    "generate-persona": "workbench.ops.generation.persona:Persona",
+    "generate-bsm": "workbench.ops.generation.bsm:Bsm",
+    "generate-best-of-n": "workbench.ops.generation.best_of_n:BestOfN",
     "mix": "workbench.ops.mix:Mix",
     "flan": "workbench.ops.flan:Flan",
 }

@@ -413,6 +413,13 @@ class Workspace:
                 # check the hashes, not trust an unchanged stamp.
                 db.execute("DELETE FROM meta WHERE key = 'reconciled' AND value != ?", (_dumps(self.stamp),))
 
+    def person_decisions(self) -> list[dict]:
+        """Every decision made by a person (not an operation's proposal): {row_id, status,
+        note, tags, by, content}, in row id order."""
+        rows = self._read("SELECT row_id, status, note, tags, by, content FROM decisions ORDER BY row_id")
+        return [{"row_id": r, "status": s, "note": n, "tags": _loads(t) or [], "by": b, "content": c}
+                for r, s, n, t, b, c in rows]
+
     def add_content(self, hashes: dict[str, str]) -> None:
         """Record content hashes computed after the decisions (a bulk decision hashes its rows
         in the background), only where a decision has none yet."""
@@ -672,6 +679,14 @@ class Workspace:
         return [{"id": i, "op": op, "params": _loads(p), "status": s, "started": t, "log": _loads(lg)}
                 for i, op, p, s, t, lg in rows]
 
+    def find_logged_run(self, fingerprint: str, inputs: str) -> int | None:
+        """The latest finished run logged with this fingerprint and inputs stamp, if any
+        (a recipe step that already ran on these inputs with these parameters)."""
+        rows = self._read("SELECT id FROM runs WHERE status = 'done' AND log IS NOT NULL "
+                          "AND json_extract(log, '$.fingerprint') = ? AND json_extract(log, '$.inputs') = ? "
+                          "ORDER BY id DESC LIMIT 1", (fingerprint, inputs))
+        return rows[0][0] if rows else None
+
     def finish_run(self, run_id: int, status: str, counts: dict | None = None) -> None:
         with self._write() as db:
             db.execute(
@@ -680,13 +695,13 @@ class Workspace:
             )
 
     def run(self, run_id: int) -> dict | None:
-        rows = self._read("SELECT id, op, params, started, finished, status, counts, job_key FROM runs WHERE id = ?", (run_id,))
+        rows = self._read("SELECT id, op, params, started, finished, status, counts, job_key, log FROM runs WHERE id = ?", (run_id,))
         return self._run_dict(rows[0]) if rows else None
 
     def runs(self, limit: int = 20) -> list[dict]:
         """The latest runs, newest first."""
         rows = self._read(
-            "SELECT id, op, params, started, finished, status, counts, job_key FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+            "SELECT id, op, params, started, finished, status, counts, job_key, log FROM runs ORDER BY id DESC LIMIT ?", (limit,)
         )
         runs = [self._run_dict(r) for r in rows]
         for run in runs:
@@ -698,7 +713,7 @@ class Workspace:
     @staticmethod
     def _run_dict(r: tuple) -> dict:
         return {"id": r[0], "op": r[1], "params": _loads(r[2]), "started": r[3], "finished": r[4],
-                "status": r[5], "counts": _loads(r[6]) or {}, "job_key": r[7]}
+                "status": r[5], "counts": _loads(r[6]) or {}, "job_key": r[7], "log": _loads(r[8])}
 
     def add_signals(self, run_id: int, rows: Iterable[tuple[str, str, Any]]) -> int:
         """Store (row_id, name, value) signals of a run in one transaction; returns how many."""

@@ -214,14 +214,12 @@ class WorkbenchApp(App):
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_dataset(self) -> None:
-        from workbench.cli_common import parse_mapping
         from workbench.session import Session
 
-        if self.options is not None:  # the command line's reading options (cli_common.read_options)
+        if self.options is not None:  # the command line's reading options (workbench.cli.common.read_options)
             options = self.options
         else:
-            options = {"format": self.fmt,
-                       "mapping": self.mapping if isinstance(self.mapping, dict) else parse_mapping(self.mapping or [])}
+            options = {"format": self.fmt, "mapping": self.mapping or {}}
         self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path,
                                               progress=lambda n: self.post_message(OpenProgress(n)), **options)))
 
@@ -685,10 +683,8 @@ class WorkbenchApp(App):
 
 
 def run(args: Any) -> int:
-    """Entry point for `workbench PATH` (args from workbench/cli.py)."""
-    from workbench.cli_common import read_options
-
-    app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=read_options(args),
+    """Entry point for `workbench PATH` (args from workbench/cli/__init__.py, reading options parsed)."""
+    app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=args.options,
                        theme=getattr(args, "theme", None))
     app.run()
     if app.session is not None:

@@ -13,8 +13,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from workbench.data.record import Record
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    GenerationError, OpResult, errors_of, instruction, last_user_index, prompt_turns, provenance, rows_with_turns, run_rows,
+    GenerationError, errors_of, instruction, last_user_index, prompt_turns, provenance, rows_with_turns, run_rows,
 )
 from workbench.ops.generation.judge import rate
 from workbench.ops.generation.verify import verifier_for
@@ -35,7 +40,7 @@ def candidates(client, messages: list[dict], n: int, temperature: float) -> list
 
 def best_of_n(records: Sequence[Record], client, ws, *, n: int = 4, temperature: float = 0.9,
               scorer: str = "auto", concurrency: int = 4, on_event=None, cancel=None,
-              overrides: dict | None = None) -> OpResult:
+              overrides: dict | None = None) -> Result:
     if n < 2:
         raise ValueError("best-of-n needs n >= 2 to make a pair")
     if scorer not in SCORERS:
@@ -90,7 +95,25 @@ def best_of_n(records: Sequence[Record], client, ws, *, n: int = 4, temperature:
                    chosen=[{"role": "assistant", "content": res["chosen"]}],
                    rejected=[{"role": "assistant", "content": res["rejected"]}])
         rows.append(out)
-    if job.results:
-        ws.add_signals(job.job_id, [(rid, "best_of_n.margin", r["chosen_score"] - r["rejected_score"])
-                                    for rid, r in job.results.items()])
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    signals = [(rid, "best_of_n.margin", r["chosen_score"] - r["rejected_score"]) for rid, r in job.results.items()]
+    return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage))
+
+
+@dataclass
+class BestOfNParams(LLMParams):
+    n: int = param(4, help="candidates per prompt")
+    scorer: str = param("auto", choices=SCORERS,
+                        help="auto: the verifier when the row has tests or a reference, else the judge")
+
+
+class BestOfN(LLMOperation):
+    name = "generate-best-of-n"
+    help = "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"
+    Params = BestOfNParams
+    cli = ("generate", "best-of-n")
+    review = True
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return best_of_n(records, client, ws, n=params.n, temperature=params.temperature, scorer=params.scorer,
+                         concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)

@@ -12,8 +12,13 @@ from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.llm.prompts import render
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    GenerationError, OpResult, answer, errors_of, instruction, provenance, record_rewrites, require_text,
+    GenerationError, answer, errors_of, instruction, provenance, require_text,
     rows_with_turns, run_rows, with_answer,
 )
 
@@ -31,7 +36,7 @@ def parse_branches(text: str, k: int) -> list[str]:
 
 
 def branch_solve_merge(records: Sequence[Record], client, ws, *, k: int = 3, concurrency: int = 4,
-                       on_event=None, cancel=None, overrides: dict | None = None) -> OpResult:
+                       on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     if k < 1:
         raise ValueError("k (branches) must be at least 1")
 
@@ -64,8 +69,8 @@ def branch_solve_merge(records: Sequence[Record], client, ws, *, k: int = 3, con
                                 res["answer"]))
         if before is not None:
             rewrites.append((rec["id"], before, res["answer"]))
-    record_rewrites(ws, job.job_id, OP, rewrites)
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    return Result(OP, {}, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage), rewrites=rewrites)
 
 
 def _old_answer(rec: Record) -> str | None:
@@ -73,3 +78,20 @@ def _old_answer(rec: Record) -> str | None:
         return answer(rec)
     except GenerationError:
         return None
+
+
+@dataclass
+class BsmParams(LLMParams):
+    branches: int = param(3, help="branches per row")
+
+
+class Bsm(LLMOperation):
+    name = "generate-bsm"
+    help = "branch-solve-merge: plan parts of an answer, solve each, merge; for review"
+    Params = BsmParams
+    cli = ("generate", "bsm")
+    review = True
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return branch_solve_merge(records, client, ws, k=params.branches, concurrency=params.concurrency,
+                                  on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)

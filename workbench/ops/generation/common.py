@@ -14,27 +14,15 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from workbench.data.record import Record
+from workbench.ops.base import Context, Operation, Params, ParamError, Result, param, records_of
 
 
 class GenerationError(Exception):
     """A row whose generation was rejected (refusal, unparsable output, failed check...)."""
-
-
-@dataclass
-class OpResult:
-    """Output of an operation: records in input order, errors of the rows left out, and
-    candidates a filter dropped on purpose (with why)."""
-
-    rows: list[Record]
-    errors: dict[str, str]
-    job_id: int | None = None
-    status: str = "done"
-    usage: dict = field(default_factory=dict)
-    dropped: dict[str, str] = field(default_factory=dict)
 
 
 def run_rows(ws, name: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any], Any], *, params: dict,
@@ -48,12 +36,6 @@ def run_rows(ws, name: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any]
 
     digest = hashlib.sha256(json.dumps(list(items), sort_keys=True, default=str).encode()).hexdigest()
     return run_job(ws, name, items, fn, params={**params, "inputs": digest}, concurrency=concurrency, on_event=on_event, cancel=cancel)
-
-
-def record_usage(ws, result: OpResult) -> None:
-    """Keep an operation's tokens and cost in the workspace, under its (last) job id."""
-    if result.job_id is not None and result.usage:
-        ws.set_meta(f"llm_usage.{result.job_id}", result.usage)
 
 
 def errors_of(job, ids: Iterable[str]) -> dict[str, str]:
@@ -150,13 +132,6 @@ def rows_with_turns(records: Sequence[Record], *, need_answer: bool = False) -> 
     return usable, errors
 
 
-def record_rewrites(ws, run_id: int | None, op: str, rewrites: Iterable[tuple[str, str, str]]) -> None:
-    """Store proposed rewrites as `rewrite.<op>` signals ({"before", "after"}) for review."""
-    rows = [(rid, f"rewrite.{op}", {"before": before, "after": after}) for rid, before, after in rewrites]
-    if rows and run_id is not None:
-        ws.add_signals(run_id, rows)
-
-
 # -- checks shared by the filters of several operations ---------------------------------
 
 _REFUSAL = re.compile(
@@ -206,3 +181,74 @@ def require_text(text: str, what: str, *, min_words: int = 1) -> str:
     if len(text.split()) < min_words:
         raise GenerationError(f"{what} too short ({len(text.split())} words < {min_words}): {text[:80]!r}")
     return text
+
+
+# -- the Operation shape every LLM operation shares ---------------------------------------
+
+
+@dataclass
+class LLMParams(Params):
+    """The model settings of an LLM operation (API keys come from the environment only)."""
+
+    model: str = param("local/smollm2", help="litellm model string (the embedded local/smollm2; e.g. openai/gpt-4o-mini)")
+    api_base: str | None = param(None, help="base URL of an OpenAI-compatible server (model openai/NAME)")
+    temperature: float = param(0.7)
+    max_tokens: int = param(512)
+    concurrency: int = param(4, help="requests in flight at once")
+    timeout: float = param(120.0, help="seconds for a whole request (connecting to the last byte) before retrying")
+    retries: int = param(5, help="retries per request on timeouts, 429, 5xx, bad bodies")
+    no_cache: bool = param(False, help="ask the model even for prompts answered before (new replies are still cached)")
+    prompt: list[str] = param(factory=list, cli=False)  # NAME=FILE prompt templates (--prompt, repeatable)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.concurrency < 1:
+            raise ParamError("concurrency must be at least 1")
+        try:
+            self.overrides()  # the prompt files are read and checked before anything runs
+        except OSError as e:
+            raise ParamError(f"prompt: cannot read {e.filename}: {e.strerror}") from None
+
+    def overrides(self) -> dict[str, str]:
+        """The --prompt templates, read and checked (PromptError / OSError say which file)."""
+        from workbench.llm.prompts import load_overrides
+
+        return load_overrides(self.prompt)
+
+
+class LLMOperation(Operation):
+    """An operation that calls an LLM per row, as a resumable job checkpointed in `ctx.ws`.
+    Subclasses implement `generate(records, client, ws, params, overrides, ctx)`."""
+
+    Params = LLMParams
+    scope = "row"
+    uses_llm = True
+    needs_ws = True
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--prompt", action="append", default=[], metavar="NAME=FILE",
+                            help="replace a built-in prompt with a Jinja template file (rendered sandboxed)")
+
+    def params_from_args(self, args):
+        return self.Params.from_args(args, prompt=list(args.prompt))
+
+    def records(self, ds, params, rows: list[str] | None):
+        return [r for batch in records_of(ds, rows) for r in batch]
+
+    def run(self, ds, params, ctx: Context, rows: list[str] | None = None) -> Result:
+        if ctx.ws is None:
+            raise ValueError(f"{self.name} keeps its job checkpoints in a workspace: it cannot run without one")
+        client = ctx.client(params.model, params.api_base, temperature=params.temperature,
+                            max_tokens=params.max_tokens, concurrency=params.concurrency,
+                            timeout=params.timeout, retries=params.retries, refresh=params.no_cache)
+        result = self.generate(self.records(ds, params, rows), client, ctx.ws, params, params.overrides(), ctx)
+        result.params = params.to_dict()
+        result.report = {"op": self.name, "rows": len(result.rows) + len(result.errors), "new_rows": len(result.rows),
+                         "errors": result.errors, "dropped": result.dropped, "usage": result.usage, **result.report}
+        result.summary = result.summary or (f"{self.name}: {len(result.rows)} rows, {len(result.errors)} failed "
+                                            f"({result.status})")
+        return result
+
+    def generate(self, records, client, ws, params, overrides: dict, ctx: Context) -> Result:
+        raise NotImplementedError

@@ -11,8 +11,10 @@ from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.llm.prompts import render
+from workbench.ops.base import Result
+from workbench.ops.generation.common import LLMOperation
 from workbench.ops.generation.common import (
-    OpResult, answer, errors_of, instruction, provenance, record_rewrites, require_text, rows_with_turns,
+    answer, errors_of, instruction, provenance, require_text, rows_with_turns,
     run_rows, with_answer,
 )
 
@@ -20,7 +22,7 @@ OP = "cot"
 
 
 def cot(records: Sequence[Record], client, ws, *, concurrency: int = 4, on_event=None, cancel=None,
-        overrides: dict | None = None) -> OpResult:
+        overrides: dict | None = None) -> Result:
     def run(payload: dict) -> dict:
         def check(text: str) -> str:  # also the client's: a reply failing it is never cached
             return require_text(text, "step-by-step answer", min_words=5)
@@ -38,6 +40,17 @@ def cot(records: Sequence[Record], client, ws, *, concurrency: int = 4, on_event
         res = job.results.get(rec["id"])
         if res is not None:
             rows.append(with_answer(provenance(rec, OP, client.model, original=answer(rec)), res["answer"]))
-    record_rewrites(ws, job.job_id, OP, [(r["id"], answer(r), res["answer"]) for r in usable
-                                         if (res := job.results.get(r["id"])) is not None])
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    rewrites = [(r["id"], answer(r), res["answer"]) for r in usable if (res := job.results.get(r["id"])) is not None]
+    return Result(OP, {}, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage), rewrites=rewrites)
+
+
+class Cot(LLMOperation):
+    name = "generate-cot"
+    help = "rewrite answers to reason step by step, for review"
+    cli = ("generate", "cot")
+    review = True
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return cot(records, client, ws, concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel,
+                   overrides=overrides)

@@ -14,8 +14,13 @@ from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.llm.prompts import render
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    GenerationError, OpResult, errors_of, instruction, is_refusal, normalise, provenance,
+    GenerationError, errors_of, instruction, is_refusal, normalise, provenance, require_text,
     run_rows, strip_label, usable_answer, with_exchange,
 )
 from workbench.ops.generation.rouge import rouge_l
@@ -53,7 +58,7 @@ def eliminate(parent: str, evolved: str) -> str | None:
 
 
 def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations: Sequence[str] = MUTATIONS,
-           seed: int = 0, concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> OpResult:
+           seed: int = 0, concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     unknown = [m for m in mutations if m not in MUTATIONS]
     if unknown or not mutations:
         raise ValueError(f"unknown mutation(s) {', '.join(unknown) or '(none)'}; expected {', '.join(MUTATIONS)}")
@@ -102,8 +107,27 @@ def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations:
             continue
         out = provenance(rec, OP, client.model, rounds=res["history"], original=instruction(rec))
         rows.append(with_exchange(out, res["instruction"], res["answer"]))
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    return Result(OP, {}, rows=rows, errors=errors, job_id=job.job_id, status=job.status, usage=dict(client.usage))
 
 
 def _has_user(rec: Record) -> bool:
     return any(t.get("role") == "user" for t in rec.get("messages") or ())
+
+
+@dataclass
+class EvolParams(LLMParams):
+    rounds: int = param(1, help="evolution rounds")
+    mutations: list[str] = param(factory=lambda: list(MUTATIONS), help="comma-separated subset of the mutations")
+    seed: int = param(0, help="seed for choosing mutations")
+
+
+class Evol(LLMOperation):
+    name = "generate-evol"
+    help = "Evol-Instruct: harder (in-depth) or new (in-breadth) instructions, N rounds; for review"
+    Params = EvolParams
+    cli = ("generate", "evol")
+    review = True
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return evolve(records, client, ws, rounds=params.rounds, mutations=params.mutations, seed=params.seed,
+                      concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)

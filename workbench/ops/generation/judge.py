@@ -14,8 +14,13 @@ from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.llm.prompts import JUDGE_RUBRICS, render
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    GenerationError, OpResult, answer, errors_of, instruction, rows_with_turns, run_rows,
+    GenerationError, answer, errors_of, instruction, rows_with_turns, run_rows,
 )
 
 OP = "judge"
@@ -54,8 +59,9 @@ def rate(client, aspect: str, task: str, response: str, overrides: dict | None =
 
 
 def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEFAULT_ASPECTS,
-          concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> OpResult:
-    """Rate every row's answer; writes the signals; `rows` holds the input rows that were rated."""
+          concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
+    """Rate every row's answer: `judge.<aspect>`, `judge.score` and `judge.rationale` signals;
+    `rows` holds the input rows that were rated (they are not new rows)."""
     aspects = [a.strip() for a in aspects if a.strip()]
     if not aspects:
         raise ValueError("judge needs at least one aspect")
@@ -79,7 +85,33 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
     for rid, res in job.results.items():
         signals += [(rid, f"judge.{a}", v) for a, v in res["ratings"].items()]
         signals += [(rid, "judge.score", res["score"]), (rid, "judge.rationale", res["rationales"])]
-    if signals:
-        ws.add_signals(job.job_id, signals)
     rows = [r for r in usable if r["id"] in job.results]
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage))
+
+
+@dataclass
+class JudgeParams(LLMParams):
+    aspects: list[str] = param(factory=lambda: list(DEFAULT_ASPECTS),
+                               help="comma-separated aspects (the four UltraFeedback ones)")
+
+
+class Judge(LLMOperation):
+    name = "judge"
+    help = "rate answers 1-5 per aspect with an LLM judge; scores become signals"
+    Params = JudgeParams
+    cli = ("judge",)
+
+    def describe(self, result) -> str:
+        rated = {r["id"] for r in result.rows}
+        lines = [f"judged {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
+                 f"(job {result.job_id}); {len(result.errors)} failed"]
+        for a in result.params["aspects"]:
+            vals = [v for rid, name, v in result.signals if name == f"judge.{a}" and rid in rated]
+            if vals:
+                lines.append(f"  judge.{a:<24} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
+        return "\n".join(lines)
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return judge(records, client, ws, aspects=params.aspects, concurrency=params.concurrency,
+                     on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)

@@ -15,8 +15,13 @@ from typing import Sequence
 from workbench.data.errors import DataError
 from workbench.data.record import Record
 from workbench.llm.prompts import render
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    OpResult, errors_of, instruction, provenance, record_rewrites, require_text, rows_with_turns, run_rows,
+    errors_of, instruction, provenance, require_text, rows_with_turns, run_rows,
     strip_label, usable_answer, with_exchange,
 )
 
@@ -51,7 +56,7 @@ def load_personas(path: str | Path) -> list[str]:
 
 
 def persona_generate(records: Sequence[Record], personas: Sequence[str], client, ws, *, seed: int = 0,
-                     concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> OpResult:
+                     concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     if not personas:
         raise ValueError("persona generation needs at least one persona")
 
@@ -78,6 +83,30 @@ def persona_generate(records: Sequence[Record], personas: Sequence[str], client,
         if res is not None:
             out = provenance(rec, OP, client.model, persona=res["persona"], original=instruction(rec))
             rows.append(with_exchange(out, res["instruction"], res["answer"]))
-    record_rewrites(ws, job.job_id, OP, [(r["id"], instruction(r), job.results[r["id"]]["instruction"])
-                                         for r in usable if r["id"] in job.results])
-    return OpResult(rows, errors, job.job_id, job.status, dict(client.usage))
+    rewrites = [(r["id"], instruction(r), job.results[r["id"]]["instruction"]) for r in usable if r["id"] in job.results]
+    return Result(OP, {}, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage), rewrites=rewrites)
+
+
+DEFAULT_PERSONAS = "examples/personas.jsonl"
+
+
+@dataclass
+class PersonaParams(LLMParams):
+    personas: str = param(DEFAULT_PERSONAS, help="persona file, JSON Lines or one per line")
+    seed: int = param(0, help="seed for choosing personas")
+
+
+class Persona(LLMOperation):
+    name = "generate-persona"
+    help = "re-ask each prompt as a persona from --personas, and answer it; for review"
+    Params = PersonaParams
+    cli = ("generate", "persona")
+    review = True
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        from workbench.paths import example_file
+
+        personas = load_personas(example_file(params.personas))
+        return persona_generate(records, personas, client, ws, seed=params.seed, concurrency=params.concurrency,
+                                on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)

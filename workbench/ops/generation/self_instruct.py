@@ -16,8 +16,13 @@ from typing import Sequence
 
 from workbench.data.record import Record, make_record
 from workbench.llm.prompts import render
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import param
+from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    OpResult, errors_of, instruction, require_text, run_rows, strip_label, usable_answer,
+    errors_of, instruction, require_text, run_rows, strip_label, usable_answer,
 )
 from workbench.ops.generation.rouge import RougePool
 
@@ -55,7 +60,7 @@ def parse_task(text: str) -> str:
 
 def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 3, threshold: float = 0.7,
                   attempts_per_task: int = 3, seed: int = 0, concurrency: int = 4, on_event=None,
-                  cancel=None, overrides: dict | None = None) -> OpResult:
+                  cancel=None, overrides: dict | None = None) -> Result:
     """Generate up to `n` new tasks (instruction + answer) from `seeds`.
 
     `attempts_per_task * n` candidates are requested (the first `n` that pass are kept);
@@ -122,5 +127,36 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
             origin=dict((seeds[0].get("origin") or {}), h={}),
         )
         rows.append(rec)
-    return OpResult(rows, errors, ans.job_id, ans.status, dict(client.usage), dropped)
+    status = job.status if job.status != "done" else ans.status
+    return Result(OP, {}, rows=rows, errors=errors, job_id=ans.job_id, status=status, usage=dict(client.usage),
+                  dropped=dropped)
 
+
+@dataclass
+class SelfInstructParams(LLMParams):
+    n: int = param(10, help="new tasks to keep")
+    k: int = param(3, help="seed tasks shown per request")
+    threshold: float = param(0.7, help="ROUGE-L novelty threshold")
+    seed: int = param(0, help="seed for sampling demonstrations")
+    seeds: str | None = param(None, help="seed task file (default: the input rows are the seeds)")
+
+
+class SelfInstruct(LLMOperation):
+    name = "generate-self-instruct"
+    help = "new tasks from seed tasks (the input, or --seeds FILE), kept when novel (ROUGE-L < 0.7); for review"
+    Params = SelfInstructParams
+    cli = ("generate", "self-instruct")
+    review = True
+
+    def records(self, ds, params, rows):
+        if params.seeds:
+            from workbench.data.dataset import Dataset
+            from workbench.paths import example_file
+
+            return Dataset.open([str(example_file(params.seeds))]).records()
+        return super().records(ds, params, rows)
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return self_instruct(records, client, ws, n=params.n, k=params.k, threshold=params.threshold,
+                             seed=params.seed, concurrency=params.concurrency, on_event=ctx.on_event,
+                             cancel=ctx.cancel, overrides=overrides)

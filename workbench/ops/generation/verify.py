@@ -17,7 +17,11 @@ from fractions import Fraction
 from typing import Sequence
 
 from workbench.data.record import Record
-from workbench.ops.generation.common import OpResult, answer, errors_of, rows_with_turns, run_rows
+from workbench.ops.base import Result
+from dataclasses import dataclass
+
+from workbench.ops.base import Context, Operation, Params, param, records_of
+from workbench.ops.generation.common import answer, errors_of, rows_with_turns, run_rows
 from workbench.ops.sandbox_exec import run_python
 
 OP = "verify"
@@ -124,7 +128,7 @@ def verifier_for(rec: Record):
     return None
 
 
-def verify(records: Sequence[Record], ws, *, concurrency: int = 2, on_event=None, cancel=None) -> OpResult:
+def verify(records: Sequence[Record], ws, *, concurrency: int = 2, on_event=None, cancel=None) -> Result:
     """Check every row's answer; signals `verify.passed` (bool) and `verify.detail`."""
     usable, errors = rows_with_turns(records, need_answer=True)
     checkable = []
@@ -144,6 +148,31 @@ def verify(records: Sequence[Record], ws, *, concurrency: int = 2, on_event=None
     signals = []
     for rid, v in job.results.items():
         signals += [(rid, "verify.passed", v["passed"]), (rid, "verify.detail", v["detail"])]
-    if signals:
-        ws.add_signals(job.job_id, signals)
-    return OpResult([r for r in checkable if r["id"] in job.results], errors, job.job_id, job.status)
+    return Result(OP, {}, signals=signals, rows=[r for r in checkable if r["id"] in job.results], errors=errors,
+                  job_id=job.job_id, status=job.status)
+
+
+@dataclass
+class VerifyParams(Params):
+    concurrency: int = param(2, help="answers checked at once")
+
+
+class Verify(Operation):
+    name = "verify"
+    help = "run code answers against their tests / check math answers; signals verify.passed, verify.detail"
+    Params = VerifyParams
+    scope = "row"
+    needs_ws = True
+    cli = ("verify",)
+
+    def run(self, ds, params, ctx: Context, rows=None) -> Result:
+        if ctx.ws is None:
+            raise ValueError("verify keeps its job checkpoints in a workspace: it cannot run without one")
+        records = [r for batch in records_of(ds, rows) for r in batch]
+        res = verify(records, ctx.ws, concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel)
+        res.params = params.to_dict()
+        passed = sum(1 for _, name, v in res.signals if name == "verify.passed" and v)
+        res.report = {"op": "verify", "rows": len(records), "passed": passed, "errors": res.errors}
+        res.summary = (f"verified {len(res.rows)} of {len(records)} rows: {passed} passed, "
+                       f"{len(res.rows) - passed} did not; {len(res.errors)} could not be checked (job {res.job_id})")
+        return res

@@ -13,7 +13,7 @@ SHOW_LOST_ROWS = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from workbench.cli_common import add_dataset_args
+    from workbench.cli.common import add_dataset_args
     from workbench.data.formats import TARGETS
 
     p = sub.add_parser("info", help="format, rows, kinds, fields, lengths and problems of a dataset")
@@ -73,7 +73,7 @@ def _split_rows(ds, rows_per_source: Counter) -> dict[str, int]:
 
 
 def info(args: argparse.Namespace) -> int:
-    from workbench.cli_common import load_dataset
+    from workbench.cli.common import load_dataset
 
     ds = load_dataset(args)
     s = summarize(ds)
@@ -105,7 +105,7 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
-    from workbench.cli_common import input_paths, read_options, say_skipped
+    from workbench.cli.common import input_paths, read_options, say_skipped
     from workbench.data.errors import DataError
     from workbench.data.readers import expand_paths, iter_records
     from workbench.data.splits import select, splits_of

@@ -9,7 +9,7 @@ import time
 
 
 def register(sub) -> None:
-    from workbench.cli_common import add_dataset_args
+    from workbench.cli.common import add_dataset_args
 
     p = sub.add_parser("decide", help="accept, reject or reset rows by id")
     add_dataset_args(p)
@@ -70,7 +70,7 @@ def register(sub) -> None:
 
 
 def _open(args, *, write: bool = True):
-    from workbench.cli_common import load_dataset_and_workspace
+    from workbench.cli.common import load_dataset_and_workspace
 
     return load_dataset_and_workspace(args, write=write)
 
@@ -93,7 +93,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     ds, ws = _open(args)
     with ws:
         _reconcile_first(ds, ws)
-        from workbench.cli_common import row_position
+        from workbench.cli.common import row_position
 
         try:
             rows = list(dict.fromkeys(ds.ids[row_position(ds, r)] for r in args.row))

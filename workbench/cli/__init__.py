@@ -1,7 +1,7 @@
 """The `workbench` command: `workbench PATH` opens the TUI; sub-commands run headless.
 
-Each layer registers its own sub-commands (a `register(subparsers)` function) so that an
-operation is written once in its layer and the CLI only wires arguments to it. Command
+Each module of this package registers its sub-commands (a `register(subparsers)` function);
+no core package imports this one. Command
 modules import nothing heavy at top level: `workbench --help` must stay instant.
 """
 
@@ -12,17 +12,18 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
-    "workbench.data.commands",  # info, convert
-    "workbench.store.commands",  # decide, status, jobs, export
-    "workbench.templates.commands",  # template list | render | lint
-    "workbench.ops.quality_commands",  # filter, dedup, decontam
-    "workbench.ops.llm_commands",  # generate, judge
-    "workbench.explore.commands",  # embed, map, similar
+    "workbench.cli.data",  # info, convert
+    "workbench.cli.store",  # decide, status, jobs, export
+    "workbench.cli.templates",  # template list | render | lint
+    "workbench.cli.ops",  # one per operation in the registry: filter, decontam, judge, generate ..., embed, map
+    "workbench.cli.quality",  # dedup --method exact|minhash|embedding
+    "workbench.cli.explore",  # similar, stats
+    "workbench.cli.recipe",  # recipe, run
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workbench.cli_common import add_dataset_args
+    from workbench.cli.common import add_dataset_args
 
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -47,8 +48,10 @@ def _version() -> str:
 
 
 def _open(args: argparse.Namespace) -> int:
+    from workbench.cli.common import read_options
     from workbench.tui.app import run
 
+    args.options = read_options(args)  # the TUI takes them parsed: it imports nothing from the CLI
     return run(args)
 
 

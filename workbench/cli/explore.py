@@ -1,4 +1,4 @@
-"""CLI: `workbench embed | map | similar | stats` (the exploration layer's sub-commands)."""
+"""CLI: `workbench similar | stats` (embed and map are operations: workbench/cli/ops.py)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,13 @@ import sys
 
 
 def register(sub) -> None:
-    from workbench.cli_common import add_dataset_args
+    from workbench.cli.common import add_dataset_args
 
     def embedding_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--view", choices=("prompt", "answer", "all"), default="all",
                        help="which text of a row to embed (default: the whole conversation)")
         p.add_argument("--model", metavar="PATH",
                        help="a local sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2)")
-
-    p = sub.add_parser("embed", help="embed every row (cached: only new or changed rows are computed)")
-    add_dataset_args(p)
-    embedding_args(p)
-    p.add_argument("--batch-size", type=int, default=64, help="texts per model batch (default 64)")
-    p.set_defaults(func=cmd_embed)
-
-    p = sub.add_parser("map", help="2-D topic map: UMAP projection, HDBSCAN clusters, topic labels")
-    add_dataset_args(p)
-    embedding_args(p)
-    p.add_argument("--report", metavar="R.json", help="write {clusters: [{id, label, size, members}]} to this file")
-    p.add_argument("--labels", choices=("keywords", "llm"), default="keywords",
-                   help="c-TF-IDF keywords (default) or names from an LLM")
-    p.add_argument("--llm-model", metavar="MODEL", help="model for --labels llm (default: the local SmolLM2)")
-    p.add_argument("--api-base", metavar="URL", help="OpenAI-compatible server for --llm-model")
-    p.add_argument("--min-cluster-size", type=int, metavar="N",
-                   help="smallest cluster HDBSCAN keeps (default grows with the square root of the row count)")
-    p.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
-    p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("similar", help="the rows nearest to one row by embedding (cosine)")
     add_dataset_args(p)
@@ -53,7 +34,7 @@ def register(sub) -> None:
 
 
 def _open(args):
-    from workbench.cli_common import load_dataset_and_workspace
+    from workbench.cli.common import load_dataset_and_workspace
 
     return load_dataset_and_workspace(args)
 
@@ -76,46 +57,11 @@ def _embed(args, ds, ws):
         raise SystemExit(1) from None
 
 
-def cmd_embed(args) -> int:
-    ds, ws = _open(args)
-    with ws:
-        vecs = _embed(args, ds, ws)
-        run = ws.runs(limit=1)[0]["counts"]
-    print(f"{len(ds)} rows embedded ({run.get('embedded', 0)} new texts computed, "
-          f"{run.get('cached', 0)} rows from the cache), {vecs.shape[1]} dimensions")
-    return 0
-
-
-def cmd_map(args) -> int:
-    from workbench.explore.topicmap import build_map
-
-    ds, ws = _open(args)
-    with ws:
-        vecs = _embed(args, ds, ws)
-        tm = build_map(
-            ds, ws, view=args.view, model=args.model, vectors=vecs, min_cluster_size=args.min_cluster_size,
-            labels=args.labels, llm_model=args.llm_model, llm_api_base=args.api_base, seed=args.seed,
-            on_stage=lambda s: _say(s + " ..."),
-        )
-    report = tm.report()
-    if args.report:
-        from workbench.atomic import write_json_atomic
-
-        write_json_atomic(args.report, report)
-    print(f"{len(ds)} rows, {sum(1 for c in tm.clusters if c['id'] >= 0)} clusters")
-    for c in tm.clusters:
-        err = f"  [LLM label failed: {c['label_error']}]" if c.get("label_error") else ""
-        print(f"{c['id']:>4}  {c['size']:>7}  {c['label']}{err}")
-    return 0
-
-
-
-
 def cmd_similar(args) -> int:
     from workbench.explore.similar import nearest
 
     ds, ws = _open(args)
-    from workbench.cli_common import row_position
+    from workbench.cli.common import row_position
 
     try:
         pos = row_position(ds, args.row)

@@ -18,7 +18,7 @@ _RESET = "\x1b[0m"
 
 
 def register(sub) -> None:
-    from workbench.cli_common import add_dataset_args
+    from workbench.cli.common import add_dataset_args
     from workbench.templates.registry import MASK_POLICIES
 
     p = sub.add_parser("template", help="chat templates: list, render a row, lint a dataset")
@@ -75,12 +75,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from workbench.cli_common import load_dataset
+    from workbench.cli.common import load_dataset
     from workbench.templates.render import render_record
 
     tpl = _template(args.template)
     ds = load_dataset(args)
-    from workbench.cli_common import row_position
+    from workbench.cli.common import row_position
 
     try:
         row = row_position(ds, args.row)
@@ -164,7 +164,7 @@ def _open_workspace(args, ds):
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from workbench.cli_common import load_dataset
+    from workbench.cli.common import load_dataset
     from workbench.templates.lint import format_report, lint_dataset, report_json
 
     tpl = _template(args.template)

@@ -1,0 +1,1 @@
+"""Engines run operations: `local` in this process (threads); a Ray engine plugs in beside it."""

@@ -1,0 +1,54 @@
+"""The map operation: a 2-D topic map (UMAP projection, HDBSCAN clusters, topic labels) of
+the rows' embeddings, kept as `cluster`, `topic`, `map_x`, `map_y` signals for the Topic map
+pane (workbench.explore.topicmap holds the kernels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.ops.base import Context, Operation, Params, Result, param, subset
+from workbench.ops.embed import VIEWS
+
+
+@dataclass
+class MapParams(Params):
+    view: str = param("all", choices=VIEWS, help="which text of a row to embed")
+    model: str | None = param(None, help="a local sentence-transformers model directory")
+    labels: str = param("keywords", choices=("keywords", "llm"), help="c-TF-IDF keywords or names from an LLM")
+    llm_model: str | None = param(None, help="model for labels=llm (default: the local SmolLM2)")
+    api_base: str | None = param(None, help="OpenAI-compatible server for llm_model")
+    min_cluster_size: int | None = param(None, help="smallest cluster HDBSCAN keeps (default grows with the "
+                                                    "square root of the row count)")
+    seed: int = param(42, help="UMAP random seed")
+
+
+class TopicMapOp(Operation):
+    name = "map"
+    help = "2-D topic map: UMAP projection, HDBSCAN clusters, topic labels"
+    Params = MapParams
+    scope = "dataset"
+    cli = ("map",)
+
+    def run(self, ds, params: MapParams, ctx: Context, rows: list[str] | None = None) -> Result:
+        from workbench.explore.embed import embed_dataset
+        from workbench.explore.topicmap import OP, build_map, map_counts, map_signals
+
+        part = subset(ds, rows)
+        vecs = embed_dataset(part, None, view=params.view, model=params.model,
+                             progress=lambda done, total: (ctx.check(), ctx.report(done, total)))
+        ctx.check()
+        tm = build_map(part, ctx.ws, view=params.view, model=params.model, vectors=vecs,
+                       min_cluster_size=params.min_cluster_size, labels=params.labels, llm_model=params.llm_model,
+                       llm_api_base=params.api_base, seed=params.seed, save=False,
+                       on_stage=lambda s: (ctx.check(), ctx.say(s + " ...")))
+        ctx.check()
+        counts = map_counts(tm)
+        return Result(OP, params.to_dict(), signals=map_signals(tm), report=tm.report(), counts=counts,
+                      summary=f"{len(part)} rows, {counts['clusters']} clusters")
+
+    def describe(self, result: Result) -> str:
+        lines = [result.summary]
+        for c in result.counts["topics"]:
+            err = f"  [LLM label failed: {c['label_error']}]" if c.get("label_error") else ""
+            lines.append(f"{c['id']:>4}  {c['size']:>7}  {c['label']}{err}")
+        return "\n".join(lines)
