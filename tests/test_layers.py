@@ -14,7 +14,7 @@ from pathlib import Path
 import workbench
 
 LEVEL = {
-    "__init__": 0, "paths": 0, "atomic": 0, "bundled": 0, "data": 0,
+    "__init__": 0, "paths": 0, "atomic": 0, "bundled": 0, "terminal": 0, "data": 0,
     "templates": 1, "store": 1,
     "llm": 2, "explore": 2, "ops": 2,
     "session": 3, "views": 3, "engine": 3, "recipes": 3, "handoff": 3,

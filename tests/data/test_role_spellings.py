@@ -118,7 +118,7 @@ def test_filter_skips_bad_rows_and_roles_come_from_the_command_line_or_a_map_fil
 def test_map_files_in_our_axolotl_and_llama_factory_spellings(tmp_path, spec):
     from argparse import Namespace
 
-    from workbench.cli_common import read_options
+    from workbench.cli.common import read_options
 
     path = tmp_path / "map.json"
     path.write_text(json.dumps(spec))

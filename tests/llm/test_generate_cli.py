@@ -110,3 +110,24 @@ def test_credentials_in_api_base_stay_out_of_the_workspace_and_the_output(tmp_pa
         assert "api_key=***" in dump  # the run's parameters name the server, redacted
     for text in (dump, captured.out, captured.err):
         assert "s3cret" not in text
+
+
+def test_generated_rows_reach_the_gen_pane(tmp_path, capsys):
+    # rows written by `workbench generate` are kept in the workspace for review, as the
+    # palette's are: the Session (and so the Gen pane) lists them with their diffs
+    from workbench.session import Session
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"instruction": "Add 2 and 2.", "input": "", "output": "4"}\n')
+    wsfile = tmp_path / "ws.sqlite"
+    with LoopbackServer(_reply) as srv:
+        assert main(["generate", "cot", str(src), "--model", "openai/loopback", "--api-base", srv.api_base,
+                     "-o", str(tmp_path / "out.jsonl"), "--workspace", str(wsfile)]) == 0
+    assert "Gen pane" in capsys.readouterr().err
+    s = Session.open([str(src)], workspace=str(wsfile))
+    try:
+        (key, item), = s.generated().items()
+    finally:
+        s.close()
+    assert key == "cot:in.jsonl:0" and item["op"] == "cot" and item["parent"] == "in.jsonl:0"
+    assert item["before"].endswith("4") and "Step 1" in item["after"]

@@ -10,7 +10,7 @@ import pytest
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
 from workbench.engine.local import run_step
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 from workbench.ops import registry
 from workbench.ops.base import Context
 

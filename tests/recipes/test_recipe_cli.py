@@ -137,3 +137,25 @@ def test_bad_recipe_is_refused_before_anything_runs(session, tmp_path, capsys, e
     assert recipe.read_text().splitlines()[line - 1] == f"- op: {['filter', 'dedup-minhash', 'decontam'][step - 1]}" \
         or "dedup-fancy" in recipe.read_text().splitlines()[line - 1]
     assert not ws2.exists() and not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_filter_selection_is_recorded_and_replayed(session, tmp_path, capsys):
+    rows, src, bench, ws = session
+    # a second filter pass, on the rows still pending only: a stricter length rule
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"min_chars": 200}))
+    assert main(["filter", str(src), "--workspace", str(ws), "--rules", str(rules), "--where", "status=pending"]) == 0
+    recipe = tmp_path / "r.yaml"
+    assert main(["recipe", str(src), "--workspace", str(ws), "-o", str(recipe), "--with-decisions"]) == 0
+    assert "filter: status=pending" in recipe.read_text()
+    original = tmp_path / "orig.jsonl"
+    assert main(["export", str(src), "--workspace", str(ws), "--to", "alpaca", "-o", str(original)]) == 0
+    copy = _shuffled_copy(rows, tmp_path / "batch2" / "copy.jsonl")
+    out = tmp_path / "out.jsonl"
+    assert main(["run", str(recipe), "--input", str(copy), "--workspace", str(tmp_path / "ws2.sqlite"),
+                 "-o", str(out), "--to", "alpaca"]) == 0
+    assert _exported(out) == _exported(original)
+    recipe.write_text(recipe.read_text().replace("filter: status=pending", "filter: status=maybe"))
+    capsys.readouterr()
+    assert main(["run", str(recipe), "--input", str(copy), "-o", str(out)]) == 2
+    assert "step 4 (filter): select filter: status must be one of" in capsys.readouterr().err

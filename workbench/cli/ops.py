@@ -42,6 +42,8 @@ def register(sub) -> None:
         op.add_arguments(p)
         if op.scope == "row":
             p.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
+        p.add_argument("--where", metavar="EXPR", help="only the rows a filter picks, as in the TUI "
+                       "(e.g. 'status=pending judge.score>=4'); recorded for recipes")
         if op.review:
             p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file")
             p.add_argument("--to", choices=TARGETS, help="output format (default: the input's format)")
@@ -72,12 +74,25 @@ def run_command(op, args: argparse.Namespace) -> int:
         return fail(str(e))
     ds = load_dataset(args)
     ws = None if getattr(args, "dry_run", False) else open_workspace(args, ds)
-    rows = ds.ids[: args.limit] if getattr(args, "limit", None) else None
+    rows, selection = None, None
+    if getattr(args, "where", None):
+        from workbench.session import Session
+
+        try:
+            rows = Session(ds, ws).select(args.where) if ws is not None else None
+        except ValueError as e:
+            return fail(f"--where: {e}")
+        if rows is None:
+            return fail("--where reads the workspace: drop --dry-run")
+        selection = {"filter": args.where}
+    if getattr(args, "limit", None):
+        rows = (rows if rows is not None else ds.ids)[: args.limit]
+        selection = None
     try:
         with cli_progress(op.name, total=len(ds) if rows is None else len(rows)) as bar:
             ctx = Context(progress=lambda done, total: bar(done), on_event=bar.on_event, ws=ws,
                           message=lambda s: print(s, file=sys.stderr, flush=True))
-            outcome = run_step(op, ds, ws, params, rows=rows, ctx=ctx)
+            outcome = run_step(op, ds, ws, params, rows=rows, selection=selection, ctx=ctx)
     except (ValueError, OSError, DataError) as e:  # input the operation cannot use (a benchmark file without that field)
         return fail(str(e), 1)
     finally:

@@ -39,6 +39,7 @@ def register(sub) -> None:
                    help="similarity the verification must reach (default: --threshold)")
     g = p.add_argument_group("embedding")
     g.add_argument("--model", help="local sentence-transformers model directory (default: bundled MiniLM)")
+    p.add_argument("--where", metavar="EXPR", help="only the rows a filter picks (e.g. 'status=pending')")
     p.add_argument("--report", metavar="R.json", help="write the full report as JSON")
     p.add_argument("--dry-run", action="store_true", help="do not write to the workspace")
     p.set_defaults(func=cmd_dedup)

@@ -1,5 +1,6 @@
 """Run one operation on a dataset and save its result: the one path the CLI, the TUI and
-recipes take (threads and per-row checkpoints are the job runner's, workbench.store.jobs).
+recipes take; `Runner` runs them in background threads with bounded concurrency, progress and
+cancel (per-row checkpoints and resume of LLM jobs are the job runner's, workbench.store.jobs).
 
     outcome = run_step(op, ds, ws, params, rows=None, ctx=Context(progress=...))
     outcome.result, outcome.run_id, outcome.skipped
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
 
 from workbench.ops.base import Context, Operation, Params, Result, apply_result
 from workbench.ops.oprun import Cancelled
@@ -67,3 +70,82 @@ def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = 
         run_id = apply_result(ws, result, operation=op.name, selection=sel, fingerprint=fingerprint,
                               inputs=inputs, review=op.review, ds=ds)
     return Outcome(result, run_id, status=result.status)
+
+
+@dataclass
+class Handle:
+    """One submitted step, as the Jobs pane lists it. Its fields change in the runner's thread;
+    `on_change(handle)` hears each change there (a UI hands it over to its own thread)."""
+
+    name: str
+    cancel: threading.Event
+    status: str = "queued"  # queued | running | done | skipped | cancelled | failed
+    done: int = 0
+    total: int | None = None
+    detail: str = ""  # the summary when finished, the error when failed
+    outcome: Outcome | None = None
+    _finished: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, timeout: float | None = None) -> Outcome | None:
+        if not self._finished.wait(timeout):
+            raise TimeoutError(f"{self.name} still running after {timeout} s")
+        return self.outcome
+
+
+class Runner:
+    """Runs steps in background threads, at most `max_running` at once; `handles` lists every
+    step submitted, newest last. Cancel a step with `handle.cancel.set()`: it stops at its next
+    check and saves nothing ("cancelled")."""
+
+    def __init__(self, ws, max_running: int = 2):
+        if max_running < 1:
+            raise ValueError("max_running must be at least 1")
+        self.ws = ws
+        self._slots = threading.Semaphore(max_running)
+        self._lock = threading.Lock()
+        self.handles: list[Handle] = []
+
+    def submit(self, op: Operation, ds, params: Params, *, rows: list[str] | None = None,
+               selection: dict | None = None, on_change: Callable[[Handle], None] | None = None,
+               llm: Callable | None = None) -> Handle:
+        h = Handle(op.name, threading.Event(), total=len(ds) if rows is None else len(rows))
+        notify = on_change or (lambda _h: None)
+
+        def progress(done: int, total: int | None) -> None:
+            h.done, h.total = done, total if total is not None else h.total
+            notify(h)
+
+        def on_event(ev) -> None:
+            h.done, h.total = ev.done, ev.total
+            notify(h)
+
+        def target() -> None:
+            with self._slots:
+                if h.cancel.is_set():  # cancelled while queued: nothing ran
+                    h.status, h.detail = "cancelled", "cancelled before it started"
+                else:
+                    h.status = "running"
+                    notify(h)
+                    ctx = Context(cancel=h.cancel, progress=progress, on_event=on_event, llm=llm, ws=self.ws)
+                    try:
+                        h.outcome = run_step(op, ds, self.ws, params, rows=rows, selection=selection, ctx=ctx)
+                        h.status = h.outcome.status
+                        res = h.outcome.result
+                        h.detail = ("cancelled; nothing saved" if h.status == "cancelled"
+                                    else f"{res.summary} (run {h.outcome.run_id})")
+                    except Exception as e:  # noqa: BLE001 - kept on the handle, shown by the UI
+                        h.status, h.detail = "failed", f"{type(e).__name__}: {e}"
+            h._finished.set()
+            notify(h)
+
+        with self._lock:
+            self.handles.append(h)
+        notify(h)
+        threading.Thread(target=target, name=f"step-{op.name}", daemon=True).start()
+        return h
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            handles = list(self.handles)
+        for h in handles:
+            h.cancel.set()

@@ -115,7 +115,9 @@ class Params:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             help_ = f.metadata.get("help", "")
             shown = f"{help_} (default: {default})" if help_ else f"default: {default}"
-            if kind == "bool":
+            if kind == "bool" and default is False:  # a switch: --no-cache, not --no-cache/--no-no-cache
+                parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None, help=help_)
+            elif kind == "bool":
                 parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=shown)
             elif kind == "list[str]":
                 parser.add_argument(flag, dest=f.name, default=None, metavar="A,B",

@@ -138,6 +138,13 @@ def load(path: str | Path) -> Recipe:
                 or isinstance(select.get("filter"), str)))):
             raise RecipeError(f"{where} ({raw['op']}): select must be `all`, {{rows: [content hashes]}} "
                               f"or {{filter: EXPRESSION}}, not {select!r}")
+        if isinstance(select, dict) and "filter" in select:
+            from workbench.views import parse_filter
+
+            try:
+                parse_filter(select["filter"])
+            except ValueError as e:
+                raise RecipeError(f"{where} ({raw['op']}): select filter: {e}") from None
         recipe.steps.append(Step(op.name, raw.get("params") or {}, select, line))
     for d in data.get("decisions") or []:
         if not (isinstance(d, dict) and isinstance(d.get("content"), str)

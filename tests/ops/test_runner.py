@@ -1,0 +1,50 @@
+"""engine.local.Runner: steps in background threads, bounded, with progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+from workbench.engine.local import Runner
+from workbench.ops import registry
+
+
+def _ds(n):
+    return Dataset.from_records([make_record(id=f"r{i}", messages=[
+        {"role": "user", "content": f"please tell me about topic {i % 97} in some detail"},
+        {"role": "assistant", "content": f"topic {i % 97} is a fine topic with several parts to it."}])
+        for i in range(n)])
+
+
+def test_runner_runs_bounded_reports_progress_and_cancels(ws):
+    ds = _ds(6000)
+    runner = Runner(ws, max_running=1)
+    running, peak, lock = set(), [0], threading.Lock()
+    seen: list[tuple[str, str, int]] = []
+
+    def on_change(h):
+        with lock:
+            (running.add if h.status == "running" else running.discard)(id(h))
+            peak[0] = max(peak[0], len(running))
+            seen.append((h.name, h.status, h.done))
+
+    op = registry.get("dedup-exact")
+    first = runner.submit(registry.get("filter"), ds, registry.get("filter").default_params(), on_change=on_change)
+    second = runner.submit(op, ds, op.default_params(), on_change=on_change)
+    third = runner.submit(op, ds, op.default_params(), on_change=on_change)
+    third.cancel.set()  # queued behind the others: it never runs
+    assert first.wait(300).status == "done" and second.wait(300).status == "done"
+    assert third.wait(300) is None and third.status == "cancelled"
+    assert peak[0] == 1  # one at a time
+    assert any(name == "filter" and status == "running" and done > 0 for name, status, done in seen)
+    assert [h.status for h in runner.handles] == ["done", "done", "cancelled"]
+    assert "run" in first.detail and first.done == 6000
+    # a cancel mid-run: nothing of it saved, the run log says cancelled
+    before = ws.statuses()
+    op = registry.get("dedup-minhash")
+    h = runner.submit(op, ds, op.params_from_dict({"chunk_size": 256}),
+                      on_change=lambda h: h.done and h.cancel.set())
+    h.wait(300)
+    assert h.status == "cancelled" and ws.statuses() == before
+    assert ws.runs()[0]["status"] == "cancelled"
