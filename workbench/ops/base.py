@@ -87,7 +87,16 @@ class Params:
                 raise ParamError(f"{f.name} must be one of {', '.join(map(str, choices))}, not {value!r}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The parameters as stored in the run log and written in recipes: credentials inside
+        a URL field marked `secret` are masked (workbench.llm.redact); keys come from the
+        environment, never from a workspace or a recipe."""
+        d = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.metadata.get("secret") and d[f.name]:
+                from workbench.llm.redact import redact_url
+
+                d[f.name] = redact_url(d[f.name])
+        return d
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Params":
@@ -136,9 +145,11 @@ class Params:
         return cls.from_dict({**given, **extra})
 
 
-def param(default: Any = None, *, help: str = "", choices=None, cli: bool = True, factory=None):
-    """A Params field with its CLI help and allowed values."""
-    meta = {"help": help, "choices": tuple(choices) if choices else None, "cli": cli}
+def param(default: Any = None, *, help: str = "", choices=None, cli: bool = True, factory=None,
+          secret: bool = False):
+    """A Params field with its CLI help and allowed values; `secret`: a URL that may hold
+    credentials (masked by `to_dict`)."""
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "cli": cli, "secret": secret}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)

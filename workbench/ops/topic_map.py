@@ -16,7 +16,7 @@ class MapParams(Params):
     model: str | None = param(None, help="a local sentence-transformers model directory")
     labels: str = param("keywords", choices=("keywords", "llm"), help="c-TF-IDF keywords or names from an LLM")
     llm_model: str | None = param(None, help="model for labels=llm (default: the local SmolLM2)")
-    api_base: str | None = param(None, help="OpenAI-compatible server for llm_model")
+    api_base: str | None = param(None, secret=True, help="OpenAI-compatible server for llm_model")
     min_cluster_size: int | None = param(None, help="smallest cluster HDBSCAN keeps (default grows with the "
                                                     "square root of the row count)")
     seed: int = param(42, help="UMAP random seed")

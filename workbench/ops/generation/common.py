@@ -191,7 +191,7 @@ class LLMParams(Params):
     """The model settings of an LLM operation (API keys come from the environment only)."""
 
     model: str = param("local/smollm2", help="litellm model string (the embedded local/smollm2; e.g. openai/gpt-4o-mini)")
-    api_base: str | None = param(None, help="base URL of an OpenAI-compatible server (model openai/NAME)")
+    api_base: str | None = param(None, secret=True, help="base URL of an OpenAI-compatible server (model openai/NAME)")
     temperature: float = param(0.7)
     max_tokens: int = param(512)
     concurrency: int = param(4, help="requests in flight at once")
