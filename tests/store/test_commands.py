@@ -12,16 +12,6 @@ from workbench.cli import main
 from workbench.store.workspace import Workspace
 
 
-@pytest.fixture
-def data(tmp_path):
-    path = tmp_path / "d.jsonl"
-    with path.open("w") as f:
-        for i in range(6):
-            f.write(json.dumps({"id": f"ex-{i}", "messages": [
-                {"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": f"a {i}"}]}) + "\n")
-    return path
-
-
 def test_decide_status_export(data, tmp_path, capsys):
     src = data.read_bytes()
     assert main(["decide", str(data), "--row", "ex-1", "--reject", "--note", "bad"]) == 0

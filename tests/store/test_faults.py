@@ -16,16 +16,6 @@ from workbench.cli import main as _main
 from workbench.store.workspace import APPLICATION_ID, Workspace, WorkspaceError
 
 
-@pytest.fixture
-def data(tmp_path):
-    path = tmp_path / "d.jsonl"
-    with path.open("w") as f:
-        for i in range(6):
-            f.write(json.dumps({"id": f"ex-{i}", "messages": [
-                {"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": f"a {i}"}]}) + "\n")
-    return path
-
-
 def main(argv: list[str]) -> int:
     """The CLI's exit status, as the shell sees it (some errors end it with SystemExit)."""
     try:
