@@ -48,3 +48,15 @@ def test_runner_runs_bounded_reports_progress_and_cancels(ws):
     h.wait(300)
     assert h.status == "cancelled" and ws.statuses() == before
     assert ws.runs()[0]["status"] == "cancelled"
+
+
+def test_last_params_are_those_of_the_latest_run(ws, tmp_path):
+    from workbench.engine.local import last_params, run_step
+
+    ds = _ds(50)
+    op = registry.get("filter")
+    assert last_params(op, ws) is None
+    tuned = op.params_from_dict({"min_chars": 60, "disable": ["unfinished"]})
+    run_step(op, ds, ws, tuned)
+    run_step(registry.get("dedup-exact"), ds, ws, registry.get("dedup-exact").default_params())
+    assert last_params(op, ws) == tuned  # a palette run repeats the tuned CLI run, not the defaults

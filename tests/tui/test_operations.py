@@ -48,3 +48,22 @@ async def test_run_filter_on_the_whole_dataset(make_app, ws, wait_for_operation)
         assert [r["op"] for r in ws.runs()][:1] == ["filter"]
         name, status, detail = app.query_one("#jobs").events["op:filter"]
         assert status == "done" and "run" in detail
+
+
+async def test_palette_filter_repeats_the_tuned_cli_run(make_app, ws, wait_for_operation):
+    # issue 12: a palette run used the built-in defaults and silently replaced a tuned run
+    from workbench.engine.local import run_step
+    from workbench.ops import registry
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        op = registry.get("filter")
+        tuned = op.params_from_dict({"min_chars": 100_000})  # flags every row of the sample
+        cli = run_step(op, app.ds, ws, tuned)
+        flagged = set(cli.result.rejects)
+        app.action_run_operation("filter")
+        await wait_for_operation(pilot, "filter")
+        assert {r for r, s in ws.statuses().items() if s == "reject"} == flagged
+        assert ws.runs()[0]["log"]["params"]["min_chars"] == 100_000

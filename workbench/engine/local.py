@@ -39,6 +39,18 @@ def inputs_stamp(ds, rows: list[str] | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+def last_params(op: Operation, ws) -> Params | None:
+    """The parameters of the latest finished run of `op` in this workspace (what the TUI runs
+    it with again), or None when it never ran or its logged parameters no longer validate."""
+    for run in reversed(ws.run_log()):
+        if run["log"].get("operation") == op.name:
+            try:
+                return op.params_from_dict(run["log"].get("params") or {})
+            except ValueError:
+                return None
+    return None
+
+
 def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = None,
              selection: dict | None = None, ctx: Context | None = None,
              skip_unchanged: bool = False, save: bool = True) -> Outcome:

@@ -33,9 +33,15 @@ class Operation:
     run: Callable[[Run], str]
 
 
-def _params(op):
-    """The parameters the palette runs an operation with: defaults, and for LLM operations the
-    model (and seed / persona files) of tui.json's `llm` section."""
+def _params(op, ws):
+    """The parameters the palette runs an operation with: those of its latest run on this
+    dataset (a tuned `workbench filter --rules` run is repeated, not replaced by defaults),
+    else the defaults, with tui.json's `llm` model (and seed / persona files) for LLM ones."""
+    from workbench.engine.local import last_params
+
+    last = last_params(op, ws)
+    if last is not None:
+        return last
     if not op.uses_llm:
         return op.default_params()
     from workbench.tui.config import llm_settings
@@ -58,7 +64,7 @@ def _runner(name: str) -> Callable[[Run], str]:
         op = registry.get(name)
         whole = op.scope == "dataset" or name == "filter"
         ctx = Context(cancel=run.cancel, progress=lambda done, total: run.progress(done), on_event=run.on_event)
-        out = run_step(op, run.ds, run.ws, _params(op), rows=None if whole else list(run.row_ids), ctx=ctx)
+        out = run_step(op, run.ds, run.ws, _params(op, run.ws), rows=None if whole else list(run.row_ids), ctx=ctx)
         res = out.result
         if out.status == "cancelled":
             return "cancelled; nothing saved"
