@@ -44,7 +44,7 @@ def test_quitting_the_app_writes_the_bulk_hashes_before_closing_the_workspace(tm
         self.session.decide(ds.ids, "reject")
 
     monkeypatch.setattr(app_module.WorkbenchApp, "run", session)
-    args = SimpleNamespace(paths=[], workspace=None, format=None, map=None)
+    args = SimpleNamespace(paths=[], workspace=None, options=None)
     assert app_module.run(args) == 0
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.decision_hashes() == real(ds, ds.ids)
