@@ -46,3 +46,18 @@ def test_llm_modules_import_without_litellm_or_torch():
             "heavy = [m for m in ('litellm', 'torch', 'transformers', 'textual') if m in sys.modules];"
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_built_in_prompts_render_in_process_and_user_ones_in_the_sandbox(tmp_path):
+    import workbench.templates.sandbox as sandbox
+
+    before = len(sandbox._POOL._idle)
+    # a row's text is data, even when it looks like template code
+    assert render("answer", None, instruction="{{ 7 * 7 }} {% raw %}") == "{{ 7 * 7 }} {% raw %}"
+    with pytest.raises(PromptError, match="'answer' is undefined"):
+        render("cot", None, instruction="q")
+    assert len(sandbox._POOL._idle) == before  # no rendering process was needed
+    f = tmp_path / "answer.j2"
+    f.write_text("{{ instruction }}!")
+    assert render("answer", load_overrides([f"answer={f}"]), instruction="hi") == "hi!"
+    assert len(sandbox._POOL._idle) >= 1  # the user's template went through a rendering process

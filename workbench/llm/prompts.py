@@ -1,13 +1,15 @@
 """Prompt templates of the generation operations, rendered in the chat templates' sandbox.
 
 Built-in prompts live here as Jinja text; a user may replace any of them with their own file
-(`--prompt NAME=FILE` on the command line). User templates are untrusted text, so every
-template renders like a chat template (workbench.templates.sandbox: Jinja's sandbox, a
-rendering process with a memory cap killed at the time limit), with undefined variables as errors.
+(`--prompt NAME=FILE` on the command line). User templates are untrusted text, so they render
+like a chat template (workbench.templates.sandbox: Jinja's sandbox, a rendering process with a
+memory cap killed at the time limit); built-in ones render in the same sandboxed environment in
+this process. Undefined variables are errors.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 PROMPTS: dict[str, str] = {
@@ -83,16 +85,35 @@ class PromptError(ValueError):
 
 
 def render(name_or_source: str, overrides: dict[str, str] | None = None, **variables) -> str:
-    """Render the built-in prompt `name` (or the user's override of it) with `variables`."""
-    source = (overrides or {}).get(name_or_source) or PROMPTS.get(name_or_source)
-    if source is None:
+    """Render the built-in prompt `name` (or the user's override of it) with `variables`.
+
+    A user's template is untrusted code: it renders in a rendering process (see
+    workbench.templates.sandbox). A built-in one is our own text, whose variables are only
+    data: it renders here, in the same sandboxed environment, so a job's workers do not wait
+    for rendering processes to start (which, on a loaded machine, took longer than the
+    deadline and failed every row)."""
+    user = (overrides or {}).get(name_or_source)
+    if user is None and name_or_source not in PROMPTS:
         raise PromptError(f"unknown prompt {name_or_source!r}; known: {', '.join(PROMPTS)}")
+    from jinja2 import TemplateError
+
     from workbench.templates.sandbox import TemplateFailure, render_text
 
     try:
-        return render_text(source, **variables).strip()
+        if user is not None:
+            return render_text(user, **variables).strip()
+        return _builtin(name_or_source).render(**variables).strip()
     except TemplateFailure as e:
         raise PromptError(f"prompt {name_or_source!r}: {e}") from None
+    except TemplateError as e:  # a built-in prompt given too few variables: named, not a traceback
+        raise PromptError(f"prompt {name_or_source!r}: {type(e).__name__}: {e}") from None
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str):
+    from workbench.templates.sandbox import PROMPT_ENV
+
+    return PROMPT_ENV.from_string(PROMPTS[name])
 
 
 def load_overrides(items: list[str]) -> dict[str, str]:
