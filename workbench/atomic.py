@@ -18,9 +18,10 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     full, read-only folder) is raised again naming `path`, since a write() error names no file.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f"{_tmp_prefix(path)}{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
         yield tmp
         os.replace(tmp, path)
     except OSError as e:
@@ -30,6 +31,42 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp"
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[str]:
+    """Remove the temp files that earlier writes of `path` left when they were killed before
+    their rename (kill -9, power loss): `.NAME.tmpPID` beside it, each only when process PID
+    is gone (a live one may be writing it now). Returns the names removed."""
+    path = Path(path)
+    prefix = _tmp_prefix(path)
+    removed = []
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    except OSError:
+        return removed
+    for name in names:
+        pid = int(name[len(prefix):])
+        if pid != os.getpid() and not _alive(pid):
+            try:
+                os.unlink(path.parent / name)
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process
+        return True
+    return True
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -206,3 +206,38 @@ def test_integer_kto_labels_in_csv_and_parquet(tmp_path):
     for path in (csv_path, pq_path):
         recs = list(iter_records(str(path)))
         assert [(r["kind"], r["label"]) for r in recs] == [("kto", True), ("kto", False)]
+
+
+# -- item 12: UTF-16 named, stale temp files of killed writes ------------------------------------
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16", True), ("utf-16-le", False), ("utf-16-be", False),
+                                           ("utf-32", True)])
+@pytest.mark.parametrize("name", ["data.jsonl", "data.json", "data.csv"])
+def test_a_utf16_file_is_named_as_such(tmp_path, encoding, bom, name):
+    path = tmp_path / name
+    text = "instruction,output\nq,a\n" if name.endswith(".csv") else json.dumps(ROW) + "\n"
+    path.write_bytes(text.encode(encoding))
+    err = _stop_error(path)
+    assert err.line == 1 and f"the file is {encoding[:6].upper()}, not UTF-8" in err.message, err.message
+
+
+def test_stale_temp_files_of_killed_writes_are_removed_next_time(tmp_path):
+    src = tmp_path / "data.jsonl"
+    src.write_text(json.dumps(ROW) + "\n", encoding="utf-8")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process that wrote a temp file and was killed before its rename
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        stale = tmp_path / f".out.jsonl.tmp{gone.pid}"
+        busy = tmp_path / f".out.jsonl.tmp{alive.pid}"  # another export writing now
+        other = tmp_path / f".other.jsonl.tmp{gone.pid}"  # a temp of another file: not ours to judge
+        for p in (stale, busy, other):
+            p.write_text("half a file", encoding="utf-8")
+        r = wb("convert", src, "--to", "alpaca", "-o", tmp_path / "out.jsonl")
+        assert r.returncode == 0, r.stderr
+        assert not stale.exists() and busy.exists() and other.exists()
+        assert json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8")) == ROW
+    finally:
+        alive.kill()
+        alive.wait()

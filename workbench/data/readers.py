@@ -503,10 +503,37 @@ def _has_surrogate(s: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in s)
 
 
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+              (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" when a text file's first bytes say so (a byte-order mark, or the
+    zero bytes beside its first ASCII character: '{', '[', a letter), else None."""
+    for bom, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return name
+    if len(head) >= 4 and head[:4].count(0) == 3:
+        return "UTF-32"
+    if len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+        return "UTF-16"
+    return None
+
+
+def _check_utf8(path: str) -> None:
+    with open(path, "rb") as f:
+        enc = wide_encoding(f.read(4))
+    if enc:
+        raise DataError(path, 1, f"the file is {enc}, not UTF-8: convert it first "
+                                 f"(iconv -f {enc} -t UTF-8 {Path(path).name} > NEW_FILE)")
+
+
 def raw_rows(path: str) -> Iterator[RawRow]:
     """(line, row index, row or DataError) for every row of one file or save_to_disk dir."""
     low = path.lower()
     check_readable(path)
+    if low.endswith((".jsonl", ".ndjson", ".json", ".csv")):
+        _check_utf8(path)
     if os.path.isdir(path):
         if not is_hf_dir(path):
             raise DataError(path, None, "a directory that is not a save_to_disk dataset; "

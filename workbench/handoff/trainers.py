@@ -16,11 +16,11 @@ unpaired preference). Rows are written with each format's standard spellings (`h
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from workbench.atomic import write_text_atomic
 from workbench.data.formats import encode
 from workbench.data.formats.base import RowError
 from workbench.data.record import Record
@@ -190,9 +190,4 @@ def axolotl_block(p: Plan, train_path: str, test_path: str | None, chat_template
 
 def write_text(path: Path, text: str) -> None:
     """Write a small file atomically (temp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, text)

@@ -232,6 +232,8 @@ def render_messages(
     # What Template.render does, minus merging the globals ChainMap into every context (the
     # costliest step for short chats) and minus traceback rewriting (we report messages only).
     variables = {**_GLOBALS, **context, "messages": messages}
+    if _IN_WORKER:
+        _tick()  # the render before this one finished: this one gets the whole time limit
     try:
         ctx = template.new_context(variables, shared=True)
         if not track_generation:
@@ -277,11 +279,19 @@ def _as_failure(e: BaseException) -> TemplateFailure:
 _IN_WORKER = False  # True inside a rendering process
 _local = threading.local()  # .until: the deadline (time.monotonic) of the thread's current `deadline` block
 _FRAME = 8  # bytes of the length prefix of a message on the pipes
+_TICK = bytes(_FRAME)  # a length of 0 (no reply is empty): a render starts, the call goes on
+_replies: Any = None  # in a rendering process: the pipe its replies and ticks go to
+
+
+def _tick() -> None:
+    _replies.write(_TICK)
+    _replies.flush()
 
 
 @contextmanager
 def deadline(seconds: float | None = DEFAULT_TIME_LIMIT) -> Iterator[None]:
-    """Every `isolated` call in the body shares this time limit; past it, the rendering process
+    """Every `isolated` call in the body shares this time limit, renewed each time a render
+    starts in it (the watchdog counts work: see _Worker.call); past it, the rendering process
     is killed and TemplateFailure(kind="timeout") is raised. `None` or 0: no limit."""
     outer = getattr(_local, "until", None)
     _local.until = (time.monotonic() + seconds) if seconds else float("inf")
@@ -307,7 +317,7 @@ def isolated(fn: Callable[..., T], *args: Any) -> T:
     for attempt in (0, 1):
         worker = _POOL.take()
         try:
-            ok, value = worker.call(request, until)
+            ok, value = worker.call(request, until, seconds)
         except _Timeout:
             worker.kill()
             raise TemplateFailure(f"the template did not finish within {seconds:g} s (an endless or huge loop?)",
@@ -355,13 +365,20 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, "-c", _BOOT.format(root=root)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
 
-    def call(self, request: bytes, until: float) -> tuple[bool, Any]:
+    def call(self, request: bytes, until: float, step: float | None) -> tuple[bool, Any]:
+        """Send a request, return its reply. The watchdog counts work, not calls: each render
+        the process starts (a tick) gives it `step` seconds again, so a 2000-turn conversation's
+        thousands of prefix renders are no endless loop, while one render that hangs still is."""
         try:
             self.proc.stdin.write(len(request).to_bytes(_FRAME, "little") + request)
         except OSError as e:
             raise _Died(f"cannot send to it: {e}", before_start=True) from None
-        size = int.from_bytes(self._read(_FRAME, until), "little")
-        return pickle.loads(self._read(size, until))
+        while True:
+            size = int.from_bytes(self._read(_FRAME, until), "little")
+            if size:
+                return pickle.loads(self._read(size, until))
+            if step:
+                until = max(until, time.monotonic() + step)
 
     def _read(self, n: int, until: float) -> bytes:
         fd = self.proc.stdout.fileno()
@@ -432,7 +449,9 @@ def _serve() -> None:
                 os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    global _replies
+    inp = sys.stdin.buffer
+    out = _replies = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but replies on the pipe
     while True:
         head = inp.read(_FRAME)
