@@ -166,3 +166,20 @@ def test_render_many_is_render_sides_and_a_hanging_row_times_out_alone(tmp_path)
     ok = [sides[0] for (i, _), sides in got if i != 2]
     assert [(r.text, r.spans) for r in ok] == [(r.text, r.spans) for i in (0, 1, 3, 4)
                                               for r in render_sides(rows[i], spec)]
+
+
+def test_rendering_processes_beyond_the_idle_ones_exit():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workbench.templates import sandbox
+
+    barrier = threading.Barrier(8)
+
+    def render(_):
+        barrier.wait()  # eight threads render at once: eight processes
+        return render_record(cases()["single"], "chatml").error
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(render, range(8))) == [None] * 8
+    idle = list(sandbox._POOL._idle)
+    assert len(idle) <= sandbox.IDLE_WORKERS and all(w.proc.poll() is None for w in idle)

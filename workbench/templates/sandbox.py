@@ -45,6 +45,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 DEFAULT_TIME_LIMIT = 2.0  # seconds per record (all its renders together)
 MAX_SIZE = 10_000_000  # characters / items a single `*` or `**` may produce
 MEMORY_MB = 1024  # address space of a rendering process
+IDLE_WORKERS = 4  # rendering processes kept waiting for work (more threads rendering at once start more)
 T = TypeVar("T")
 
 
@@ -315,7 +316,9 @@ def isolated(fn: Callable[..., T], *args: Any) -> T:
         until = time.monotonic() + DEFAULT_TIME_LIMIT
     request = pickle.dumps((fn.__module__, fn.__qualname__, args), protocol=pickle.HIGHEST_PROTOCOL)
     for attempt in (0, 1):
+        started = time.monotonic()
         worker = _POOL.take()
+        until += time.monotonic() - started  # starting a process (slow on a busy machine) is not the template's time
         try:
             ok, value = worker.call(request, until, seconds)
         except _Timeout:
@@ -364,6 +367,13 @@ class _Worker:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")}
         self.proc = subprocess.Popen([sys.executable, "-c", _BOOT.format(root=root)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
+        try:  # ready once it has imported what rendering needs
+            ready = self._read(1, time.monotonic() + 120) == b"R"
+        except (_Timeout, _Died):
+            ready = False
+        if not ready:
+            self.kill()
+            raise TemplateFailure("could not start a template rendering process", kind="error")
 
     def call(self, request: bytes, until: float, step: float | None) -> tuple[bool, Any]:
         """Send a request, return its reply. The watchdog counts work, not calls: each render
@@ -426,7 +436,12 @@ class _Pool:
 
     def give(self, worker: _Worker) -> None:
         with self._lock:
-            self._idle.append(worker)
+            if len(self._idle) < IDLE_WORKERS:
+                self._idle.append(worker)
+                return
+        worker.proc.stdin.close()  # it exits at the end of its input
+        worker.proc.wait()
+        worker.proc.stdout.close()
 
 
 _POOL = _Pool()
@@ -453,6 +468,9 @@ def _serve() -> None:
     inp = sys.stdin.buffer
     out = _replies = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but replies on the pipe
+    importlib.import_module("workbench.templates.render")  # what most calls need, before the first deadline
+    out.write(b"R")
+    out.flush()
     while True:
         head = inp.read(_FRAME)
         if len(head) < _FRAME:
