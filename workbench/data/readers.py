@@ -24,10 +24,13 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import orjson
+
 from workbench.data.errors import DataError
 from workbench.data.formats import FORMATS, decode, detect, format_name
 from workbench.data.formats.base import RowError, json_kind
 from workbench.data.layouts import holds_text, object_rows
+from workbench.data.quick import openai_record
 from workbench.data.splits import dict_splits
 from workbench.data.record import Record
 
@@ -182,6 +185,12 @@ class _Numbers:
         return DataError(path, line, f"{token[:40]} {what}: JSON has no NaN or infinity; use null or a string")
 
 
+# orjson reads integers beyond 64 bits as floats: a line holding 19 digits in a row (maybe such an
+# integer) is left to the standard parser. orjson refuses NaN, infinities, lone surrogates and
+# nesting beyond 1024 levels, so those reach the standard parser and its exact error too.
+_BIG_INT = re.compile(rb"\d{19}")
+
+
 def _jsonl_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
     with opener() as f:
         yield from _jsonl_rows(path, f)
@@ -209,6 +218,15 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
             raw = raw[3:]
         if not raw.strip():
             continue
+        if _BIG_INT.search(raw) is None:
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # the standard parser below names the fault (or reads what orjson refuses)
+            else:
+                yield line, idx, obj
+                idx += 1
+                continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -658,6 +676,7 @@ def iter_records(
                 return
     if fmt and on_format:
         on_format(fmt)
+    quick = fmt == "openai" and not mapping and not roles  # plain rows skip the general decoder
     seen = False
     for line, idx, item in chain(head, rows):
         seen = True
@@ -669,6 +688,11 @@ def iter_records(
                      "write records instead)" if isinstance(item, list) else ""
             fail(DataError(path, line, f"a row must be a JSON object, not {json_kind(item)}{values}"))
             continue
+        if quick:
+            rec = openai_record(item, id=f"{name}:{idx}", source=path, row_index=idx)
+            if rec is not None:
+                yield rec
+                continue
         row, renamed = _apply_mapping(item, mapping)
         try:
             rec = decode(fmt, row, id=f"{name}:{idx}", source=path, row_index=idx, renamed=renamed, roles=roles)
