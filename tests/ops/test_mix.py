@@ -104,3 +104,22 @@ def test_a_mix_made_on_another_version_of_the_source_is_not_repeated(tmp_path):
     with Workspace.for_dataset(ds, tmp_path / "ws.sqlite") as ws:
         summary = export(ds, ws, "alpaca", tmp_path / "o.jsonl")
     assert summary["rows"] == 5  # the edit withdrew the mix: each row once
+
+
+def test_mix_command_takes_path_weights_and_writes_the_mixture(tmp_path, capsys):
+    from workbench.cli import main
+
+    a, b = _source(tmp_path / "a.jsonl", 12, "a"), _source(tmp_path / "b.jsonl", 12, "b")
+    out = tmp_path / "mix.jsonl"
+    assert main(["mix", f"{a}:3", f"{b}:1", "--total", "16", "--tokenizer", "none", "-o", str(out),
+                 "--workspace", str(tmp_path / "ws.sqlite")]) == 0
+    printed = capsys.readouterr().out
+    assert "a.jsonl: 12 rows of 12 (75.0%)" in printed and "b.jsonl: 4 rows of 12 (25.0%)" in printed
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert Counter(r["instruction"].split()[0] for r in rows) == {"a": 12, "b": 4}
+    # The run is logged like any operation's, so a recipe replays the same mixture.
+    from workbench.store.workspace import Workspace as W
+
+    with W.open(tmp_path / "ws.sqlite") as ws:
+        run = next(r for r in ws.runs() if r["op"] == "mix")
+    assert run["params"]["weights"] == ["a.jsonl:3", "b.jsonl:1"] and run["params"]["total"] == 16

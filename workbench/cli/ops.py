@@ -51,6 +51,10 @@ def register(sub) -> None:
                 p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # accepted, as before
         else:
             p.add_argument("--report", metavar="R.json", help="write the full report as JSON")
+        if op.exports:
+            p.add_argument("-o", "--output", dest="out", metavar="OUT",
+                           help="then write the curated rows (decisions applied, as export does) to OUT")
+            p.add_argument("--to", choices=TARGETS, help="format of OUT (default: the input's format)")
         if not op.needs_ws:
             p.add_argument("--dry-run", action="store_true", help="do not write to the workspace")
         p.set_defaults(func=partial(run_command, op))
@@ -93,6 +97,7 @@ def run_command(op, args: argparse.Namespace) -> int:
             ctx = Context(progress=lambda done, total: bar(done), on_event=bar.on_event, ws=ws,
                           message=lambda s: print(s, file=sys.stderr, flush=True))
             outcome = run_step(op, ds, ws, params, rows=rows, selection=selection, ctx=ctx)
+        exported = _export_after(op, ds, ws, args) if outcome.status == "done" else None
     except (ValueError, OSError, DataError) as e:  # input the operation cannot use (a benchmark file without that field)
         return fail(str(e), 1)
     finally:
@@ -119,7 +124,20 @@ def run_command(op, args: argparse.Namespace) -> int:
     print(lines[0] + (where if not op.name == "map" and not op.name == "embed" else ""))
     if len(lines) > 1:
         print(lines[1])
+    if exported:
+        print(f"wrote {exported['rows']} rows to {exported['out']} ({exported['format']})")
     return 0
+
+
+def _export_after(op, ds, ws, args) -> dict | None:
+    """`-o OUT` of an operation that exports: the dataset with every decision applied."""
+    if not op.exports or not getattr(args, "out", None):
+        return None
+    if ws is None:
+        raise ValueError("-o writes the rows the workspace keeps: drop --dry-run")
+    from workbench.store.export import export
+
+    return export(ds, ws, target_format(args.to, args.out, ds), args.out)
 
 
 def _list_failures(res) -> None:

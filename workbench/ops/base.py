@@ -244,6 +244,9 @@ class Operation:
     uses_llm: ClassVar[bool] = False
     needs_ws: ClassVar[bool] = False  # keeps job checkpoints in the workspace (Context.ws)
     review: ClassVar[bool] = False
+    # The command can write the curated rows (decisions applied, as `export` does) to -o OUT
+    # right after the run, e.g. `workbench mix ... -o mixture.jsonl`.
+    exports: ClassVar[bool] = False
     # The sub-command path, e.g. ("generate", "cot"); None: the operation's name; (): no
     # generated command (the operation is reached through another one, e.g. `dedup --method`).
     cli: ClassVar[tuple[str, ...] | None] = None

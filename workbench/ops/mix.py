@@ -47,6 +47,14 @@ class MixParams(Params):
             _parse_weight(w)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _parse_weight(item: str) -> tuple[str, float]:
     group, sep, weight = item.rpartition(":")
     try:
@@ -76,9 +84,37 @@ def targets(sizes: dict[str, int], total: int, weights: dict[str, float] | None,
 
 class Mix(Operation):
     name = "mix"
-    help = "draw a mixture of the sources (or topics, kinds) by weights or temperature; rows not drawn are proposed rejections"
+    help = ("draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
+            "rows not drawn are proposed rejections; -o OUT writes the mixture")
     Params = MixParams
     scope = "dataset"
+    exports = True
+
+    def params_from_args(self, args) -> MixParams:
+        """`workbench mix a.jsonl:2 b.jsonl:1 ...`: a weight after a path's last colon is
+        taken off the path (which must exist) and added to --weights."""
+        weights = list(getattr(args, "weights", None) or [])
+        paths = []
+        for p in args.paths:
+            head, sep, tail = p.rpartition(":")
+            if sep and head and Path(head).exists() and _is_number(tail):
+                paths.append(head)
+                weights.append(f"{Path(head).name}:{tail}")
+            else:
+                paths.append(p)
+        args.paths = paths
+        if weights:
+            args.weights = weights
+        return super().params_from_args(args)
+
+    def describe(self, result: Result) -> str:
+        lines = [result.summary]
+        composition = result.report.get("composition", {})
+        label = _labels(list(composition))
+        for g, c in composition.items():
+            tokens = f", {c['tokens']:,} tokens" if "tokens" in c else ""
+            lines.append(f"  {label[g]}: {c['rows']} rows of {c['available']} ({c['share']:.1%}{tokens})")
+        return "\n".join(lines)
 
     def run(self, ds, params: MixParams, ctx: Context, rows: list[str] | None = None) -> Result:
         groups: dict[str, list[str]] = defaultdict(list)
@@ -121,10 +157,17 @@ class Mix(Operation):
         result.signals = [(rid, "copies", k) for rid, k in copies.items() if k > 0]
         result.report = {"rows": sum(sizes.values()), "total": total, "by": params.by,
                          "composition": composition, "repeated": repeated}
-        up = f"; {sum(repeated.values())} repeated rows in {', '.join(repeated)}" if repeated else ""
+        label = _labels(list(composition))
+        up = f"; {sum(repeated.values())} repeated rows in {', '.join(label[g] for g in repeated)}" if repeated else ""
         result.summary = (f"mix of {total} rows by {params.by}: "
-                          + ", ".join(f"{g} {c['rows']}" for g, c in composition.items()) + up)
+                          + ", ".join(f"{label[g]} {c['rows']}" for g, c in composition.items()) + up)
         return result
+
+
+def _labels(groups: list[str]) -> dict[str, str]:
+    """Short names for people: a source's file name when no two sources share it."""
+    names = {g: Path(g).name or g for g in groups}
+    return names if len(set(names.values())) == len(names) else {g: g for g in groups}
 
 
 def _group(rec: dict, by: str, topics: dict[str, str]) -> str:
