@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "workbench.cli.quality",  # dedup --method exact|minhash|embedding
     "workbench.cli.explore",  # similar, stats
     "workbench.cli.recipe",  # recipe, run
+    "workbench.cli.completion",  # completion bash|zsh|tcsh
 )
 
 

@@ -45,12 +45,15 @@ def register(sub) -> None:
         p.add_argument("--where", metavar="EXPR", help="only the rows a filter picks, as in the TUI "
                        "(e.g. 'status=pending judge.score>=4'); recorded for recipes")
         if op.review:
-            p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file")
+            p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="OUT", help="output file")
             p.add_argument("--to", choices=TARGETS, help="output format (default: the input's format)")
             if not any(a.dest == "seed" for a in p._actions):
                 p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # accepted, as before
         else:
             p.add_argument("--report", metavar="R.json", help="write the full report as JSON")
+        if op.fail_on:
+            p.add_argument(f"--fail-on-{op.fail_on}", dest="fail_on", action="store_true",
+                           help=f"exit with status 3 when any row is flagged (for CI scripts)")
         if op.exports:
             p.add_argument("-o", "--output", dest="out", metavar="OUT",
                            help="then write the curated rows (decisions applied, as export does) to OUT")
@@ -126,6 +129,9 @@ def run_command(op, args: argparse.Namespace) -> int:
         print(lines[1])
     if exported:
         print(f"wrote {exported['rows']} rows to {exported['out']} ({exported['format']})")
+    if getattr(args, "fail_on", False) and res.rejects:
+        print(f"{op.name}: {len(res.rejects)} row(s) flagged (--fail-on-{op.fail_on})", file=sys.stderr)
+        return 3
     return 0
 
 

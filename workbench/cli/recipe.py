@@ -16,7 +16,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("recipe", help="write the operations run on a dataset as a YAML recipe")
     add_dataset_args(p)
-    p.add_argument("-o", "--out", required=True, metavar="recipe.yaml", help="recipe file to write")
+    p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="recipe.yaml", help="recipe file to write")
     p.add_argument("--with-decisions", action="store_true",
                    help="include your manual decisions, by row content (they apply to the same rows elsewhere)")
     p.set_defaults(func=cmd_recipe)
@@ -27,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--format", help="force the input format instead of detecting it")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=TARGET", help="as for other commands")
     p.add_argument("--workspace", metavar="PATH", help="workspace SQLite file (default: per dataset, under XDG data)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="export file")
+    p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="OUT", help="export file")
     p.add_argument("--to", choices=TARGETS, help="export format (default: the input's format)")
     p.add_argument("--only", choices=ONLY, default="not-rejected",
                    help="keep rows not rejected (default) or only accepted rows")

@@ -247,6 +247,9 @@ class Operation:
     # The command can write the curated rows (decisions applied, as `export` does) to -o OUT
     # right after the run, e.g. `workbench mix ... -o mixture.jsonl`.
     exports: ClassVar[bool] = False
+    # For CI scripts: the command takes --fail-on-WORD and exits 3 when the run proposes any
+    # rejection (a filter's flags, decontamination's hits).
+    fail_on: ClassVar[str | None] = None
     # The sub-command path, e.g. ("generate", "cot"); None: the operation's name; (): no
     # generated command (the operation is reached through another one, e.g. `dedup --method`).
     cli: ClassVar[tuple[str, ...] | None] = None

@@ -39,6 +39,7 @@ class Decontam(Operation):
     Params = DecontamParams
     scope = "dataset"
     cli = ("decontam",)
+    fail_on = "hit"
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--against", action="append", required=True, metavar="FILE[:field,...]",

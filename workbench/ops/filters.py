@@ -320,6 +320,7 @@ def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> 
 
 class Filter(Operation):
     name = "filter"
+    fail_on = "flag"
     help = "flag rows by rules: length, empty turns, refusals, repetition, roles, cut-off answers"
     Params = Rules
     scope = "row"
