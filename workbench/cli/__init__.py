@@ -23,7 +23,9 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `argv`, only the operation command it names gets its flags
+    (the others are listed, and `--help` imports no operation)."""
     from workbench.cli.common import add_dataset_args
 
     parser = argparse.ArgumentParser(
@@ -38,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
     p.set_defaults(func=_open)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        module = importlib.import_module(name)
+        if name == "workbench.cli.ops":
+            module.register(sub, argv)
+        else:
+            module.register(sub)
     return parser
 
 
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     if argv and not argv[0].startswith("-") and argv[0] not in commands:
         argv.insert(0, "open")  # `workbench PATH` means `workbench open PATH`

@@ -17,18 +17,18 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from workbench.data.formats import TARGETS
-
 GROUPS = {"generate": "generate or rewrite rows with an LLM (self-instruct, evol, cot, ...)"}
 
 
-def register(sub) -> None:
-    from workbench.cli.common import add_dataset_args
+def register(sub, argv: list[str] | None = None) -> None:
+    """One sub-command per registry entry with a command path. Only the command `argv` names
+    gets its flags (which imports its operation); the others are listed by their help line, so
+    `workbench --help` imports no operation. With `argv` None every command is complete."""
     from workbench.ops import registry
 
     groups: dict[str, argparse._SubParsersAction] = {}
-    for op in registry.operations():
-        path = (op.name,) if op.cli is None else op.cli
+    for name, entry in registry.OPERATIONS.items():
+        path = entry.cli
         if not path:
             continue
         parent = sub
@@ -37,30 +37,40 @@ def register(sub) -> None:
                 g = parent.add_parser(part, help=GROUPS.get(part))
                 groups[part] = g.add_subparsers(dest=f"{part}_{i}", metavar="OPERATION", required=True)
             parent = groups[part]
-        p = parent.add_parser(path[-1], help=op.help, description=op.help)
-        add_dataset_args(p)
-        op.add_arguments(p)
-        if op.scope == "row":
-            p.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
-        p.add_argument("--where", metavar="EXPR", help="only the rows a filter picks, as in the TUI "
-                       "(e.g. 'status=pending judge.score>=4'); recorded for recipes")
-        if op.review:
-            p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="OUT", help="output file")
-            p.add_argument("--to", choices=TARGETS, help="output format (default: the input's format)")
-            if not any(a.dest == "seed" for a in p._actions):
-                p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # accepted, as before
-        else:
-            p.add_argument("--report", metavar="R.json", help="write the full report as JSON")
-        if op.fail_on:
-            p.add_argument(f"--fail-on-{op.fail_on}", dest="fail_on", action="store_true",
-                           help=f"exit with status 3 when any row is flagged (for CI scripts)")
-        if op.exports:
-            p.add_argument("-o", "--output", dest="out", metavar="OUT",
-                           help="then write the curated rows (decisions applied, as export does) to OUT")
-            p.add_argument("--to", choices=TARGETS, help="format of OUT (default: the input's format)")
-        if not op.needs_ws:
-            p.add_argument("--dry-run", action="store_true", help="do not write to the workspace")
-        p.set_defaults(func=partial(run_command, op))
+        p = parent.add_parser(path[-1], help=entry.help, description=entry.help)
+        if argv is None or list(argv[: len(path)]) == list(path):
+            add_arguments(registry.get(name), p)
+
+
+def add_arguments(op, p: argparse.ArgumentParser) -> None:
+    """The command's flags: the dataset's, the operation's own (from its Params), the selection
+    and the outputs."""
+    from workbench.cli.common import add_dataset_args
+    from workbench.data.formats import TARGETS
+
+    add_dataset_args(p)
+    op.add_arguments(p)
+    if op.scope == "row":
+        p.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
+    p.add_argument("--where", metavar="EXPR", help="only the rows a filter picks, as in the TUI "
+                   "(e.g. 'status=pending judge.score>=4'); recorded for recipes")
+    if op.review:
+        p.add_argument("-o", "--output", "--out", dest="out", required=True, metavar="OUT", help="output file")
+        p.add_argument("--to", choices=TARGETS, help="output format (default: the input's format)")
+        if not any(a.dest == "seed" for a in p._actions):
+            p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # accepted, as before
+    else:
+        p.add_argument("--report", metavar="R.json", help="write the full report as JSON")
+    if op.fail_on:
+        p.add_argument(f"--fail-on-{op.fail_on}", dest="fail_on", action="store_true",
+                       help="exit with status 3 when any row is flagged (for CI scripts)")
+    if op.exports:
+        p.add_argument("-o", "--output", dest="out", metavar="OUT",
+                       help="then write the curated rows (decisions applied, as export does) to OUT")
+        p.add_argument("--to", choices=TARGETS, help="format of OUT (default: the input's format)")
+    if not op.needs_ws:
+        p.add_argument("--dry-run", action="store_true", help="do not write to the workspace")
+    p.set_defaults(func=partial(run_command, op))
 
 
 def fail(msg: str, code: int = 2) -> int:
@@ -166,6 +176,8 @@ def target_format(to: str | None, out: str, ds) -> str:
     if Path(out).suffix == ".parquet":
         return "parquet"
     fmt = next(iter(ds.formats.values()), None)
+    from workbench.data.formats import TARGETS
+
     return fmt if fmt in TARGETS and fmt != "text" else "openai"
 
 
@@ -177,6 +189,6 @@ def _write_rows(op, res, ds, args) -> int:
     _list_failures(res)
     for lost in report.get("lost", []):
         print(f"warning: {lost['row']}: {to} cannot hold {lost['what']}", file=sys.stderr)
-    print(f"{(op.cli or (op.name,))[-1]}: wrote {report['rows']} rows to {args.out} ({to}); {len(res.errors)} failed; "
+    print(f"{op.cli[-1]}: wrote {report['rows']} rows to {args.out} ({to}); {len(res.errors)} failed; "
           f"job {res.job_id}; the rows are in the Gen pane for review", file=sys.stderr)
     return 1 if res.errors or res.status != "done" else 0

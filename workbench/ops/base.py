@@ -229,7 +229,8 @@ class Result:
 
 
 class Operation:
-    """One operation. Subclasses set `name`, `help`, `Params`, `scope` and implement `run`.
+    """One operation. Subclasses set `name`, `Params`, `scope` and implement `run`; its help
+    line and command path are in its workbench.ops.registry entry.
 
     scope: "row" (each row on its own; runs on any selection), "batch" (batches of rows), or
     "dataset" (needs every row at once, e.g. dedup). `version` changes when the operation's
@@ -237,7 +238,8 @@ class Operation:
     `review` is True for operations whose new rows a person reviews (the Gen pane)."""
 
     name: ClassVar[str]
-    help: ClassVar[str]
+    help: str = ""  # set from the registry entry
+    cli: tuple[str, ...] = ()  # set from the registry entry
     Params: ClassVar[type[Params]] = Params
     scope: ClassVar[str] = "batch"
     version: ClassVar[str] = "1"
@@ -250,9 +252,6 @@ class Operation:
     # For CI scripts: the command takes --fail-on-WORD and exits 3 when the run proposes any
     # rejection (a filter's flags, decontamination's hits).
     fail_on: ClassVar[str | None] = None
-    # The sub-command path, e.g. ("generate", "cot"); None: the operation's name; (): no
-    # generated command (the operation is reached through another one, e.g. `dedup --method`).
-    cli: ClassVar[tuple[str, ...] | None] = None
 
     def params_from_dict(self, data: dict | None) -> Params:
         return self.Params.from_dict(data)

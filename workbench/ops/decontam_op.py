@@ -35,10 +35,8 @@ class DecontamParams(Params):
 
 class Decontam(Operation):
     name = "decontam"
-    help = "find rows sharing word n-grams with benchmark test sets"
     Params = DecontamParams
     scope = "dataset"
-    cli = ("decontam",)
     fail_on = "hit"
 
     def add_arguments(self, parser) -> None:

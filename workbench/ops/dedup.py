@@ -163,7 +163,6 @@ class _Dedup(Operation):
 
     method: str
     scope = "dataset"
-    cli = ()
 
     def run(self, ds, params, ctx: Context, rows: list[str] | None = None) -> Result:
         scores = None
@@ -182,20 +181,17 @@ class _Dedup(Operation):
 
 class DedupExact(_Dedup):
     name = "dedup-exact"
-    help = "flag exact duplicates (normalised text)"
     Params = ExactDedupParams
     method = "exact"
 
 
 class DedupMinHash(_Dedup):
     name = "dedup-minhash"
-    help = "flag near-duplicates (MinHash LSH over word n-grams)"
     Params = MinHashDedupParams
     method = "minhash"
 
 
 class DedupEmbedding(_Dedup):
     name = "dedup-embedding"
-    help = "flag rows with the same meaning (embedding cosine similarity)"
     Params = EmbeddingDedupParams
     method = "embedding"

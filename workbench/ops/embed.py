@@ -21,10 +21,8 @@ class EmbedParams(Params):
 
 class Embed(Operation):
     name = "embed"
-    help = "embed every row (cached: only new or changed rows are computed)"
     Params = EmbedParams
     scope = "dataset"
-    cli = ("embed",)
 
     def run(self, ds, params: EmbedParams, ctx: Context, rows: list[str] | None = None) -> Result:
         from workbench.explore.embed import embed_dataset

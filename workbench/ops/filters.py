@@ -321,10 +321,8 @@ def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> 
 class Filter(Operation):
     name = "filter"
     fail_on = "flag"
-    help = "flag rows by rules: length, empty turns, refusals, repetition, roles, cut-off answers"
     Params = Rules
     scope = "row"
-    cli = ("filter",)
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--rules", metavar="FILE", help="JSON rules file (see workbench.ops.filters for the settings)")

@@ -92,7 +92,6 @@ def _fill(template: str, instruction: str) -> str:
 
 class Flan(Operation):
     name = "flan"
-    help = "re-render instruction rows as FLAN-style zero-shot, few-shot and chain-of-thought prompts, for review"
     Params = FlanParams
     scope = "dataset"
     review = True

@@ -84,8 +84,6 @@ def targets(sizes: dict[str, int], total: int, weights: dict[str, float] | None,
 
 class Mix(Operation):
     name = "mix"
-    help = ("draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
-            "rows not drawn are proposed rejections; -o OUT writes the mixture")
     Params = MixParams
     scope = "dataset"
     exports = True

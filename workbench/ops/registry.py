@@ -1,6 +1,8 @@
 """Every operation, registered once: the CLI sub-commands, the TUI palette, the help screen
 and recipe steps are all generated from this table. Adding an operation is one module with
-one `Operation` subclass, plus its line here.
+one `Operation` subclass, plus its entry here: where the class is, its command-line path
+(`("generate", "cot")` is `workbench generate cot`; `()`: no command of its own) and its help
+line. Modules are imported on first use, so listing the commands imports no operation.
 
     from workbench.ops import registry
     op = registry.get("filter")          # KeyError-free: UnknownOperation names the known ones
@@ -10,29 +12,55 @@ one `Operation` subclass, plus its line here.
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 from workbench.ops.base import Operation
 
-# name -> "module:Class"; modules are imported on first use (the CLI's --help stays quick).
-OPERATIONS: dict[str, str] = {
-    "filter": "workbench.ops.filters:Filter",
-    "dedup-exact": "workbench.ops.dedup:DedupExact",
-    "dedup-minhash": "workbench.ops.dedup:DedupMinHash",
-    "dedup-embedding": "workbench.ops.dedup:DedupEmbedding",
-    "decontam": "workbench.ops.decontam_op:Decontam",
-    "template-lint": "workbench.ops.template_lint:TemplateLint",
-    "embed": "workbench.ops.embed:Embed",
-    "map": "workbench.ops.topic_map:TopicMapOp",
-    "judge": "workbench.ops.generation.judge:Judge",
-    "verify": "workbench.ops.generation.verify:Verify",
-    "generate-self-instruct": "workbench.ops.generation.self_instruct:SelfInstruct",
-    "generate-evol": "workbench.ops.generation.evol:Evol",
-    "generate-cot": "workbench.ops.generation.cot:Cot",
-    "generate-persona": "workbench.ops.generation.persona:Persona",
-    "generate-bsm": "workbench.ops.generation.bsm:Bsm",
-    "generate-best-of-n": "workbench.ops.generation.best_of_n:BestOfN",
-    "mix": "workbench.ops.mix:Mix",
-    "flan": "workbench.ops.flan:Flan",
+
+class Entry(NamedTuple):
+    target: str  # "module:Class"
+    cli: tuple[str, ...]  # the sub-command path; () for none
+    help: str  # one line, for --help, the palette and the help screen
+
+
+OPERATIONS: dict[str, Entry] = {
+    "filter": Entry("workbench.ops.filters:Filter", ("filter",),
+          "flag rows by rules: length, empty turns, refusals, repetition, roles, cut-off answers"),
+    "dedup-exact": Entry("workbench.ops.dedup:DedupExact", (),
+          "flag exact duplicates (normalised text)"),
+    "dedup-minhash": Entry("workbench.ops.dedup:DedupMinHash", (),
+          "flag near-duplicates (MinHash LSH over word n-grams)"),
+    "dedup-embedding": Entry("workbench.ops.dedup:DedupEmbedding", (),
+          "flag rows with the same meaning (embedding cosine similarity)"),
+    "decontam": Entry("workbench.ops.decontam_op:Decontam", ("decontam",),
+          "find rows sharing word n-grams with benchmark test sets"),
+    "template-lint": Entry("workbench.ops.template_lint:TemplateLint", (),
+          "find the rows a chat template rejects or mangles"),
+    "embed": Entry("workbench.ops.embed:Embed", ("embed",),
+          "embed every row (cached: only new or changed rows are computed)"),
+    "map": Entry("workbench.ops.topic_map:TopicMapOp", ("map",),
+          "2-D topic map: UMAP projection, HDBSCAN clusters, topic labels"),
+    "judge": Entry("workbench.ops.generation.judge:Judge", ("judge",),
+          "rate answers 1-5 per aspect with an LLM judge; scores become signals"),
+    "verify": Entry("workbench.ops.generation.verify:Verify", ("verify",),
+          "run code answers against their tests / check math answers; signals verify.passed, verify.detail"),
+    "generate-self-instruct": Entry("workbench.ops.generation.self_instruct:SelfInstruct", ("generate", "self-instruct"),
+          "new tasks from seed tasks (the input, or --seeds FILE), kept when novel (ROUGE-L < 0.7); for review"),
+    "generate-evol": Entry("workbench.ops.generation.evol:Evol", ("generate", "evol"),
+          "Evol-Instruct: harder (in-depth) or new (in-breadth) instructions, N rounds; for review"),
+    "generate-cot": Entry("workbench.ops.generation.cot:Cot", ("generate", "cot"),
+          "rewrite answers to reason step by step, for review"),
+    "generate-persona": Entry("workbench.ops.generation.persona:Persona", ("generate", "persona"),
+          "re-ask each prompt as a persona from --personas, and answer it; for review"),
+    "generate-bsm": Entry("workbench.ops.generation.bsm:Bsm", ("generate", "bsm"),
+          "branch-solve-merge: plan parts of an answer, solve each, merge; for review"),
+    "generate-best-of-n": Entry("workbench.ops.generation.best_of_n:BestOfN", ("generate", "best-of-n"),
+          "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"),
+    "mix": Entry("workbench.ops.mix:Mix", ("mix",),
+          "draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
+          "rows not drawn are proposed rejections; -o OUT writes the mixture"),
+    "flan": Entry("workbench.ops.flan:Flan", ("flan",),
+          "re-render instruction rows as FLAN-style zero-shot, few-shot and chain-of-thought prompts, for review"),
 }
 
 _loaded: dict[str, Operation] = {}
@@ -47,9 +75,11 @@ def get(name: str) -> Operation:
     if name not in OPERATIONS:
         raise UnknownOperation(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
     if name not in _loaded:
-        module, cls = OPERATIONS[name].split(":")
+        entry = OPERATIONS[name]
+        module, cls = entry.target.split(":")
         op = getattr(importlib.import_module(module), cls)()
-        assert op.name == name, f"{OPERATIONS[name]} is registered as {name!r} but names itself {op.name!r}"
+        assert op.name == name, f"{entry.target} is registered as {name!r} but names itself {op.name!r}"
+        op.help, op.cli = entry.help, entry.cli
         _loaded[name] = op
     return _loaded[name]
 

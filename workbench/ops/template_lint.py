@@ -23,10 +23,8 @@ class TemplateLintParams(Params):
 
 class TemplateLint(Operation):
     name = "template-lint"
-    help = "find the rows a chat template rejects or mangles"
     Params = TemplateLintParams
     scope = "row"
-    cli = ()  # `workbench template lint` prints its report
 
     def run(self, ds, params: TemplateLintParams, ctx: Context, rows: list[str] | None = None) -> Result:
         from workbench.templates.lint import format_report, lint_records

@@ -24,10 +24,8 @@ class MapParams(Params):
 
 class TopicMapOp(Operation):
     name = "map"
-    help = "2-D topic map: UMAP projection, HDBSCAN clusters, topic labels"
     Params = MapParams
     scope = "dataset"
-    cli = ("map",)
 
     def run(self, ds, params: MapParams, ctx: Context, rows: list[str] | None = None) -> Result:
         from workbench.explore.embed import embed_dataset

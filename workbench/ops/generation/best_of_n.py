@@ -109,9 +109,7 @@ class BestOfNParams(LLMParams):
 
 class BestOfN(LLMOperation):
     name = "generate-best-of-n"
-    help = "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"
     Params = BestOfNParams
-    cli = ("generate", "best-of-n")
     review = True
 
     def generate(self, records, client, ws, params, overrides, ctx):

@@ -87,9 +87,7 @@ class BsmParams(LLMParams):
 
 class Bsm(LLMOperation):
     name = "generate-bsm"
-    help = "branch-solve-merge: plan parts of an answer, solve each, merge; for review"
     Params = BsmParams
-    cli = ("generate", "bsm")
     review = True
 
     def generate(self, records, client, ws, params, overrides, ctx):

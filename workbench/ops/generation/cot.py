@@ -47,8 +47,6 @@ def cot(records: Sequence[Record], client, ws, *, concurrency: int = 4, on_event
 
 class Cot(LLMOperation):
     name = "generate-cot"
-    help = "rewrite answers to reason step by step, for review"
-    cli = ("generate", "cot")
     review = True
 
     def generate(self, records, client, ws, params, overrides, ctx):

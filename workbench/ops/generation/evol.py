@@ -123,9 +123,7 @@ class EvolParams(LLMParams):
 
 class Evol(LLMOperation):
     name = "generate-evol"
-    help = "Evol-Instruct: harder (in-depth) or new (in-breadth) instructions, N rounds; for review"
     Params = EvolParams
-    cli = ("generate", "evol")
     review = True
 
     def generate(self, records, client, ws, params, overrides, ctx):

@@ -98,9 +98,7 @@ class JudgeParams(LLMParams):
 
 class Judge(LLMOperation):
     name = "judge"
-    help = "rate answers 1-5 per aspect with an LLM judge; scores become signals"
     Params = JudgeParams
-    cli = ("judge",)
 
     def describe(self, result) -> str:
         rated = {r["id"] for r in result.rows}

@@ -99,9 +99,7 @@ class PersonaParams(LLMParams):
 
 class Persona(LLMOperation):
     name = "generate-persona"
-    help = "re-ask each prompt as a persona from --personas, and answer it; for review"
     Params = PersonaParams
-    cli = ("generate", "persona")
     review = True
 
     def generate(self, records, client, ws, params, overrides, ctx):

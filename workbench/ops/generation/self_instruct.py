@@ -143,9 +143,7 @@ class SelfInstructParams(LLMParams):
 
 class SelfInstruct(LLMOperation):
     name = "generate-self-instruct"
-    help = "new tasks from seed tasks (the input, or --seeds FILE), kept when novel (ROUGE-L < 0.7); for review"
     Params = SelfInstructParams
-    cli = ("generate", "self-instruct")
     review = True
 
     def records(self, ds, params, rows):

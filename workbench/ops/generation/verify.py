@@ -159,11 +159,9 @@ class VerifyParams(Params):
 
 class Verify(Operation):
     name = "verify"
-    help = "run code answers against their tests / check math answers; signals verify.passed, verify.detail"
     Params = VerifyParams
     scope = "row"
     needs_ws = True
-    cli = ("verify",)
 
     def run(self, ds, params, ctx: Context, rows=None) -> Result:
         if ctx.ws is None:
