@@ -246,6 +246,55 @@ class Session:
         ids = self.table.column("id")
         return (ids if rows is None else ids.take(pa.array(rows))).to_pylist()
 
+    # -- operations -----------------------------------------------------------------------
+
+    def params_for(self, op, saved: dict | None = None) -> tuple[Any, str]:
+        """(Params, where they come from) for running `op` (a workbench.ops.base.Operation) here:
+        its last finished run on this workspace (so a tuned `workbench filter --rules` run is
+        repeated, not replaced by defaults), else `saved` (the user's saved defaults, a dict),
+        else the operation's own defaults. Saved settings that no longer validate are skipped."""
+        from workbench.ops.base import ParamError
+
+        last = next((r for r in self.ws.runs(limit=100_000) if r["op"] == op.name and r["status"] == "done"), None)
+        if last is not None:
+            try:
+                return op.params_from_dict(last["params"]), f"parameters of run #{last['id']}"
+            except ParamError:
+                pass
+        if saved:
+            try:
+                return op.params_from_dict(saved), "saved defaults"
+            except ParamError:
+                pass
+        return op.default_params(), "defaults"
+
+    def selection(self, marked: set[str] | None = None, scope: str = "batch") -> tuple[list[str] | None, dict]:
+        """(row ids, selection as logged for recipes) an operation of `scope` runs on: a
+        whole-dataset operation on every row; else the marked rows, else the rows the view
+        shows when a filter is active ({"filter": EXPR} when it is an expression alone, so a
+        recipe re-applies it), else every row."""
+        if scope == "dataset":
+            return None, {"all": True}
+        if marked:
+            rows = sorted(marked)
+            return rows, {"rows": rows}
+        f = self.filters
+        if f.rows is None and f.expression():
+            return self.select(f.expression()), {"filter": f.expression()}
+        if f.active():
+            rows = sorted(self.view_ids())
+            return rows, {"rows": rows}
+        return None, {"all": True}
+
+    def run(self, op, params, *, rows: list[str] | None = None, selection: dict | None = None, ctx=None):
+        """Run `op` with `params` on `rows` (None: every row) and save its Result as one logged
+        run (workbench.engine.local.run_step); a cancelled run saves nothing. Returns the
+        engine's Outcome. Safe in a worker thread; `reload()` (on the thread that reads the
+        view) shows what the run wrote."""
+        from workbench.engine.local import run_step
+
+        return run_step(op, self.ds, self.ws, params, rows=rows, selection=selection, ctx=ctx)
+
     # -- generated rows under review ------------------------------------------------------
 
     def generated(self) -> dict[str, dict]:

@@ -211,6 +211,29 @@ async def test_keymap_from_config_rebinds(make_app):
         assert app.model.status("r0") == "accept"
 
 
+async def test_a_rebound_key_shows_in_the_footer_the_help_and_the_palette(make_app, screen_text):
+    """One action table: the keymap's key is bound, and the footer, the help screen and the
+    palette entry all name it."""
+    from workbench.tui.commands import workbench_commands
+    from workbench.tui.config import save_config
+
+    save_config(keymap={"accept": "y"})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        assert "y Accept" in screen_text(app).splitlines()[-1]  # the footer
+        entry = next(c for c in workbench_commands(app) if c.title == "accept-row")
+        assert entry.help.endswith("(y)")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if " accept " in line and "Accept " in line)
+        assert row.split("│")[1].split()[0] == "y"
+        # ... and the help lists every registered operation under its palette name
+        from workbench.ops import registry
+
+        assert [name for name, _ in app.screen.operations] == [f"run-{n}" for n in registry.names()]
+
+
 async def test_quit_key(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

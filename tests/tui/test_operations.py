@@ -67,3 +67,81 @@ async def test_palette_filter_repeats_the_tuned_cli_run(make_app, ws, wait_for_o
         await wait_for_operation(pilot, "filter")
         assert {r for r, s in ws.statuses().items() if s == "reject"} == flagged
         assert ws.runs()[0]["log"]["params"]["min_chars"] == 100_000
+
+
+def _cli(*args: str) -> str:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _lengths_file(tmp_path):
+    import json
+
+    path = tmp_path / "lengths.jsonl"
+    rows = [{"id": f"L{i}", "messages": [{"role": "user", "content": "Say something about the sea."},
+                                          {"role": "assistant", "content": "The sea is wide. " * (1 + i % 9)}]}
+            for i in range(40)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _latest(ws, op: str) -> dict:
+    return next(r for r in ws.runs(100) if r["op"] == op)
+
+
+async def test_palette_runs_the_tuned_cli_filter_again_not_the_defaults(tmp_path, run_from_palette, wait_for_operation):
+    """issue 12: a palette filter silently replaced a tuned `workbench filter --rules` run
+    with built-in defaults (110 rows flagged by the CLI, 2 after the palette run)."""
+    import json
+
+    from workbench.store.workspace import Workspace
+    from workbench.tui.app import WorkbenchApp
+
+    data, wsp, rules = _lengths_file(tmp_path), str(tmp_path / "ws.sqlite"), tmp_path / "rules.json"
+    rules.write_text(json.dumps({"max_chars": 120}))
+    _cli("filter", str(data), "--workspace", wsp, "--rules", str(rules))
+    with Workspace.open(wsp) as ws:
+        cli_run, cli_flags, cli_status = _latest(ws, "filter"), ws.signal_values("filter_reasons"), ws.statuses()
+    assert cli_run["params"]["max_chars"] == 120 and len(cli_flags) > 5  # the tuned rule flags the long rows
+
+    app = WorkbenchApp([str(data)], workspace_path=wsp)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.model is None:
+            await pilot.pause(0.05)
+        await run_from_palette(pilot, "run-filter")
+        await wait_for_operation(pilot, "filter")
+        run = _latest(app.ws, "filter")
+        assert run["id"] != cli_run["id"] and run["params"] == cli_run["params"]
+        assert app.ws.signal_values("filter_reasons") == cli_flags and app.ws.statuses() == cli_status
+        assert app.query_one("#jobs").events["op:filter"][1] == "done"
+
+        # configure-filter: a form over the same parameters; the changed one is used and logged.
+        await run_from_palette(pilot, "configure-filter")
+        assert type(app.screen).__name__ == "ParamsScreen"
+        field = app.screen.query_one("#param-max_chars")
+        assert field.value == "120"
+        field.value = "100000"
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await wait_for_operation(pilot, "filter")
+        assert _latest(app.ws, "filter")["params"]["max_chars"] == 100000
+        assert len(app.ws.signal_values("filter_reasons", op="filter")) < len(cli_flags)
+
+
+async def test_parameters_form_says_what_is_wrong_and_runs_nothing(make_app, ws, run_from_palette):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await run_from_palette(pilot, "configure-filter")
+        app.screen.query_one("#param-max_chars").value = "lots"
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "max_chars" in str(app.screen.query_one("#params-error").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not [r for r in ws.runs() if r["op"] == "filter"]

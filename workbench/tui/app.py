@@ -19,16 +19,18 @@ so a pane costs nothing at start-up. A pane is any Widget that:
   whenever the cursor moves or decisions or signals change;
 - may call `app.filter_rows(indices, label)` to restrict the Browse list (a cluster, a
   duplicate group), `app.goto_row(index)` to move the cursor to a dataset row,
-  `app.decide_rows(row_ids, status)` or `app.decided()` after a Session decision, and `app.run_job(name, items, fn, params=)`
-  to run work in the job runner (progress shows in the Jobs pane; signals/decisions written
-  by the job are re-read when it ends);
-- operations (filter, dedup, judge, ...) are listed in workbench/tui/operations.py and run
-  from the palette as `run-<name>`;
+  `app.decide_rows(row_ids, status)` (or `app.decided()` after its own Session decision), and
+  `app.action_run_operation(name)` to run a registered operation (progress in the Jobs pane;
+  what it wrote is re-read when it ends);
+- operations (filter, dedup, judge, ...) come from the registry (workbench/ops/registry.py):
+  the palette offers `run-<name>` (the parameters of its last run here, else the saved
+  defaults in tui.json `params`, else its own) and `configure-<name>` (a form first);
 - keeps heavy imports inside functions, and does slow work in thread workers that only post
   messages (never touch widgets from a thread).
 
-Actions all have long names in the command palette (ctrl+p), VisiData style; every binding
-has an id so users can rebind it in `tui.json` (see workbench/tui/config.py).
+Keys, footer, help and palette come from one action table (workbench/tui/actions.py): every
+binding has an id so users can rebind it in `tui.json` (see workbench/tui/config.py), and the
+rebound key shows everywhere.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ from textual.widgets import ContentSwitcher, Footer, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from workbench.terminal import visible
-from workbench.tui.widgets.row_list import NAV_BINDINGS, RowList
+from workbench.tui.actions import bindings
+from workbench.tui.widgets.row_list import RowList
 
 
 @dataclass(frozen=True)
@@ -111,25 +114,7 @@ class WorkbenchApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "workbench"
 
-    BINDINGS = [
-        *NAV_BINDINGS,
-        Binding("a", "decide('accept')", "Accept", id="accept"),
-        Binding("r", "decide('reject')", "Reject", id="reject"),
-        Binding("u", "undo", "Undo", id="undo"),
-        Binding("U,ctrl+y", "redo", "Redo", show=False, id="redo"),
-        Binding("space", "toggle_mark", "Mark", id="mark", key_display="␣"),
-        Binding("A", "bulk('accept')", "Accept marked/filtered", show=False, id="bulk-accept"),
-        Binding("R", "bulk('reject')", "Reject marked/filtered", show=False, id="bulk-reject"),
-        Binding("slash", "search", "Search", id="search"),
-        Binding("f", "filter", "Filter", id="filter"),
-        Binding("s", "sort", "Sort by a signal", show=False, id="sort"),
-        Binding("escape", "clear_filter", "Clear filter / back to Browse", show=False, id="clear-filter"),
-        Binding("enter", "open_sample", "Read the row (Sample pane)", show=False, id="open-sample"),
-        Binding("t", "pick_template", "Template", id="pick-template"),
-        Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", show=False, id="quit"),
-        *[Binding(p.key, f"show_pane('{p.id}')", p.title, show=False, id=f"pane-{p.id}") for p in PANES],
-    ]
+    BINDINGS = bindings(PANES)
 
     def __init__(self, paths: list[str] | None = None, *, dataset=None, workspace=None,
                  workspace_path: str | None = None, fmt: str | None = None,
@@ -145,7 +130,6 @@ class WorkbenchApp(App):
         self.model = None
         self.open_error: str | None = None
         self.template_name: str | None = None
-        self.runner = None
         self._wanted_theme = theme
         self._saved_theme: str | None = None
         self._built: set[str] = set()
@@ -383,52 +367,83 @@ class WorkbenchApp(App):
             self.notify(f"not saved: {e}", severity="error", timeout=15)
             return False, None
 
-    def run_job(self, name: str, items, fn, **kw):
-        if self.runner is None:
-            from workbench.store.jobs import JobRunner
+    def params_source(self, op) -> str:
+        """Where `run-<name>` takes its parameters from, as the palette says it."""
+        return self.session.params_for(op, self._saved_params(op))[1]
 
-            self.runner = JobRunner(self.ws)
-            self.runner.subscribe(lambda ev: self.post_message(JobUpdate(ev)))
-        job = self.runner.submit(name, items, fn, **kw)
-        self.notify(f"started {name} on {len(items):,} rows (4 Jobs)")
-        return job
+    @staticmethod
+    def _saved_params(op) -> dict:
+        """The user's saved defaults for `op`: tui.json `params.<name>`, over the `llm` section's
+        model and api_base for operations that call a model."""
+        import dataclasses
 
-    def action_run_operation(self, name: str) -> None:
-        """Run an operation (workbench/tui/operations.py) on the marked rows, else the list's rows."""
+        from workbench.tui.config import load_config, llm_settings
+
+        fields = {f.name for f in dataclasses.fields(op.Params)}
+        saved = {k: v for k, v in llm_settings().items() if k in ("model", "api_base") and k in fields}
+        section = (load_config().get("params") or {}).get(op.name)
+        return {**saved, **(section if isinstance(section, dict) else {})}
+
+    def action_run_operation(self, name: str, values: dict | None = None) -> None:
+        """Run a registered operation: whole-dataset ones on every row, the others on the marked
+        rows, else the filtered list, else every row. `values`: parameters from the form."""
         import threading
         import time
 
-        from workbench.tui.operations import Run, get_operation
+        from workbench.ops import registry
+        from workbench.ops.base import Context
 
-        op = get_operation(name)
         if name in self._running_ops:
             self.notify(f"{name} is already running (4 Jobs)", severity="warning")
             return
-        m = self.model
+        op = registry.get(name)
+        try:
+            params, source = ((op.params_from_dict(values), "parameters from the form") if values is not None
+                              else self.session.params_for(op, self._saved_params(op)))
+        except ValueError as e:  # a broken tui.json, parameters that do not validate
+            self.notify(f"{name}: {e}", severity="error", timeout=10)
+            return
+        rows, selection = self.session.selection(self.model.marked, op.scope)
         last = [0.0]
 
-        def progress(n: int) -> None:  # from the worker thread: throttled, and only a message
+        def progress(done: int, total: int | None = None) -> None:  # worker thread: throttled, only a message
             now = time.monotonic()
             if now - last[0] > 0.2:
                 last[0] = now
-                self.post_message(OperationState(name, "running", f"{n:,} rows"))
+                of = f"/{total:,}" if total else ""
+                self.post_message(OperationState(name, "running", f"{done:,}{of} rows"))
 
-        run = Run(self.ds, self.ws, sorted(m.marked) if m.marked else self.session.view_ids(), progress=progress,
-                  on_event=lambda ev: self.post_message(JobUpdate(ev, name)), cancel=threading.Event())
-        self.op_cancels[name] = run.cancel
+        ctx = Context(cancel=threading.Event(), progress=progress,
+                      on_event=lambda ev: self.post_message(JobUpdate(ev, name)))
+        self.op_cancels[name] = ctx.cancel
         self._running_ops.add(name)
         self.post_message(OperationState(name, "running", "started"))
-        self._operation(op, run)
-        self.notify(f"{name} started (4 Jobs shows progress)")
+        self._operation(op, params, rows, selection, ctx)
+        where = f"{len(rows):,} rows" if rows is not None else "every row"
+        self.notify(f"{name} started on {where} with the {source} (4 Jobs shows progress)")
 
     @work(thread=True, group="operation", exit_on_error=False)
-    def _operation(self, op, run) -> None:
+    def _operation(self, op, params, rows, selection, ctx) -> None:
         try:
-            summary = op.run(run)
+            out = self.session.run(op, params, rows=rows, selection=selection, ctx=ctx)
         except Exception as e:  # noqa: BLE001 - reported in the Jobs pane and a notification
             self.post_message(OperationState(op.name, "failed", f"{type(e).__name__}: {e}"))
             return
-        self.post_message(OperationState(op.name, "cancelled" if run.cancel.is_set() else "done", summary))
+        if out.status == "cancelled":
+            self.post_message(OperationState(op.name, "cancelled", "nothing saved"))
+            return
+        summary = out.result.summary if out.result is not None else ""
+        self.post_message(OperationState(op.name, out.status, f"{summary} (run {out.run_id})" if out.run_id else summary))
+
+    def action_edit_operation(self, name: str) -> None:
+        """A form over the parameters `run-<name>` would use; running it runs the operation."""
+        from workbench.ops import registry
+        from workbench.tui.screens.params import ParamsScreen
+
+        op = registry.get(name)
+        params, source = self.session.params_for(op, self._saved_params(op))
+        self.push_screen(ParamsScreen(f"{name} ({source})", params.to_dict(), op.params_from_dict),
+                         lambda values: values is not None and self.action_run_operation(name, values))
 
     async def on_operation_state(self, msg: OperationState) -> None:
         if "jobs" not in self._built:
@@ -654,7 +669,15 @@ class WorkbenchApp(App):
     def action_help(self) -> None:
         from workbench.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self._all_bindings()))
+        from workbench.ops import registry
+
+        ops = [(f"run-{name}", registry.get(name).help) for name in registry.names()]
+        self.push_screen(HelpScreen(self._all_bindings(), ops))
+
+    def keys_for(self, binding_id: str, default: str) -> str:
+        """The keys bound to `binding_id` now (the keymap applied), as the footer shows them."""
+        keys = getattr(self, "_keymap", {}).get(binding_id, default)
+        return ", ".join(self.get_key_display(Binding(k, "")) for k in keys.split(","))
 
     def _all_bindings(self) -> list[Binding]:
         """The app's bindings, then the visible pane's own (e.g. cancel in Jobs), keymap applied."""

@@ -1,4 +1,9 @@
-"""Every action under a long name for the command palette, in VisiData's spirit."""
+"""The command palette (ctrl+p): every action of the action table under its long name with
+its current key, the panes, filters, themes, and every registered operation, VisiData style.
+
+`run-NAME` runs an operation with the parameters of its last run on this dataset (else the
+saved defaults, else its own); `configure-NAME` opens a form to change them first.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,6 @@ from typing import Iterator
 from textual.app import SystemCommand
 
 from workbench.views import KIND_NAMES, STATUSES, Filters
-
-ACTIONS = [
-    # (long name, help, action string run on the app)
-    ("accept-row", "Accept the row under the cursor and move on (a)", "decide('accept')"),
-    ("reject-row", "Reject the row under the cursor and move on (r)", "decide('reject')"),
-    ("undo-decision", "Undo the last decision (u)", "undo"),
-    ("redo-decision", "Redo the last undone decision (U)", "redo"),
-    ("toggle-mark", "Mark or unmark the row under the cursor (space)", "toggle_mark"),
-    ("accept-marked-or-filtered", "Accept every marked row, or every row the filter shows (A)", "bulk('accept')"),
-    ("reject-marked-or-filtered", "Reject every marked row, or every row the filter shows (R)", "bulk('reject')"),
-    ("search-text", "Fuzzy search the text of every row (/)", "search"),
-    ("filter-rows", "Filter by status, kind or a signal (f)", "filter"),
-    ("clear-filter", "Show every row again (esc)", "clear_filter"),
-    ("sort-by-signal", "Sort the list by a signal, highest first (s)", "sort"),
-    ("pick-template", "Choose the chat template to preview (t)", "pick_template"),
-    ("pick-theme", "Choose the colour theme (remembered)", "pick_theme"),
-    ("show-help", "List every key (? or F1)", "help"),
-    ("first-row", "Go to the first row (g)", "jump_first"),
-    ("last-row", "Go to the last row (G)", "jump_last"),
-]
 
 
 def _run(app, action: str) -> None:
@@ -39,13 +24,16 @@ def _filter(app, **kw) -> None:
 
 
 def workbench_commands(app) -> Iterator[SystemCommand]:
+    from workbench.ops import registry
+    from workbench.tui.actions import PALETTE_ONLY, palette_actions
     from workbench.tui.app import PANES
-    from workbench.tui.operations import OPERATIONS
 
-    for name, help, action in ACTIONS:
+    for a in palette_actions():
+        yield SystemCommand(a.name, f"{a.description} ({app.keys_for(a.id, a.keys)})", partial(_run, app, a.action))
+    for name, action, help in PALETTE_ONLY:
         yield SystemCommand(name, help, partial(_run, app, action))
     for p in PANES:
-        yield SystemCommand(f"show-pane-{p.id}", f"Switch to the {p.title} pane ({p.key})",
+        yield SystemCommand(f"show-pane-{p.id}", f"Switch to the {p.title} pane ({app.keys_for(f'pane-{p.id}', p.key)})",
                             partial(_run, app, f"show_pane('{p.id}')"))
     for s in STATUSES:
         yield SystemCommand(f"filter-status-{s}", f"Show only rows whose status is {s}",
@@ -55,5 +43,9 @@ def workbench_commands(app) -> Iterator[SystemCommand]:
     for name in sorted(n for n in app.available_themes if not n.startswith("textual-")):
         yield SystemCommand(f"set-theme-{name}", f"Switch to the {name} theme (remembered)",
                             partial(setattr, app, "theme", name), discover=False)
-    for op in OPERATIONS:
-        yield SystemCommand(f"run-{op.name}", op.help, partial(_run, app, f"run_operation('{op.name}')"))
+    for name in registry.names():
+        op = registry.get(name)
+        yield SystemCommand(f"run-{name}", f"{op.help} ({app.params_source(op)})",
+                            partial(_run, app, f"run_operation('{name}')"))
+        yield SystemCommand(f"configure-{name}", f"Change the parameters of {name}, then run it",
+                            partial(_run, app, f"edit_operation('{name}')"))

@@ -1,4 +1,5 @@
-"""Help (`?`, F1): every key with its binding id, the pane list, and how to rebind."""
+"""Help (`?`, F1): every key with its binding id (from the action table, keymap applied), every
+operation of the registry, and how to rebind."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ class HelpScreen(ModalScreen[None]):
                                   background: $surface; padding: 0 1; }
     """
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, bindings: list[Binding], operations: list[tuple[str, str]]) -> None:
         super().__init__()
-        self.bindings = bindings
+        self.bindings, self.operations = bindings, operations
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
@@ -37,7 +38,14 @@ class HelpScreen(ModalScreen[None]):
         for b in self.bindings:
             keys = ", ".join(self.app.get_key_display(Binding(k, "")) for k in b.key.split(","))
             table.add_row(keys, b.description, b.id or "")
+        ops = Table(box=None, expand=True, show_edge=False, pad_edge=False)
+        ops.add_column("palette", style="bold", no_wrap=True)
+        ops.add_column("operation")
+        for name, help in self.operations:
+            ops.add_row(name, help)
         with VerticalScroll():
             yield Static("[b]Workbench keys[/b]  (esc closes)\n")
             yield Static(table)
+            yield Static("\n[b]Operations[/b] (ctrl+p; configure-NAME changes the parameters first)\n")
+            yield Static(ops)
             yield Static("\n" + ABOUT.format(path=config_path()), markup=False)

@@ -123,18 +123,13 @@ class JobsPane(Vertical):
             errors.update(Text(f"{item.ok:,} ok · {item.skipped:,} resumed · {item.failed:,} failed", style="dim"))
 
     def action_cancel_job(self) -> None:
+        """Cancel the selected operation (or the operation whose inner LLM job is selected): it
+        stops at its next checkpoint and saves nothing."""
         app = self.app
         item = self._selected()
         if item is None:
             app.notify("no job selected", severity="warning")
             return
-        if not isinstance(item, tuple) and app.runner is not None:
-            for job in app.runner.jobs:
-                if job.job_id == item.job_id and not job.done:
-                    job.cancel()
-                    app.notify(f"cancelling {job.name} …")
-                    return
-        # an operation's inner job (judge, generate-...) is cancelled through its operation
         name = item[0] if isinstance(item, tuple) else self.owners.get(self._selected_key(), item.name)
         event = app.op_cancels.get(name)
         if event is not None and name in app._running_ops:

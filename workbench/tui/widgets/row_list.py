@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from workbench.tui.actions import NAVIGATION
 
 from typing import TYPE_CHECKING
 
@@ -27,17 +28,6 @@ if TYPE_CHECKING:
 STATUS_GLYPH = {"accept": "✓", "reject": "✗", "pending": "·"}
 KIND_SHORT = {"preference": "pref"}
 
-# Shared with the app so j/k also move the list from the other panes; one id, one keymap entry.
-NAV_BINDINGS = [
-    Binding("down,j", "move(1)", "Down", show=False, id="cursor-down"),
-    Binding("up,k", "move(-1)", "Up", show=False, id="cursor-up"),
-    Binding("pagedown", "page(1)", "Page down", show=False, id="page-down"),
-    Binding("pageup", "page(-1)", "Page up", show=False, id="page-up"),
-    Binding("g,home", "jump_first", "First row", show=False, id="first-row"),
-    Binding("G,end", "jump_last", "Last row", show=False, id="last-row"),
-]
-
-
 def _fmt_signal(v) -> str:
     if v is None:
         return ""
@@ -47,7 +37,7 @@ def _fmt_signal(v) -> str:
 
 
 class RowList(ScrollView, can_focus=True, inherit_bindings=False):
-    BINDINGS = NAV_BINDINGS
+    BINDINGS = [a.binding() for a in NAVIGATION]
 
     COMPONENT_CLASSES = {
         "row-list--cursor", "row-list--accept", "row-list--reject", "row-list--marked", "row-list--dim",

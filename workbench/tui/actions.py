@@ -1,0 +1,78 @@
+"""The one action table of the TUI: the key bindings, the footer, the help screen and the
+command palette are all generated from it, so a key rebound in tui.json (`keymap`, by id)
+shows the same in all of them.
+
+Each action has a binding id (what a keymap names), default keys, the app action it runs, a
+short description (footer, help), and a long name for the palette in VisiData's spirit
+(`accept-row`). Operations are not listed here: their palette entries and help lines come
+from the operations registry (workbench.ops.registry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str  # binding id: the keymap's name for it
+    keys: str  # default keys, comma-separated
+    action: str  # the app action it runs
+    description: str
+    name: str | None = None  # long name in the palette; None: not in the palette
+    show: bool = True  # in the footer
+    key_display: str | None = None
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.description, show=self.show, id=self.id,
+                       key_display=self.key_display)
+
+
+# The list's movement keys: bound on the app too, so j/k move the list from the other panes.
+NAVIGATION = [
+    Action("cursor-down", "down,j", "move(1)", "Down", show=False),
+    Action("cursor-up", "up,k", "move(-1)", "Up", show=False),
+    Action("page-down", "pagedown", "page(1)", "Page down", show=False),
+    Action("page-up", "pageup", "page(-1)", "Page up", show=False),
+    Action("first-row", "g,home", "jump_first", "First row", name="first-row", show=False),
+    Action("last-row", "G,end", "jump_last", "Last row", name="last-row", show=False),
+]
+
+ACTIONS = [
+    Action("accept", "a", "decide('accept')", "Accept", name="accept-row"),
+    Action("reject", "r", "decide('reject')", "Reject", name="reject-row"),
+    Action("undo", "u", "undo", "Undo", name="undo-decision"),
+    Action("redo", "U,ctrl+y", "redo", "Redo", name="redo-decision", show=False),
+    Action("mark", "space", "toggle_mark", "Mark", name="toggle-mark", key_display="␣"),
+    Action("bulk-accept", "A", "bulk('accept')", "Accept marked/filtered", name="accept-marked-or-filtered",
+           show=False),
+    Action("bulk-reject", "R", "bulk('reject')", "Reject marked/filtered", name="reject-marked-or-filtered",
+           show=False),
+    Action("search", "slash", "search", "Search", name="search-text"),
+    Action("filter", "f", "filter", "Filter", name="filter-rows"),
+    Action("sort", "s", "sort", "Sort by a signal", name="sort-by-signal", show=False),
+    Action("clear-filter", "escape", "clear_filter", "Clear filter / back to Browse", name="clear-filter",
+           show=False),
+    Action("open-sample", "enter", "open_sample", "Read the row (Sample pane)", show=False),
+    Action("pick-template", "t", "pick_template", "Template", name="pick-template"),
+    Action("help", "question_mark,f1", "help", "Help", name="show-help"),
+    Action("quit", "q", "quit", "Quit", show=False),
+]
+
+# Palette-only actions (no key).
+PALETTE_ONLY = [
+    ("pick-theme", "pick_theme", "Choose the colour theme (remembered)"),
+]
+
+
+def bindings(panes) -> list[Binding]:
+    """The app's bindings: navigation, the actions, and one key per pane (`panes`: app.PANES)."""
+    return [*(a.binding() for a in NAVIGATION + ACTIONS),
+            *(Binding(p.key, f"show_pane('{p.id}')", p.title, show=False, id=f"pane-{p.id}") for p in panes)]
+
+
+def palette_actions() -> list[Action]:
+    """The actions that have a long name, in table order."""
+    return [a for a in NAVIGATION + ACTIONS if a.name]
