@@ -373,14 +373,14 @@ class WorkbenchApp(App):
 
     @staticmethod
     def _saved_params(op) -> dict:
-        """The user's saved defaults for `op`: tui.json `params.<name>`, over the `llm` section's
-        model and api_base for operations that call a model."""
+        """The user's saved defaults for `op`: tui.json `params.<name>`, over the `llm` section
+        (model, api_base, seed_file as `seeds`, personas) for the operations that have them."""
         import dataclasses
 
-        from workbench.tui.config import load_config, llm_settings
+        from workbench.tui.config import LLM_PARAMS, llm_settings, load_config
 
         fields = {f.name for f in dataclasses.fields(op.Params)}
-        saved = {k: v for k, v in llm_settings().items() if k in ("model", "api_base") and k in fields}
+        saved = {LLM_PARAMS[k]: v for k, v in llm_settings().items() if LLM_PARAMS[k] in fields}
         section = (load_config().get("params") or {}).get(op.name)
         return {**saved, **(section if isinstance(section, dict) else {})}
 

@@ -4,6 +4,11 @@
 
 `token_counts: false` stops the Template pane from loading a tokenizer to count tokens.
 `keymap` maps binding ids (shown in the help screen) to keys, comma-separated for several.
+`params` holds saved defaults per operation, used by the palette's `run-NAME` until the
+operation has run on the dataset (then its last run's parameters are used):
+
+    {"params": {"dedup-minhash": {"threshold": 0.7}}}
+
 `llm` sets what the palette's generate/judge operations call (API keys come only from the
 environment, never from this file):
 
@@ -59,6 +64,7 @@ def save_config(**changes: Any) -> None:
 
 LLM_DEFAULTS = {"model": "local/smollm2", "api_base": None,
                 "seed_file": "examples/seed_tasks.jsonl", "personas": "examples/personas.jsonl"}
+LLM_PARAMS = {"model": "model", "api_base": "api_base", "seed_file": "seeds", "personas": "personas"}  # -> Params field
 
 
 def llm_settings() -> dict[str, Any]:
