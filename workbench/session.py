@@ -255,7 +255,8 @@ class Session:
         else the operation's own defaults. Saved settings that no longer validate are skipped."""
         from workbench.ops.base import ParamError
 
-        last = next((r for r in self.ws.runs(limit=100_000) if r["op"] == op.name and r["status"] == "done"), None)
+        last = next((r for r in reversed(self.ws.run_log())
+                     if (r["log"] or {}).get("operation", r["op"]) == op.name), None)
         if last is not None:
             try:
                 return op.params_from_dict(last["params"]), f"parameters of run #{last['id']}"

@@ -134,6 +134,7 @@ class WorkbenchApp(App):
         self._saved_theme: str | None = None
         self._built: set[str] = set()
         self.op_cancels: dict = {}  # operation name -> its cancel Event (the Jobs pane's `c`)
+        self._op_states: dict[str, tuple[str, str]] = {}  # operation name -> (status, detail) of its latest run
         self._running_ops: set[str] = set()
         self.token_counts = True  # the Template pane counts tokens (a tokenizer load); tui.json can turn it off
 
@@ -445,10 +446,17 @@ class WorkbenchApp(App):
         self.push_screen(ParamsScreen(f"{name} ({source})", params.to_dict(), op.params_from_dict),
                          lambda values: values is not None and self.action_run_operation(name, values))
 
+    def operation_state(self, name: str) -> tuple[str, str] | None:
+        """(status, detail) of the latest run of operation `name` in this session, or None."""
+        return self._op_states.get(name)
+
     async def on_operation_state(self, msg: OperationState) -> None:
         if "jobs" not in self._built:
             await self._build("jobs")
+        self._op_states[msg.name] = (msg.status, msg.detail)
         self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail)
+        if msg.status == "running" and self.current_pane == "topics":
+            self.refresh_panes(only_current=True)  # the map's stage under the map
         if msg.status != "running":
             self._running_ops.discard(msg.name)
             self.session.reload()

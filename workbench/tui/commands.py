@@ -45,7 +45,7 @@ def workbench_commands(app) -> Iterator[SystemCommand]:
                             partial(setattr, app, "theme", name), discover=False)
     for name in registry.names():
         op = registry.get(name)
-        yield SystemCommand(f"run-{name}", f"{op.help} ({app.params_source(op)})",
+        yield SystemCommand(f"run-{name}", f"{op.help}; with the {app.params_source(op)}",
                             partial(_run, app, f"run_operation('{name}')"))
         yield SystemCommand(f"configure-{name}", f"Change the parameters of {name}, then run it",
                             partial(_run, app, f"edit_operation('{name}')"))

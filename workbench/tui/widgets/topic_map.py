@@ -1,8 +1,9 @@
 """The Topic map pane: the dataset's 2-D embedding map as a braille scatter, clusters coloured,
 a legend of topic labels and sizes, a cursor to move and zoom, and Browse filtered by a cluster.
 
-The map is the one `workbench map` saves (read back from the workspace); `m` builds it here:
-rows are embedded, a PCA preview shows at once, then UMAP, HDBSCAN and labels replace it.
+The map is the one the `map` operation saves (read back from the workspace), whoever ran it:
+`workbench map`, a recipe, or `m` here, which runs it like any operation (progress and cancel
+in the Jobs pane) and shows the new map when it is saved.
 Each terminal cell holds 2 x 4 braille dots and takes the colour of most of its points.
 """
 
@@ -263,21 +264,15 @@ class TopicMapPane(Vertical):
     """
 
     class Loaded(Message):
-        def __init__(self, tm, final: bool) -> None:
-            self.tm, self.final = tm, final
-            super().__init__()
-
-    class Stage(Message):
-        def __init__(self, text: str) -> None:
-            self.text = text
+        def __init__(self, tm, run_id: int | None) -> None:
+            self.tm, self.run_id = tm, run_id
             super().__init__()
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.tm = None
         self.stage = ""
-        self.building = False
-        self._looked = False
+        self.run_id: int | None = -1  # the map run shown (None: none saved; -1: not read yet)
 
     def compose(self):
         with Horizontal(id="map-row"):
@@ -292,13 +287,22 @@ class TopicMapPane(Vertical):
     # -- the app's hooks ----------------------------------------------------------------
 
     def refresh_pane(self) -> None:
-        if not self._looked:
-            self._looked = True
+        latest = self._latest_run()
+        if latest != self.run_id:  # first show, or a map run (here or by the CLI) saved a new map
+            self.run_id = latest
             self.stage = "reading the saved map …"
-            self._load_saved()
+            self._load_saved(latest)
         elif self.tm is not None:
             self.canvas.set_statuses(self._statuses())
+        state = self.app.operation_state("map")
+        if state is not None and state[0] == "running":
+            self.stage = f"building the map: {state[1]}"
+        elif self.stage.startswith("building"):
+            self.stage = "" if state and state[0] == "done" else f"the map was not built: {state[0] if state else '?'}"
         self._draw_side()
+
+    def _latest_run(self) -> int | None:
+        return next((r["id"] for r in self.app.ws.runs(limit=500) if r["op"] == "map" and r["status"] == "done"), None)
 
     def _statuses(self) -> np.ndarray:
         st = self.app.session.statuses if self.app.session is not None else {}
@@ -308,65 +312,29 @@ class TopicMapPane(Vertical):
     # -- workers (they only post messages) ------------------------------------------------
 
     @work(thread=True, exclusive=True, group="topic-map", exit_on_error=False)
-    def _load_saved(self) -> None:
+    def _load_saved(self, run_id: int | None) -> None:
         from workbench.explore.topicmap import load_map
 
-        self.post_message(self.Loaded(load_map(self.app.ws, self.app.ds.ids), final=True))
-
-    @work(thread=True, exclusive=True, group="topic-map", exit_on_error=False)
-    def _build_worker(self) -> None:
-        from workbench.explore.embed import embed_dataset
-        from workbench.explore.topicmap import build_map, preview_map
-        from workbench.tui.app import OperationState
-
-        app, ds, ws = self.app, self.app.ds, self.app.ws
-
-        def say(text: str) -> None:
-            self.post_message(self.Stage(text))
-            app.post_message(OperationState("map", "running", text))
-
-        try:
-            say("embedding rows")
-            vecs = embed_dataset(ds, ws, progress=lambda d, n: say(f"embedding {d:,}/{n:,} new texts"))
-            self.post_message(self.Loaded(preview_map(ds.ids, vecs), final=False))
-            tm = build_map(ds, ws, vectors=vecs, on_stage=say)
-        except Exception as e:  # reported in the Jobs pane and here, the pane stays usable
-            app.post_message(OperationState("map", "failed", f"{type(e).__name__}: {e}"))
-            self.post_message(self.Stage(f"map failed: {e}"))
-            self.post_message(self.Loaded(None, final=True))
-            return
-        self.post_message(self.Loaded(tm, final=True))
-        n = sum(1 for c in tm.clusters if c["id"] >= 0)
-        app.post_message(OperationState("map", "done", f"{len(tm.ids):,} rows, {n} clusters"))
+        self.post_message(self.Loaded(load_map(self.app.ws, self.app.ds.ids) if run_id is not None else None, run_id))
 
     # -- messages -----------------------------------------------------------------------
 
     def on_topic_map_pane_loaded(self, msg: Loaded) -> None:
-        if msg.final:
-            self.building = False
+        if msg.run_id != self.run_id:  # a newer map was saved meanwhile: its own load follows
+            return
         if msg.tm is not None:
             self.tm = msg.tm
             self.canvas.set_map(msg.tm, self._statuses())
-            self.stage = "" if msg.final else "PCA preview; UMAP and clusters are coming …"
-        elif not self.building and self.tm is None:
-            self.stage = self.stage if self.stage.startswith("map failed") else "No topic map yet: press m to build one."
-        self._draw_side()
-
-    def on_topic_map_pane_stage(self, msg: Stage) -> None:
-        self.stage = msg.text
+        if self.stage.startswith("reading"):
+            self.stage = ""
         self._draw_side()
 
     def on_map_canvas_moved(self) -> None:
         self._draw_side()
 
     def on_map_canvas_build_requested(self) -> None:
-        if self.building:
-            self.app.notify("the map is already being built", severity="warning")
-            return
-        self.building = True
-        self.stage = "starting …"
-        self._draw_side()
-        self._build_worker()
+        self.app.action_run_operation("map")  # says so when it is already running
+        self.refresh_pane()
 
     async def on_map_canvas_chosen(self, msg: MapCanvas.Chosen) -> None:
         rows = np.flatnonzero(self.tm.cluster == msg.cluster_id)
