@@ -252,7 +252,8 @@ class Session:
         """(Params, where they come from) for running `op` (a workbench.ops.base.Operation) here:
         its last finished run on this workspace (so a tuned `workbench filter --rules` run is
         repeated, not replaced by defaults), else `saved` (the user's saved defaults, a dict),
-        else the operation's own defaults. Saved settings that no longer validate are skipped."""
+        else the operation's own defaults. Saved settings that no longer validate are skipped;
+        ParamError when the defaults need a value nobody gave (decontam's benchmark files)."""
         from workbench.ops.base import ParamError
 
         last = next((r for r in reversed(self.ws.run_log())

@@ -370,7 +370,14 @@ class WorkbenchApp(App):
 
     def params_source(self, op) -> str:
         """Where `run-<name>` takes its parameters from, as the palette says it."""
-        return self.session.params_for(op, self._saved_params(op))[1]
+        from workbench.ops.base import ParamError
+
+        try:
+            return self.session.params_for(op, self._saved_params(op))[1]
+        except ParamError:
+            return "parameters a form asks for first"
+        except ValueError as e:  # a broken tui.json
+            return f"defaults ({e})"
 
     @staticmethod
     def _saved_params(op) -> dict:
@@ -397,11 +404,17 @@ class WorkbenchApp(App):
         if name in self._running_ops:
             self.notify(f"{name} is already running (4 Jobs)", severity="warning")
             return
+        from workbench.ops.base import ParamError
+
         op = registry.get(name)
         try:
             params, source = ((op.params_from_dict(values), "parameters from the form") if values is not None
                               else self.session.params_for(op, self._saved_params(op)))
-        except ValueError as e:  # a broken tui.json, parameters that do not validate
+        except ParamError as e:  # nothing to go on yet (decontam needs its benchmark files): ask
+            self.notify(f"{name}: {e}", severity="warning")
+            self.action_edit_operation(name)
+            return
+        except ValueError as e:  # a broken tui.json
             self.notify(f"{name}: {e}", severity="error", timeout=10)
             return
         rows, selection = self.session.selection(self.model.marked, op.scope)
@@ -438,12 +451,23 @@ class WorkbenchApp(App):
 
     def action_edit_operation(self, name: str) -> None:
         """A form over the parameters `run-<name>` would use; running it runs the operation."""
+        import dataclasses
+
         from workbench.ops import registry
         from workbench.tui.screens.params import ParamsScreen
 
+        from workbench.ops.base import ParamError
+
         op = registry.get(name)
-        params, source = self.session.params_for(op, self._saved_params(op))
-        self.push_screen(ParamsScreen(f"{name} ({source})", params.to_dict(), op.params_from_dict),
+        try:
+            values, source = self.session.params_for(op, self._saved_params(op))
+            values = values.to_dict()
+        except ParamError:  # defaults that need a value: the form asks for it
+            values, source = dataclasses.asdict(op.Params()), "defaults"
+        except ValueError as e:  # a broken tui.json
+            self.notify(f"{name}: {e}", severity="error", timeout=10)
+            return
+        self.push_screen(ParamsScreen(f"{name} ({source})", values, op.params_from_dict),
                          lambda values: values is not None and self.action_run_operation(name, values))
 
     def operation_state(self, name: str) -> tuple[str, str] | None:

@@ -1,5 +1,6 @@
 """A small form over an operation's parameters (palette: `configure-NAME`): one line per
-parameter, its value as JSON (`0.6`, `true`, `null`, `["a", "b"]`; plain text for a string).
+parameter, its value as JSON (`0.6`, `true`, `null`, `["a", "b"]`); plain text for a string,
+`a, b` for a list of strings.
 ctrl+r (or enter on the last line) runs the operation with them; the operation's own
 validation judges them, and its message shows in the form. Escape leaves without running.
 """
@@ -63,7 +64,12 @@ class ParamsScreen(ModalScreen[dict | None]):
         out = {}
         for name, old in self.values.items():
             text = self.query_one(f"#param-{name}", Input).value.strip()
-            out[name] = text if isinstance(old, str) and not text.startswith(('"', "[", "{")) else _read(text)
+            if isinstance(old, str) and not text.startswith(('"', "[", "{")):
+                out[name] = text
+            elif isinstance(old, list) and not text.startswith("["):  # a, b for ["a", "b"]
+                out[name] = [x.strip() for x in text.split(",") if x.strip()]
+            else:
+                out[name] = _read(text)
         return out
 
     def action_submit(self) -> None:
