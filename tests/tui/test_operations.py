@@ -145,3 +145,35 @@ async def test_parameters_form_says_what_is_wrong_and_runs_nothing(make_app, ws,
         await pilot.press("escape")
         await pilot.pause()
         assert not [r for r in ws.runs() if r["op"] == "filter"]
+
+
+def _many_rows(n: int):
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
+    recs = [make_record(id=f"m{i}", messages=[
+        {"role": "user", "content": " ".join(words[(i * 7 + k) % len(words)] for k in range(40)) + f" {i}"},
+        {"role": "assistant", "content": " ".join(words[(i * 3 + k) % len(words)] for k in range(60))}])
+        for i in range(n)]
+    return Dataset.from_records(recs, sources=["many.jsonl"])
+
+
+@pytest.mark.parametrize("name", ["dedup-minhash", "filter"])
+async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_app, ws, name, wait_for_operation):
+    """issue 12: `c` on a running dedup still saved its proposals; a cancelled filter said "failed"."""
+    app = make_app(dataset=_many_rows(20_000))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        app.action_run_operation(name)
+        await pilot.press("4")
+        jobs = app.query_one("#jobs")
+        while f"op:{name}" not in jobs.events:
+            await pilot.pause(0.01)
+        jobs.query_one("#jobs-list").highlighted = list(jobs.events).index(f"op:{name}")
+        await pilot.press("c")  # long before 20,000 rows are done
+        assert jobs.events[f"op:{name}"][1] == "running", "the operation ended before it could be cancelled"
+        await wait_for_operation(pilot, name)
+        assert jobs.events[f"op:{name}"][:2] == (name, "cancelled")
+        assert "cancelled" in str(jobs.query_one("#jobs-list").get_option_at_index(
+            list(jobs.events).index(f"op:{name}")).prompt)
+        assert [r for r in ws.runs(100) if r["status"] == "done"] == []  # no run saved
+        assert ws.statuses() == {} and ws.signal_names() == []
