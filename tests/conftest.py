@@ -134,3 +134,18 @@ def disk(tmp_path):
     small = SmallDisk(d)
     yield small
     subprocess.run(["umount", "-l", str(d)], check=True)
+
+
+@pytest.fixture
+def workbench_cli():
+    """`workbench_cli("status", PATH, "--json")`: the real command in a subprocess; its stdout,
+    after asserting that it succeeded."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    return run

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -16,12 +14,6 @@ from workbench.llm.loopback import LoopbackServer
 pytestmark = pytest.mark.asyncio
 
 REPLY = "Step one: think. Step two: the answer is four."
-
-
-def _cli(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def _data(tmp_path):
@@ -33,12 +25,13 @@ def _data(tmp_path):
     return path
 
 
-async def test_status_stats_tui_and_export_count_the_same(tmp_path, wait_until, wait_for_operation, run_from_palette):
+async def test_status_stats_tui_and_export_count_the_same(tmp_path, wait_until, wait_for_operation, run_from_palette,
+                                                        workbench_cli):
     from workbench.tui.app import WorkbenchApp
 
     data, wsp = _data(tmp_path), str(tmp_path / "ws.sqlite")
     with LoopbackServer(lambda m: REPLY) as srv:  # rows made by the CLI, kept for review in the Gen pane
-        _cli("generate", "cot", str(data), "--workspace", wsp, "--limit", "3", "--model", "openai/x",
+        workbench_cli("generate", "cot", str(data), "--workspace", wsp, "--limit", "3", "--model", "openai/x",
              "--api-base", srv.api_base, "-o", str(tmp_path / "cot.jsonl"))
 
     app = WorkbenchApp([str(data)], workspace_path=wsp)
@@ -61,11 +54,11 @@ async def test_status_stats_tui_and_export_count_the_same(tmp_path, wait_until, 
         assert shown == tui
     assert tui["accept"] >= 1 and tui["reject"] >= 5  # the decisions of every pane are in
 
-    status = json.loads(_cli("status", str(data), "--workspace", wsp, "--json"))
-    stats = json.loads(_cli("stats", str(data), "--workspace", wsp, "--json", "--no-tokens"))
+    status = json.loads(workbench_cli("status", str(data), "--workspace", wsp, "--json"))
+    stats = json.loads(workbench_cli("stats", str(data), "--workspace", wsp, "--json", "--no-tokens"))
     assert status["counts"] == stats["decisions"] == tui
     assert status["generated"] == stats["generated"] == {"accept": 2, "reject": 1, "pending": 0}
-    summary = json.loads(_cli("export", str(data), "--workspace", wsp, "--to", "openai",
+    summary = json.loads(workbench_cli("export", str(data), "--workspace", wsp, "--to", "openai",
                               "-o", str(tmp_path / "out.jsonl"), "--json"))
     assert summary["rows"] == tui["accept"] + tui["pending"]
     assert sum(summary["left_out"].values()) == tui["reject"]

@@ -69,15 +69,6 @@ async def test_palette_filter_repeats_the_tuned_cli_run(make_app, ws, wait_for_o
         assert ws.runs()[0]["log"]["params"]["min_chars"] == 100_000
 
 
-def _cli(*args: str) -> str:
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
 def _lengths_file(tmp_path):
     import json
 
@@ -93,7 +84,8 @@ def _latest(ws, op: str) -> dict:
     return next(r for r in ws.runs(100) if r["op"] == op)
 
 
-async def test_palette_runs_the_tuned_cli_filter_again_not_the_defaults(tmp_path, run_from_palette, wait_for_operation):
+async def test_palette_runs_the_tuned_cli_filter_again_not_the_defaults(tmp_path, run_from_palette, wait_for_operation,
+                                                                        workbench_cli):
     """issue 12: a palette filter silently replaced a tuned `workbench filter --rules` run
     with built-in defaults (110 rows flagged by the CLI, 2 after the palette run)."""
     import json
@@ -103,7 +95,7 @@ async def test_palette_runs_the_tuned_cli_filter_again_not_the_defaults(tmp_path
 
     data, wsp, rules = _lengths_file(tmp_path), str(tmp_path / "ws.sqlite"), tmp_path / "rules.json"
     rules.write_text(json.dumps({"max_chars": 120}))
-    _cli("filter", str(data), "--workspace", wsp, "--rules", str(rules))
+    workbench_cli("filter", str(data), "--workspace", wsp, "--rules", str(rules))
     with Workspace.open(wsp) as ws:
         cli_run, cli_flags, cli_status = _latest(ws, "filter"), ws.signal_values("filter_reasons"), ws.statuses()
     assert cli_run["params"]["max_chars"] == 120 and len(cli_flags) > 5  # the tuned rule flags the long rows
