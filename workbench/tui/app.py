@@ -19,9 +19,11 @@ so a pane costs nothing at start-up. A pane is any Widget that:
   whenever the cursor moves or decisions or signals change;
 - may call `app.filter_rows(indices, label)` to restrict the Browse list (a cluster, a
   duplicate group), `app.goto_row(index)` to move the cursor to a dataset row,
-  `app.decide_rows(row_ids, status)` (or `app.decided()` after its own Session decision), and
-  `app.action_run_operation(name)` to run a registered operation (progress in the Jobs pane;
-  what it wrote is re-read when it ends);
+  `app.decide_rows(row_ids, status)` (or `app.decided()` after its own Session decision),
+  `app.action_run_operation(name)` to run a registered operation, and
+  `app.run_job(name, items, fn, params=)` to run per-row work in the job runner (progress and
+  cancel in the Jobs pane, which lists the runner's handles; what either wrote is re-read when
+  it ends);
 - operations (filter, dedup, judge, ...) come from the registry (workbench/ops/registry.py):
   the palette offers `run-<name>` (the parameters of its last run here, else the saved
   defaults in tui.json `params`, else its own) and `configure-<name>` (a form first);
@@ -133,6 +135,7 @@ class WorkbenchApp(App):
         self._wanted_theme = theme
         self._saved_theme: str | None = None
         self._built: set[str] = set()
+        self.runner = None  # the job runner (workbench.store.jobs) of run_job, made on first use
         self.op_cancels: dict = {}  # operation name -> its cancel Event (the Jobs pane's `c`)
         self._op_states: dict[str, tuple[str, str]] = {}  # operation name -> (status, detail) of its latest run
         self._running_ops: set[str] = set()
@@ -367,6 +370,17 @@ class WorkbenchApp(App):
         except WorkspaceError as e:
             self.notify(f"not saved: {e}", severity="error", timeout=15)
             return False, None
+
+    def run_job(self, name: str, items, fn, **kw):
+        """Run `fn` over (row_id, item) pairs in the job runner; returns its handle."""
+        if self.runner is None:
+            from workbench.store.jobs import JobRunner
+
+            self.runner = JobRunner(self.ws)
+            self.runner.subscribe(lambda ev: self.post_message(JobUpdate(ev)))
+        job = self.runner.submit(name, items, fn, **kw)
+        self.notify(f"started {name} on {len(items):,} rows (4 Jobs)")
+        return job
 
     def params_source(self, op) -> str:
         """Where `run-<name>` takes its parameters from, as the palette says it."""

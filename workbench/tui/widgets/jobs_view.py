@@ -130,6 +130,13 @@ class JobsPane(Vertical):
         if item is None:
             app.notify("no job selected", severity="warning")
             return
+        if not isinstance(item, tuple) and app.runner is not None:  # a handle of the app's job runner
+            for job in app.runner.jobs:
+                if job.job_id == item.job_id and not job.done:
+                    job.cancel()
+                    app.notify(f"cancelling {job.name} …")
+                    return
+        # an operation, or its inner job (judge, generate-...), is cancelled through the operation
         name = item[0] if isinstance(item, tuple) else self.owners.get(self._selected_key(), item.name)
         event = app.op_cancels.get(name)
         if event is not None and name in app._running_ops:
