@@ -270,12 +270,14 @@ class Session:
                 pass
         return op.default_params(), "defaults"
 
-    def selection(self, marked: set[str] | None = None, scope: str = "batch") -> tuple[list[str] | None, dict]:
-        """(row ids, selection as logged for recipes) an operation of `scope` runs on: a
-        whole-dataset operation on every row; else the marked rows, else the rows the view
-        shows when a filter is active ({"filter": EXPR} when it is an expression alone, so a
-        recipe re-applies it), else every row."""
-        if scope == "dataset":
+    def selection(self, op, marked: set[str] | None = None) -> tuple[list[str] | None, dict]:
+        """(row ids, selection as logged for recipes) that `op` runs on. Operations that call a
+        model or make rows for review run on the marked rows, else on the rows the view shows
+        when a filter is active ({"filter": EXPR} when that is an expression alone, so a recipe
+        re-applies it), else on every row. The others (filter, dedup, decontam, map) always run
+        on every row: their run replaces their earlier proposals, which a run on a part of the
+        rows would silently drop for the rest."""
+        if not (op.uses_llm or op.review) or op.scope == "dataset":
             return None, {"all": True}
         if marked:
             rows = sorted(marked)

@@ -431,7 +431,7 @@ class WorkbenchApp(App):
         except ValueError as e:  # a broken tui.json
             self.notify(f"{name}: {e}", severity="error", timeout=10)
             return
-        rows, selection = self.session.selection(self.model.marked, op.scope)
+        rows, selection = self.session.selection(op, self.model.marked)
         last = [0.0]
 
         def progress(done: int, total: int | None = None) -> None:  # worker thread: throttled, only a message
@@ -460,7 +460,13 @@ class WorkbenchApp(App):
         if out.status == "cancelled":
             self.post_message(OperationState(op.name, "cancelled", "nothing saved"))
             return
-        summary = out.result.summary if out.result is not None else ""
+        res = out.result
+        if op.review:
+            summary = f"{len(res.rows):,} rows to review (Gen pane), {len(res.errors):,} failed"
+        elif op.uses_llm:
+            summary = f"{len(res.rows):,} rows, {len(res.errors):,} failed"
+        else:
+            summary = res.summary
         self.post_message(OperationState(op.name, out.status, f"{summary} (run {out.run_id})" if out.run_id else summary))
 
     def action_edit_operation(self, name: str) -> None:
