@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from workbench.llm.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer
 
 pytestmark = pytest.mark.asyncio
 

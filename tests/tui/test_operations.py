@@ -74,7 +74,7 @@ def _lengths_file(tmp_path):
 
     path = tmp_path / "lengths.jsonl"
     rows = [{"id": f"L{i}", "messages": [{"role": "user", "content": "Say something about the sea."},
-                                          {"role": "assistant", "content": "The sea is wide. " * (1 + i % 9)}]}
+                                          {"role": "assistant", "content": " ".join(f"w{i}x{k}" for k in range(4 * (1 + i % 9))) + "."}]}
             for i in range(40)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -121,7 +121,7 @@ async def test_palette_runs_the_tuned_cli_filter_again_not_the_defaults(tmp_path
         await pilot.pause()
         await wait_for_operation(pilot, "filter")
         assert _latest(app.ws, "filter")["params"]["max_chars"] == 100000
-        assert len(app.ws.signal_values("filter_reasons", op="filter")) < len(cli_flags)
+        assert len([s for s in app.ws.statuses().values() if s == "reject"]) < len(cli_flags)  # fewer proposals
 
 
 async def test_parameters_form_says_what_is_wrong_and_runs_nothing(make_app, ws, run_from_palette):
@@ -162,7 +162,7 @@ async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_
             await pilot.pause(0.01)
         jobs.query_one("#jobs-list").highlighted = list(jobs.events).index(f"op:{name}")
         await pilot.press("c")  # long before 20,000 rows are done
-        assert jobs.events[f"op:{name}"][1] == "running", "the operation ended before it could be cancelled"
+        assert jobs.events[f"op:{name}"][1] in ("running", "cancelled"), "it ended before it could be cancelled"
         await wait_for_operation(pilot, name)
         assert jobs.events[f"op:{name}"][:2] == (name, "cancelled")
         assert "cancelled" in str(jobs.query_one("#jobs-list").get_option_at_index(
