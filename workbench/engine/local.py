@@ -69,6 +69,8 @@ def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = 
         result = op.run(ds, params, ctx, rows)
     except Cancelled:
         result = None
+    if result is not None and ctx.cancel.is_set() and result.status == "done":
+        result.status = "cancelled"  # cancelled as it finished: still nothing of it is saved
     if result is None or result.status == "cancelled":
         if ws is not None:
             if result is not None and result.job_id is not None:
