@@ -254,15 +254,12 @@ class Session:
         repeated, not replaced by defaults), else `saved` (the user's saved defaults, a dict),
         else the operation's own defaults. Saved settings that no longer validate are skipped;
         ParamError when the defaults need a value nobody gave (decontam's benchmark files)."""
+        from workbench.engine.local import last_params
         from workbench.ops.base import ParamError
 
-        last = next((r for r in reversed(self.ws.run_log())
-                     if (r["log"] or {}).get("operation", r["op"]) == op.name), None)
+        last = last_params(op, self.ws)
         if last is not None:
-            try:
-                return op.params_from_dict(last["params"]), f"parameters of run #{last['id']}"
-            except ParamError:
-                pass
+            return last, "parameters of its last run here"
         if saved:
             try:
                 return op.params_from_dict(saved), "saved defaults"
