@@ -1,24 +1,20 @@
-"""Open and iterate a large JSONL chat dataset through Dataset.open, against plain
-`json.loads` per line into Python dicts, in the same run.
+"""First open of a large JSONL chat file, against what a user would pick instead, in the same run.
 
-Phases, each in its own process so that peak memory is its own:
-  baseline  every line json.loads'ed into a list of dicts, then iterated
-  first     Dataset.open with an empty cache (conversion to Arrow), then every record iterated
-  cached    Dataset.open again (memory-mapped cache), then every record iterated
+Phases, each in its own process (so that peak memory is its own), alternated over REPS rounds:
+  workbench  Dataset.open with an empty cache: the conversion to the Arrow cache
+  datasets   datasets.load_dataset("json") with an empty cache folder (its own Arrow conversion)
+  polars     polars.read_ndjson (an in-memory DataFrame, no cache)
+  cached     Dataset.open again on the converted cache, then every record iterated
 
-Peak memory is reported twice: peak RSS (which counts touched pages of the memory-mapped
-cache, reclaimable by the kernel) and peak anonymous RSS (private memory the process holds).
+Times are medians over the rounds; ratios are ours / theirs (time < 1: faster; memory < 1: less).
+CPU seconds (user + system, from getrusage of the finished child) are reported beside the
+wall times, since the machine's cores may be shared. Peak memory is the child's peak RSS and
+its peak anonymous RSS (private memory; a memory-mapped cache's pages are not counted there).
 
-    python benchmarks/bench_io.py                       # 100,000 rows: about 10 seconds
-    BENCH_ROWS=1000000 python benchmarks/bench_io.py    # the million-row figure: about 2 minutes
+    python benchmarks/bench_io.py                       # 100,000 rows, 3 rounds: about 2 minutes
+    BENCH_ROWS=1000000 BENCH_REPS=1 python benchmarks/bench_io.py    # the million-row figure
 
-On 2 shared cores, 100,000 rows: first open + iterate 0.24-0.28x the baseline's speed (0.16x
-before the orjson cache text, the paused cycle collector and 1024-row batches), cached 1.5-1.9x
-(0.85x before). A million rows: first 0.47x, cached 3.3x (the baseline slows as its 2.7 GB of
-dicts grow).
-
-Prints one JSON line: ratios against the baseline (speed > 1 means faster than baseline;
-memory < 1 means less), plus the absolute baseline figures for context.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -26,13 +22,16 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PHASES = ("workbench", "datasets", "polars")
 
 
 def _anon_kb() -> int:
@@ -43,76 +42,101 @@ def _anon_kb() -> int:
     return 0
 
 
-def _first_user_chars(turns: list[dict]) -> int:
-    """A checksum both sides compute alike (assistant turns differ: reasoning is split out)."""
-    return next(len(t["content"]) for t in turns if t["role"] == "user")
+class _PeakAnon:
+    """Samples the process's anonymous RSS every 20 ms (library calls cannot be instrumented)."""
+
+    def __init__(self) -> None:
+        self.peak = _anon_kb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _anon_kb())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, _anon_kb())
 
 
-def phase(name: str, path: str) -> dict:
-    peak_anon = _anon_kb()
-    t0 = time.perf_counter()
-    n = chars = 0
-    opened = 0.0
-    if name == "baseline":
-        with open(path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f]
-        peak_anon = max(peak_anon, _anon_kb())
-        for row in rows:
-            n += 1
-            chars += _first_user_chars(row["messages"])
-    else:
+def phase(name: str, path: str, scratch: str) -> dict:
+    if name in ("workbench", "cached"):
         sys.path.insert(0, str(HERE.parent))
         from workbench.data.dataset import Dataset
-
+    elif name == "datasets":
+        os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+        import datasets
+    else:
+        import polars
+    peak = _PeakAnon()
+    t0 = time.perf_counter()
+    if name in ("workbench", "cached"):
         ds = Dataset.open(path)
-        opened = time.perf_counter() - t0
-        for i, batch in enumerate(ds.iter_batches(1024)):
-            for rec in batch:
-                n += 1
-                chars += _first_user_chars(rec["messages"])
-            if i % 64 == 0:
-                peak_anon = max(peak_anon, _anon_kb())
+        n = len(ds)
+        if name == "cached":
+            n = sum(len(batch) for batch in ds.iter_batches(1024))
+    elif name == "datasets":
+        n = len(datasets.load_dataset("json", data_files=path, split="train", cache_dir=scratch))
+    else:
+        n = polars.read_ndjson(path).height
     seconds = time.perf_counter() - t0
-    peak_anon = max(peak_anon, _anon_kb())
-    return {"rows": n, "chars": chars, "seconds": seconds, "open_seconds": opened,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_anon_mb": peak_anon / 1024}
+    return {"rows": n, "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_anon_mb": peak.stop() / 1024}
 
 
-def run_phase(name: str, path: str, home: str) -> dict:
-    env = {**os.environ, "WORKBENCH_HOME": home}
-    out = subprocess.run([sys.executable, __file__, "--phase", name, path], env=env, check=True,
+def run_phase(name: str, path: str, scratch: str) -> dict:
+    env = {**os.environ, "WORKBENCH_HOME": os.path.join(scratch, "home")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([sys.executable, __file__, "--phase", name, path, scratch], env=env, check=True,
                          capture_output=True, text=True)
-    return json.loads(out.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return res
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--phase":
-        print(json.dumps(phase(sys.argv[2], sys.argv[3])))
+    if len(sys.argv) == 5 and sys.argv[1] == "--phase":
+        print(json.dumps(phase(sys.argv[2], sys.argv[3], sys.argv[4])))
         return 0
     rows = int(os.environ.get("BENCH_ROWS", "100000"))
+    reps = int(os.environ.get("BENCH_REPS", "3"))
+    runs: dict[str, list[dict]] = {p: [] for p in (*PHASES, "cached")}
     with tempfile.TemporaryDirectory(prefix="bench_io_") as tmp:
         path = os.path.join(tmp, "large.jsonl")
         subprocess.run([sys.executable, str(HERE / "make_large.py"), "-o", path, "-n", str(rows)], check=True,
                        capture_output=True)
-        home = os.path.join(tmp, "home")
-        base = run_phase("baseline", path, home)
-        first = run_phase("first", path, home)
-        cached = run_phase("cached", path, home)
-        assert base["rows"] == first["rows"] == cached["rows"] == rows
-        assert base["chars"] == first["chars"] == cached["chars"]  # the same content came out
         size_mb = os.path.getsize(path) / 2**20
-    speed = lambda r: base["seconds"] / r["seconds"]  # noqa: E731  rows/s ratio, same row count
+        for r in range(reps):
+            order = PHASES if r % 2 == 0 else PHASES[::-1]  # alternated: load drifts hit every side alike
+            for name in order:
+                with tempfile.TemporaryDirectory(prefix=f"{name}_", dir=tmp) as scratch:
+                    runs[name].append(run_phase(name, path, scratch))
+                    if name == "workbench":
+                        runs["cached"].append(run_phase("cached", path, scratch))
+    for name, results in runs.items():
+        assert all(x["rows"] == rows for x in results), (name, results)  # every reader read every row
+    med = {name: {k: statistics.median(x[k] for x in results) for k in ("seconds", "cpu_seconds", "peak_rss_mb",
+                                                                         "peak_anon_mb")}
+           for name, results in runs.items()}
+    ours = med["workbench"]
+
+    def ratios(other: str) -> dict:
+        o = med[other]
+        return {"time": round(ours["seconds"] / o["seconds"], 3), "cpu": round(ours["cpu_seconds"] / o["cpu_seconds"], 3),
+                "peak_rss": round(ours["peak_rss_mb"] / o["peak_rss_mb"], 3),
+                "peak_anon": round(ours["peak_anon_mb"] / o["peak_anon_mb"], 3)}
+
     print(json.dumps({
-        "bench": "io", "rows": rows, "source_mb": round(size_mb, 1),
-        "first_open_iterate_speed": round(speed(first), 3),
-        "cached_open_iterate_speed": round(speed(cached), 3),
-        "cached_open_only_time": round(cached["open_seconds"] / base["seconds"], 4),
-        "first_peak_rss": round(first["peak_rss_mb"] / base["peak_rss_mb"], 3),
-        "cached_peak_rss": round(cached["peak_rss_mb"] / base["peak_rss_mb"], 3),
-        "first_peak_anon": round(first["peak_anon_mb"] / base["peak_anon_mb"], 3),
-        "cached_peak_anon": round(cached["peak_anon_mb"] / base["peak_anon_mb"], 3),
-        "baseline": {"rows_per_s": round(rows / base["seconds"]), "peak_rss_mb": round(base["peak_rss_mb"]),
-                     "peak_anon_mb": round(base["peak_anon_mb"])},
+        "bench": "io", "rows": rows, "source_mb": round(size_mb, 1), "rounds": reps,
+        "first_open_vs_datasets": ratios("datasets"), "first_open_vs_polars": ratios("polars"),
+        "cached_open_iterate_vs_datasets_first": round(med["cached"]["seconds"] / med["datasets"]["seconds"], 3),
+        "seconds": {k: round(v["seconds"], 2) for k, v in med.items()},
+        "cpu_seconds": {k: round(v["cpu_seconds"], 2) for k, v in med.items()},
+        "peak_rss_mb": {k: round(v["peak_rss_mb"]) for k, v in med.items()},
+        "peak_anon_mb": {k: round(v["peak_anon_mb"]) for k, v in med.items()},
     }))
     return 0
 

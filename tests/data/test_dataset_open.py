@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from workbench.data.dataset import Dataset
+from workbench.data.errors import DataError
 from workbench.paths import cache_dir
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
@@ -97,3 +98,26 @@ def test_parquet_with_timestamps_and_binary_columns(tmp_path):
     ds = Dataset.open(tmp_path / "t.parquet")
     assert ds.record(0)["meta"] == {"crawled": "2024-05-01T12:00:00", "thumb": "base64:iVBORw=="}
     assert ds.record(1)["meta"] == {}
+
+
+def test_one_cache_per_file_whatever_on_error_says(tmp_path):
+    """`info` reads with on_error="skip", other commands with "stop": one conversion serves both,
+    and a stopping reader still stops at the first bad row, naming its line."""
+    src = tmp_path / "d.jsonl"
+    src.write_text('{"text": "one"}\n{"text": \n{"text": "three"}\n')
+    skipped = Dataset.open(src, on_error="skip")
+    assert [r["text"] for r in skipped] == ["one", "three"]
+    assert [e["line"] for e in skipped.errors] == [2]
+    assert len(_arrow_files()) == 1
+    try:
+        Dataset.open(src)
+    except DataError as e:
+        assert f"{src}:2: malformed JSON" in str(e)
+    else:
+        raise AssertionError("a stopping reader opened a file with a bad row")
+    assert len(_arrow_files()) == 1
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "one"}\n')
+    assert len(Dataset.open(good)) == 1
+    assert len(Dataset.open(good, on_error="skip")) == 1
+    assert len(_arrow_files()) == 2  # the stopping reader's conversion serves the skipping one

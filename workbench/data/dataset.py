@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from workbench.atomic import write_text_atomic
+from workbench.data.errors import DataError
 from workbench.data.jsonio import dumps, loads
 from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, TEXT_VIEWS, Record, preview
 from workbench.data.splits import label, select, splits_of
@@ -210,7 +211,7 @@ class Dataset:
         tables, formats, errors = [], {}, []
         done_before = 0
         for f in files:
-            key = _cache_key(f, format, mapping, on_error, roles)
+            key = _cache_key(f, format, mapping, roles)
             arrow = cache_dir() / "arrow" / f"{key}.arrow"
             side = arrow.with_suffix(".json")
             prog = (lambda n, base=done_before: progress(base + n)) if progress else None
@@ -224,6 +225,9 @@ class Dataset:
             t = None
             if use_cache and arrow.exists() and side.exists():
                 info = json.loads(side.read_text())
+                if on_error == "stop" and info["errors"]:  # converted by a skipping reader (`info`)
+                    e = info["errors"][0]
+                    raise DataError(e["file"], e["line"], e["message"])
             else:
                 info, batches = read()
                 try:
@@ -324,7 +328,11 @@ class Dataset:
         return splits_of(self.sources)
 
 
-def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: str, roles: dict | None = None) -> str:
+def _cache_key(path: str, format: str | None, mapping: dict | None, roles: dict | None = None) -> str:
+    """One cache per file and reading options, whatever `on_error` says: a conversion is stored
+    only once complete, so a stopping reader's cache has no errors, and a skipping reader's
+    lists its skipped rows (a stopping reader raises the first), so `info` and every other
+    command, the TUI and the Python API share it."""
     st = os.stat(path)
     if os.path.isdir(path):  # a save_to_disk directory: its files' sizes and times
         parts = []
@@ -335,6 +343,6 @@ def _cache_key(path: str, format: str | None, mapping: dict | None, on_error: st
         stamp = "|".join(parts)
     else:
         stamp = f"{st.st_size}:{st.st_mtime_ns}"
-    raw = json.dumps([CACHE_VERSION, os.path.abspath(path), stamp, format, sorted((mapping or {}).items()), on_error,
+    raw = json.dumps([CACHE_VERSION, os.path.abspath(path), stamp, format, sorted((mapping or {}).items()),
                       sorted((roles or {}).items())])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
