@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from workbench.data.formats.base import (
-    WEIGHT_KEYS, RowError, dump_args, is_role_list, load_args, need_list, take_kto_label, take_weight,
+    WEIGHT_KEYS, RowError, dump_args, is_role_list, json_kind, load_args, need_list, take_kto_label, take_weight,
     reorder, resolve_role, system_lift, system_turn, user_roles_active, write_weight,
 )
 
@@ -114,6 +114,8 @@ def parse_turn(t: Any, where: str) -> tuple[dict, dict]:
             if "text" not in p and "value" in p:
                 part_key = "value"  # LLaMA-Factory's v1 spelling: {"type", "value"}
             val = p.get("text", p.get("value"))
+            if kind in ("text", "reasoning", "thinking") and val is not None and not isinstance(val, str):
+                raise RowError(f"{where}: content part {j + 1}'s text is {json_kind(val)}, not a string")
             if kind == "text":
                 texts.append(val or "")
             elif kind in ("reasoning", "thinking"):
