@@ -172,38 +172,35 @@ def files(tmp_path_factory) -> list[Path]:
     return paths + _parquet_files(d)
 
 
+def _json_lines(text: str) -> None:
+    for line in text.splitlines():
+        _strict_json(line)
+
+
 def test_fuzz_corpus_runs_clean(files, tmp_path, capsys):
     assert len(files) >= 300
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     failures = []
+
+    def check(path: Path, argv: list[str], output) -> None:
+        """Run one command; `output()` reads what it printed or wrote, which must be strict JSON."""
+        code, out, err, problem = _run(argv, capsys)
+        if problem is None:
+            try:
+                text = output(out)
+                if text:
+                    _json_lines(text)
+            except ValueError as e:
+                problem = f"no strict JSON: {e}"
+        if problem:
+            failures.append((path.name, argv[0], problem, err[-300:]))
+
     for i, path in enumerate(files):
-        code, out, err, problem = _run(["info", str(path), "--json"], capsys)
-        if problem is None and code == 0:
-            try:
-                _strict_json(out)
-            except ValueError as e:
-                problem = f"info --json printed no strict JSON: {e}"
-        if problem:
-            failures.append((path.name, "info", problem, err[-300:]))
         dest = tmp_path / f"out{i}.jsonl"
-        code, out, err, problem = _run(["convert", str(path), "--to", "openai", "-o", str(dest), "--on-error", "skip"],
-                                       capsys)
-        if problem is None and dest.exists():
-            try:
-                for line in dest.read_text(encoding="utf-8").splitlines():
-                    _strict_json(line)
-            except ValueError as e:
-                problem = f"convert wrote no strict JSON: {e}"
-        if problem:
-            failures.append((path.name, "convert", problem, err[-300:]))
-        code, out, err, problem = _run(["template", "lint", str(path), "-t", "chatml", "--json", "--on-error", "skip",
-                                        "--workspace", str(tmp_path / "ws.sqlite")], capsys)
-        if problem is None and out.strip():
-            try:
-                _strict_json(out)
-            except ValueError as e:
-                problem = f"lint --json printed no strict JSON: {e}"
-        if problem:
-            failures.append((path.name, "lint", problem, err[-300:]))
+        check(path, ["info", str(path), "--json"], lambda out: out)
+        check(path, ["convert", str(path), "--to", "openai", "-o", str(dest), "--on-error", "skip"],
+              lambda out: dest.read_text(encoding="utf-8") if dest.exists() else "")
+        check(path, ["template", "lint", str(path), "-t", "chatml", "--json", "--on-error", "skip",
+                     "--workspace", str(tmp_path / "ws.sqlite")], lambda out: out)
     assert not failures, "\n".join(map(str, failures))
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files} == before  # sources never change
