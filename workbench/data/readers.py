@@ -189,6 +189,12 @@ class _Numbers:
 # integer) is left to the standard parser. orjson refuses NaN, infinities, lone surrogates and
 # nesting beyond 1024 levels, so those reach the standard parser and its exact error too.
 _BIG_INT = re.compile(rb"\d{19}")
+_DIGITS = b"0123456789"
+
+
+def _maybe_big_int(raw: bytes) -> bool:
+    # Counting digits first (one C pass) spares most lines the regex, which is slow on long lines.
+    return len(raw) - len(raw.translate(None, _DIGITS)) >= 19 and _BIG_INT.search(raw) is not None
 
 
 def _jsonl_file(path: str, opener: Callable[[], Any]) -> Iterator[RawRow]:
@@ -218,7 +224,7 @@ def _jsonl_rows(path: str, f: io.BufferedIOBase) -> Iterator[RawRow]:
             raw = raw[3:]
         if not raw.strip():
             continue
-        if _BIG_INT.search(raw) is None:
+        if not _maybe_big_int(raw):
             try:
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError:
