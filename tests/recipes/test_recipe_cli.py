@@ -159,3 +159,27 @@ def test_a_filter_selection_is_recorded_and_replayed(session, tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", str(recipe), "--input", str(copy), "-o", str(out)]) == 2
     assert "step 4 (filter): select filter: status must be one of" in capsys.readouterr().err
+
+
+def test_replayed_llm_step_is_skipped_without_calling_the_model(tmp_path, capsys):
+    from tests.support.loopback import LoopbackServer
+
+    src = tmp_path / "d.jsonl"
+    src.write_text("".join(json.dumps({"instruction": f"Question {i}?", "input": "", "output": f"Answer {i}."}) + "\n"
+                           for i in range(5)))
+    with LoopbackServer(lambda m: "Rating: 4\nRationale: fine") as srv:
+        common = ["--model", "openai/loopback", "--api-base", srv.api_base, "--aspects", "helpfulness"]
+        assert main(["judge", str(src), "--workspace", str(tmp_path / "ws1.sqlite"), *common]) == 0
+        recipe = tmp_path / "r.yaml"
+        assert main(["recipe", str(src), "--workspace", str(tmp_path / "ws1.sqlite"), "-o", str(recipe)]) == 0
+        assert "op: judge" in recipe.read_text()
+        args = ["run", str(recipe), "--input", str(src), "--workspace", str(tmp_path / "ws2.sqlite"),
+                "-o", str(tmp_path / "o.jsonl")]
+        before = srv.total
+        assert main(args) == 0
+        asked = srv.total
+        assert asked == before + 5  # a fresh workspace (its own cache): the judge asked about every row
+        capsys.readouterr()
+        assert main(args) == 0
+        assert srv.total == asked  # replayed on unchanged inputs: skipped, no model call
+        assert "step 1/1 judge: skipped: unchanged" in capsys.readouterr().err
