@@ -49,6 +49,7 @@ class Session:
         self.view: np.ndarray | None = None  # dataset row indices shown, None for every row in file order
         self._signal_cache: dict[str, dict[str, Any]] = {}
         self.notice: str | None = None  # what reconciling with an edited source did (Session.open)
+        self.runner = None  # the engine's step Runner, made by the first submit()
 
     @classmethod
     def open(cls, paths: list[str], *, format: str | None = None, mapping: dict[str, str] | None = None,
@@ -287,14 +288,16 @@ class Session:
             return rows, {"rows": rows}
         return None, {"all": True}
 
-    def run(self, op, params, *, rows: list[str] | None = None, selection: dict | None = None, ctx=None):
-        """Run `op` with `params` on `rows` (None: every row) and save its Result as one logged
-        run (workbench.engine.local.run_step); a cancelled run saves nothing. Returns the
-        engine's Outcome. Safe in a worker thread; `reload()` (on the thread that reads the
-        view) shows what the run wrote."""
-        from workbench.engine.local import run_step
+    def submit(self, op, params, *, rows: list[str] | None = None, selection: dict | None = None, **hooks):
+        """Run `op` with `params` on `rows` (None: every row) in the session's step runner
+        (workbench.engine.local.Runner: background threads, progress, cancel); its Result is saved
+        as one logged run, a cancelled one saves nothing. `hooks`: the Runner's on_change,
+        on_event, message. Returns the Handle (status, done/total, cancel, wait())."""
+        from workbench.engine.local import Runner
 
-        return run_step(op, self.ds, self.ws, params, rows=rows, selection=selection, ctx=ctx)
+        if self.runner is None:
+            self.runner = Runner(self.ws)
+        return self.runner.submit(op, self.ds, params, rows=rows, selection=selection, **hooks)
 
     # -- generated rows under review ------------------------------------------------------
 

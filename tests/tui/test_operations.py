@@ -165,6 +165,7 @@ async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_
         assert jobs.events[f"op:{name}"][1] in ("running", "cancelled"), "it ended before it could be cancelled"
         await wait_for_operation(pilot, name)
         assert jobs.events[f"op:{name}"][:2] == (name, "cancelled")
+        assert [(h.name, h.status) for h in app.session.runner.handles] == [(name, "cancelled")]  # what the pane lists
         assert "cancelled" in str(jobs.query_one("#jobs-list").get_option_at_index(
             list(jobs.events).index(f"op:{name}")).prompt)
         assert [r for r in ws.runs(100) if r["status"] == "done"] == []  # no run saved

@@ -121,9 +121,13 @@ class Runner:
 
     def submit(self, op: Operation, ds, params: Params, *, rows: list[str] | None = None,
                selection: dict | None = None, on_change: Callable[[Handle], None] | None = None,
-               llm: Callable | None = None) -> Handle:
+               llm: Callable | None = None, on_event: Callable | None = None,
+               message: Callable[[str], None] | None = None) -> Handle:
+        """Start `op` in a thread; `on_change(handle)` hears every change, `on_event` the JobEvents
+        of an LLM operation's per-row job (per-row errors), `message` its stages."""
         h = Handle(op.name, threading.Event(), total=len(ds) if rows is None else len(rows))
         notify = on_change or (lambda _h: None)
+        job_event = on_event
 
         def progress(done: int, total: int | None) -> None:
             h.done, h.total = done, total if total is not None else h.total
@@ -131,6 +135,8 @@ class Runner:
 
         def on_event(ev) -> None:
             h.done, h.total = ev.done, ev.total
+            if job_event is not None:
+                job_event(ev)
             notify(h)
 
         def target() -> None:
@@ -140,7 +146,8 @@ class Runner:
                 else:
                     h.status = "running"
                     notify(h)
-                    ctx = Context(cancel=h.cancel, progress=progress, on_event=on_event, llm=llm, ws=self.ws)
+                    ctx = Context(cancel=h.cancel, progress=progress, on_event=on_event, llm=llm, ws=self.ws,
+                                  message=message)
                     try:
                         h.outcome = run_step(op, ds, self.ws, params, rows=rows, selection=selection, ctx=ctx)
                         h.status = h.outcome.status

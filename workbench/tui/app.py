@@ -409,11 +409,9 @@ class WorkbenchApp(App):
     def action_run_operation(self, name: str, values: dict | None = None) -> None:
         """Run a registered operation: whole-dataset ones on every row, the others on the marked
         rows, else the filtered list, else every row. `values`: parameters from the form."""
-        import threading
         import time
 
         from workbench.ops import registry
-        from workbench.ops.base import Context
 
         if name in self._running_ops:
             self.notify(f"{name} is already running (4 Jobs)", severity="warning")
@@ -434,40 +432,46 @@ class WorkbenchApp(App):
         rows, selection = self.session.selection(op, self.model.marked)
         last = [0.0]
 
-        def progress(done: int, total: int | None = None) -> None:  # worker thread: throttled, only a message
+        def changed(h) -> None:  # the runner's thread: a message only, running ones throttled
             now = time.monotonic()
-            if now - last[0] > 0.2:
+            if h.status in ("queued", "running"):
+                if now - last[0] < 0.2:
+                    return
                 last[0] = now
-                of = f"/{total:,}" if total else ""
-                self.post_message(OperationState(name, "running", f"{done:,}{of} rows"))
+                of = f"/{h.total:,}" if h.total else ""
+                self.post_message(OperationState(name, "running", stage[0] or f"{h.done:,}{of} rows"))
+            else:
+                self.post_message(OperationState(name, h.status, self._summary(op, h)))
 
-        ctx = Context(cancel=threading.Event(), progress=progress,
-                      on_event=lambda ev: self.post_message(JobUpdate(ev, name)))
-        self.op_cancels[name] = ctx.cancel
+        stage = [""]
+
+        def say(text: str) -> None:
+            stage[0] = text
+            self.post_message(OperationState(name, "running", text))
+
         self._running_ops.add(name)
         self.post_message(OperationState(name, "running", "started"))
-        self._operation(op, params, rows, selection, ctx)
+        handle = self.session.submit(op, params, rows=rows, selection=selection, on_change=changed, message=say,
+                                     on_event=lambda ev: self.post_message(JobUpdate(ev, name)))
+        self.op_cancels[name] = handle.cancel
         where = f"{len(rows):,} rows" if rows is not None else "every row"
         self.notify(f"{name} started on {where} with the {source} (4 Jobs shows progress)")
 
-    @work(thread=True, group="operation", exit_on_error=False)
-    def _operation(self, op, params, rows, selection, ctx) -> None:
-        try:
-            out = self.session.run(op, params, rows=rows, selection=selection, ctx=ctx)
-        except Exception as e:  # noqa: BLE001 - reported in the Jobs pane and a notification
-            self.post_message(OperationState(op.name, "failed", f"{type(e).__name__}: {e}"))
-            return
-        if out.status == "cancelled":
-            self.post_message(OperationState(op.name, "cancelled", "nothing saved"))
-            return
-        res = out.result
+    @staticmethod
+    def _summary(op, h) -> str:
+        """One line for a finished step's handle."""
+        if h.status == "cancelled":
+            return "nothing saved"
+        if h.status == "failed" or h.outcome is None or h.outcome.result is None:
+            return h.detail
+        res, run_id = h.outcome.result, h.outcome.run_id
         if op.review:
             summary = f"{len(res.rows):,} rows to review (Gen pane), {len(res.errors):,} failed"
         elif op.uses_llm:
             summary = f"{len(res.rows):,} rows, {len(res.errors):,} failed"
         else:
             summary = res.summary
-        self.post_message(OperationState(op.name, out.status, f"{summary} (run {out.run_id})" if out.run_id else summary))
+        return f"{summary} (run {run_id})" if run_id else summary
 
     def action_edit_operation(self, name: str) -> None:
         """A form over the parameters `run-<name>` would use; running it runs the operation."""

@@ -1,4 +1,6 @@
-"""The Jobs pane: one line per job with a progress bar, rate and ETA; cancel with `c`;
+"""The Jobs pane: one line per operation the session's step runner ran (its handles:
+workbench.engine.local.Runner, as the app reports them) and per inner LLM job, with progress,
+rate and ETA; runs recorded before the session; `c` cancels (nothing of the run is saved);
 per-row errors of the selected job below."""
 
 from __future__ import annotations
