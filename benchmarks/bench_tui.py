@@ -15,6 +15,11 @@ One JSON line. Ratios, each against a baseline from the same run:
                         big file / 10k file (1.0 = size costs nothing); the wall time of a
                         PageDown is mostly the test pilot waiting for the next frame, the CPU
                         time is what the app spends
+  first_paint_vs_visidata, pagedown_vs_visidata
+                        the real programs in tmux (120x40), ours on the converted file vs VisiData
+                        (`vd -f jsonl`, what a terminal user opens a JSONL file with), each on the
+                        big file: launch until its first row is on screen, and 20 PageDowns each
+                        waited for until the screen changes (< 1.0: ours is faster)
 plus the absolute seconds for context.
 """
 
@@ -107,6 +112,52 @@ def _child(mode: str, path: Path | str = "-") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _in_tmux(cmd: list[str], first: str) -> dict:
+    """Seconds from launch until `first` is on the screen, then for 20 PageDowns (each waited
+    for until the screen changes), for a program in a real terminal (tmux, 120x40)."""
+    import shlex
+    import shutil
+
+    if shutil.which("tmux") is None:
+        raise SystemExit("bench_tui needs tmux for the VisiData comparison")
+    session = f"wbbench{os.getpid()}"
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in _env().items() if k in ("WORKBENCH_HOME", "HF_HUB_OFFLINE"))
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def wait(pred, limit=300.0) -> None:
+        end = time.monotonic() + limit
+        while not pred():
+            if time.monotonic() > end:
+                raise SystemExit(f"bench_tui: gave up waiting on {cmd[0]}; screen:\n{screen()}")
+            time.sleep(0.005)
+
+    t0 = time.perf_counter()
+    subprocess.run(["tmux", "new", "-d", "-s", session, "-x", "120", "-y", "40",
+                    f"cd {shlex.quote(str(ROOT))} && TERM=xterm-256color {env} {shlex.join(cmd)}"], check=True)
+    try:
+        wait(lambda: first in screen())
+        paint = time.perf_counter() - t0
+        time.sleep(0.5)  # let start-up work settle before timing keys
+        t = time.perf_counter()
+        for _ in range(20):
+            before = screen()
+            subprocess.run(["tmux", "send-keys", "-t", session, "PageDown"], check=True)
+            wait(lambda: screen() != before, limit=60)
+        return {"first_paint": paint, "pagedown_20": time.perf_counter() - t}
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def _first_row(path: Path) -> tuple[str, str]:
+    """(what our list shows of the first row, what VisiData shows): the first user message's
+    start and the row id."""
+    row = json.loads(path.open(encoding="utf-8").readline())
+    user = next(m["content"] for m in row["messages"] if m["role"] == "user")
+    return user[:30], row["id"]
+
+
 def _import_time(module: str) -> float:
     best = float("inf")
     for _ in range(3):
@@ -129,6 +180,10 @@ def main() -> int:
     hello = _best("hello")
     s = _best("app", small)
     b = _best("app", big)
+    ours_first, vd_first = _first_row(big)
+    ours_tty = _in_tmux([sys.executable, "-m", "workbench", str(big), "--workspace", str(WORK / "ws_tmux.sqlite")],
+                        ours_first)
+    vd_tty = _in_tmux([sys.executable, "-m", "visidata", "-f", "jsonl", str(big)], vd_first)
     print(json.dumps({
         "bench": "tui",
         "rows_small": SMALL, "rows_big": big_rows,
@@ -137,6 +192,10 @@ def main() -> int:
         "first_paint_big_vs_small": round(b["first_paint"] / s["first_paint"], 3),
         "pagedown_big_vs_small": round(b["pagedown_20"] / s["pagedown_20"], 3),
         "pagedown_cpu_big_vs_small": round(b["pagedown_20_cpu"] / s["pagedown_20_cpu"], 3),
+        "first_paint_vs_visidata": round(ours_tty["first_paint"] / vd_tty["first_paint"], 3),
+        "pagedown_vs_visidata": round(ours_tty["pagedown_20"] / vd_tty["pagedown_20"], 3),
+        "tmux_first_paint_s": round(ours_tty["first_paint"], 3), "visidata_first_paint_s": round(vd_tty["first_paint"], 3),
+        "tmux_pagedown_20_s": round(ours_tty["pagedown_20"], 3), "visidata_pagedown_20_s": round(vd_tty["pagedown_20"], 3),
         "import_s": round(imp_app, 3), "import_textual_s": round(imp_textual, 3),
         "first_paint_small_s": round(s["first_paint"], 3), "first_paint_big_s": round(b["first_paint"], 3),
         "pagedown_20_small_s": round(s["pagedown_20"], 3), "pagedown_20_big_s": round(b["pagedown_20"], 3),
