@@ -38,6 +38,7 @@ rebound key shows everywhere.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -127,6 +128,7 @@ class WorkbenchApp(App):
         self.ds = dataset
         self.ws = workspace
         self.session = None
+        self.opened_at = float("inf")
         self.workspace_path = workspace_path
         self.fmt, self.mapping, self.options = fmt, mapping, options
         self.model = None
@@ -219,6 +221,7 @@ class WorkbenchApp(App):
         from workbench.tui.browse_model import BrowseModel
 
         self.session = msg.session
+        self.opened_at = time.time()  # runs started from here on are this session's (the Jobs pane)
         self.ds, self.ws = msg.session.ds, msg.session.ws
         self.model = BrowseModel(msg.session)
         self.sub_title = visible(self.ds.name)
@@ -409,8 +412,6 @@ class WorkbenchApp(App):
     def action_run_operation(self, name: str, values: dict | None = None) -> None:
         """Run a registered operation: whole-dataset ones on every row, the others on the marked
         rows, else the filtered list, else every row. `values`: parameters from the form."""
-        import time
-
         from workbench.ops import registry
 
         if name in self._running_ops:

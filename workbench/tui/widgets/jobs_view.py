@@ -49,13 +49,13 @@ class JobsPane(Vertical):
         yield Static("No jobs yet: run an operation from the command palette (ctrl+p, run-…).", id="jobs-errors")
 
     def on_mount(self) -> None:
-        # Finished runs (from the CLI or an earlier session) come first; running ones show
-        # through their live events instead.
+        # Finished runs (from the CLI or an earlier session) come first; this session's and
+        # running ones show through their live events instead.
         ws = self.app.ws
         if ws is None:
             return
         for run in reversed(ws.runs(20)):
-            if run["finished"]:
+            if run["finished"] and run["started"] < self.app.opened_at:
                 self.events[f"run:{run['id']}"] = (f"#{run['id']} {run['op']}", run["status"], _run_detail(run))
         if self.events:
             self._redraw()
