@@ -28,15 +28,21 @@ def _rows():
     return rows
 
 
-@pytest.fixture
-def session(tmp_path, capsys):
-    """The original data, a benchmark file, and a session run on them with the CLI."""
+def _batch(tmp_path):
+    """The rows, written as batch1/data.jsonl, and a benchmark file holding row 15's text."""
     rows = _rows()
     src = tmp_path / "batch1" / "data.jsonl"
     src.parent.mkdir()
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     bench = tmp_path / "bench.jsonl"
     bench.write_text(json.dumps({"question": rows[15]["instruction"] + " " + rows[15]["output"]}) + "\n")
+    return rows, src, bench
+
+
+@pytest.fixture
+def session(tmp_path, capsys):
+    """The original data, a benchmark file, and a session run on them with the CLI."""
+    rows, src, bench = _batch(tmp_path)
     ws = tmp_path / "ws1.sqlite"
     common = [str(src), "--workspace", str(ws)]
     assert main(["filter", *common]) == 0

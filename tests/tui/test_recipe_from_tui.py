@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.recipes.test_recipe_cli import _exported, _rows, _shuffled_copy
+from tests.recipes.test_recipe_cli import _batch, _exported, _shuffled_copy
 
 pytestmark = pytest.mark.asyncio
 
@@ -22,21 +22,15 @@ async def _form(pilot, run_from_palette, name: str, values: dict) -> None:
 
 
 async def test_a_tui_session_replays_headless_to_the_same_export(tmp_path, run_from_palette, wait_for_operation,
-                                                                workbench_cli):
+                                                                workbench_cli, wait_until):
     from workbench.tui.app import WorkbenchApp
 
-    rows = _rows()
-    src = tmp_path / "batch1" / "data.jsonl"
-    src.parent.mkdir()
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    bench = tmp_path / "bench.jsonl"
-    bench.write_text(json.dumps({"question": rows[15]["instruction"] + " " + rows[15]["output"]}) + "\n")
+    rows, src, bench = _batch(tmp_path)
     ws = str(tmp_path / "ws1.sqlite")
 
     app = WorkbenchApp([str(src)], workspace_path=ws)
     async with app.run_test(size=(100, 30)) as pilot:
-        while app.model is None:
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: app.model is not None, "the dataset to open")
         await run_from_palette(pilot, "run-filter")
         await wait_for_operation(pilot, "filter")
         await _form(pilot, run_from_palette, "dedup-minhash", {"threshold": "0.7"})
