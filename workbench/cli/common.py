@@ -177,9 +177,10 @@ def spool_stdin() -> str:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.blake2b(data, digest_size=12).hexdigest()}{suffix}"
     if not path.exists():
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        from workbench.atomic import replacing
+
+        with replacing(path) as tmp:
+            tmp.write_bytes(data)
     return str(path)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from workbench.atomic import write_text_atomic
 from workbench.handoff import trainers
 from workbench.store.export import Split, export, kept_kinds, kinds_text
 
@@ -52,7 +53,7 @@ def export_for(ds, ws, trainer: str, out_dir: str | Path, *, name: str = "workbe
                + (f" --eval_dataset {name}_test" if test else "") + " --model_name_or_path MODEL --output_dir OUT ...")
     elif trainer == "axolotl":
         config = folder / "axolotl.yaml"
-        trainers.write_text(config, trainers.axolotl_block(p, train, test, chat_template))
+        write_text_atomic(config, trainers.axolotl_block(p, train, test, chat_template))
         nxt = f"merge {config} into your axolotl config, then: axolotl train CONFIG.yaml"
     else:
         config = None

@@ -146,7 +146,7 @@ def merge_dataset_info(path: Path, entries: dict[str, dict]) -> None:
         if not isinstance(info, dict):
             raise ValueError(f"{path}: dataset_info.json must be a JSON object")
     info.update(entries)
-    write_text(path, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
 
 
 def axolotl_block(p: Plan, train_path: str, test_path: str | None, chat_template: str | None) -> str:
@@ -187,7 +187,3 @@ def axolotl_block(p: Plan, train_path: str, test_path: str | None, chat_template
             "# Written by `workbench export --for axolotl`.\n")
     return head + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
 
-
-def write_text(path: Path, text: str) -> None:
-    """Write a small file atomically (temp file, then rename)."""
-    write_text_atomic(path, text)

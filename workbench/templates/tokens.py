@@ -130,6 +130,7 @@ def write_gguf_tokenizer(gguf: Path, out: Path) -> None:
     """tokenizer.json for a GGUF file's tokenizer, written atomically: read straight from its
     metadata (under a second), or, for a layout that reader does not cover, converted by
     transformers in a child process (tens of seconds)."""
+    from workbench.atomic import write_text_atomic
     from workbench.templates.gguf_meta import read_metadata, tokenizer_json
 
     try:
@@ -139,13 +140,7 @@ def write_gguf_tokenizer(gguf: Path, out: Path) -> None:
 
         convert_in_child(gguf, out)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(out, json.dumps(data, ensure_ascii=False))
 
 
 def _from_dir(path: Path) -> TextTokenizer:
