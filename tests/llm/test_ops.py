@@ -25,8 +25,8 @@ def test_parse_rating_accepts(reply, value):
 
 
 @pytest.mark.parametrize("reply,why", [
-    ("I think it is good.", "no 'Rating:'"), ("Rating: good", "not a number"), ("Rating: 0", "outside 1-5"),
-    ("Rating: 7\nRationale: x", "outside 1-5"), ("", "no 'Rating:'"),
+    ("I think it is good.", "no rating"), ("Rating: good", "not a number"), ("Rating: 0", "outside 1-5"),
+    ("Rating: 7\nRationale: x", "outside 1-5"), ("", "empty"),
 ])
 def test_parse_rating_rejects(reply, why):
     with pytest.raises(GenerationError, match=why):
@@ -50,7 +50,7 @@ def test_judge_writes_signals_and_errors_bad_rows(make_client, ws):
     apply_result(ws, res)
     assert set(res.errors) == {"row1", "row2", "row3"}
     assert "not a number" in res.errors["row1"] and "outside 1-5" in res.errors["row2"]
-    assert "no 'Rating:'" in res.errors["row3"]
+    assert "no rating" in res.errors["row3"]
     assert ws.signal_values("judge.helpfulness") == {"row0": 4.0, "row4": 4.0, "row5": 4.0}
     assert ws.signal_values("judge.score")["row0"] == 3.0
     assert ws.signal_values("judge.rationale")["row4"] == {"helpfulness": "clear", "honesty": "vague"}
@@ -61,7 +61,7 @@ def test_a_reply_the_judge_cannot_use_is_not_cached(make_client, ws):
     rows = [sft(0)]
     with LoopbackServer(lambda m: next(replies)) as srv:
         first = judge(rows, make_client(srv), ws, aspects=["helpfulness"])
-        assert "no 'Rating:'" in first.errors["row0"]
+        assert "no rating" in first.errors["row0"]
         # run again (a new job: the failed row is retried) on the same server: it is asked again
         again = judge(rows, make_client(srv), ws, aspects=["helpfulness"])
         apply_result(ws, again)

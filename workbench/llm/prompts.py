@@ -65,8 +65,21 @@ PROMPTS: dict[str, str] = {
         "Rate the response to the instruction below for {{ aspect }} on a scale of 1 to 5.\n"
         "{{ rubric }}\n\n"
         "Instruction:\n{{ instruction }}\n\nResponse:\n{{ response }}\n\n"
-        "Reply in exactly this format:\nRating: <a number from 1 to 5>\n"
-        "Rationale: <one or two sentences>"
+        "{% if structured %}Reply with a JSON object: {\"rationale\": \"<one or two sentences>\", "
+        "\"rating\": <a whole number from 1 to 5>}{% else %}"
+        "Reply in exactly this format:\nRationale: <one or two sentences>\n"
+        "Rating: <a number from 1 to 5>{% endif %}"
+    ),
+    # pairwise comparison, MT-Bench style; run in both orders by the caller
+    "pairwise": (
+        "Compare two responses to the instruction below and decide which one is better "
+        "(more helpful, correct, honest and faithful to the instruction). Ignore their order and "
+        "length; do not favour a response for coming first.\n\n"
+        "Instruction:\n{{ instruction }}\n\n[Response A]\n{{ response_a }}\n\n[Response B]\n{{ response_b }}\n\n"
+        "{% if structured %}Reply with a JSON object: {\"rationale\": \"<one or two sentences>\", "
+        "\"winner\": \"A\" | \"B\" | \"tie\"}{% else %}"
+        "Give a short rationale, then your verdict on the last line exactly as [[A]] if A is "
+        "better, [[B]] if B is better, or [[C]] for a tie.{% endif %}"
     ),
 }
 
@@ -77,6 +90,7 @@ JUDGE_RUBRICS: dict[str, str] = {
     "instruction_following": "1 = ignores the instruction; 3 = follows part of it; 5 = follows every "
                              "part and constraint.",
     "truthfulness": "1 = mostly fabricated; 3 = some factual errors; 5 = no factual errors or inventions.",
+    "overall": "1 = useless or harmful; 3 = acceptable with clear flaws; 5 = an answer an expert would give.",
 }
 
 

@@ -1,84 +1,110 @@
-"""LLM-as-judge, UltraFeedback style: a 1-5 rating with a rationale per chosen aspect.
+"""LLM-as-judge, UltraFeedback style (Cui et al., 2023): a 1-5 rating with a rationale per
+chosen aspect (helpfulness, honesty, instruction_following, truthfulness, overall), or per a
+custom rubric read from a file (`--rubric FILE`: its text is the rubric, its file name the aspect).
 
-One call per row and aspect. The reply must contain `Rating: N` with N a number from 1 to 5;
-anything else (no rating, a word, 0, 7) is an error on that row with the reply quoted — a
-row never gets a silent null and a bad reply never stops the batch. Ratings become signals
-`judge.<aspect>` and their mean `judge.score`, which the Browse list can sort by; rationales
-go in `judge.rationale` ({aspect: text}).
+One call per row and aspect, greedy. Where the provider supports structured output (an
+OpenAI-compatible server, or a litellm model with `supports_response_schema`), the request
+carries a JSON schema (`response_format`) and the prompt asks for JSON; otherwise the prompt
+asks for `Rating: N` and the tolerant parser (workbench.ops.generation.verdicts) reads the
+verdict. A missing, non-numeric or out-of-range rating is an error on that row with the reply
+quoted — never a silent null, and a bad reply never stops the batch. Ratings become signals
+`judge.<aspect>` and their mean `judge.score`; rationales go in `judge.rationale` ({aspect: text}).
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from workbench.data.record import Record
 from workbench.llm.prompts import JUDGE_RUBRICS, render
-from workbench.ops.base import Result
-from dataclasses import dataclass
-
-from workbench.ops.base import param
-from workbench.ops.generation.common import LLMOperation, LLMParams
+from workbench.ops.base import ParamError, Result, param
 from workbench.ops.generation.common import (
-    GenerationError, answer, errors_of, instruction, rows_with_turns, run_rows,
+    GenerationError, LLMOperation, LLMParams, answer, errors_of, instruction, rows_with_turns, run_rows,
 )
+from workbench.ops.generation.verdicts import parse_rating
 
 OP = "judge"
-DEFAULT_ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness")
-_RATING = re.compile(r"rating\s*\**\s*[:=\-]?\s*\**\s*\[?\s*([^\s\]*/,;]+)", re.I)
-_RATIONALE = re.compile(r"rationale\s*\**\s*[:=\-]?\s*\**\s*(.+)", re.I | re.S)
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness", "overall")
+DEFAULT_ASPECTS = ASPECTS[:4]
+STRUCTURED = ("auto", "on", "off")
+
+RATING_SCHEMA = {"type": "json_schema", "json_schema": {"name": "judge_rating", "strict": True, "schema": {
+    "type": "object", "additionalProperties": False, "required": ["rationale", "rating"],
+    "properties": {"rationale": {"type": "string"}, "rating": {"type": "integer", "enum": [1, 2, 3, 4, 5]}}}}}
 
 
-def parse_rating(text: str) -> tuple[float, str]:
-    """(rating, rationale) from a judge's reply; GenerationError saying what is wrong."""
-    m = _RATING.search(text or "")
-    if not m:
-        raise GenerationError(f"no 'Rating:' in the judge's reply: {(text or '')[:100]!r}")
-    raw = m.group(1).strip(".")
-    if not _NUMBER.match(raw):
-        raise GenerationError(f"rating is not a number: {raw!r}")
-    value = float(raw)
-    if not 1 <= value <= 5:
-        raise GenerationError(f"rating {raw} is outside 1-5")
-    r = _RATIONALE.search(text[m.end():]) or _RATIONALE.search(text)
-    return value, (r.group(1).strip() if r else "")
+def supports_schema(client) -> bool:
+    """Whether `client`'s provider takes a JSON-schema `response_format`: OpenAI-compatible
+    servers (vLLM, llama.cpp, SGLang... enforce it by guided decoding) and the litellm models
+    its capability table marks; never the embedded local model."""
+    if client.route == "http":
+        return True
+    if client.route == "litellm":
+        from workbench.llm.client import litellm_future
+
+        try:
+            return bool(litellm_future().result().supports_response_schema(model=client.model))
+        except Exception:  # noqa: BLE001 - a model litellm does not know: ask in plain text
+            return False
+    return False
 
 
-def judge_messages(aspect: str, task: str, response: str, overrides: dict | None = None) -> list[dict]:
-    rubric = JUDGE_RUBRICS.get(aspect, f"1 = very poor {aspect}; 5 = excellent {aspect}.")
-    return [{"role": "user", "content": render("judge", overrides, aspect=aspect.replace("_", " "),
-                                               rubric=rubric, instruction=task, response=response)}]
+def use_structured(client, mode: str) -> bool:
+    return mode == "on" or (mode == "auto" and supports_schema(client))
 
 
-def rate(client, aspect: str, task: str, response: str, overrides: dict | None = None) -> tuple[float, str]:
+def read_rubric(path: str) -> tuple[str, str]:
+    """(aspect, rubric text) of a rubric file: the aspect is the file's stem."""
+    text = Path(path).read_text(encoding="utf-8").strip()
+    if not text:
+        raise ParamError(f"rubric: {path} is empty")
+    return Path(path).stem.replace("-", "_").replace(" ", "_"), text
+
+
+def judge_messages(aspect: str, task: str, response: str, overrides: dict | None = None, *,
+                   rubric: str | None = None, structured: bool = False) -> list[dict]:
+    rubric = rubric or JUDGE_RUBRICS.get(aspect, f"1 = very poor {aspect}; 5 = excellent {aspect}.")
+    return [{"role": "user", "content": render("judge", overrides, aspect=aspect.replace("_", " "), rubric=rubric,
+                                               instruction=task, response=response, structured=structured)}]
+
+
+def rate(client, aspect: str, task: str, response: str, overrides: dict | None = None, *,
+         rubric: str | None = None, structured: bool = False) -> tuple[float, str]:
     """One aspect's rating of one response. Greedy decoding: a judge should be repeatable."""
-    out = client.complete(judge_messages(aspect, task, response, overrides), temperature=0.0, n=1,
-                          validate=parse_rating)
+    fmt = {"response_format": RATING_SCHEMA} if structured else {}
+    out = client.complete(judge_messages(aspect, task, response, overrides, rubric=rubric, structured=structured),
+                          temperature=0.0, n=1, validate=parse_rating, **fmt)
     return parse_rating(out["text"])
 
 
 def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEFAULT_ASPECTS,
-          concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
+          rubrics: dict[str, str] | None = None, structured: str = "auto", concurrency: int = 4,
+          on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     """Rate every row's answer: `judge.<aspect>`, `judge.score` and `judge.rationale` signals;
-    `rows` holds the input rows that were rated (they are not new rows)."""
+    `rows` holds the input rows that were rated (they are not new rows). `rubrics` maps an
+    aspect to its own rubric text (a custom rubric)."""
     aspects = [a.strip() for a in aspects if a.strip()]
     if not aspects:
         raise ValueError("judge needs at least one aspect")
+    rubrics = dict(rubrics or {})
+    as_json = use_structured(client, structured)
 
     def run(payload: dict) -> dict:
         ratings, rationales = {}, {}
         for a in aspects:
             try:
-                ratings[a], rationales[a] = rate(client, a, payload["instruction"], payload["answer"], overrides)
+                ratings[a], rationales[a] = rate(client, a, payload["instruction"], payload["answer"], overrides,
+                                                 rubric=rubrics.get(a), structured=as_json)
             except GenerationError as e:
                 raise GenerationError(f"{a}: {e}") from None
         return {"ratings": ratings, "rationales": rationales, "score": sum(ratings.values()) / len(ratings)}
 
     usable, errors = rows_with_turns(records, need_answer=True)
     items = [(r["id"], {"instruction": instruction(r), "answer": answer(r)}) for r in usable]
-    job = run_rows(ws, OP, items, run, params={"model": client.describe(), "aspects": aspects,
-                                                "overrides": overrides or {}},
+    job = run_rows(ws, OP, items, run, params={"model": client.describe(), "aspects": aspects, "rubrics": rubrics,
+                                                "structured": as_json, "overrides": overrides or {}},
                    concurrency=concurrency, on_event=on_event, cancel=cancel)
     errors.update(errors_of(job, [rid for rid, _ in items]))
     signals = []
@@ -87,29 +113,51 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
         signals += [(rid, "judge.score", res["score"]), (rid, "judge.rationale", res["rationales"])]
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
-                  usage=dict(client.usage))
+                  usage=dict(client.usage), report={"structured": as_json})
 
 
 @dataclass
 class JudgeParams(LLMParams):
     aspects: list[str] = param(factory=lambda: list(DEFAULT_ASPECTS),
-                               help="comma-separated aspects (the four UltraFeedback ones)")
+                               help=f"comma-separated aspects, of {', '.join(ASPECTS)}")
+    rubric: str | None = param(None, help="a custom rubric file (text); replaces the aspects, named by the file's stem")
+    structured: str = param("auto", choices=STRUCTURED,
+                            help="JSON-schema output: auto (where the provider supports it), on, off")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.rubric is not None:
+            try:
+                read_rubric(self.rubric)
+            except OSError as e:
+                raise ParamError(f"rubric: cannot read {self.rubric}: {e.strerror}") from None
+
+    def aspects_and_rubrics(self) -> tuple[list[str], dict[str, str]]:
+        if self.rubric is None:
+            return list(self.aspects), {}
+        aspect, text = read_rubric(self.rubric)
+        return [aspect], {aspect: text}
 
 
 class Judge(LLMOperation):
     name = "judge"
     Params = JudgeParams
+    version = "2"  # the tolerant verdict parser and structured output
 
     def describe(self, result) -> str:
         rated = {r["id"] for r in result.rows}
         lines = [f"judged {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
                  f"(job {result.job_id}); {len(result.errors)} failed"]
-        for a in result.params["aspects"]:
+        aspects = sorted({name[6:] for _, name, _ in result.signals
+                          if name.startswith("judge.") and name not in ("judge.score", "judge.rationale")})
+        for a in aspects:
             vals = [v for rid, name, v in result.signals if name == f"judge.{a}" and rid in rated]
             if vals:
                 lines.append(f"  judge.{a:<24} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
+        lines += [f"  error {rid}: {why}" for rid, why in list(result.errors.items())[:20]]
         return "\n".join(lines)
 
     def generate(self, records, client, ws, params, overrides, ctx):
-        return judge(records, client, ws, aspects=params.aspects, concurrency=params.concurrency,
-                     on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)
+        aspects, rubrics = params.aspects_and_rubrics()
+        return judge(records, client, ws, aspects=aspects, rubrics=rubrics, structured=params.structured,
+                     concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)
