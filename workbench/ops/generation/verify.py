@@ -4,6 +4,9 @@ Code runs in the sandbox of workbench.ops.sandbox_exec (bubblewrap: no view of t
 files, a small writable temp dir, bounded processes killed together at the deadline, no
 network, no environment, CPU/memory/file-size limits).
 
+Math answers are compared by math-verify (the `math-verify` package, Hugging Face), which
+reads LaTeX, fractions, sets, intervals and units.
+
 Where the tests and references come from: the row's meta (the source's own fields):
 code tests in `test` / `tests` / `test_list` / `test_code` (plus `entry_point` for
 HumanEval-style `check(candidate)` tests), math references in `reference` / `final_answer` /
@@ -13,7 +16,6 @@ HumanEval-style `check(candidate)` tests), math references in `reference` / `fin
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import Sequence
 
 from workbench.data.record import Record
@@ -68,53 +70,49 @@ def verify_code(answer_text: str, tests: str, *, timeout: float = 10.0, memory_m
             "output": res["output"]}
 
 
-_BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
-_MARKERS = (re.compile(r"####\s*(.+)"), re.compile(r"final answer\s*(?:is)?\s*[:=]?\s*(.+)", re.I),
-            re.compile(r"(?:the )?answer is\s*[:=]?\s*(.+)", re.I))
-_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_COMMAND = re.compile(r"\\text\s*\{[^{}]*\}|\\[A-Za-z]+")
+_WORD = re.compile(r"[A-Za-z]{3,}")
+MAX_MATH_CHARS = 4000  # math-verify runs without its signal-based timeout in worker threads: bound the input
 
 
-def final_answer(text: str) -> str | None:
-    """The final answer a solution states: \\boxed{..}, '#### x', 'final answer: x',
-    'the answer is x', else its last number."""
-    boxed = _BOXED.findall(text)
-    if boxed:
-        return boxed[-1].strip()
-    for pat in _MARKERS:
-        found = pat.findall(text)
+def _bare_math(text: str) -> bool:
+    """A reference like `\\frac{1}{2}` or `x \\in [0, 1)`: LaTeX without delimiters and without prose."""
+    return "$" not in text and "\\boxed" not in text and not _WORD.search(_COMMAND.sub(" ", text))
+
+
+def math_answer(text: str) -> list:
+    """The final answer of `text` as math-verify parses it ([sympy value, its string], or [] when
+    none is found): \\boxed{..}, 'the final answer is ..', '#### x', $..$ LaTeX, else the last
+    number (math-verify's LaTeX and expression extraction). Bare LaTeX is read as one formula."""
+    import logging
+
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # its "timeout disabled" notice, once per process
+    text = text.strip()[-MAX_MATH_CHARS:]
+    cfg = [LatexExtractionConfig(), ExprExtractionConfig()]
+    if _bare_math(text):
+        found = parse(f"${text.rstrip('.')}$", extraction_config=cfg, parsing_timeout=None)
         if found:
-            # "The answer is 42." names 42: the full stop ends the sentence, not the number
-            return found[-1].strip().splitlines()[0].strip().rstrip(".!;,").strip()
-    nums = _NUM.findall(text)
-    return nums[-1] if nums else None
-
-
-def _as_number(s: str) -> Fraction | None:
-    s = s.strip().strip("$ .").replace(",", "").replace("\\%", "").rstrip("%")
-    m = _NUM.fullmatch(s) or (_NUM.search(s) if len(_NUM.findall(s)) == 1 and len(s) < 40 else None)
-    if not m:
-        return None
-    try:
-        return Fraction(m.group(0).replace(",", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def same_answer(got: str, want: str) -> bool:
-    a, b = _as_number(got), _as_number(want)
-    if a is not None and b is not None:
-        return abs(a - b) <= Fraction(1, 10**6) * max(1, abs(b))
-    norm = lambda s: re.sub(r"[\s$.{}\\]|\\text", "", s.lower())  # noqa: E731
-    return norm(got) == norm(want)
+            return found
+    return parse(text, extraction_config=cfg, parsing_timeout=None)
 
 
 def verify_math(answer_text: str, reference: str) -> dict:
-    want = final_answer(reference) or reference.strip()
-    got = final_answer(answer_text)
-    if got is None:
+    """Whether the answer's final answer equals the reference's, by math-verify (Hugging Face):
+    fractions vs decimals (`\\frac{1}{2}` = 0.5), sets in any order, intervals, units in
+    `\\text{}`, `x = 3` vs 3, LaTeX vs plain forms. Numbers, not percent signs, are compared
+    (50\\% is 50)."""
+    from math_verify import verify as equivalent
+
+    want, got = math_answer(reference), math_answer(answer_text)
+    if not want:
+        return {"passed": False, "kind": "math", "detail": f"cannot read the reference answer: {reference[:80]!r}"}
+    if not got:
         return {"passed": False, "kind": "math", "detail": "no final answer found"}
-    ok = same_answer(got, want)
-    return {"passed": ok, "kind": "math", "detail": f"{got} {'=' if ok else '!='} {want}"}
+    ok = bool(equivalent(want, got, timeout_seconds=None))
+    shown = lambda found: found[-1].rsplit("####", 1)[-1].strip()  # noqa: E731 - GSM8K's "... #### 18" reads 18
+    return {"passed": ok, "kind": "math", "detail": f"{shown(got)} {'=' if ok else '!='} {shown(want)}"}
 
 
 def verifier_for(rec: Record):
