@@ -60,6 +60,9 @@ OPERATIONS: dict[str, Entry] = {
           "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"),
     "score-heuristics": Entry("workbench.ops.heuristics:ScoreHeuristics", ("score-heuristics",),
           "no-model scores: length ratio, lexical diversity (MTLD), prompt complexity, language, PII"),
+    "select": Entry("workbench.ops.select:Select", ("select",),
+          "choose the best N rows by a score, skipping near-duplicates of chosen ones (DEITA); "
+          "the rest proposed rejected"),
     "mix": Entry("workbench.ops.mix:Mix", ("mix",),
           "draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
           "rows not drawn are proposed rejections; -o OUT writes the mixture"),
