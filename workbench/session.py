@@ -12,6 +12,10 @@ not rows here (generated rows under review, rows of another dataset sharing the 
 which are counted apart (`generated_counts`). `workbench status`, `workbench stats`, the TUI's
 status line and export all read them from here, so they agree.
 
+Every decision is an annotator's (`user`, by default the login name): a row holds one decision
+per annotator, and the status counted, filtered on and exported is the one the workspace's
+review policy derives from them (workbench.store.review); undo and redo are the annotator's own.
+
 Each decision a person makes records its row's content hash (workbench.store.reconcile) so it
 follows the row when the source is edited; a big bulk decision is written at once and hashed
 in a background thread (`close()` waits for it).
@@ -37,8 +41,11 @@ class Session:
     """Decisions, counts, the current view (filters and sort), generated rows under review,
     duplicate clusters and export over one Dataset and its Workspace."""
 
-    def __init__(self, ds, ws):
+    def __init__(self, ds, ws, *, user: str | None = None):
+        from workbench.store.review import check_name, default_annotator
+
         self.ds, self.ws = ds, ws
+        self.user = check_name(user) if user else default_annotator()  # who decides here
         self.table: pa.Table = ds.table.select(["id", "kind"])
         self.statuses: dict[str, str] = self._dataset_statuses()
         self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
@@ -55,7 +62,7 @@ class Session:
     def open(cls, paths: list[str], *, format: str | None = None, mapping: dict[str, str] | None = None,
              workspace: str | Path | None = None, on_error: str = "stop",
              progress: Callable[[int], None] | None = None, roles: dict[str, str] | None = None,
-             split: str | None = None) -> "Session":
+             split: str | None = None, user: str | None = None) -> "Session":
         """Open the dataset and its workspace (the `workspace` file, else the per-dataset default)
         and bring the decisions up to date with an edited source; `notice` says what moved."""
         from workbench.data.dataset import Dataset
@@ -66,7 +73,7 @@ class Session:
                           split=split)
         ws = Workspace.for_dataset(ds, workspace)
         notice = describe(reconcile(ds, ws))  # a stat and a meta read when the source is unchanged
-        s = cls(ds, ws)
+        s = cls(ds, ws, user=user)
         s.notice = notice
         return s
 
@@ -125,11 +132,12 @@ class Session:
         and `tags` are kept with the decision (None keeps the row's current ones)."""
         ids = list(dict.fromkeys(row_ids))
         self._commit(dict.fromkeys(ids, status),
-                     lambda content: self.ws.decide_many(ids, status, note=note, tags=tags, content=content))
+                     lambda content: self.ws.decide_many(ids, status, note=note, tags=tags, by=self.user,
+                                                         content=content))
 
     def decide_each(self, changes: dict[str, str]) -> None:
         """Several rows, each its own status, as one undo step."""
-        self._commit(changes, lambda content: self.ws.decide_each(changes, content=content))
+        self._commit(changes, lambda content: self.ws.decide_each(changes, by=self.user, content=content))
 
     def _commit(self, changes: dict[str, str], write: Callable[[dict[str, str]], None]) -> None:
         bad = set(changes.values()) - set(STATUSES)
@@ -144,6 +152,8 @@ class Session:
         else:
             write({})
             self._hash_in_background(list(changes))
+        if self.ws.review_policy() != "single":  # the row's status is derived from everyone's
+            changes = self.ws.statuses_of(list(changes))
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
@@ -152,12 +162,19 @@ class Session:
                 self._tally[status] += 1
             self.statuses[rid] = status
 
+    def set_review_policy(self, rule: str) -> str:
+        """Set how the annotators' decisions make the dataset's (workbench.store.review) and
+        recount under it; ValueError for an unknown rule. Returns the rule as stored."""
+        rule = self.ws.set_review_policy(rule)
+        self.reload()
+        return rule
+
     def undo(self) -> list[str]:
         """Undo the latest decision step; returns the ids it changed ([] when none)."""
-        return self._after_history(self.ws.undo())
+        return self._after_history(self.ws.undo(self.user))
 
     def redo(self) -> list[str]:
-        return self._after_history(self.ws.redo())
+        return self._after_history(self.ws.redo(self.user))
 
     def _after_history(self, ids: list[str]) -> list[str]:
         if ids:
@@ -317,7 +334,7 @@ class Session:
         """Accept or reject a generated row (committed on return); one undo step."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-        self.ws.decide(key, status)
+        self.ws.decide(key, status, by=self.user)
 
     def accepted_generated(self) -> list[dict]:
         st = self.ws.statuses()

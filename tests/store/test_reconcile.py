@@ -146,7 +146,10 @@ def test_v2_workspace_migrates_and_keeps_unhashed_decisions(src, tmp_path):
         ws.decide("a.jsonl:3", "reject")
     con = sqlite3.connect(path)  # take the file back to the version-2 layout
     con.executescript("DROP TABLE orphans; ALTER TABLE decisions DROP COLUMN content;"
-                      "ALTER TABLE runs DROP COLUMN log; UPDATE schema_version SET version = 2;")
+                      "ALTER TABLE runs DROP COLUMN log; DROP TABLE assignments; DROP INDEX steps_by;"
+                      "ALTER TABLE steps DROP COLUMN by; UPDATE decisions SET by = 'user';"
+                      "UPDATE history SET after = json_set(after, '$.by', 'user');"
+                      "UPDATE schema_version SET version = 2;")
     con.close()
     with Workspace.open(path) as ws:
         assert ws.schema_version == VERSION and ws.decision_hashes() == {"a.jsonl:3": None}

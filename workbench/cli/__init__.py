@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "workbench.cli.data",  # info, convert
     "workbench.cli.store",  # decide, status, jobs, export
+    "workbench.cli.review",  # review-policy, agreement, assign
     "workbench.cli.templates",  # template list | render | lint
     "workbench.cli.ops",  # one per operation in the registry: filter, decontam, judge, generate ..., embed, map
     "workbench.cli.quality",  # dedup --method exact|minhash|embedding
@@ -26,7 +27,7 @@ COMMAND_MODULES = (
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `argv`, only the operation command it names gets its flags
     (the others are listed, and `--help` imports no operation)."""
-    from workbench.cli.common import add_dataset_args
+    from workbench.cli.common import add_dataset_args, add_user_arg
 
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -38,6 +39,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("open", help="open the TUI on a dataset (the default command)")
     add_dataset_args(p)
     p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
+    add_user_arg(p)
     p.set_defaults(func=_open)
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)

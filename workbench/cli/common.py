@@ -27,6 +27,22 @@ def add_dataset_args(p: argparse.ArgumentParser) -> None:
                    help="stop at the first bad row (default) or skip bad rows and report them")
 
 
+def add_user_arg(p: argparse.ArgumentParser) -> None:
+    """--user: the annotator whose decisions a command makes or undoes."""
+    p.add_argument("--user", metavar="NAME", type=_annotator,
+                   help="the annotator deciding (default: your login name); each annotator keeps their own "
+                        "decision per row and their own undo history")
+
+
+def _annotator(text: str) -> str:
+    from workbench.store.review import check_name
+
+    try:
+        return check_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def parse_mapping(items: list[str]) -> dict[str, str]:
     """--map FIELD=TARGET items (map files are read by `read_options`)."""
     out = {}

@@ -9,7 +9,7 @@ import time
 
 
 def register(sub) -> None:
-    from workbench.cli.common import add_dataset_args
+    from workbench.cli.common import add_dataset_args, add_user_arg
 
     p = sub.add_parser("decide", help="accept, reject or reset rows by id")
     add_dataset_args(p)
@@ -20,11 +20,13 @@ def register(sub) -> None:
         g.add_argument(f"--{s}", dest="status", action="store_const", const=s)
     p.add_argument("--note", help="a note kept with the decision")
     p.add_argument("--tag", action="append", metavar="TAG", help="tag the row(s) (repeatable)")
+    add_user_arg(p)
     p.set_defaults(func=cmd_decide)
 
     for name, what in (("undo", "undo the latest decision step"), ("redo", "redo the step undone last")):
         p = sub.add_parser(name, help=f"{what} (a decide with several rows is one step)")
         add_dataset_args(p)
+        add_user_arg(p)
         p.set_defaults(func=cmd_undo_redo, action=name)
 
     p = sub.add_parser("status", help="decision counts and recent jobs of a dataset's workspace")
@@ -101,9 +103,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
             print(f"workbench: {e}", file=sys.stderr)
             return 1
         from workbench.store.reconcile import content_hashes
+        from workbench.store.review import default_annotator
 
-        ws.decide_many(rows, args.status, note=args.note, tags=args.tag, content=content_hashes(ds, rows))
-        print(f"{args.status}: {', '.join(rows)}  (workspace {ws.path})")
+        ws.decide_many(rows, args.status, note=args.note, tags=args.tag, by=args.user,
+                       content=content_hashes(ds, rows))
+        print(f"{args.status}: {', '.join(rows)}  (by {args.user or default_annotator()}, workspace {ws.path})")
     return 0
 
 
@@ -111,7 +115,7 @@ def cmd_undo_redo(args: argparse.Namespace) -> int:
     ds, ws = _open(args)
     with ws:
         _reconcile_first(ds, ws)  # undo history naming renumbered ids is dropped, not replayed
-        rows = ws.undo() if args.action == "undo" else ws.redo()
+        rows = ws.undo(args.user) if args.action == "undo" else ws.redo(args.user)
         from workbench.store.reconcile import content_hashes
 
         ws.add_content(content_hashes(ds, rows))  # the history holds a TUI bulk decision unhashed

@@ -103,6 +103,44 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN log TEXT;  -- JSON; NULL for runs before v4 and for job-less internals
     """,
+    # 5: annotators. A row holds one decision per annotator (`by`); the dataset's decision is
+    # derived from them by the review policy (workbench.store.review). Each undo step belongs
+    # to the annotator who made it. Assignments give annotators their queues. The decisions
+    # of the one anonymous decider ("user") become the login name's (ANONYMOUS_TO_LOGIN).
+    """
+    CREATE TABLE decisions_v5 (
+        row_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('accept', 'reject', 'pending')),
+        note TEXT,
+        tags TEXT,            -- JSON list
+        by TEXT NOT NULL,     -- the annotator
+        time REAL NOT NULL,
+        content TEXT,
+        PRIMARY KEY (row_id, by)
+    );
+    INSERT INTO decisions_v5 SELECT row_id, status, note, tags, by, time, content FROM decisions;
+    DROP TABLE decisions;
+    ALTER TABLE decisions_v5 RENAME TO decisions;
+    ALTER TABLE steps ADD COLUMN by TEXT;
+    UPDATE steps SET by = (SELECT json_extract(h.after, '$.by') FROM history h WHERE h.step = steps.step LIMIT 1);
+    CREATE INDEX steps_by ON steps (by, undone, step);
+    CREATE TABLE assignments (
+        row_id TEXT NOT NULL,
+        annotator TEXT NOT NULL,
+        PRIMARY KEY (row_id, annotator)
+    );
+    CREATE INDEX assignments_annotator ON assignments (annotator);
+    """,
+]
+
+# Before v5 every decision a person made was recorded as by "user"; from v5 on they are the
+# default annotator's (the login name). Run with the login name after the SQL of step 5.
+ANONYMOUS_TO_LOGIN = [
+    "UPDATE decisions SET by = :login WHERE by = 'user'",
+    "UPDATE orphans SET by = :login WHERE by = 'user'",
+    "UPDATE steps SET by = :login WHERE by = 'user' OR by IS NULL",
+    "UPDATE history SET before = json_set(before, '$.by', :login) WHERE json_extract(before, '$.by') = 'user'",
+    "UPDATE history SET after = json_set(after, '$.by', :login) WHERE json_extract(after, '$.by') = 'user'",
 ]
 
 VERSION = len(MIGRATIONS)

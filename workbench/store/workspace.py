@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from workbench.store.migrations import MIGRATIONS, VERSION
+from workbench.store.migrations import ANONYMOUS_TO_LOGIN, MIGRATIONS, VERSION
+from workbench.store.review import DEFAULT_RULE, POLICY_KEY, default_annotator, derive, parse_rule
 
 STATUSES = ("accept", "reject", "pending")
 BUSY_TIMEOUT_MS = 60_000
@@ -340,6 +341,9 @@ class Workspace:
             for step in range(have, VERSION):
                 for stmt in _statements(MIGRATIONS[step]):
                     db.execute(stmt)
+                if step == 4 and have > 0:
+                    for stmt in ANONYMOUS_TO_LOGIN:
+                        db.execute(stmt, {"login": default_annotator()})
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if row is None:
                 db.execute("INSERT INTO schema_version VALUES (?)", (VERSION,))
@@ -361,20 +365,22 @@ class Workspace:
     # -- a person's decisions ------------------------------------------------------------
 
     def decide(self, row_id: str, status: str, *, note: str | None = None,
-               tags: Iterable[str] | None = None, by: str = "user", content: str | None = None) -> None:
-        """Record a person's decision on one row (one undo step). `None` keeps the row's
-        current note / tags; pass "" or [] to clear them. `content` is the row's content hash
+               tags: Iterable[str] | None = None, by: str | None = None, content: str | None = None) -> None:
+        """Record annotator `by`'s decision on one row (one undo step of theirs; default: the
+        login name); another annotator's decision on the row is kept beside it (see
+        workbench.store.review). `None` keeps the annotator's current note / tags on the row;
+        pass "" or [] to clear them. `content` is the row's content hash
         (workbench.store.reconcile.content_hashes), which lets the decision follow its row
         when the source is edited. Committed when this returns."""
         self._decide({row_id: status}, note, tags, by, {row_id: content})
 
     def decide_many(self, row_ids: Iterable[str], status: str, *, note: str | None = None,
-                    tags: Iterable[str] | None = None, by: str = "user",
+                    tags: Iterable[str] | None = None, by: str | None = None,
                     content: dict[str, str] | None = None) -> None:
         """The same decision on many rows: one transaction, one undo step."""
         self._decide(dict.fromkeys(row_ids, status), note, tags, by, content or {})
 
-    def decide_each(self, statuses: dict[str, str], *, by: str = "user",
+    def decide_each(self, statuses: dict[str, str], *, by: str | None = None,
                     content: dict[str, str] | None = None) -> None:
         """Different decisions on several rows (keep one duplicate, reject the others): one undo step."""
         self._decide(statuses, None, None, by, content or {})
@@ -386,12 +392,13 @@ class Workspace:
         if not statuses:
             return
         row_ids = list(statuses)
+        by = by or default_annotator()
         tags = sorted(set(tags)) if tags is not None else None
         now = time.time()
         with self._write() as db:
-            before = self._current(db, row_ids)
-            self._drop_redo(db)
-            step = db.execute("INSERT INTO steps (time) VALUES (?)", (now,)).lastrowid
+            before = self._current(db, row_ids, by)
+            self._drop_redo(db, by)
+            step = db.execute("INSERT INTO steps (time, by) VALUES (?, ?)", (now, by)).lastrowid
             hist, rows = [], []
             for rid, status in statuses.items():
                 old = before.get(rid)
@@ -414,11 +421,63 @@ class Workspace:
                 db.execute("DELETE FROM meta WHERE key = 'reconciled' AND value != ?", (_dumps(self.stamp),))
 
     def person_decisions(self) -> list[dict]:
-        """Every decision made by a person (not an operation's proposal): {row_id, status,
-        note, tags, by, content}, in row id order."""
-        rows = self._read("SELECT row_id, status, note, tags, by, content FROM decisions ORDER BY row_id")
-        return [{"row_id": r, "status": s, "note": n, "tags": _loads(t) or [], "by": b, "content": c}
-                for r, s, n, t, b, c in rows]
+        """The people's decision on each row they decided (not an operation's proposal), derived
+        from the annotators' by the review policy: {row_id, status, note, tags, by, content}
+        (note, tags, by and content of the latest annotator who chose that status), in row id order."""
+        out = []
+        for rid, votes in self._annotations_by_row().items():
+            status = derive([(v["by"], v["status"], v["time"]) for v in votes], self.review_policy())
+            if status is None:
+                continue
+            d = max((v for v in votes if v["status"] == status), key=lambda v: v["time"], default=votes[-1])
+            out.append({"row_id": rid, "status": status, "note": d["note"], "tags": d["tags"], "by": d["by"],
+                        "content": d["content"]})
+        return out
+
+    def annotations(self) -> list[dict]:
+        """Every annotator's decision: {row_id, by, status, note, tags, time, content}, by row id then time."""
+        rows = self._read("SELECT row_id, by, status, note, tags, time, content FROM decisions ORDER BY row_id, time")
+        return [{"row_id": r, "by": b, "status": s, "note": n, "tags": _loads(t) or [], "time": tm, "content": c}
+                for r, b, s, n, t, tm, c in rows]
+
+    def _annotations_by_row(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for d in self.annotations():
+            out.setdefault(d["row_id"], []).append(d)
+        return out
+
+    def annotators(self) -> list[str]:
+        """Everyone who decided a row or has rows assigned, sorted."""
+        return [b for (b,) in self._read("SELECT by FROM decisions UNION SELECT annotator FROM assignments ORDER BY 1")]
+
+    # -- the review policy (workbench.store.review) ----------------------------------------
+
+    def review_policy(self) -> str:
+        return self.get_meta(POLICY_KEY) or DEFAULT_RULE
+
+    def set_review_policy(self, rule: str) -> str:
+        """Set the rule deriving the dataset's decisions (ValueError for an unknown one); returns it."""
+        rule = parse_rule(rule)
+        self.set_meta(POLICY_KEY, rule)
+        return rule
+
+    @staticmethod
+    def _derived(con: sqlite3.Connection, row_ids: list[str] | None = None) -> dict[str, str]:
+        """row_id -> the people's status under the review policy (rows where one counts), read
+        in the snapshot `con`; only `row_ids` when given."""
+        got = con.execute("SELECT value FROM meta WHERE key = ?", (POLICY_KEY,)).fetchone()
+        rule = _loads(got[0]) if got else DEFAULT_RULE
+        sql = "SELECT row_id, by, status, time FROM decisions"
+        batches = ([con.execute(sql + " ORDER BY time, by")] if row_ids is None else
+                   [con.execute(f"{sql} WHERE row_id IN ({','.join('?' * len(c))}) ORDER BY time, by", c)
+                    for c in _chunks(row_ids)])
+        if rule == "single":  # the latest decision stands: no grouping needed
+            return {rid: s for batch in batches for rid, _, s, _ in batch}
+        votes: dict[str, list] = {}
+        for batch in batches:
+            for rid, by, s, t in batch:
+                votes.setdefault(rid, []).append((by, s, t))
+        return {rid: s for rid, v in votes.items() if (s := derive(v, rule)) is not None}
 
     def add_content(self, hashes: dict[str, str]) -> None:
         """Record content hashes computed after the decisions (a bulk decision hashes its rows
@@ -428,12 +487,20 @@ class Workspace:
                            [(h, rid) for rid, h in hashes.items()])
 
     @staticmethod
-    def _current(db: sqlite3.Connection, row_ids: list[str]) -> dict[str, dict]:
-        out = {}
+    def _current(db: sqlite3.Connection, row_ids: list[str], by: str) -> dict[str, dict]:
+        """Annotator `by`'s decisions on these rows."""
+        return {d["row_id"]: d for d in Workspace._all_on(db, row_ids, "AND by = ?", (by,))}
+
+    @staticmethod
+    def _all_on(db: sqlite3.Connection, row_ids: list[str], where: str = "", params: tuple = ()) -> list[dict]:
+        """Every annotator's decisions on these rows (decision dicts with their row_id)."""
+        out = []
         for chunk in _chunks(row_ids):
-            q = f"SELECT row_id, status, note, tags, by, time, content FROM decisions WHERE row_id IN ({','.join('?' * len(chunk))})"
-            for rid, status, note, tags, by, t, content in db.execute(q, chunk):
-                out[rid] = {"status": status, "note": note, "tags": _loads(tags), "by": by, "time": t, "content": content}
+            q = (f"SELECT row_id, status, note, tags, by, time, content FROM decisions "
+                 f"WHERE row_id IN ({','.join('?' * len(chunk))}) {where}")
+            for rid, status, note, tags, by, t, content in db.execute(q, (*chunk, *params)):
+                out.append({"row_id": rid, "status": status, "note": note, "tags": _loads(tags), "by": by, "time": t,
+                            "content": content})
         return out
 
     @staticmethod
@@ -442,42 +509,37 @@ class Workspace:
         return (rid, d["status"], d["note"], _dumps(d["tags"]), d["by"], d["time"], d.get("content"))
 
     @staticmethod
-    def _drop_redo(db: sqlite3.Connection) -> None:
-        """A new decision forgets the undone steps, as in every editor."""
-        if db.execute("SELECT 1 FROM steps WHERE undone = 1 LIMIT 1").fetchone():
-            db.execute("DELETE FROM history WHERE step IN (SELECT step FROM steps WHERE undone = 1)")
-            db.execute("DELETE FROM steps WHERE undone = 1")
+    def _drop_redo(db: sqlite3.Connection, by: str) -> None:
+        """A new decision forgets its annotator's undone steps, as in every editor."""
+        if db.execute("SELECT 1 FROM steps WHERE by = ? AND undone = 1 LIMIT 1", (by,)).fetchone():
+            db.execute("DELETE FROM history WHERE step IN (SELECT step FROM steps WHERE by = ? AND undone = 1)", (by,))
+            db.execute("DELETE FROM steps WHERE by = ? AND undone = 1", (by,))
 
-    def undo(self) -> list[str]:
-        """Undo the latest step of a person's decisions; returns the row ids it touched."""
-        with self._write() as db:
-            row = db.execute("SELECT max(step) FROM steps WHERE undone = 0").fetchone()
-            if row[0] is None:
-                return []
-            step = row[0]
-            hist = db.execute("SELECT row_id, before FROM history WHERE step = ? ORDER BY rowid", (step,)).fetchall()
-            for rid, before in hist:
-                self._restore(db, rid, _loads(before))
-            db.execute("UPDATE steps SET undone = 1 WHERE step = ?", (step,))
-            return [rid for rid, _ in hist]
+    def undo(self, by: str | None = None) -> list[str]:
+        """Undo annotator `by`'s (default: the login name's) latest step; returns the row ids it
+        touched. Other annotators' decisions are left as they are."""
+        return self._history_step(by, "max", 0, "before")
 
-    def redo(self) -> list[str]:
-        """Redo the step undone last; returns the row ids it touched."""
+    def redo(self, by: str | None = None) -> list[str]:
+        """Redo the step annotator `by` undid last; returns the row ids it touched."""
+        return self._history_step(by, "min", 1, "after")
+
+    def _history_step(self, by: str | None, pick: str, undone: int, side: str) -> list[str]:
+        by = by or default_annotator()
         with self._write() as db:
-            row = db.execute("SELECT min(step) FROM steps WHERE undone = 1").fetchone()
-            if row[0] is None:
+            step = db.execute(f"SELECT {pick}(step) FROM steps WHERE by = ? AND undone = ?", (by, undone)).fetchone()[0]
+            if step is None:
                 return []
-            step = row[0]
-            hist = db.execute("SELECT row_id, after FROM history WHERE step = ? ORDER BY rowid", (step,)).fetchall()
-            for rid, after in hist:
-                self._restore(db, rid, _loads(after))
-            db.execute("UPDATE steps SET undone = 0 WHERE step = ?", (step,))
+            hist = db.execute(f"SELECT row_id, {side} FROM history WHERE step = ? ORDER BY rowid", (step,)).fetchall()
+            for rid, d in hist:
+                self._restore(db, rid, _loads(d), by)
+            db.execute("UPDATE steps SET undone = ? WHERE step = ?", (1 - undone, step))
             return [rid for rid, _ in hist]
 
     @staticmethod
-    def _restore(db: sqlite3.Connection, rid: str, d: dict | None) -> None:
+    def _restore(db: sqlite3.Connection, rid: str, d: dict | None, by: str) -> None:
         if d is None:
-            db.execute("DELETE FROM decisions WHERE row_id = ?", (rid,))
+            db.execute("DELETE FROM decisions WHERE row_id = ? AND by = ?", (rid, by))
         else:
             db.execute(_PUT_DECISION, Workspace._row(rid, d))
 
@@ -497,13 +559,13 @@ class Workspace:
         with self._write() as db:
             # Read inside the transaction: another process may have reconciled meanwhile, and
             # put on an id another decision than the one planned for (a move onto it).
-            old = {rid: d for rid, d in self._current(db, list(moves) + orphans).items()
-                   if d["content"] == content[rid]}
+            old = [d for d in self._all_on(db, list(moves) + orphans) if d["content"] == content[d["row_id"]]]
             now = time.time()
+            set_aside = set(orphans)
             db.executemany("INSERT INTO orphans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(*self._row(rid, old[rid]), now) for rid in orphans if rid in old])
-            db.executemany("DELETE FROM decisions WHERE row_id = ?", [(rid,) for rid in old])
-            db.executemany(_PUT_DECISION, [self._row(new, old[rid]) for rid, new in moves.items() if rid in old])
+                           [(*self._row(d["row_id"], d), now) for d in old if d["row_id"] in set_aside])
+            db.executemany("DELETE FROM decisions WHERE row_id = ? AND by = ?", [(d["row_id"], d["by"]) for d in old])
+            db.executemany(_PUT_DECISION, [self._row(moves[d["row_id"]], d) for d in old if d["row_id"] in moves])
             db.execute("DELETE FROM history")
             db.execute("DELETE FROM steps")
 
@@ -522,12 +584,16 @@ class Workspace:
     # -- effective decisions ------------------------------------------------------------
 
     def decision(self, row_id: str) -> dict | None:
-        """The effective decision: a person's if any, else the latest operation proposal."""
+        """The effective decision: the people's (derived by the review policy; note, tags, by
+        and time of the latest annotator who chose that status) if any, else the latest
+        operation proposal."""
         with self._snapshot() as con:
-            rows = con.execute("SELECT status, note, tags, by, time FROM decisions WHERE row_id = ?", (row_id,)).fetchall()
-            if rows:
-                status, note, tags, by, t = rows[0]
-                return {"row_id": row_id, "status": status, "note": note, "tags": _loads(tags) or [], "by": by, "time": t}
+            status = self._derived(con, [row_id]).get(row_id)
+            if status is not None:
+                votes = self._all_on(con, [row_id])
+                d = max((v for v in votes if v["status"] == status), key=lambda v: v["time"], default=votes[-1])
+                return {"row_id": row_id, "status": status, "note": d["note"], "tags": d["tags"] or [], "by": d["by"],
+                        "time": d["time"]}
             rows = con.execute(
                 "SELECT status, reason, run_id, time FROM proposals WHERE row_id = ? ORDER BY run_id DESC LIMIT 1",
                 (row_id,),
@@ -541,7 +607,17 @@ class Workspace:
         """row_id -> effective status, for every row anyone has decided or proposed on."""
         with self._snapshot() as con:
             out = {rid: s for rid, s in con.execute("SELECT row_id, status FROM proposals ORDER BY run_id")}
-            out.update(con.execute("SELECT row_id, status FROM decisions"))
+            out.update(self._derived(con))
+        return out
+
+    def statuses_of(self, row_ids: list[str]) -> dict[str, str]:
+        """row_id -> effective status of these rows ("pending" where nobody decided or proposed)."""
+        with self._snapshot() as con:
+            out = dict.fromkeys(row_ids, "pending")
+            for chunk in _chunks(row_ids):
+                out.update(con.execute(f"SELECT row_id, status FROM proposals WHERE row_id IN "
+                                       f"({','.join('?' * len(chunk))}) ORDER BY run_id", chunk))
+            out.update(self._derived(con, row_ids))
         return out
 
     def reasons(self) -> dict[str, tuple[str, str]]:
@@ -554,7 +630,7 @@ class Workspace:
                     "SELECT p.row_id, p.status, r.op FROM proposals p JOIN runs r ON r.id = p.run_id ORDER BY p.run_id"
                 )
             }
-            out.update((rid, (s, "manual")) for rid, s in con.execute("SELECT row_id, status FROM decisions"))
+            out.update((rid, (s, "manual")) for rid, s in self._derived(con).items())
         return out
 
     # -- queries ------------------------------------------------------------------------

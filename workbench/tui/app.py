@@ -122,8 +122,10 @@ class WorkbenchApp(App):
     def __init__(self, paths: list[str] | None = None, *, dataset=None, workspace=None,
                  workspace_path: str | None = None, fmt: str | None = None,
                  mapping: dict[str, str] | None = None, theme: str | None = None,
-                 options: dict | None = None) -> None:
+                 options: dict | None = None, user: str | None = None) -> None:
         super().__init__()
+        self.user = user  # the annotator deciding here (None: the login name)
+        self.show_user = False
         self.paths = list(paths or [])
         self.ds = dataset
         self.ws = workspace
@@ -167,7 +169,7 @@ class WorkbenchApp(App):
             from workbench.store.workspace import Workspace
 
             ws = self.ws if self.ws is not None else Workspace.for_dataset(self.ds, self.workspace_path)
-            self.post_message(Opened(Session(self.ds, ws)))
+            self.post_message(Opened(Session(self.ds, ws, user=self.user)))
         else:
             self.open_dataset()
 
@@ -210,7 +212,7 @@ class WorkbenchApp(App):
             options = self.options
         else:
             options = {"format": self.fmt, "mapping": self.mapping or {}}
-        self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path,
+        self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path, user=self.user,
                                               progress=lambda n: self.post_message(OpenProgress(n)), **options)))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
@@ -223,6 +225,8 @@ class WorkbenchApp(App):
         self.session = msg.session
         self.opened_at = time.time()  # runs started from here on are this session's (the Jobs pane)
         self.ds, self.ws = msg.session.ds, msg.session.ws
+        # Who decides is shown once it matters: a name given, or others deciding here too.
+        self.show_user = bool(self.user) or bool(set(self.ws.annotators()) - {msg.session.user})
         self.model = BrowseModel(msg.session)
         self.sub_title = visible(self.ds.name)
         if self.ds.errors:
@@ -318,6 +322,8 @@ class WorkbenchApp(App):
             text += f" · ●{len(m.marked):,} marked"
         if self.template_name:
             text += f" · {self.template_name}"
+        if self.show_user:
+            text += f" · {s.user}"
         # One fixed line: repaint it alone, no layout pass over the whole screen.
         self.query_one("#status", Static).update(visible(text), layout=False)
 
@@ -765,7 +771,7 @@ class WorkbenchApp(App):
 def run(args: Any) -> int:
     """Entry point for `workbench PATH` (args from workbench/cli/__init__.py, reading options parsed)."""
     app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=args.options,
-                       theme=getattr(args, "theme", None))
+                       theme=getattr(args, "theme", None), user=getattr(args, "user", None))
     app.run()
     if app.session is not None:
         app.session.close()  # waits for the bulk decisions' content hashes first

@@ -1,0 +1,32 @@
+"""The TUI decides as its annotator: the name in the status line, the decision recorded as
+theirs beside another annotator's on a real SQLite workspace."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_tui_decides_as_its_annotator(tmp_path, wait_until):
+    import json
+
+    from workbench.store.workspace import Workspace
+    from workbench.tui.app import WorkbenchApp
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": f"ex-{i}", "messages": [
+        {"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": f"a {i}"}]}) + "\n" for i in range(4)))
+    wsp = tmp_path / "ws.sqlite"
+    with Workspace.open(wsp) as ws:
+        ws.decide("ex-0", "reject", by="ben")
+    app = WorkbenchApp([str(data)], workspace_path=str(wsp), user="ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.model is not None, "the dataset to open")
+        await pilot.press("a")
+        await pilot.pause()
+        assert str(app.query_one("#status").render()).endswith("· ana")
+    app.session.close()
+    with Workspace.open(wsp) as ws:
+        assert {(d["row_id"], d["by"], d["status"]) for d in ws.annotations()} == {
+            ("ex-0", "ben", "reject"), ("ex-0", "ana", "accept")}
