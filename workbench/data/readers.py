@@ -422,9 +422,9 @@ def _plain(value: Any) -> Any:
     null struct field reads as absent (a turn without `name` has no `name`); timestamps,
     decimals and binary (image bytes) become strings so that the row stays JSON."""
     if isinstance(value, list):
-        return [_plain(x) for x in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
+        return [x if type(x) is str else _plain(x) for x in value]
+    if isinstance(value, dict):  # strings (most values: roles, contents) skip the call
+        return {k: v if type(v) is str else _plain(v) for k, v in value.items() if v is not None}
     if value is None or isinstance(value, _JSON_SCALARS):
         return value
     if isinstance(value, (bytes, bytearray)):
