@@ -248,7 +248,7 @@ class Session:
     def apply(self) -> None:
         """Recompute the view from the filters and the sort order."""
         rows = select(self.table, self.filters, self.statuses, self.signal_values,
-                      lambda tag: self.ws.query(tag=tag))
+                      lambda tag: self.ws.query(tag=tag), self.group)
         if self.sort_signal:
             rows = sort_rows(self.table.column("id"), rows if rows is not None else np.arange(self.table.num_rows),
                              self.signal_values(self.sort_signal), self.sort_descending)
@@ -260,9 +260,75 @@ class Session:
         from workbench.views import parse_filter
 
         rows = select(self.table, parse_filter(expression), self.statuses, self.signal_values,
-                      lambda tag: self.ws.query(tag=tag))
+                      lambda tag: self.ws.query(tag=tag), self.group)
         ids = self.table.column("id")
         return (ids if rows is None else ids.take(pa.array(rows))).to_pylist()
+
+    def group(self, name: str) -> list[str]:
+        """The row ids of a named set of the filter language: `mine` (assigned to this
+        session's annotator) or `conflict` (annotators disagree)."""
+        if name == "mine":
+            return self.ws.assigned(self.user).get(self.user, [])
+        if name == "conflict":
+            return self.ws.conflicts()
+        raise ValueError(f"no row set named {name!r}")
+
+    # -- annotators ---------------------------------------------------------------------
+
+    def agreement(self) -> dict:
+        """Agreement between the annotators on the dataset's rows two or more of them decided
+        (accept / reject; a pending reset is no label): workbench.explore.agreement.agreement."""
+        from workbench.explore.agreement import agreement
+
+        labels: dict[str, dict[str, str]] = {}
+        for d in self.ws.annotations():
+            if d["status"] != "pending":
+                labels.setdefault(d["row_id"], {})[d["by"]] = d["status"]
+        return agreement(self._inside(labels))
+
+    def assign(self, annotators: list[str], *, overlap: float = 0.0, expression: str = "",
+               seed: int = 0) -> dict[str, list[str]]:
+        """Split the rows `expression` selects (every row when empty) among `annotators`, in a
+        random order (`seed`): a share `overlap` of them goes to two annotators each (pairs
+        taken in turn, for agreement), the rest to one each in turn. Stored in the workspace
+        (replacing these rows' earlier assignments); returns annotator -> row ids. ValueError
+        for fewer than two annotators with an overlap, a repeated name, or overlap outside [0, 1]."""
+        from workbench.store.review import check_name
+
+        names = [check_name(a) for a in annotators]
+        if not names or len(set(names)) != len(names):
+            raise ValueError("give one or more different annotator names")
+        if not 0 <= overlap <= 1:
+            raise ValueError(f"overlap is a share of the rows, from 0 to 1, not {overlap}")
+        if overlap and len(names) < 2:
+            raise ValueError("an overlap needs two or more annotators")
+        rows = self.select(expression) if expression.strip() else self.table.column("id").to_pylist()
+        order = [rows[i] for i in np.random.default_rng(seed).permutation(len(rows))]
+        shared = round(overlap * len(order))
+        queues: dict[str, list[str]] = {n: [] for n in names}
+        for i, rid in enumerate(order):
+            queues[names[i % len(names)]].append(rid)
+            if i < shared:
+                queues[names[(i + 1) % len(names)]].append(rid)
+        self.ws.assign(queues)
+        if "mine" in self.filters.groups:
+            self.apply()
+        return queues
+
+    def progress(self) -> dict[str, dict[str, int]]:
+        """annotator -> {"assigned", "done" (assigned rows they accepted or rejected),
+        "decided" (dataset rows they accepted or rejected, assigned or not)}."""
+        mine: dict[str, set[str]] = {}
+        for d in self.ws.annotations():
+            if d["status"] != "pending":
+                mine.setdefault(d["by"], set()).add(d["row_id"])
+        queues = self.ws.assigned()
+        out = {}
+        for who in sorted(set(mine) | set(queues)):
+            decided = set(self._inside(dict.fromkeys(mine.get(who, ()))))
+            queue = queues.get(who, [])
+            out[who] = {"assigned": len(queue), "done": sum(r in decided for r in queue), "decided": len(decided)}
+        return out
 
     # -- operations -----------------------------------------------------------------------
 

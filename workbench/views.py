@@ -8,6 +8,8 @@ space-separated conditions that must all hold, in any order, e.g.
 - `status=accept|reject|pending` (a person's decision, else the standing proposal),
 - `kind=sft|preference|kto|text` (`pref` as the list shows it),
 - `tag=NAME` (a tag a person put on the row),
+- `mine` (the rows assigned to the annotator deciding here, `workbench assign`),
+- `conflict` (rows whose annotators disagree),
 - `SIGNAL OP VALUE` for any signal an operation wrote (OP one of = == != >= <= > <); the value
   is compared as a number when it reads as one, else as text.
 
@@ -29,6 +31,7 @@ import pyarrow as pa
 from workbench.data.record import full_text
 
 STATUSES = ("accept", "reject", "pending")
+GROUPS = ("mine", "conflict")  # bare words naming row sets the workspace keeps
 KIND_NAMES = ("sft", "preference", "kto", "text")
 KIND_ALIASES = {"pref": "preference"}  # the Browse list's short name
 
@@ -49,16 +52,17 @@ class Filters:
     kind: str | None = None
     tag: str | None = None
     signals: tuple[str, ...] = ()  # e.g. ("judge.score>=4", "cluster=3")
+    groups: tuple[str, ...] = ()  # named row sets (GROUPS): ("mine", "conflict")
     rows: np.ndarray | None = field(default=None, repr=False)
     rows_label: str | None = None
 
     def active(self) -> bool:
-        return any((self.status, self.kind, self.tag, self.signals)) or self.rows is not None
+        return any((self.status, self.kind, self.tag, self.signals, self.groups)) or self.rows is not None
 
     def expression(self) -> str:
         """The conditions in the filter language (what `parse_filter` reads back), rows aside."""
         parts = [f"status={self.status}" if self.status else "", f"kind={self.kind}" if self.kind else "",
-                 f"tag={self.tag}" if self.tag else "", *self.signals]
+                 f"tag={self.tag}" if self.tag else "", *self.groups, *self.signals]
         return " ".join(p for p in parts if p)
 
     def describe(self) -> str:
@@ -78,9 +82,13 @@ def parse_filter(text: str) -> Filters:
     f = Filters()
     signals: list[str] = []
     for part in text.split():
+        if part in GROUPS:
+            f.groups = tuple(dict.fromkeys((*f.groups, part)))
+            continue
         m = _CONDITION.match(part)
         if not m:
-            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=... or SIGNAL>=VALUE")
+            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=..., mine, conflict "
+                             "or SIGNAL>=VALUE")
         name, op, value = m.groups()
         if name in ("status", "kind", "tag") and op not in ("=", "=="):
             raise ValueError(f"{part!r}: {name} takes = only")
@@ -139,11 +147,13 @@ def ids_mask(ids: pa.ChunkedArray | pa.Array, wanted: Iterable[str]) -> np.ndarr
 
 
 def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values: Callable[[str], dict],
-           tagged: Callable[[str], Iterable[str]]) -> np.ndarray | None:
+           tagged: Callable[[str], Iterable[str]],
+           group: Callable[[str], Iterable[str]] = lambda name: ()) -> np.ndarray | None:
     """Dataset row indices (ascending) that meet every condition of `f`; None when `f` has none.
 
     `table` has the dataset's `id` and `kind` columns; `statuses` maps decided row ids to their
-    effective status; `signal_values(name)` and `tagged(tag)` read the workspace."""
+    effective status; `signal_values(name)`, `tagged(tag)` and `group(name)` (the ids of a
+    GROUPS set) read the workspace."""
     import pyarrow.compute as pc
 
     ids = table.column("id")
@@ -161,6 +171,8 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
         both(ids_mask(ids, (r for r, s in statuses.items() if s == f.status)))
     if f.tag:
         both(ids_mask(ids, tagged(f.tag)))
+    for name in f.groups:
+        both(ids_mask(ids, group(name)))
     for expr in f.signals:
         name, pred = signal_predicate(expr)
         both(ids_mask(ids, (r for r, v in signal_values(name).items() if pred(v))))

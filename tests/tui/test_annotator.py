@@ -1,5 +1,5 @@
-"""The TUI decides as its annotator: the name in the status line, the decision recorded as
-theirs beside another annotator's on a real SQLite workspace."""
+"""The TUI decides as its annotator: it opens on their assigned rows (the `mine` filter), the
+name is in the status line, the decision is recorded as theirs on a real SQLite workspace."""
 
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ async def test_tui_decides_as_its_annotator(tmp_path, wait_until):
     wsp = tmp_path / "ws.sqlite"
     with Workspace.open(wsp) as ws:
         ws.decide("ex-0", "reject", by="ben")
+        ws.assign({"ana": ["ex-1", "ex-3"], "ben": ["ex-0"]})
     app = WorkbenchApp([str(data)], workspace_path=str(wsp), user="ana")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.model is not None, "the dataset to open")
+        assert app.session.view_ids() == ["ex-1", "ex-3"]  # she opens on her queue
         await pilot.press("a")
         await pilot.pause()
-        assert str(app.query_one("#status").render()).endswith("· ana")
+        line = str(app.query_one("#status").render())
+        assert "filter mine" in line and line.endswith("· ana")
     app.session.close()
     with Workspace.open(wsp) as ws:
         assert {(d["row_id"], d["by"], d["status"]) for d in ws.annotations()} == {
-            ("ex-0", "ben", "reject"), ("ex-0", "ana", "accept")}
+            ("ex-0", "ben", "reject"), ("ex-1", "ana", "accept")}

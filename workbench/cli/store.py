@@ -138,7 +138,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts, why, generated = session.counts(), session.rejected_by(), session.generated_counts()
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
                 "rejected_by": why, "generated": generated, "moved": changed["moved"],
-                "orphaned": len(ws.orphans()), "withdrawn": changed["withdrawn"], "jobs": ws.runs(5)}
+                "orphaned": len(ws.orphans()), "withdrawn": changed["withdrawn"], "jobs": ws.runs(5),
+                "review_policy": ws.review_policy(), "annotators": session.progress()}
         orphaned = info["orphaned"]
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
@@ -147,6 +148,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  accept {counts['accept']}   reject {counts['reject']}   pending {counts['pending']}")
     if why:
         print("  rejected by: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
+    if info["annotators"]:
+        print(f"  annotators (review policy {info['review_policy']}):")
+        for who, p in info["annotators"].items():
+            queue = f"{p['done']}/{p['assigned']} assigned done" if p["assigned"] else "nothing assigned"
+            print(f"    {who:<12} {queue}   {p['decided']} decided")
     if any(generated.values()):
         print("  generated rows under review (not counted above): "
               + "   ".join(f"{k} {generated[k]}" for k in ("accept", "reject", "pending")))

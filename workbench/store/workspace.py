@@ -450,6 +450,33 @@ class Workspace:
         """Everyone who decided a row or has rows assigned, sorted."""
         return [b for (b,) in self._read("SELECT by FROM decisions UNION SELECT annotator FROM assignments ORDER BY 1")]
 
+    def conflicts(self) -> list[str]:
+        """Rows whose annotators disagree: two or more of them decided it, not all alike
+        (a "pending" reset is no vote), sorted."""
+        return [r for (r,) in self._read("SELECT row_id FROM decisions WHERE status != 'pending' GROUP BY row_id "
+                                         "HAVING count(DISTINCT status) > 1 ORDER BY row_id")]
+
+    # -- assignments: each annotator's queue ----------------------------------------------
+
+    def assign(self, queues: dict[str, list[str]]) -> None:
+        """Give each annotator their rows (annotator -> row ids), in one transaction; the rows
+        named here lose the assignments they had, other rows keep theirs."""
+        rows = list(dict.fromkeys(r for ids in queues.values() for r in ids))
+        with self._write() as db:
+            db.executemany("DELETE FROM assignments WHERE row_id = ?", [(r,) for r in rows])
+            db.executemany("INSERT OR IGNORE INTO assignments VALUES (?, ?)",
+                           [(r, who) for who, ids in queues.items() for r in ids])
+
+    def assigned(self, annotator: str | None = None) -> dict[str, list[str]]:
+        """annotator -> the row ids assigned to them, sorted (only `annotator` when given)."""
+        sql, params = "SELECT annotator, row_id FROM assignments", ()
+        if annotator is not None:
+            sql, params = sql + " WHERE annotator = ?", (annotator,)
+        out: dict[str, list[str]] = {}
+        for who, rid in self._read(sql + " ORDER BY annotator, row_id", params):
+            out.setdefault(who, []).append(rid)
+        return out
+
     # -- the review policy (workbench.store.review) ----------------------------------------
 
     def review_policy(self) -> str:

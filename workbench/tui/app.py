@@ -227,6 +227,10 @@ class WorkbenchApp(App):
         self.ds, self.ws = msg.session.ds, msg.session.ws
         # Who decides is shown once it matters: a name given, or others deciding here too.
         self.show_user = bool(self.user) or bool(set(self.ws.annotators()) - {msg.session.user})
+        if msg.session.group("mine"):  # an annotator with assigned rows opens on their queue
+            from workbench.views import parse_filter
+
+            msg.session.set_filters(parse_filter("mine"))
         self.model = BrowseModel(msg.session)
         self.sub_title = visible(self.ds.name)
         if self.ds.errors:
