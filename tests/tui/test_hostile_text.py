@@ -99,3 +99,21 @@ async def test_every_pane_shows_control_characters_visibly(ws):
         assert not leaks(app), leaks(app)
         text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert "␛]0;PWNED␇" in text and "\\u202e" in text  # shown, not dropped
+
+
+async def test_a_row_with_deeply_nested_extra_fields_opens_in_the_sample_pane(ws):
+    import json
+
+    from workbench.tui.app import WorkbenchApp
+
+    deep = json.loads("[" * 900 + "]" * 900)  # readable (under Python's ~1000), not shown: meta
+    ds = Dataset.from_records([make_record(id="d", messages=[{"role": "user", "content": "q"}], meta={"x": deep})],
+                              sources=["d.jsonl"])
+    app = WorkbenchApp(dataset=ds, workspace=ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert app.current_pane == "sample" and "user" in screen

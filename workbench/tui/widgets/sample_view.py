@@ -51,7 +51,9 @@ def turn_panel(turn: dict) -> Panel:
 
 def render_record(rec: dict, status: str, reason: str | None, signals: list[dict]) -> RenderableType:
     """The row as panels; every string from the data is shown through `visible`."""
-    rec, reason, signals = visible_data(rec), reason and visible(reason), visible_data(signals)
+    # meta and origin are not shown (and may nest deep): only the shown fields are mapped
+    rec = {k: v if k in ("meta", "origin") else visible_data(v) for k, v in rec.items()}
+    reason, signals = reason and visible(reason), visible_data(signals)
     head = Text.assemble((f"{rec['id']}", "bold"), f"  {rec['kind']}  ",
                          (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
                          (f" ({reason})" if reason else "", "dim"),
