@@ -169,6 +169,18 @@ class Session:
         self.reload()
         return rule
 
+    def reject_below(self, signal: str, threshold: float) -> list[str]:
+        """Reject every row of the dataset whose numeric `signal` is below `threshold`, as ONE
+        undo step; rows a person has already decided keep their decision. Returns the ids."""
+        from workbench.ops.threshold import below
+
+        rows = set(self.table.column("id").to_pylist())
+        manual = {d["row_id"] for d in self.ws.person_decisions()}
+        ids = [rid for rid in below(self.signal_values(signal), threshold) if rid in rows and rid not in manual]
+        if ids:
+            self.decide(ids, "reject", note=f"{signal} < {threshold:g}")
+        return ids
+
     def undo(self) -> list[str]:
         """Undo the latest decision step; returns the ids it changed ([] when none)."""
         return self._after_history(self.ws.undo(self.user))

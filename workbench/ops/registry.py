@@ -63,6 +63,12 @@ OPERATIONS: dict[str, Entry] = {
     "select": Entry("workbench.ops.select:Select", ("select",),
           "choose the best N rows by a score, skipping near-duplicates of chosen ones (DEITA); "
           "the rest proposed rejected"),
+    "judge-agreement": Entry("workbench.ops.judge_agreement:JudgeAgreement", ("judge-agreement",),
+          "how well a score predicts your accept/reject decisions: agreement, Cohen's kappa, ROC AUC, best threshold"),
+    "reject-below": Entry("workbench.ops.threshold:RejectBelow", ("reject-below",),
+          "propose rejecting every row whose score (--signal) is below --below X"),
+    "score": Entry("workbench.ops.reward:Score", ("score",),
+          "score rows with a reward model directory (--reward-model DIR): reward.score, reward.margin for pairs"),
     "mix": Entry("workbench.ops.mix:Mix", ("mix",),
           "draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
           "rows not drawn are proposed rejections; -o OUT writes the mixture"),
