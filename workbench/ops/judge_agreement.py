@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.ops.base import Context, Operation, ParamError, Params, Result, param
-from workbench.ops.select import numeric
+from workbench.ops.scores import numeric, signal_scores
 
 OP = "judge-agreement"
 
@@ -63,11 +63,7 @@ class JudgeAgreement(Operation):
     scope = "dataset"
 
     def run(self, ds, params: AgreementParams, ctx: Context, rows=None) -> Result:
-        if ctx.ws is None:
-            raise ValueError("judge-agreement reads your decisions from the workspace: it cannot run without one")
-        values = ctx.ws.signal_values(params.score)
-        if not values:
-            raise ValueError(f"no signal {params.score!r} in the workspace {ctx.ws.path}: run the scorer first")
+        values = signal_scores(ctx.ws, params.score, OP)
         wanted = set(rows) if rows is not None else None
         ids, scores, accepted = [], [], []
         for d in ctx.ws.person_decisions():

@@ -69,6 +69,8 @@ OPERATIONS: dict[str, Entry] = {
           "propose rejecting every row whose score (--signal) is below --below X"),
     "score": Entry("workbench.ops.reward:Score", ("score",),
           "score rows with a reward model directory (--reward-model DIR): reward.score, reward.margin for pairs"),
+    "score-ifd": Entry("workbench.ops.ifd:ScoreIfd", ("score-ifd",),
+          "the local model's mean log-prob of each answer and its instruction-following difficulty (IFD)"),
     "mix": Entry("workbench.ops.mix:Mix", ("mix",),
           "draw a mixture of the sources (or topics, kinds) by weights (PATH:WEIGHT ...) or temperature; "
           "rows not drawn are proposed rejections; -o OUT writes the mixture"),

@@ -21,17 +21,10 @@ import numpy as np
 
 from workbench.data.record import TEXT_VIEWS
 from workbench.ops.base import Context, Operation, Params, ParamError, Result, param, subset
+from workbench.ops.scores import numeric, signal_scores
 
 OP = "select"
 DEITA = ("deita.complexity", "deita.quality")
-
-
-def numeric(v) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, (int, float)):
-        return float(v) if np.isfinite(v) else None
-    return None
 
 
 def greedy_select(ids: list[str], scores: list[float | None], emb: np.ndarray, budget: int, threshold: float,
@@ -90,9 +83,7 @@ def scores_of(ws, by: str, ids: list[str]) -> tuple[str, list[float | None]]:
     """(the score's name, its value per id) from the workspace's signals."""
     if by.startswith("score:"):
         name = by[6:]
-        values = ws.signal_values(name)
-        if not values:
-            raise ValueError(f"no signal {name!r} in the workspace {ws.path}: run the scorer first")
+        values = signal_scores(ws, name, OP)
         return name, [numeric(values.get(r)) for r in ids]
     parts = [ws.signal_values(n) for n in DEITA]
     missing = [n for n, v in zip(DEITA, parts) if not v]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.ops.base import Context, Operation, Params, ParamError, Result, param
-from workbench.ops.select import numeric
+from workbench.ops.scores import numeric, signal_scores
 
 OP = "reject-below"
 
@@ -45,11 +45,7 @@ class RejectBelow(Operation):
     scope = "dataset"
 
     def run(self, ds, params: RejectBelowParams, ctx: Context, rows=None) -> Result:
-        if ctx.ws is None:
-            raise ValueError("reject-below reads the signal from the workspace: it cannot run without one")
-        values = ctx.ws.signal_values(params.signal)
-        if not values:
-            raise ValueError(f"no signal {params.signal!r} in the workspace {ctx.ws.path}: run the scorer first")
+        values = signal_scores(ctx.ws, params.signal, OP)
         keep = set(rows) if rows is not None else set(ds.ids)
         hits = {rid: s for rid, s in below(values, params.below).items() if rid in keep}
         return Result(OP, params.to_dict(),
