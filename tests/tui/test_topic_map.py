@@ -134,13 +134,17 @@ def test_topic_map_80x24(snap_compare, make_app, mapped):
 
 @pytest.mark.slow
 @pytest.mark.asyncio
-async def test_m_builds_the_map_with_the_real_model(make_app, ws, screen_text):
+async def test_m_builds_the_map_with_the_real_model(make_app, ws, screen_text, wait_until):
     save_config(token_counts=False)
     ds, _ = _dataset_and_map()
     app = make_app(dataset=ds)
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_map(pilot)
-        await pilot.press("m")
+        await pilot.press("m")  # the map operation, in the step runner like any other
+        await wait_until(pilot, lambda: (app.operation_state("map") or ("running",))[0] != "running",
+                         "the map to be built", limit=900)  # the model loads and UMAP compiles: minutes when loaded
+        assert app.operation_state("map")[0] == "done", app.operation_state("map")
+        await pilot.press("7")  # the pane reads the map the run saved
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -409,12 +409,12 @@ class WorkbenchApp(App):
     @staticmethod
     def _saved_params(op) -> dict:
         """The user's saved defaults for `op`: tui.json `params.<name>`, over the `llm` section
-        (model, api_base, seed_file as `seeds`, personas) for the operations that have them."""
+        (model, api_base, seed_file as `seeds`, personas) for the operations that call a model."""
         import dataclasses
 
         from workbench.tui.config import LLM_PARAMS, llm_settings, load_config
 
-        fields = {f.name for f in dataclasses.fields(op.Params)}
+        fields = {f.name for f in dataclasses.fields(op.Params)} if op.uses_llm else set()  # map's `model` embeds
         saved = {LLM_PARAMS[k]: v for k, v in llm_settings().items() if LLM_PARAMS[k] in fields}
         section = (load_config().get("params") or {}).get(op.name)
         return {**saved, **(section if isinstance(section, dict) else {})}
