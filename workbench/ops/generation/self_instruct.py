@@ -97,7 +97,7 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
             continue
         task = job.results[rid]["task"]
         why = rule_filter(task)
-        score = pool.max_score(task, stop_at=threshold)
+        score = pool.max_score(task)
         if why is None and score >= threshold:
             why = f"too similar to the pool (ROUGE-L {score:.2f} >= {threshold})"
         if why:
