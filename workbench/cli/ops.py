@@ -89,7 +89,7 @@ def run_command(op, args: argparse.Namespace) -> int:
         params = op.params_from_args(args)
     except (ValueError, OSError) as e:  # a bad value, an unreadable rules / prompt file
         return fail(str(e))
-    ds = load_dataset(args)
+    ds = load_documents(args.paths) if op.documents else load_dataset(args)
     ws = None if getattr(args, "dry_run", False) else open_workspace(args, ds)
     rows, selection = None, None
     if getattr(args, "where", None):
@@ -143,6 +143,19 @@ def run_command(op, args: argparse.Namespace) -> int:
         print(f"{op.name}: {len(res.rejects)} row(s) flagged (--fail-on-{op.fail_on})", file=sys.stderr)
         return 3
     return 0
+
+
+def load_documents(paths: list[str]):
+    """Documents as a dataset of `text` rows; an unreadable one ends the command (exit 1)."""
+    from workbench.data.dataset import Dataset
+    from workbench.data.documents import document_records
+    from workbench.data.errors import DataError
+
+    try:
+        return Dataset.from_records(list(document_records(paths)), sources=paths)
+    except DataError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def _export_after(op, ds, ws, args) -> dict | None:

@@ -81,6 +81,21 @@ PROMPTS: dict[str, str] = {
         "Give a short rationale, then your verdict on the last line exactly as [[A]] if A is "
         "better, [[B]] if B is better, or [[C]] for a tie.{% endif %}"
     ),
+    # documents -> question-answer pairs grounded in one chunk (the Augment toolkit's idea)
+    "docs_qa": (
+        "Below is a passage from a document. Write one {{ kind }} question that a reader can "
+        "answer from the passage alone, then its answer, using only facts the passage states."
+        "{% if followup %} Then write a follow-up question that builds on that answer, and its "
+        "answer, also from the passage alone.{% endif %}\n"
+        "Reply in exactly this format:\nQuestion: <question>\nAnswer: <answer>"
+        "{% if followup %}\nFollow-up: <question>\nFollow-up answer: <answer>{% endif %}"
+        "\n\nPassage:\n{{ chunk }}"
+    ),
+    "docs_grounding": (
+        "Passage:\n{{ chunk }}\n\n{{ exchange }}\n\n"
+        "Is every fact in the answer(s) above stated in the passage? Reply in exactly this format:\n"
+        "Verdict: SUPPORTED or UNSUPPORTED\nReason: <one sentence>"
+    ),
 }
 
 JUDGE_RUBRICS: dict[str, str] = {

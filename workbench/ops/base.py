@@ -252,6 +252,9 @@ class Operation:
     # For CI scripts: the command takes --fail-on-WORD and exits 3 when the run proposes any
     # rejection (a filter's flags, decontamination's hits).
     fail_on: ClassVar[str | None] = None
+    # The command's paths are documents (.txt .md .html .pdf: workbench.data.documents), one
+    # `text` row each, instead of a dataset (`workbench generate from-docs DOCS...`).
+    documents: ClassVar[bool] = False
 
     def params_from_dict(self, data: dict | None) -> Params:
         return self.Params.from_dict(data)

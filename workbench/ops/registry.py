@@ -58,6 +58,8 @@ OPERATIONS: dict[str, Entry] = {
           "branch-solve-merge: plan parts of an answer, solve each, merge; for review"),
     "generate-best-of-n": Entry("workbench.ops.generation.best_of_n:BestOfN", ("generate", "best-of-n"),
           "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"),
+    "generate-from-docs": Entry("workbench.ops.generation.from_docs:FromDocs", ("generate", "from-docs"),
+          "question-answer pairs grounded in documents (.txt .md .html .pdf), checked against each chunk; for review"),
     "score-heuristics": Entry("workbench.ops.heuristics:ScoreHeuristics", ("score-heuristics",),
           "no-model scores: length ratio, lexical diversity (MTLD), prompt complexity, language, PII"),
     "select": Entry("workbench.ops.select:Select", ("select",),
