@@ -96,6 +96,12 @@ PROMPTS: dict[str, str] = {
         "Is every fact in the answer(s) above stated in the passage? Reply in exactly this format:\n"
         "Verdict: SUPPORTED or UNSUPPORTED\nReason: <one sentence>"
     ),
+    # instruction backtranslation (Humpback): the request that a text would be the answer to
+    "backtranslate": (
+        "Below is a text written as the answer to some request from a user. Write the request "
+        "itself: the instruction a user could have given an AI assistant for which this text is "
+        "a good answer. Reply with the instruction only.\n\nText:\n{{ text }}"
+    ),
 }
 
 JUDGE_RUBRICS: dict[str, str] = {
@@ -106,6 +112,12 @@ JUDGE_RUBRICS: dict[str, str] = {
                              "part and constraint.",
     "truthfulness": "1 = mostly fabricated; 3 = some factual errors; 5 = no factual errors or inventions.",
     "overall": "1 = useless or harmful; 3 = acceptable with clear flaws; 5 = an answer an expert would give.",
+    # Humpback's self-curation scale (Li et al. 2023), in our words
+    "answer_quality": "1 = incomplete, vague, off-topic or not an answer to it; 2 = addresses most of it "
+                      "but not directly; 3 = helpful but written from another perspective (a blog post, "
+                      "a web page), not as an assistant's answer; 4 = an assistant's answer, complete "
+                      "and clear, with small room to improve; 5 = a perfect assistant's answer: focused, "
+                      "expert, well organised.",
 }
 
 

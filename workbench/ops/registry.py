@@ -60,6 +60,8 @@ OPERATIONS: dict[str, Entry] = {
           "N answers per prompt, scored by a verifier or the judge; best/worst as a preference pair; for review"),
     "generate-from-docs": Entry("workbench.ops.generation.from_docs:FromDocs", ("generate", "from-docs"),
           "question-answer pairs grounded in documents (.txt .md .html .pdf), checked against each chunk; for review"),
+    "generate-backtranslate": Entry("workbench.ops.generation.backtranslate:Backtranslate", ("generate", "backtranslate"),
+          "instruction backtranslation: write the instruction each text answers, rate it 1-5, keep >= 4; for review"),
     "score-heuristics": Entry("workbench.ops.heuristics:ScoreHeuristics", ("score-heuristics",),
           "no-model scores: length ratio, lexical diversity (MTLD), prompt complexity, language, PII"),
     "select": Entry("workbench.ops.select:Select", ("select",),
