@@ -102,6 +102,29 @@ PROMPTS: dict[str, str] = {
         "itself: the instruction a user could have given an AI assistant for which this text is "
         "a good answer. Reply with the instruction only.\n\nText:\n{{ text }}"
     ),
+    # Auto Evol-Instruct (Zeng et al. 2024): the evolution method is text the optimizer rewrites;
+    # the reply format is ours, appended to every method so a rewrite cannot break it
+    "auto_evol": (
+        "{{ method }}\n\nEnd your reply with a line that starts with \"Final instruction:\" "
+        "followed by the rewritten instruction.\n\nInstruction:\n{{ instruction }}"
+    ),
+    "auto_evol_check": (
+        "An instruction was rewritten to make it more complex. Decide whether the rewrite failed. "
+        "It failed if it is unchanged in substance, copies words of the rewriting method instead "
+        "of being an instruction, refuses, cannot be answered (it needs information it does not "
+        "give, or is not a request), or has constraints that contradict each other.\n\n"
+        "Original:\n{{ original }}\n\nRewritten:\n{{ evolved }}\n\nReply in exactly this format:\n"
+        "Verdict: OK or FAILED\nCategory: none, unchanged, copied, refused, unanswerable or contradicting\n"
+        "Reason: <one sentence>"
+    ),
+    "auto_evol_optimize": (
+        "You improve a method for rewriting instructions into more complex ones. The current "
+        "method:\n<method>\n{{ method }}\n</method>\n\nApplied to a batch of instructions it "
+        "failed on these:\n{% for f in failures %}- {{ f.category }}: {{ f.original | tojson }} became "
+        "{{ f.evolved | tojson }} ({{ f.reason }})\n{% endfor %}\nRewrite the method so that it "
+        "avoids these failures and still makes instructions more complex. Reply with the new "
+        "method only, between <method> and </method>."
+    ),
 }
 
 JUDGE_RUBRICS: dict[str, str] = {

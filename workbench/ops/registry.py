@@ -62,6 +62,8 @@ OPERATIONS: dict[str, Entry] = {
           "question-answer pairs grounded in documents (.txt .md .html .pdf), checked against each chunk; for review"),
     "generate-backtranslate": Entry("workbench.ops.generation.backtranslate:Backtranslate", ("generate", "backtranslate"),
           "instruction backtranslation: write the instruction each text answers, rate it 1-5, keep >= 4; for review"),
+    "generate-auto-evol": Entry("workbench.ops.generation.auto_evol:AutoEvol", ("generate", "auto-evol"),
+          "Auto Evol-Instruct: evolve the evolution method itself, keep the one failing least; for review"),
     "score-heuristics": Entry("workbench.ops.heuristics:ScoreHeuristics", ("score-heuristics",),
           "no-model scores: length ratio, lexical diversity (MTLD), prompt complexity, language, PII"),
     "select": Entry("workbench.ops.select:Select", ("select",),

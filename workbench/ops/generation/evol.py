@@ -57,6 +57,13 @@ def eliminate(parent: str, evolved: str) -> str | None:
     return None
 
 
+def mutation_prompt(mutation: str, instruction: str, overrides: dict | None = None) -> str:
+    """The Evol-Instruct prompt applying one mutation (a DEPTH key or BREADTH) to `instruction`."""
+    if mutation == BREADTH:
+        return render("evol_breadth", overrides, instruction=instruction)
+    return render("evol_depth", overrides, instruction=instruction, method=DEPTH[mutation])
+
+
 def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations: Sequence[str] = MUTATIONS,
            seed: int = 0, concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     unknown = [m for m in mutations if m not in MUTATIONS]
@@ -70,10 +77,7 @@ def evolve(records: Sequence[Record], client, ws, *, rounds: int = 1, mutations:
         current, history = payload["instruction"], []
         for r in range(rounds):
             method = rng.choice(list(mutations))
-            if method == BREADTH:
-                prompt = render("evol_breadth", overrides, instruction=current)
-            else:
-                prompt = render("evol_depth", overrides, instruction=current, method=DEPTH[method])
+            prompt = mutation_prompt(method, current, overrides)
             def survives(text: str, parent: str = current) -> None:  # an eliminated reply is not cached
                 if (why := eliminate(parent, strip_label(text))) is not None:
                     raise GenerationError(why)
