@@ -27,8 +27,8 @@ from workbench.data.record import Record
 from workbench.llm.prompts import render
 from workbench.ops.base import Result, param
 from workbench.ops.generation.common import (
-    GenerationError, LLMOperation, errors_of, instruction, provenance, require_text, rows_with_turns,
-    run_rows, strip_label, usable_answer, with_exchange,
+    GenerationError, LLMOperation, answer_tasks, errors_of, instruction, provenance, require_text, rows_with_turns,
+    run_rows, strip_label, with_exchange,
 )
 from workbench.ops.generation.evol import MUTATIONS, eliminate, mutation_prompt
 from workbench.ops.generation.novelty import Novelty, NoveltyParams
@@ -180,12 +180,7 @@ def auto_evol(records: Sequence[Record], client, ws, *, rounds: int = 2, batch: 
     dropped.update({rid: f"{why} of an instruction seen before" for rid, why in near.items()})
     good = [(rid, ins) for rid, ins in good if rid in set(keep)]
 
-    def answer(task: str) -> dict:
-        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=task)}],
-                              validate=usable_answer)
-        return {"answer": usable_answer(out["text"])}
-
-    ans = run_rows(ws, f"{OP}.answer", good, answer, params={"model": client.describe()}, **job)
+    ans = answer_tasks(ws, f"{OP}.answer", good, client, overrides, params={"model": client.describe()}, **job)
     errors.update(errors_of(ans, [rid for rid, _ in good]))
     rows = []
     for rec in usable:

@@ -38,6 +38,20 @@ def run_rows(ws, name: str, items: Sequence[tuple[str, Any]], fn: Callable[[Any]
     return run_job(ws, name, items, fn, params={**params, "inputs": digest}, concurrency=concurrency, on_event=on_event, cancel=cancel)
 
 
+def answer_tasks(ws, name: str, items: Sequence[tuple[str, str]], client, overrides: dict | None, *, params: dict,
+                 **job):
+    """Answer (row id, task) items with the `answer` prompt as a resumable job; each result is
+    {"answer"}, a reply failing `usable_answer` an error of its row."""
+    from workbench.llm.prompts import render
+
+    def answer(task: str) -> dict:
+        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=task)}],
+                              validate=usable_answer)
+        return {"answer": usable_answer(out["text"])}
+
+    return run_rows(ws, name, items, answer, params=params, **job)
+
+
 def errors_of(job, ids: Iterable[str]) -> dict[str, str]:
     """Every row id that has no result, with its error (a cancelled job's unstarted rows too)."""
     out = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from workbench.ops.base import param
 from workbench.ops.generation.common import LLMOperation, LLMParams
 from workbench.ops.generation.common import (
-    errors_of, instruction, require_text, run_rows, strip_label, usable_answer,
+    answer_tasks, errors_of, instruction, require_text, run_rows, strip_label,
 )
 from workbench.ops.generation.rouge import RougePool
 
@@ -106,14 +106,9 @@ def self_instruct(seeds: Sequence[Record], client, ws, *, n: int = 10, k: int = 
         pool.add(task)
         kept.append((rid, task, score))
 
-    def answer(task: str) -> dict:
-        out = client.complete([{"role": "user", "content": render("answer", overrides, instruction=task)}],
-                              validate=usable_answer)
-        return {"answer": usable_answer(out["text"])}
-
-    ans = run_rows(ws, f"{OP}.answer", [(rid, task) for rid, task, _ in kept], answer,
-                   params={"model": client.describe(), "tasks": [t for _, t, _ in kept]},
-                   concurrency=concurrency, on_event=on_event, cancel=cancel)
+    ans = answer_tasks(ws, f"{OP}.answer", [(rid, task) for rid, task, _ in kept], client, overrides,
+                       params={"model": client.describe(), "tasks": [t for _, t, _ in kept]},
+                       concurrency=concurrency, on_event=on_event, cancel=cancel)
     errors.update(errors_of(ans, [rid for rid, _, _ in kept]))
     rows = []
     for i, (rid, task, score) in enumerate(kept):
