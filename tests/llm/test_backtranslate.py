@@ -48,7 +48,7 @@ def test_backtranslate_keeps_high_rated_pairs(make_client, ws):
     assert res.dropped["t1"].startswith("rated 2 < 4 (spam, not an answer)")
     assert "near-copy (ROUGE-L 1.00 >= 0.7) of an instruction seen before" in res.dropped["t4"]
     assert "refused" in res.errors["t2"] and "no text to backtranslate" in res.errors["t3"]
-    assert "no 'Rating:'" in res.errors["t5"]
+    assert "no rating in the judge's reply" in res.errors["t5"]
     assert len(res.rows) + len(res.dropped) + len(res.errors) == len(TEXTS)
     assert ws.signal_values("backtranslate.rating") == {"t0": 5.0, "t1": 2.0, "t4": 5.0}
 
