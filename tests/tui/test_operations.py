@@ -149,8 +149,18 @@ def _many_rows(n: int):
 
 
 @pytest.mark.parametrize("name", ["dedup-minhash", "filter"])
-async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_app, ws, name, wait_for_operation):
+async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_app, ws, name, wait_for_operation,
+                                                                          monkeypatch):
     """issue 12: `c` on a running dedup still saved its proposals; a cancelled filter said "failed"."""
+    import threading
+
+    from workbench.ops import registry
+
+    # The real operation, held at its start until `c` is pressed: on a quiet machine it would
+    # otherwise finish 20,000 rows before the key arrives.
+    op, gate = registry.get(name), threading.Event()
+    real = op.run
+    monkeypatch.setattr(op, "run", lambda *a, **kw: (gate.wait(60), real(*a, **kw))[1])
     app = make_app(dataset=_many_rows(20_000))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -163,6 +173,7 @@ async def test_c_in_the_jobs_pane_cancels_saves_nothing_and_says_cancelled(make_
         jobs.query_one("#jobs-list").highlighted = list(jobs.events).index(f"op:{name}")
         await pilot.press("c")  # long before 20,000 rows are done
         assert jobs.events[f"op:{name}"][1] in ("running", "cancelled"), "it ended before it could be cancelled"
+        gate.set()
         await wait_for_operation(pilot, name)
         assert jobs.events[f"op:{name}"][:2] == (name, "cancelled")
         assert [(h.name, h.status) for h in app.session.runner.handles] == [(name, "cancelled")]  # what the pane lists
