@@ -16,7 +16,7 @@ import pytest
 from workbench.data.dataset import Dataset
 from workbench.data.errors import DataError
 from workbench.data.splits import split_of
-from workbench.store.export import Split, export
+from workbench.store.export import export
 from workbench.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ def test_export_writes_a_file_per_split_and_merges_only_when_asked(tmp_path, lay
         merged = export(ds, ws, "openai", tmp_path / "out" / "all.jsonl", merge_splits=True)
         assert [f["rows"] for f in merged["files"]] == [sum(want.values())]
         with pytest.raises(ValueError, match="has its own splits"):
-            export(ds, ws, "openai", tmp_path / "out" / "x.jsonl", split=Split(test_size=0.5))
+            export(ds, ws, "openai", tmp_path / "out" / "x.jsonl", test_ids={ds.ids[0]})
         with pytest.raises(ValueError, match="standard output takes one"):
             export(ds, ws, "openai", "-")
 

@@ -204,7 +204,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.data.formats.base import RowError
-    from workbench.store.export import Split, export
+    from workbench.handoff.splits import Split, test_ids
+    from workbench.store.export import export
     from workbench.store.progress import cli_progress
 
     if not args.to and not args.trainer:
@@ -230,8 +231,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                                      split=split, signals=signals, chat_template=template, progress=bar,
                                      merge_splits=args.merge_splits)
             else:
+                ids = test_ids(ds, ws, split, args.only, args.kind) if split else None
                 summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar, kind=args.kind,
-                                 signals=signals, split=split, merge_splits=args.merge_splits)
+                                 signals=signals, test_ids=ids, merge_splits=args.merge_splits)
         except BrokenPipeError:
             raise  # a reader of stdout that stopped early (head) is not a failure
         except (OSError, ValueError, RowError) as e:

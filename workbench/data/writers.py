@@ -38,6 +38,14 @@ def container(out: str | os.PathLike) -> str:
     raise ValueError(f"{out}: the output's suffix names its container; use one of {', '.join(CONTAINERS)} (or - for standard output)")
 
 
+def split_path(out: str, split: str) -> str:
+    """`data.jsonl`, "validation" -> `data.validation.jsonl` (a .gz suffix stays last too)."""
+    p = Path(out)
+    suffixes = "".join(p.suffixes[-2:]) if p.name.endswith(".gz") else p.suffix
+    stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
+    return str(p.with_name(f"{stem}.{split}{suffixes}"))
+
+
 def write_records(records: Iterable[Record], to: str, out: str | os.PathLike,
                   encoder: Callable[[Record], tuple[dict, list[str]]] | None = None) -> dict:
     """Write `records` in format `to` to `out`; returns {"rows": n, "lost": [{"row", "what"}]}.

@@ -8,7 +8,8 @@ from typing import Callable
 
 from workbench.atomic import write_text_atomic
 from workbench.handoff import trainers
-from workbench.store.export import Split, export, kept_kinds, kinds_text
+from workbench.handoff.splits import Split, test_ids
+from workbench.store.export import export, kept_kinds, kinds_text
 
 
 def export_for(ds, ws, trainer: str, out_dir: str | Path, *, name: str = "workbench", kind: str | None = None,
@@ -37,7 +38,8 @@ def export_for(ds, ws, trainer: str, out_dir: str | Path, *, name: str = "workbe
     # TRL's loader (datasets) reads a folder and takes the splits from the file names.
     data = folder / ("data.jsonl" if trainer == "trl" else f"{name}.jsonl")
     folder.mkdir(parents=True, exist_ok=True)
-    summary = export(ds, ws, p.to, data, only, progress, kind=kind, signals=signals, split=split,
+    ids = test_ids(ds, ws, split, only, kind) if split else None
+    summary = export(ds, ws, p.to, data, only, progress, kind=kind, signals=signals, test_ids=ids,
                      encoder=p.encoder, merge_splits=merge_splits)
     files = {f["split"]: f["out"] for f in summary["files"]}
     # the dataset's own splits (workbench.data.splits) may name evaluation rows "validation"

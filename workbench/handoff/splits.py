@@ -12,9 +12,29 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable
 
 from workbench.data.record import Record, view_text
+
+
+@dataclass
+class Split:
+    """A new train/test split: `test_size` (a fraction) or `test_rows` (a count), with a seed."""
+    test_size: float | None = None
+    test_rows: int | None = None
+    seed: int = 0
+
+
+def test_ids(ds, ws, split: Split, only: str = "not-rejected", kind: str | None = None) -> set[str]:
+    """The ids of the exported rows (decisions applied, of `kind` if given) that go to the test
+    side, stratified by source and by the latest topic map's topics when there is one.
+    Raises ValueError for a size that leaves either side empty."""
+    from workbench.store.export import kept_records
+
+    total = sum(1 for _ in kept_records(ds, ws, only, kind))
+    n_test = test_count(total, split.test_size, split.test_rows)
+    return assign(kept_records(ds, ws, only, kind), n_test, seed=split.seed, strata=ws.signal_values("topic") or None)
 
 
 def test_count(total: int, test_size: float | None, test_rows: int | None) -> int:
@@ -75,18 +95,3 @@ def _quotas(sizes: dict[tuple, int], n_test: int, total: int) -> dict[tuple, int
     for s in sorted(exact, key=lambda s: (-(exact[s] - quotas[s]), s))[:left]:
         quotas[s] += 1
     return quotas
-
-
-def split_names(out: str) -> tuple[str, str]:
-    """`data.jsonl` -> (`data.train.jsonl`, `data.test.jsonl`); the suffixes stay last."""
-    return split_path(out, "train"), split_path(out, "test")
-
-
-def split_path(out: str, split: str) -> str:
-    """`data.jsonl`, "validation" -> `data.validation.jsonl` (a .gz suffix stays last too)."""
-    from pathlib import Path
-
-    p = Path(out)
-    suffixes = "".join(p.suffixes[-2:]) if p.name.endswith(".gz") else p.suffix
-    stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
-    return str(p.with_name(f"{stem}.{split}{suffixes}"))

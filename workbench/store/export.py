@@ -11,7 +11,6 @@ source never puts a decision on another row's content.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -22,18 +21,9 @@ KINDS = ("sft", "preference", "kto", "text")
 MIXED_KINDS_OK = ("openai",)
 
 
-@dataclass
-class Split:
-    """A train/test split: `test_size` (a fraction) or `test_rows` (a count), with a seed.
-    See workbench.handoff.splits for how rows are grouped and stratified."""
-    test_size: float | None = None
-    test_rows: int | None = None
-    seed: int = 0
-
-
 def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
            progress: Callable[[int], None] | None = None, *, kind: str | None = None,
-           signals: list[str] | None = None, split: Split | None = None,
+           signals: list[str] | None = None, test_ids: set[str] | None = None,
            encoder=None, merge_splits: bool = False) -> dict:
     """Write the curated rows of `ds` to `out` in format `to`; returns a summary:
     {"out", "format", "only", "kind", "total", "rows", "kinds": {kind: rows written},
@@ -46,7 +36,8 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     another kind than `kind`.
 
     `signals`: workspace signal names (`NAME` or `OP.NAME`, or "all") added to each row as
-    columns. `split`: write `NAME.train.SUFFIX` and `NAME.test.SUFFIX` instead of `out`.
+    columns. `test_ids`: the rows of a new test split (workbench.handoff.splits.test_ids):
+    write `NAME.train.SUFFIX` and `NAME.test.SUFFIX` instead of `out`.
     A dataset whose sources are named splits (a DatasetDict, hub shards, train/test files:
     workbench.data.splits) is written one file per split, `NAME.SPLIT.SUFFIX`, so test rows
     never join the training rows, unless `merge_splits`.
@@ -54,7 +45,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     Raises ValueError for an unknown option, a suffix that disagrees with `to`, rows of
     several kinds in a format that holds one (naming how many of each), or an output that
     would overwrite a source."""
-    from workbench.data.writers import container, write_records
+    from workbench.data.writers import container, split_path, write_records
     from workbench.store.reconcile import reconcile
 
     if only not in ONLY:
@@ -73,7 +64,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     columns = _signal_columns(ws, signals or [])
     copies = mix_copies(ws)
 
-    # A first pass over what is kept: the kinds it holds, and the split when one is asked.
+    # A first pass over what is kept: the kinds it holds.
     kinds: Counter[str] = Counter()
     for batch in ds.iter_batches(2048):
         kinds.update(rec["kind"] for rec in batch if decide(rec) is None)
@@ -84,22 +75,15 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     own = {} if merge_splits else getattr(ds, "splits", {})
     names = list(dict.fromkeys(own.values()))
     if len(names) > 1:
-        if split is not None:
+        if test_ids is not None:
             raise ValueError(f"the dataset has its own splits ({', '.join(names)}); a new test split would mix "
                              "them: export them as they are, or one with --split NAME")
         if str(out) == "-":
             raise ValueError(f"the dataset has splits ({', '.join(names)}): standard output takes one; "
                              "choose it with --split NAME (or --merge-splits)")
-        from workbench.handoff.splits import split_path
-
         files = [(n, split_path(str(out), n), lambda rec, n=n: own.get(rec["source"]) == n) for n in names]
-    elif split is not None:
-        from workbench.handoff import splits
-
-        n_test = splits.test_count(sum(kinds.values()), split.test_size, split.test_rows)
-        kept = (rec for batch in ds.iter_batches(2048) for rec in batch if decide(rec) is None)
-        test_ids = splits.assign(kept, n_test, seed=split.seed, strata=_topics(ws))
-        train_out, test_out = splits.split_names(str(out))
+    elif test_ids is not None:
+        train_out, test_out = split_path(str(out), "train"), split_path(str(out), "test")
         files = [("train", train_out, lambda rec: rec["id"] not in test_ids),
                  ("test", test_out, lambda rec: rec["id"] in test_ids)]
 
@@ -161,16 +145,19 @@ def _rules(ws, only: str, kind: str | None) -> Callable[[dict], str | None]:
     return decide
 
 
-def kept_kinds(ds, ws, only: str = "not-rejected") -> Counter:
-    """How many rows of each kind an export would keep (decisions reconciled first)."""
+def kept_records(ds, ws, only: str = "not-rejected", kind: str | None = None) -> Iterator[dict]:
+    """The records an export would keep, in file order (decisions reconciled first)."""
     from workbench.store.reconcile import reconcile
 
     reconcile(ds, ws)
-    decide = _rules(ws, only, None)
-    kinds: Counter[str] = Counter()
+    decide = _rules(ws, only, kind)
     for batch in ds.iter_batches(2048):
-        kinds.update(rec["kind"] for rec in batch if decide(rec) is None)
-    return kinds
+        yield from (rec for rec in batch if decide(rec) is None)
+
+
+def kept_kinds(ds, ws, only: str = "not-rejected") -> Counter:
+    """How many rows of each kind an export would keep (decisions reconciled first)."""
+    return Counter(rec["kind"] for rec in kept_records(ds, ws, only))
 
 
 def kinds_text(kinds: Counter) -> str:
@@ -208,8 +195,3 @@ def _with_signals(rec: dict, columns: dict[str, dict]) -> dict:
     for name, values in columns.items():
         meta[name] = values.get(rec["id"])
     return {**rec, "meta": meta}
-
-
-def _topics(ws) -> dict[str, str] | None:
-    """Row id -> topic label from the latest topic map, to stratify splits by it."""
-    return ws.signal_values("topic") or None
