@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from children import median_cpu, run_script, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -102,28 +102,11 @@ def child(mode: str, data: str, bench: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t, "rows": sorted(rows)}))
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def _child(mode: str, data: str, bench: str) -> dict:
-    cpu = _cpu()
-    out = subprocess.run([sys.executable, __file__, mode, data, bench], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
-
-
 def _cli(data: str, bench: str, report: str) -> dict:
-    t, cpu = time.perf_counter(), _cpu()
-    subprocess.run([sys.executable, "-m", "workbench", "decontam", data, "--against", bench + ":question",
-                    "--dry-run", "--report", report], check=True, capture_output=True)
-    dt, cpu = time.perf_counter() - t, _cpu() - cpu
+    dt, cpu = timed([sys.executable, "-m", "workbench", "decontam", data, "--against", bench + ":question",
+                    "--dry-run", "--report", report])
     rows = {int(r.rsplit(":", 1)[1]) for r in {h["row"] for h in json.loads(Path(report).read_text())["hits"]}}
     return {"seconds": dt, "cpu_seconds": cpu, "rows": sorted(rows)}
-
-
-def _median_cpu(runs: list[dict]) -> float:
-    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -135,8 +118,8 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"cli": [], "lib": [], "polars": []}
         for _ in range(REPS):
             runs["cli"].append(_cli(data, bench, report))
-            runs["polars"].append(_child("polars", data, bench))
-            runs["lib"].append(_child("lib", data, bench))
+            runs["polars"].append(run_script(__file__, "polars", data, bench))
+            runs["lib"].append(run_script(__file__, "lib", data, bench))
     rate = {k: statistics.median(mb / r["seconds"] for r in v) for k, v in runs.items()}
     found = set(runs["cli"][-1]["rows"])
     print(json.dumps({
@@ -149,8 +132,8 @@ def main() -> None:
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_mb_per_cpu_s": round(statistics.median(mb / r["cpu_seconds"] for r in runs["cli"]), 2),
         # Whole processes' CPU (start-up, imports and reading included on every side).
-        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
-        "polars_cpu_over_cli_cpu": round(_median_cpu(runs["polars"]) / _median_cpu(runs["cli"]), 2),
+        "cli_cpu_over_lib_cpu": round(median_cpu(runs["cli"]) / median_cpu(runs["lib"]), 2),
+        "polars_cpu_over_cli_cpu": round(median_cpu(runs["polars"]) / median_cpu(runs["cli"]), 2),
         "polars_numpy_mb_per_s": round(rate["polars"], 2),
         "cli_over_polars": round(rate["cli"] / rate["polars"], 2),
         "cli_time_over_lib": round(rate["lib"] / rate["cli"], 2),

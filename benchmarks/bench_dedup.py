@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from children import median_cpu, run_script, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -118,30 +118,13 @@ def child(mode: str, path: str) -> None:
     raise SystemExit(f"unknown mode {mode}")
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def _run_child(mode: str, path: str) -> dict:
-    cpu = _cpu()
-    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
-
-
 def _run_cli(path: str, report: str, env: dict) -> dict:
-    t, cpu = time.perf_counter(), _cpu()
-    subprocess.run([sys.executable, "-m", "workbench", "dedup", path, "--method", "minhash", "--dry-run",
-                    "--report", report], check=True, capture_output=True, env=env)
-    dt, cpu = time.perf_counter() - t, _cpu() - cpu
+    dt, cpu = timed([sys.executable, "-m", "workbench", "dedup", path, "--method", "minhash", "--dry-run",
+                    "--report", report], env=env)
     rep = json.loads(Path(report).read_text())
     ids = {f"{Path(path).name}:{i}": i for i in range(N)}
     clusters = [[ids[m] for m in c["members"]] for c in rep["clusters"]]
     return {"seconds": dt, "cpu_seconds": cpu, "docs": rep["rows"], "clusters": clusters}
-
-
-def _median_cpu(runs: list[dict]) -> float:
-    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -160,9 +143,9 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"cli": [], "lib": [], "rensa": []}
         for _ in range(REPS):  # alternated, so a busy moment hurts both
             runs["cli"].append(_run_cli(path, os.path.join(d, "r.json"), env))
-            runs["rensa"].append(_run_child("rensa", path))
-            runs["lib"].append(_run_child("lib", path))
-        sketch = _run_child("datasketch", path)
+            runs["rensa"].append(run_script(__file__, "rensa", path))
+            runs["lib"].append(run_script(__file__, "lib", path))
+        sketch = run_script(__file__, "datasketch", path)
     rate = {k: statistics.median(r["docs"] / r["seconds"] for r in v) for k, v in runs.items()}
     rate["datasketch"] = sketch["docs"] / sketch["seconds"]
     quality = {k: _scores(v[-1]["clusters"], v[-1]["docs"], pairs) for k, v in runs.items()}
@@ -176,8 +159,8 @@ def main() -> None:
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_docs_per_cpu_s": round(statistics.median(r["docs"] / r["cpu_seconds"] for r in runs["cli"])),
         # Whole processes' CPU (start-up, imports and reading included on every side).
-        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
-        "rensa_cpu_over_cli_cpu": round(_median_cpu(runs["rensa"]) / _median_cpu(runs["cli"]), 2),
+        "cli_cpu_over_lib_cpu": round(median_cpu(runs["cli"]) / median_cpu(runs["lib"]), 2),
+        "rensa_cpu_over_cli_cpu": round(median_cpu(runs["rensa"]) / median_cpu(runs["cli"]), 2),
         "rensa_docs_per_s": round(rate["rensa"]),
         "datasketch_bulk_docs_per_s": round(rate["datasketch"]),
         "datasketch_docs": sketch["docs"],

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from children import median_cpu, run_script, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -79,28 +79,11 @@ def child(mode: str, path: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t, "rows": sorted(rows)}))
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def _child(mode: str, path: str) -> dict:
-    cpu = _cpu()
-    out = subprocess.run([sys.executable, __file__, mode, path], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=_cpu() - cpu)
-
-
 def _cli(path: str, report: str, ids: dict[str, int]) -> dict:
-    t, cpu = time.perf_counter(), _cpu()
-    subprocess.run([sys.executable, "-m", "workbench", "dedup", path, "--method", "exact", "--dry-run",
-                    "--report", report], check=True, capture_output=True)
-    dt, cpu = time.perf_counter() - t, _cpu() - cpu
+    dt, cpu = timed([sys.executable, "-m", "workbench", "dedup", path, "--method", "exact", "--dry-run",
+                    "--report", report])
     rows = {ids[m] for c in json.loads(Path(report).read_text())["clusters"] for m in c["members"]}
     return {"seconds": dt, "cpu_seconds": cpu, "rows": sorted(rows)}
-
-
-def _median_cpu(runs: list[dict]) -> float:
-    return statistics.median(r["cpu_seconds"] for r in runs)
 
 
 def main() -> None:
@@ -114,8 +97,8 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"cli": [], "lib": [], "polars": []}
         for _ in range(REPS):
             runs["cli"].append(_cli(path, report, ids))
-            runs["polars"].append(_child("polars", path))
-            runs["lib"].append(_child("lib", path))
+            runs["polars"].append(run_script(__file__, "polars", path))
+            runs["lib"].append(run_script(__file__, "lib", path))
     rate = {k: statistics.median(N / r["seconds"] for r in v) for k, v in runs.items()}
     ours = set(runs["cli"][-1]["rows"])
     print(json.dumps({
@@ -126,8 +109,8 @@ def main() -> None:
         # Per second of CPU (all threads, start-up included): what a busy shared machine cannot blur.
         "ours_cli_rows_per_cpu_s": round(statistics.median(N / r["cpu_seconds"] for r in runs["cli"])),
         # Whole processes' CPU (start-up, imports and reading included on every side).
-        "cli_cpu_over_lib_cpu": round(_median_cpu(runs["cli"]) / _median_cpu(runs["lib"]), 2),
-        "polars_cpu_over_cli_cpu": round(_median_cpu(runs["polars"]) / _median_cpu(runs["cli"]), 2),
+        "cli_cpu_over_lib_cpu": round(median_cpu(runs["cli"]) / median_cpu(runs["lib"]), 2),
+        "polars_cpu_over_cli_cpu": round(median_cpu(runs["polars"]) / median_cpu(runs["cli"]), 2),
         "polars_rows_per_s": round(rate["polars"]),
         "cli_over_polars": round(rate["cli"] / rate["polars"], 2),
         "cli_time_over_lib": round(rate["lib"] / rate["cli"], 2),
