@@ -69,6 +69,8 @@ def test_temperature_flattens_towards_uniform_and_draws_are_reproducible(tmp_pat
     with Workspace.for_dataset(two_sources, tmp_path / "ws.sqlite") as ws:
         natural = _run(two_sources, ws, total=35, temperature=1.0, tokenizer="none").report["composition"]
         assert sorted(c["rows"] for c in natural.values()) == [5, 30]
+        whole = _run(two_sources, ws, total=70, temperature=1.0, tokenizer="none").report
+        assert whole["repeated"] == {}  # every row once: nothing is repeated
         flat = _run(two_sources, ws, total=35, temperature=100.0, tokenizer="none").report["composition"]
         assert sorted(c["rows"] for c in flat.values()) == [17, 18]
         a = _run(two_sources, ws, total=20, seed=3, tokenizer="none")
@@ -123,3 +125,16 @@ def test_mix_command_takes_path_weights_and_writes_the_mixture(tmp_path, capsys)
     with W.open(tmp_path / "ws.sqlite") as ws:
         run = next(r for r in ws.runs() if r["op"] == "mix")
     assert run["params"]["weights"] == ["a.jsonl:3", "b.jsonl:1"] and run["params"]["total"] == 16
+
+
+def test_ids_shared_by_two_sources_are_refused(tmp_path):
+    # Rows with their own "id" field, the same in both files: a mix (decisions by id) cannot tell them apart.
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_text("".join(
+            json.dumps({"id": f"r{i}", "instruction": f"{name} task {i}", "input": "", "output": "x"}) + "\n"
+            for i in range(3)))
+    ds = Dataset.open([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")])
+    with Workspace.for_dataset(ds, tmp_path / "ws.sqlite") as ws:
+        with pytest.raises(ValueError, match="row id 'r0' names two rows .a.jsonl and b.jsonl."):
+            registry.get("mix").run(ds, registry.get("mix").params_from_dict({"total": 4, "tokenizer": "none"}),
+                                    Context(ws=ws))

@@ -122,9 +122,15 @@ class Mix(Operation):
         texts: dict[str, list[str]] = defaultdict(list)
         from workbench.data.record import full_text
 
+        where: dict[str, str] = {}  # row id -> its source, to refuse ids that name two rows
         for batch in records_of(ds, rows):
             ctx.check()
             for rec in batch:
+                if rec["id"] in where:
+                    raise ValueError(f"row id {rec['id']!r} names two rows ({Path(where[rec['id']]).name} and "
+                                     f"{Path(rec.get('source') or '').name}): a mix draws rows by id, so each row "
+                                     "needs its own; give the sources distinct ids (or none: then ids are FILE:ROW)")
+                where[rec["id"]] = rec.get("source") or ""
                 g = _group(rec, params.by, topics)
                 groups[g].append(rec["id"])
                 texts[g].append(full_text(rec))
@@ -143,7 +149,7 @@ class Mix(Operation):
             drawn = set(rng.sample(ids, rest))
             for rid in ids:
                 copies[rid] = full + (rid in drawn)
-            if full:
+            if want[g] > len(ids):
                 repeated[g] = want[g] - len(ids)
         tokens = _token_counts(texts, params.tokenizer)
         composition = {g: {"available": sizes[g], "rows": want[g],
