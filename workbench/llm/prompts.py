@@ -70,6 +70,47 @@ PROMPTS: dict[str, str] = {
         "Reply in exactly this format:\nRationale: <one or two sentences>\n"
         "Rating: <a number from 1 to 5>{% endif %}"
     ),
+    # DEITA (Liu et al. 2024): its scorers learned from a judge that scored a seed and its evolved
+    # variants side by side; here the variants are a fixed ladder the row is placed on (1-6)
+    "deita_complexity": (
+        "Rate how complex the user request below is, on a scale of 1 to 6. Complexity is what "
+        "answering it demands: the constraints it sets, how deep and specific it goes, and how many "
+        "steps of reasoning it needs. Here is one request rewritten into ever harder variants, one "
+        "per score; place the request on this ladder, whatever its topic:\n"
+        "1: Write a poem.\n"
+        "2: Write a short poem about the sea.\n"
+        "3: Write a four-line rhyming poem about the sea at night.\n"
+        "4: Write a four-line rhyming poem about the sea at night, in iambic meter, without the word \"water\".\n"
+        "5: Write two four-line rhyming poems about the sea at night, one hopeful and one grieving, in iambic "
+        "meter, without the word \"water\", and explain how the meter serves each mood.\n"
+        "6: Write two four-line rhyming poems about the sea at night, one hopeful and one grieving, in iambic "
+        "meter, without the word \"water\"; scan every line, explain how the meter serves each mood, and "
+        "compare the two with a sonnet of your choice by a named poet, citing lines.\n\n"
+        "Request:\n{{ instruction }}\n\n"
+        "{% if structured %}Reply with a JSON object: {\"rationale\": \"<one sentence>\", "
+        "\"rating\": <a whole number from 1 to 6>}{% else %}"
+        "Reply in exactly this format:\nRationale: <one sentence>\nRating: <a number from 1 to 6>{% endif %}"
+    ),
+    "deita_quality": (
+        "Rate the quality of the response to the question below, on a scale of 1 to 6. Quality is "
+        "how helpful, relevant, accurate, deep and detailed the response is for this question. Here "
+        "is one question with responses of rising quality, one per score; place the response on "
+        "this ladder, whatever its topic:\n"
+        "Question: How do I keep a basil plant alive indoors?\n"
+        "1: Basil is a herb.\n"
+        "2: Water it.\n"
+        "3: Put it in a sunny window and water it when the soil is dry.\n"
+        "4: Give it 6 or more hours of sun in a south-facing window, water when the top 2 cm of soil "
+        "is dry, and use a pot that drains.\n"
+        "5: As 4, and pinch off the tops above a leaf pair so it branches, remove flower buds, and "
+        "keep it away from cold drafts below 10 degrees C.\n"
+        "6: As 5, and explain why (flowering ends leaf growth, roots rot in standing water), name the "
+        "signs of too little light or too much water, and say when to repot or use a grow light.\n\n"
+        "Question:\n{{ instruction }}\n\nResponse:\n{{ response }}\n\n"
+        "{% if structured %}Reply with a JSON object: {\"rationale\": \"<one sentence>\", "
+        "\"rating\": <a whole number from 1 to 6>}{% else %}"
+        "Reply in exactly this format:\nRationale: <one sentence>\nRating: <a number from 1 to 6>{% endif %}"
+    ),
     # pairwise comparison, MT-Bench style; run in both orders by the caller
     "pairwise": (
         "Compare two responses to the instruction below and decide which one is better "

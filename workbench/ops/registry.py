@@ -66,6 +66,9 @@ OPERATIONS: dict[str, Entry] = {
           "Auto Evol-Instruct: evolve the evolution method itself, keep the one failing least; for review"),
     "score-heuristics": Entry("workbench.ops.heuristics:ScoreHeuristics", ("score-heuristics",),
           "no-model scores: length ratio, lexical diversity (MTLD), prompt complexity, language, PII"),
+    "score-deita": Entry("workbench.ops.generation.deita:ScoreDeita", ("score-deita",),
+          "DEITA complexity (of the instruction) and quality (of the answer), 1-6 by an LLM judge; "
+          "deita.score = their product"),
     "select": Entry("workbench.ops.select:Select", ("select",),
           "choose the best N rows by a score, skipping near-duplicates of chosen ones (DEITA); "
           "the rest proposed rejected"),

@@ -30,9 +30,16 @@ ASPECTS = ("helpfulness", "honesty", "instruction_following", "truthfulness", "o
 DEFAULT_ASPECTS = ASPECTS[:4]
 STRUCTURED = ("auto", "on", "off")
 
-RATING_SCHEMA = {"type": "json_schema", "json_schema": {"name": "judge_rating", "strict": True, "schema": {
-    "type": "object", "additionalProperties": False, "required": ["rationale", "rating"],
-    "properties": {"rationale": {"type": "string"}, "rating": {"type": "integer", "enum": [1, 2, 3, 4, 5]}}}}}
+
+def rating_schema(high: int = 5) -> dict:
+    """The JSON-schema `response_format` of a rationale and a whole rating 1..`high`."""
+    return {"type": "json_schema", "json_schema": {"name": "judge_rating", "strict": True, "schema": {
+        "type": "object", "additionalProperties": False, "required": ["rationale", "rating"],
+        "properties": {"rationale": {"type": "string"},
+                       "rating": {"type": "integer", "enum": list(range(1, high + 1))}}}}}
+
+
+RATING_SCHEMA = rating_schema(5)
 
 
 def supports_schema(client) -> bool:
@@ -72,11 +79,18 @@ def judge_messages(aspect: str, task: str, response: str, overrides: dict | None
 
 def rate(client, aspect: str, task: str, response: str, overrides: dict | None = None, *,
          rubric: str | None = None, structured: bool = False) -> tuple[float, str]:
-    """One aspect's rating of one response. Greedy decoding: a judge should be repeatable."""
-    fmt = {"response_format": RATING_SCHEMA} if structured else {}
-    out = client.complete(judge_messages(aspect, task, response, overrides, rubric=rubric, structured=structured),
-                          temperature=0.0, n=1, validate=parse_rating, **fmt)
-    return parse_rating(out["text"])
+    """One aspect's rating of one response."""
+    return ask_rating(client, judge_messages(aspect, task, response, overrides, rubric=rubric,
+                                             structured=structured), structured=structured)
+
+
+def ask_rating(client, messages: list[dict], *, high: int = 5, structured: bool = False) -> tuple[float, str]:
+    """(rating 1..`high`, rationale) of the judge's reply to `messages`; VerdictError when the
+    reply has no usable rating (such a reply is not cached). Greedy decoding: a judge should
+    be repeatable."""
+    fmt = {"response_format": rating_schema(high)} if structured else {}
+    out = client.complete(messages, temperature=0.0, n=1, validate=lambda t: parse_rating(t, 1, high), **fmt)
+    return parse_rating(out["text"], 1, high)
 
 
 def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEFAULT_ASPECTS,

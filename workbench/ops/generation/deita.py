@@ -1,0 +1,110 @@
+"""DEITA's two scores by prompt to a judge model (Liu et al., 2024, "What Makes Good Data for
+Alignment? A Comprehensive Study of Automatic Data Selection in Instruction Tuning").
+
+DEITA trains its complexity and quality scorers on a judge's scores of a seed and its evolved
+variants, shown side by side and ranked (Evol Complexity: instructions deepened by added
+constraints, concreteness and reasoning steps; Evol Quality: responses made more helpful,
+relevant, deep, creative and detailed), on a 1-6 scale. We ask the judge directly, and keep
+the side-by-side ranking in the prompt: each prompt shows one fixed ladder of six evolved
+variants, one per score, and asks where the row falls on it (workbench.llm.prompts
+`deita_complexity` / `deita_quality`; replaceable with --prompt NAME=FILE).
+
+Per row (the last user turn and the answer after it, the chosen side of a pair):
+- `deita.complexity`: 1-6, of the instruction alone;
+- `deita.quality`: 1-6, of the response to that instruction;
+- `deita.score`: their product, DEITA's evol score, which `select --by deita` ranks by;
+- `deita.rationale`: {complexity, quality} the judge's reasons.
+A reply without a usable 1-6 rating is an error of that row (quoted), never a null; the rest
+of the batch goes on. The default judge is the embedded local model (offline, small: expect
+errors and coarse scores; a stronger judge via --model / --api-base).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from workbench.data.record import Record
+from workbench.llm.prompts import render
+from workbench.ops.base import ParamError, Result, param
+from workbench.ops.generation.common import (
+    GenerationError, LLMOperation, LLMParams, answer, errors_of, instruction, rows_with_turns, run_rows,
+)
+from workbench.ops.generation.judge import STRUCTURED, ask_rating, use_structured
+
+OP = "score-deita"
+SCALE = 6
+SCORES = ("complexity", "quality")
+
+
+def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str] = SCORES, structured: str = "auto",
+                 concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
+    """Rate every row's complexity and/or quality 1-6 (signals above). Rows without a user
+    turn, or without an answer when quality is asked, are errors; so are unusable replies."""
+    scores = [s for s in SCORES if s in scores]
+    as_json = use_structured(client, structured)
+
+    def run(payload: dict) -> dict:
+        ratings, why = {}, {}
+        for s in scores:
+            variables = {"instruction": payload["instruction"]}
+            if s == "quality":
+                variables["response"] = payload["answer"]
+            msgs = [{"role": "user", "content": render(f"deita_{s}", overrides, structured=as_json, **variables)}]
+            try:
+                ratings[s], why[s] = ask_rating(client, msgs, high=SCALE, structured=as_json)
+            except GenerationError as e:
+                raise GenerationError(f"{s}: {e}") from None
+        return {"ratings": ratings, "rationales": why}
+
+    usable, errors = rows_with_turns(records, need_answer="quality" in scores)
+    items = [(r["id"], {"instruction": instruction(r), **({"answer": answer(r)} if "quality" in scores else {})})
+             for r in usable]
+    job = run_rows(ws, OP, items, run, params={"model": client.describe(), "scores": scores, "structured": as_json,
+                                                "overrides": overrides or {}},
+                   concurrency=concurrency, on_event=on_event, cancel=cancel)
+    errors.update(errors_of(job, [rid for rid, _ in items]))
+    signals = []
+    for rid, res in job.results.items():
+        r = res["ratings"]
+        signals += [(rid, f"deita.{s}", v) for s, v in r.items()]
+        if len(r) == 2:
+            signals.append((rid, "deita.score", r["complexity"] * r["quality"]))
+        signals.append((rid, "deita.rationale", res["rationales"]))
+    rows = [r for r in usable if r["id"] in job.results]
+    return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
+                  usage=dict(client.usage), report={"structured": as_json})
+
+
+@dataclass
+class DeitaParams(LLMParams):
+    scores: list[str] = param(factory=lambda: list(SCORES), help="which DEITA scores: complexity, quality or both")
+    structured: str = param("auto", choices=STRUCTURED,
+                            help="JSON-schema output: auto (where the provider supports it), on, off")
+
+    def validate(self) -> None:
+        super().validate()
+        bad = [s for s in self.scores if s not in SCORES]
+        if bad or not self.scores:
+            raise ParamError(f"scores must be complexity and/or quality, not {', '.join(bad) or 'nothing'}")
+
+
+class ScoreDeita(LLMOperation):
+    name = OP
+    Params = DeitaParams
+
+    def describe(self, result) -> str:
+        rated = {r["id"] for r in result.rows}
+        lines = [f"scored {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
+                 f"(job {result.job_id}); {len(result.errors)} failed"]
+        for s in (*SCORES, "score"):
+            vals = [v for rid, name, v in result.signals if name == f"deita.{s}"]
+            if vals:
+                lines.append(f"  deita.{s:<11} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
+        lines += [f"  error {rid}: {why}" for rid, why in list(result.errors.items())[:20]]
+        return "\n".join(lines)
+
+    def generate(self, records, client, ws, params, overrides, ctx):
+        return deita_scores(records, client, ws, scores=params.scores, structured=params.structured,
+                            concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel,
+                            overrides=overrides)
