@@ -1,6 +1,7 @@
 """CLI: `workbench recipe PATH -o recipe.yaml` writes the workspace's log of operation runs as
 a YAML recipe; `workbench run recipe.yaml --input DATA... -o OUT` replays it headless on
-other data (a progress bar per step; unchanged steps are skipped) and exports the result."""
+other data (a progress bar per step; unchanged steps are skipped) and exports the result;
+`--engine ray` computes the steps on Ray Data (workbench.engine.ray)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ONLY = ("not-rejected", "accepted")
 def register(sub) -> None:
     from workbench.cli.common import add_dataset_args
     from workbench.data.formats import TARGETS
+    from workbench.engine.base import ENGINES
 
     p = sub.add_parser("recipe", help="write the operations run on a dataset as a YAML recipe")
     add_dataset_args(p)
@@ -31,6 +33,11 @@ def register(sub) -> None:
     p.add_argument("--to", choices=TARGETS, help="export format (default: the input's format)")
     p.add_argument("--only", choices=ONLY, default="not-rejected",
                    help="keep rows not rejected (default) or only accepted rows")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="where steps run: this process (default) or Ray Data (filter, dedup and decontam as stages)")
+    p.add_argument("--address", metavar="ray://HOST:PORT|auto",
+                   help="with --engine ray: the cluster to join (default: start a local Ray instance)")
+    p.add_argument("--num-cpus", type=int, metavar="N", help="with --engine ray and no --address: CPUs of the local instance")
     p.set_defaults(func=cmd_run)
 
 
@@ -51,6 +58,7 @@ def cmd_recipe(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from workbench.cli.common import load_dataset, open_workspace
     from workbench.cli.ops import target_format
+    from workbench.engine.base import make_engine
     from workbench.ops.base import Context
     from workbench.recipes.recipe import RecipeError, load
     from workbench.recipes.replay import replay
@@ -79,9 +87,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         bars.pop().__exit__(None, None, None)
         print(f"step {recipe.steps.index(rep.step) + 1}/{n} {rep.step.op}: {rep.summary}", file=sys.stderr)
 
-    with open_workspace(args, ds) as ws:
+    try:
+        engine = make_engine(args.engine, address=args.address, num_cpus=args.num_cpus)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        print(f"workbench: cannot start the {args.engine} engine: {e}", file=sys.stderr)
+        return 1
+    with engine, open_workspace(args, ds) as ws:
         try:
-            reports = replay(recipe, ds, ws, make_context=make_context, on_step=on_step)
+            reports = replay(recipe, ds, ws, make_context=make_context, on_step=on_step, engine=engine)
         except RecipeError as e:
             for bar in bars:
                 bar.__exit__(None, None, None)

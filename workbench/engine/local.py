@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from workbench.engine.base import Engine
 from workbench.ops.base import Context, Operation, Params, Result, apply_result
 from workbench.ops.oprun import Cancelled
 
@@ -53,9 +54,10 @@ def last_params(op: Operation, ws) -> Params | None:
 
 def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = None,
              selection: dict | None = None, ctx: Context | None = None,
-             skip_unchanged: bool = False, save: bool = True) -> Outcome:
-    """Run `op` over `ds` (or the row ids `rows`) and, with a workspace and `save`, apply its
-    Result as one run. Raises what the operation raises for bad input (ValueError)."""
+             skip_unchanged: bool = False, save: bool = True, engine: Engine | None = None) -> Outcome:
+    """Run `op` over `ds` (or the row ids `rows`) on `engine` (default: this process) and, with
+    a workspace and `save`, apply its Result as one run. Raises what the operation raises for
+    bad input (ValueError)."""
     ctx = ctx or Context()
     if ctx.ws is None:
         ctx.ws = ws
@@ -66,7 +68,7 @@ def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = 
         if earlier is not None:
             return Outcome(None, earlier, skipped=True, status="skipped")
     try:
-        result = op.run(ds, params, ctx, rows)
+        result = (engine or Engine()).compute(op, ds, params, ctx, rows)
     except Cancelled:
         result = None
     if result is not None and ctx.cancel.is_set() and result.status == "done":

@@ -190,10 +190,7 @@ def decontaminate(
     """Stream the texts against the index; every contaminated row gets a `contamination` signal
     (benchmark, item, matching n-gram, how many n-grams match) and a proposed rejection."""
     hits: list[dict] = []
-    signals: list[tuple[str, str, Any]] = []
-    rejects: dict[str, str] = {}
     start = 0
-    per_bench: dict[str, int] = {}
     # Hashing is numpy work that releases the GIL: two chunks in flight use both cores.
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: deque = deque()
@@ -206,30 +203,52 @@ def decontaminate(
             if not pending:
                 break
             batch, fut = pending.popleft()
-            for d, items in sorted(fut.result().items()):
-                ws = words(batch[d])
-                rid = ids[start + d]
-                row_hits = []
-                for item, (pos, count) in sorted(items.items()):
-                    bench, item_id = index.items[item]
-                    size = min(index.n, index.item_words[item])
-                    row_hits.append({"row": rid, "benchmark": bench, "item": item_id,
-                                     "rule": "ngram" if size == index.n else "short_item",
-                                     "ngram": " ".join(ws[pos : pos + size]), "matches": count})
-                hits += row_hits
-                signals.append((rid, "contamination", [{k: v for k, v in h.items() if k != "row"} for h in row_hits]))
-                benches = sorted({h["benchmark"] for h in row_hits})
-                rejects[rid] = "contaminated: " + ", ".join(benches)
-                for b in benches:
-                    per_bench[b] = per_bench.get(b, 0) + 1
+            hits += chunk_hits(index, batch, ids[start : start + len(batch)], fut.result())
             start += len(batch)
             if progress:
                 progress(start)
+    return decontam_result(index, start, hits)
+
+
+def chunk_hits(index: NgramIndex, batch: Sequence[str], ids: Sequence[str],
+               found: dict[int, dict[int, tuple[int, int]]] | None = None) -> list[dict]:
+    """The hits of a chunk of texts (`found`: index.find(batch) when already computed), in row
+    order: {row, benchmark, item, rule, ngram, matches}."""
+    hits = []
+    for d, items in sorted((index.find(batch) if found is None else found).items()):
+        ws = words(batch[d])
+        for item, (pos, count) in sorted(items.items()):
+            bench, item_id = index.items[item]
+            size = min(index.n, index.item_words[item])
+            hits.append({"row": ids[d], "benchmark": bench, "item": item_id,
+                         "rule": "ngram" if size == index.n else "short_item",
+                         "ngram": " ".join(ws[pos : pos + size]), "matches": count})
+    return hits
+
+
+def decontam_result(index: NgramIndex, n_rows: int, hits: list[dict]) -> Result:
+    """The decontam Result from every hit in row order (a row's hits together), out of `n_rows`."""
+    signals: list[tuple[str, str, Any]] = []
+    rejects: dict[str, str] = {}
+    per_bench: dict[str, int] = {}
+    k = 0
+    while k < len(hits):
+        rid = hits[k]["row"]
+        end = k
+        while end < len(hits) and hits[end]["row"] == rid:
+            end += 1
+        row_hits = hits[k:end]
+        k = end
+        signals.append((rid, "contamination", [{f: v for f, v in h.items() if f != "row"} for h in row_hits]))
+        benches = sorted({h["benchmark"] for h in row_hits})
+        rejects[rid] = "contaminated: " + ", ".join(benches)
+        for b in benches:
+            per_bench[b] = per_bench.get(b, 0) + 1
     params = {"ngram": index.n, "benchmarks": index.benchmarks}
     report = {
         "op": "decontam",
         "params": params,
-        "rows": start,
+        "rows": n_rows,
         "benchmark_ngrams": len(index),
         "short_items": index.short_items,
         "contaminated_rows": len(rejects),
@@ -237,7 +256,7 @@ def decontaminate(
         "hits": hits,
     }
     detail = ", ".join(f"{b} {k}" for b, k in sorted(per_bench.items()))
-    summary = (f"decontam: {start} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams"
+    summary = (f"decontam: {n_rows} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams"
                f"{f', {index.short_items} shorter item(s)' if index.short_items else ''}), "
                f"{len(rejects)} contaminated" + (f" ({detail})" if detail else ""))
     return Result("decontam", params, signals, rejects, report, summary)

@@ -164,14 +164,19 @@ class _Dedup(Operation):
     method: str
     scope = "dataset"
 
+    def scores(self, params, ctx: Context) -> dict | None:
+        """Row id -> score for keep=score (the workspace's `score_signal`), else None."""
+        if not params.score_signal:
+            return None
+        if ctx.ws is None:
+            raise ValueError("score_signal reads the workspace: it cannot run without one")
+        scores = ctx.ws.signal_values(params.score_signal)
+        if not scores:
+            raise ValueError(f"no signal {params.score_signal!r} in the workspace {ctx.ws.path}")
+        return scores
+
     def run(self, ds, params, ctx: Context, rows: list[str] | None = None) -> Result:
-        scores = None
-        if params.score_signal:
-            if ctx.ws is None:
-                raise ValueError("score_signal reads the workspace: it cannot run without one")
-            scores = ctx.ws.signal_values(params.score_signal)
-            if not scores:
-                raise ValueError(f"no signal {params.score_signal!r} in the workspace {ctx.ws.path}")
+        scores = self.scores(params, ctx)
         part = subset(ds, rows)
         result = dedup_dataset(part, self.method, params, scores=scores,
                                progress=lambda done: ctx.report(done, len(part)), cancel=ctx.cancel)

@@ -292,19 +292,27 @@ def unfinished_problem(answer: str, min_chars: int = 100) -> str | None:
 def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> Result:
     """Check every row; flagged rows get a `filter_reasons` signal and a proposed rejection."""
     checker = Checker(rules)
-    signals, rejects, by_rule = [], {}, {}
-    n = 0
+    flags, n = [], 0
     for batch in batches:
         for rec in batch:
             n += 1
             why = checker.reasons(rec)
             if why:
-                signals.append((rec["id"], "filter_reasons", why))
-                names = sorted({w.split(":", 1)[0] for w in why})
-                rejects[rec["id"]] = "filter: " + ", ".join(names)
-                for name in names:
-                    by_rule[name] = by_rule.get(name, 0) + 1
-    params = asdict(checker.rules)
+                flags.append((rec["id"], why))
+    return filter_result(flags, n, checker.rules)
+
+
+def filter_result(flags: Iterable[tuple[str, list[str]]], n: int, rules: Rules) -> Result:
+    """The filter's Result from (row id, reasons) of the flagged rows, in row order, out of `n`
+    rows checked (an engine that checks batches elsewhere, workbench.engine.ray, builds it too)."""
+    signals, rejects, by_rule = [], {}, {}
+    for rid, why in flags:
+        signals.append((rid, "filter_reasons", why))
+        names = sorted({w.split(":", 1)[0] for w in why})
+        rejects[rid] = "filter: " + ", ".join(names)
+        for name in names:
+            by_rule[name] = by_rule.get(name, 0) + 1
+    params = asdict(rules)
     report = {
         "op": "filter",
         "params": params,

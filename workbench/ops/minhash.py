@@ -178,6 +178,21 @@ def all_signatures(texts: Sequence[str], p: MinHashParams, progress: Callable[[i
     return sig, has
 
 
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """The LSH bucket key (uint64) of each signature row in band `band` of `rows` bytes: the
+    bytes themselves when they fit in 8, else a multiplicative hash of them."""
+    cols = np.ascontiguousarray(sig[:, band * rows : (band + 1) * rows])
+    if rows <= 8:
+        padded = np.zeros((len(sig), 8), dtype=np.uint8)
+        padded[:, :rows] = cols
+        return padded.view(np.uint64).ravel()
+    keys = np.zeros(len(sig), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(rows):
+            keys = keys * _U64(1099511628211) + cols[:, c].astype(np.uint64)
+    return keys
+
+
 def candidate_pairs(sig: np.ndarray, has: np.ndarray, bands: int, rows: int,
                     groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) that share at least one band: each row is paired with the first row of
@@ -186,16 +201,7 @@ def candidate_pairs(sig: np.ndarray, has: np.ndarray, bands: int, rows: int,
     g = np.zeros(len(idx), np.int8) if groups is None else np.asarray(groups)[idx]
     pairs = []
     for band in range(bands):
-        cols = np.ascontiguousarray(sig[idx, band * rows : (band + 1) * rows])
-        if rows <= 8:
-            padded = np.zeros((len(idx), 8), dtype=np.uint8)
-            padded[:, :rows] = cols
-            keys = padded.view(np.uint64).ravel()
-        else:
-            keys = np.zeros(len(idx), dtype=np.uint64)
-            with np.errstate(over="ignore"):
-                for c in range(rows):
-                    keys = keys * _U64(1099511628211) + cols[:, c].astype(np.uint64)
+        keys = band_keys(sig[idx], band, rows)
         order = np.argsort(keys, kind="stable") if groups is None else np.lexsort((keys, g))
         k, kg = keys[order], g[order]
         equal = (k[1:] == k[:-1]) & (kg[1:] == kg[:-1])

@@ -33,10 +33,11 @@ def select_rows(step: Step, ds, ws, hashes: dict[str, str] | None) -> list[str] 
 
 
 def replay(recipe: Recipe, ds, ws, *, make_context: Callable[[int, Step, int], object] | None = None,
-           on_step: Callable[[StepReport], None] | None = None) -> list[StepReport]:
+           on_step: Callable[[StepReport], None] | None = None, engine=None) -> list[StepReport]:
     """Run every step of `recipe` on `ds` with workspace `ws`, then its decisions. `make_context
     (i, step, total_rows)` gives each step its Context (progress, cancel); `on_step` hears each
-    step's report as it ends. A step that fails raises RecipeError naming it; a cancelled step
+    step's report as it ends; `engine` (workbench.engine.base) computes each step (default:
+    this process). A step that fails raises RecipeError naming it; a cancelled step
     ends the replay."""
     from workbench.engine.local import run_step
     from workbench.ops import registry
@@ -56,7 +57,7 @@ def replay(recipe: Recipe, ds, ws, *, make_context: Callable[[int, Step, int], o
         ctx = make_context(i, step, len(ds) if rows is None else len(rows)) if make_context else Context()
         try:
             out = run_step(op, ds, ws, params, rows=rows, ctx=ctx, skip_unchanged=True,
-                           selection=_logged(step.select))
+                           selection=_logged(step.select), engine=engine)
         except (ValueError, OSError) as e:
             raise RecipeError(f"{where}: {e}") from None
         if out.skipped:
