@@ -113,7 +113,7 @@ def _imported_top_level_modules() -> set[str]:
 
 def _declared() -> set[str]:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    block = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    block = text.split("dependencies = [", 1)[1].split("\n]", 1)[0]  # an extra ("ray[data]") holds a ]
     return {re.split(r"[<>=!;\[ ]", m)[0].lower().replace("_", "-")
             for m in re.findall(r'^\s*"([^"]+)"', block, re.M)}
 
