@@ -202,6 +202,7 @@ def _write_rows(op, res, ds, args) -> int:
     _list_failures(res)
     for lost in report.get("lost", []):
         print(f"warning: {lost['row']}: {to} cannot hold {lost['what']}", file=sys.stderr)
+    job = f"job {res.job_id}; " if res.job_id is not None else ""
     print(f"{op.cli[-1]}: wrote {report['rows']} rows to {args.out} ({to}); {len(res.errors)} failed; "
-          f"job {res.job_id}; the rows are in the Gen pane for review", file=sys.stderr)
+          f"{job}the rows are in the Gen pane for review", file=sys.stderr)
     return 1 if res.errors or res.status != "done" else 0

@@ -72,6 +72,9 @@ OPERATIONS: dict[str, Entry] = {
     "select": Entry("workbench.ops.select:Select", ("select",),
           "choose the best N rows by a score, skipping near-duplicates of chosen ones (DEITA); "
           "the rest proposed rejected"),
+    "best-of-n-pairs": Entry("workbench.ops.score_pairs:ScorePairs", ("best-of-n-pairs",),
+          "preference pairs from N answers per prompt by any score (--score NAME): best vs worst, or vs a random "
+          "lower one (--pick random), with --margin; for review"),
     "judge-agreement": Entry("workbench.ops.judge_agreement:JudgeAgreement", ("judge-agreement",),
           "how well a score predicts your accept/reject decisions: agreement, Cohen's kappa, ROC AUC, best threshold"),
     "reject-below": Entry("workbench.ops.threshold:RejectBelow", ("reject-below",),
