@@ -204,36 +204,19 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from workbench.data.formats.base import RowError
-    from workbench.handoff.splits import Split, test_ids
-    from workbench.store.export import export
+    from workbench.handoff.export_params import ExportParams, export_with
     from workbench.store.progress import cli_progress
 
-    if not args.to and not args.trainer:
-        print("workbench: export needs --to FORMAT or --for TRAINER", file=sys.stderr)
+    try:
+        params = ExportParams.from_args(args)
+    except ValueError as e:
+        print(f"workbench: {e}", file=sys.stderr)
         return 2
-    split = None
-    if args.test_size is not None or args.test_rows is not None:
-        split = Split(test_size=args.test_size, test_rows=args.test_rows, seed=args.seed)
-    signals = [s.strip() for s in args.with_signals.split(",") if s.strip()] if args.with_signals else None
     ds, ws = _open(args, write=False)
     to_stdout = args.out == "-"
     with ws, cli_progress("export", total=len(ds)) as bar:
         try:
-            if args.trainer:
-                from workbench.handoff.export_for import export_for
-
-                template = None
-                if args.chat_template:
-                    from workbench.templates.registry import get_template
-
-                    template = get_template(args.chat_template).source
-                summary = export_for(ds, ws, args.trainer, args.out, name=args.name, kind=args.kind, only=args.only,
-                                     split=split, signals=signals, chat_template=template, progress=bar,
-                                     merge_splits=args.merge_splits)
-            else:
-                ids = test_ids(ds, ws, split, args.only, args.kind) if split else None
-                summary = export(ds, ws, args.to, args.out, only=args.only, progress=bar, kind=args.kind,
-                                 signals=signals, test_ids=ids, merge_splits=args.merge_splits)
+            summary = export_with(ds, ws, params, progress=bar)
         except BrokenPipeError:
             raise  # a reader of stdout that stopped early (head) is not a failure
         except (OSError, ValueError, RowError) as e:

@@ -181,7 +181,8 @@ def _signal_columns(ws, names: list[str]) -> dict[str, dict]:
     known = set(ws.signal_names())
     columns = {}
     for name in names:
-        op, _, signal = name.rpartition(".")
+        # a signal's own name may hold a dot (judge.score): it wins over OP.NAME
+        op, _, signal = ("", "", name) if name in known else name.rpartition(".")
         if signal not in known:
             raise ValueError(f"no signal {signal!r} in the workspace; it has: {', '.join(sorted(known)) or 'none'}")
         columns[name] = ws.signal_values(signal, op or None)

@@ -64,6 +64,7 @@ ACTIONS = [
 # Palette-only actions (no key).
 PALETTE_ONLY = [
     ("pick-theme", "pick_theme", "Choose the colour theme (remembered)"),
+    ("export", "export", "Write the curated rows: format, --for trainer, --kind, --only, splits, --with-signals, output"),
 ]
 
 

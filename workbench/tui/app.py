@@ -102,8 +102,9 @@ class JobUpdate(Message):
 
 
 class OperationState(Message):
-    def __init__(self, name: str, status: str, detail: str) -> None:
+    def __init__(self, name: str, status: str, detail: str, done: int | None = None, total: int | None = None) -> None:
         self.name, self.status, self.detail = name, status, detail
+        self.done, self.total = done, total  # rows, for the Jobs pane's bar (None: no count known)
         super().__init__()
 
 
@@ -143,6 +144,7 @@ class WorkbenchApp(App):
         self.op_cancels: dict = {}  # operation name -> its cancel Event (the Jobs pane's `c`)
         self._op_states: dict[str, tuple[str, str]] = {}  # operation name -> (status, detail) of its latest run
         self._running_ops: set[str] = set()
+        self._export_values: dict | None = None  # the options of the last export here (the form's start)
         self.token_counts = True  # the Template pane counts tokens (a tokenizer load); tui.json can turn it off
 
     # -- start-up -----------------------------------------------------------------------
@@ -450,7 +452,8 @@ class WorkbenchApp(App):
                     return
                 last[0] = now
                 of = f"/{h.total:,}" if h.total else ""
-                self.post_message(OperationState(name, "running", stage[0] or f"{h.done:,}{of} rows"))
+                self.post_message(OperationState(name, "running", stage[0] or f"{h.done:,}{of} rows",
+                                                 h.done, h.total or None))
             else:
                 self.post_message(OperationState(name, h.status, self._summary(op, h)))
 
@@ -505,6 +508,64 @@ class WorkbenchApp(App):
         self.push_screen(ParamsScreen(f"{name} ({source})", values, op.params_from_dict),
                          lambda values: values is not None and self.action_run_operation(name, values))
 
+    def action_export(self) -> None:
+        """A form over `workbench export`'s options (those of the last export here, else an
+        OpenAI-messages file named after the dataset); running it writes in a thread worker,
+        with its progress in the Jobs pane."""
+        from pathlib import Path
+
+        from workbench.handoff.export_params import ExportParams
+        from workbench.tui.screens.params import ParamsScreen
+
+        if "export" in self._running_ops:
+            self.notify("export is already running (4 Jobs)", severity="warning")
+            return
+        stem = Path(self.ds.sources[0]).name.split(".")[0] if self.ds.sources else "dataset"
+        values = self._export_values or ExportParams(out=f"{stem}.curated.jsonl", to="openai").to_dict()
+        self.push_screen(ParamsScreen("export (the options of workbench export)", values, ExportParams.from_dict),
+                         lambda values: values is not None and self._start_export(values))
+
+    def _start_export(self, values: dict) -> None:
+        import threading
+
+        from workbench.handoff.export_params import ExportParams
+
+        self._export_values = values
+        self.op_cancels["export"] = threading.Event()
+        self._running_ops.add("export")
+        self.post_message(OperationState("export", "running", "started", 0, len(self.ds)))
+        self.export_rows(ExportParams.from_dict(values), self.op_cancels["export"])
+        self.notify(f"export to {values['out']} started (4 Jobs shows progress)")
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_rows(self, params, cancel) -> None:
+        from workbench.data.formats.base import RowError
+        from workbench.handoff.export_params import export_with
+        from workbench.ops.oprun import Cancelled
+
+        total, last = len(self.ds), [0.0]
+
+        def progress(n: int) -> None:  # the worker's thread: a message only, throttled
+            if cancel.is_set():
+                raise Cancelled("export cancelled")  # the writers write atomically: nothing is left
+            if time.monotonic() - last[0] >= 0.2:
+                last[0] = time.monotonic()
+                self.post_message(OperationState("export", "running", f"{n:,}/{total:,} rows read", n, total))
+
+        try:
+            summary = export_with(self.ds, self.ws, params, progress)
+        except Cancelled:
+            self.post_message(OperationState("export", "cancelled", "no partial file written"))
+            return
+        except (OSError, ValueError, RowError) as e:
+            self.post_message(OperationState("export", "failed", str(e)))
+            return
+        except Exception as e:  # noqa: BLE001 - a bug still ends the job, said in Jobs, not a stuck "running"
+            self.post_message(OperationState("export", "failed", f"{type(e).__name__}: {e}"))
+            return
+        files = ", ".join(f["out"] for f in summary["files"])
+        self.post_message(OperationState("export", "done", f"{summary['rows']:,} of {summary['total']:,} rows to {files}"))
+
     def operation_state(self, name: str) -> tuple[str, str] | None:
         """(status, detail) of the latest run of operation `name` in this session, or None."""
         return self._op_states.get(name)
@@ -513,7 +574,7 @@ class WorkbenchApp(App):
         if "jobs" not in self._built:
             await self._build("jobs")
         self._op_states[msg.name] = (msg.status, msg.detail)
-        self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail)
+        self.query_one("#jobs").operation_state(msg.name, msg.status, msg.detail, msg.done, msg.total)
         if msg.status == "running" and self.current_pane == "topics":
             self.refresh_panes(only_current=True)  # the map's stage under the map
         if msg.status != "running":

@@ -32,6 +32,7 @@ class ParamsScreen(ModalScreen[dict | None]):
     """Returns the edited parameters as a dict, validated by `validate(dict)` (which raises
     ValueError with a message), or None on escape."""
 
+    AUTO_FOCUS = "Input"  # the first field, not the (focusable) scroll around the fields
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="params-cancel"),
                 Binding("ctrl+r", "submit", "Run", id="params-run")]
     DEFAULT_CSS = """
@@ -64,7 +65,7 @@ class ParamsScreen(ModalScreen[dict | None]):
         out = {}
         for name, old in self.values.items():
             text = self.query_one(f"#param-{name}", Input).value.strip()
-            if isinstance(old, str) and not text.startswith(('"', "[", "{")):
+            if isinstance(old, str) and text != "null" and not text.startswith(('"', "[", "{")):
                 out[name] = text
             elif isinstance(old, list) and not text.startswith("["):  # a, b for ["a", "b"]
                 out[name] = [x.strip() for x in text.split(",") if x.strip()]

@@ -42,6 +42,7 @@ class JobsPane(Vertical):
         super().__init__(**kw)
         self.events: dict[str, object] = {}  # key -> latest JobEvent or (status, detail)
         self.owners: dict[str, str] = {}  # an inner job's key -> the operation that runs it
+        self.counts: dict[str, tuple[int, int]] = {}  # an operation's key -> (rows done, total) while it runs
 
     def compose(self):
         yield OptionList(id="jobs-list")
@@ -66,8 +67,13 @@ class JobsPane(Vertical):
             self.owners[f"job:{ev.job_id}"] = op
         self._redraw()
 
-    def operation_state(self, name: str, status: str, detail: str) -> None:
+    def operation_state(self, name: str, status: str, detail: str, done: int | None = None,
+                        total: int | None = None) -> None:
         self.events[f"op:{name}"] = (name, status, detail)
+        if status == "running" and total:
+            self.counts[f"op:{name}"] = (done or 0, total)
+        else:
+            self.counts.pop(f"op:{name}", None)
         self._redraw()
 
     @staticmethod
@@ -111,7 +117,8 @@ class JobsPane(Vertical):
         if item is None:
             return
         if isinstance(item, tuple):
-            bar.update(total=None if item[1] == "running" else 1, progress=0 if item[1] == "running" else 1)
+            done, total = self.counts.get(self._selected_key(), (0, None) if item[1] == "running" else (1, 1))
+            bar.update(total=total, progress=done)
             errors.update(Text(visible(item[2] or item[1])))
             return
         bar.update(total=max(1, item.total), progress=item.done)
