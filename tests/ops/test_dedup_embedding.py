@@ -20,7 +20,7 @@ def test_pairs_match_the_full_matrix_across_blocks():
     a, b, s = similar_pairs(emb, 0.9, block=64)
     assert set(zip(a.tolist(), b.tolist())) == want
     assert np.allclose(s, full[a, b], atol=1e-5)
-    clusters = embedding_dedup(emb, EmbeddingParams(threshold=0.9, block=64))
+    clusters = embedding_dedup(emb, EmbeddingParams(threshold=0.9, block=64, keep="first"))
     assert {frozenset(c.members) for c in clusters} >= {frozenset((i, 300 + i)) for i in range(40)}
 
 
@@ -39,14 +39,17 @@ def test_bundled_model_finds_paraphrases():
     clusters = res.report["clusters"]
     assert len(clusters) == 1
     assert set(clusters[0]["members"]) >= {"r0", "r4"} and "r2" not in clusters[0]["members"]
-    assert res.rejects.keys() == set(clusters[0]["members"]) - {"r0"}
+    # keep="longest" (the default for near-duplicates): the most complete wording stays
+    longest = max(clusters[0]["members"], key=lambda rid: len(texts[int(rid[1:])]))
+    assert clusters[0]["representative"] == longest
+    assert res.rejects.keys() == set(clusters[0]["members"]) - {longest}
 
 
 def test_rows_with_empty_text_are_no_duplicates():
     # Every empty text embeds to the same vector: text rows under --view prompt must not cluster.
     emb = unit(np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float32))
     empty = np.array([True, True, True, False, False])
-    clusters = embedding_dedup(emb, EmbeddingParams(threshold=0.9), empty=empty)
+    clusters = embedding_dedup(emb, EmbeddingParams(threshold=0.9, keep="first"), empty=empty)
     assert [sorted(c.members) for c in clusters] == [[3, 4]]
     with pytest.raises(ValueError, match="threshold"):
         embedding_dedup(emb, EmbeddingParams(threshold=0))

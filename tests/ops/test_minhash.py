@@ -35,7 +35,9 @@ def test_members_report_the_row_they_matched(corpus):
     clusters, _ = minhash_dedup(texts)
     planted = {frozenset(p) for p in pairs}
     for c in clusters:
-        assert c.representative == min(c.members)
+        # keep="longest" (the default): the longest member, the earliest of equally long ones
+        longest = max(len(texts[m]) for m in c.members)
+        assert c.representative == min(m for m in c.members if len(texts[m]) == longest)
         for m, (other, sim) in c.matched.items():
             assert other in c.members and other != m
             assert 0.5 <= sim <= 1

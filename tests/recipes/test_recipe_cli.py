@@ -25,6 +25,11 @@ def _rows():
     rows[10] = dict(rows[4])  # exact copies: MinHash dedup keeps one (the same text whichever)
     rows[11] = dict(rows[4])
     rows[20] = dict(rows[6])
+    # Near-duplicates whose members differ: one longer, one of equal length that the shuffled
+    # copy reads first. The kept row must not depend on the order (keep=longest, ties by content).
+    rows[12] = dict(rows[5], output=rows[5]["output"].replace(" answer", " longer answer"))
+    first, rest = rows[7]["output"].split(" ", 1)
+    rows[13] = dict(rows[7], output="x" * len(first) + " " + rest)
     return rows
 
 
@@ -85,7 +90,7 @@ def test_recipe_replays_a_session_on_another_copy(session, tmp_path, capsys):
     # without the decisions, the two manual rejects are back; everything else is the same
     manual = {json.dumps(rows[25]), json.dumps(rows[30])}
     assert _exported(out) == sorted(_exported(original) + [json.dumps(json.loads(m)) for m in manual])
-    assert len(_exported(original)) == 40 - 1 - 3 - 1 - 2  # refusal, 3 copies, contaminated, 2 manual
+    assert len(_exported(original)) == 40 - 1 - 5 - 1 - 2  # refusal, 3 copies and 2 near copies, contaminated, 2 manual
 
     # with --with-decisions the manual rejects apply too: exactly the same rows
     assert main(["recipe", str(src), "--workspace", str(ws), "-o", str(recipe), "--with-decisions"]) == 0

@@ -7,6 +7,7 @@ import pytest
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
 from workbench.ops.dedup import dedup_dataset
+from workbench.ops.minhash import MinHashParams
 from workbench.ops.base import apply_result as save
 
 pytestmark = pytest.mark.asyncio
@@ -38,7 +39,7 @@ async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
     from workbench.tui.app import WorkbenchApp
 
     ds = Dataset.from_records(records(), sources=["dups.jsonl"])
-    save(ws, dedup_dataset(ds, "minhash"))
+    save(ws, dedup_dataset(ds, "minhash", MinHashParams(keep="first")))
     assert ws.statuses() == {"b": "reject", "c": "reject"}  # proposals of the run
     app = WorkbenchApp(dataset=ds, workspace=ws)
     async with app.run_test(size=SIZE) as pilot:

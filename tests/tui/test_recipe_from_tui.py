@@ -47,7 +47,7 @@ async def test_a_tui_session_replays_headless_to_the_same_export(tmp_path, run_f
 
     original, recipe = tmp_path / "orig.jsonl", tmp_path / "r.yaml"
     workbench_cli("export", str(src), "--workspace", ws, "--to", "alpaca", "-o", str(original))
-    assert len(_exported(original)) == 40 - 1 - 3 - 1 - 2  # refusal, 3 copies, contaminated, 2 manual
+    assert len(_exported(original)) == 40 - 1 - 5 - 1 - 2  # refusal, 3 copies and 2 near copies, contaminated, 2 manual
     copy = _shuffled_copy(rows, tmp_path / "batch2" / "copy.jsonl")
 
     workbench_cli("recipe", str(src), "--workspace", ws, "-o", str(recipe))

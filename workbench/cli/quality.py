@@ -19,8 +19,10 @@ def register(sub) -> None:
     p.add_argument("--view", choices=VIEWS, default="conversation",
                    help="text compared: the conversation without the system prompt (default: what varies "
                         "between rows), the prompt, the answer, or all of the text (system prompt included)")
-    p.add_argument("--keep", choices=("first", "longest", "score"), default="first",
-                   help="which member of a cluster is kept (default: the first row)")
+    p.add_argument("--keep", choices=("longest", "score", "first"),
+                   help="which member of a cluster is kept: longest (default for minhash and embedding; ties "
+                        "by content, so a reordered copy keeps the same rows), score, or first (the earliest "
+                        "row in reading order; default for exact, whose members are equal)")
     p.add_argument("--score-signal", metavar="NAME", help="signal whose highest value is kept, with --keep score")
     g = p.add_argument_group("exact")
     g.add_argument("--keep-case", action="store_true", help="case matters (default: ignored)")
@@ -55,7 +57,9 @@ class _Flags:
         return getattr(self.op, name)
 
     def params_from_args(self, args: argparse.Namespace):
-        given = {"view": args.view, "keep": args.keep, "score_signal": args.score_signal}
+        given = {"view": args.view, "score_signal": args.score_signal}
+        if args.keep:
+            given["keep"] = args.keep
         if args.method == "exact":
             given.update(case=not args.keep_case, whitespace=not args.keep_whitespace,
                          punctuation=args.ignore_punctuation)

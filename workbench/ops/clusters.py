@@ -4,7 +4,7 @@ for every other member the row it matched and how similar they are. Shared by ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -31,12 +31,16 @@ def build_clusters(
     keep: str = "first",
     lengths: Sequence[int] | None = None,
     scores: Sequence[float | None] | None = None,
+    stable_keys: Callable[[list[int]], Sequence[str]] | None = None,
 ) -> list[Cluster]:
     """Clusters (size >= 2) of the graph with edges a[k]-b[k] of similarity sim[k], ids in order of
     their first member.
 
-    keep: "first" keeps the earliest row, "longest" the longest text (`lengths`), "score" the
-    highest score (`scores`, None ranks last); ties go to the earliest row.
+    keep: "longest" keeps the longest text (`lengths`), "score" the highest score (`scores`, None
+    ranks last), "first" the earliest row. Ties go to the smallest stable key when
+    `stable_keys` (positions -> one string each, e.g. content hashes) is given, else to the
+    earliest row: with content keys, "longest" and "score" keep the same rows when the data is
+    read in another order (a recipe replayed on a shuffled copy), which "first" cannot.
     """
     if keep not in KEEP_POLICIES:
         raise ValueError(f"unknown keep policy {keep!r}; expected one of {', '.join(KEEP_POLICIES)}")
@@ -59,8 +63,11 @@ def build_clusters(
         if scores is None:
             raise ValueError("keep='score' needs a score per row")
         rank = np.array([-np.inf if scores[i] is None else float(scores[i]) for i in nodes])
-    # Best rank first, earliest row on ties: the first node of each label after this sort wins.
-    order = np.lexsort((nodes, -rank, labels[nodes]))
+    # Best rank first, then the stable key (or the earliest row): the first node of each label wins.
+    tie = nodes
+    if stable_keys is not None and keep != "first":
+        tie = np.unique(np.asarray(stable_keys(nodes.tolist()), dtype=object), return_inverse=True)[1].ravel()
+    order = np.lexsort((nodes, tie, -rank, labels[nodes]))
     sorted_nodes = nodes[order]
     sorted_labels = labels[sorted_nodes]
     heads = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])

@@ -74,17 +74,18 @@ def dedup_dataset(
         raise ValueError("keep policy 'score' needs scores (e.g. --score-signal NAME)")
     lengths = ds.column("length") if getattr(p, "keep", "first") == "longest" else None
     groups = kto_groups(ds)
+    keys = content_keys(ds)
     if method == "exact":
         from workbench.ops.dedup_exact import exact_dedup, params_dict
 
         clusters = exact_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel,
-                               groups=groups)
+                               groups=groups, stable_keys=keys)
         extra: dict = {}
     elif method == "minhash":
         from workbench.ops.minhash import minhash_dedup, params_dict
 
         clusters, stats = minhash_dedup(texts, p, lengths=lengths, scores=score_list, progress=progress, cancel=cancel,
-                                        groups=groups)
+                                        groups=groups, stable_keys=keys)
         extra = {"candidate_pairs": stats.candidates, "pairs_kept": stats.kept_pairs, "rows_without_shingles": stats.empty}
     elif method == "embedding":
         from workbench.explore.embed import embed_dataset
@@ -93,13 +94,28 @@ def dedup_dataset(
         emb = embed_dataset(ds, ws, view=view, model=p.model,
                             progress=(lambda done, total: progress(done)) if progress else None)
         empty = np.fromiter((not t.strip() for chunk in texts.chunks() for t in chunk), bool, len(texts))
-        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list, empty=empty, groups=groups)
+        clusters = embedding_dedup(emb, p, lengths=lengths, scores=score_list, empty=empty, groups=groups,
+                                   stable_keys=keys)
         extra = {}
     else:
         raise ValueError(f"unknown dedup method {method!r}; expected one of {', '.join(METHODS)}")
     result = dedup_result(f"dedup-{method}", {"method": method, "view": view, **params_dict(p)}, clusters, ids, len(ds))
     result.report.update(extra)
     return result
+
+
+def content_keys(ds) -> Callable[[list[int]], list[str]]:
+    """Positions -> content hashes of those rows: the tie-break that keeps a cluster's
+    representative the same whatever order the rows are read in (clusters.build_clusters)."""
+
+    def keys(positions: list[int]) -> list[str]:
+        from workbench.store.reconcile import content_hashes
+
+        ids = ds.ids
+        hashes = content_hashes(ds, [ids[i] for i in positions])
+        return [hashes.get(ids[i], "") for i in positions]
+
+    return keys
 
 
 def _number(v: Any) -> float | None:

@@ -5,7 +5,7 @@ are multiplied against blocks of the rows after them, and only pairs above the t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ class EmbeddingParams:
     view: str = "conversation"
     threshold: float = 0.95  # cosine similarity
     model: str | None = None  # a local sentence-transformers directory; default: the bundled MiniLM
-    keep: str = "first"
+    keep: str = "longest"  # near-duplicates differ: the most complete, whatever the row order (ops.clusters)
     block: int = 1024
 
 
@@ -49,6 +49,7 @@ def embedding_dedup(
     scores: Sequence[float | None] | None = None,
     empty: np.ndarray | None = None,
     groups: np.ndarray | None = None,
+    stable_keys: Callable[[list[int]], Sequence[str]] | None = None,
 ) -> list[Cluster]:
     """Clusters of rows whose embeddings are near-identical (positions in `emb`). Rows marked in
     `empty` (no text in the view) are left out: every empty text embeds to the same vector."""
@@ -62,7 +63,8 @@ def embedding_dedup(
     if groups is not None:  # rows of different groups never match
         same = groups[a] == groups[b]
         a, b, s = a[same], b[same], s[same]
-    return build_clusters(len(emb), a, b, s, keep=p.keep, lengths=lengths, scores=scores)
+    return build_clusters(len(emb), a, b, s, keep=p.keep, lengths=lengths, scores=scores,
+                          stable_keys=stable_keys)
 
 
 def params_dict(p: EmbeddingParams) -> dict:

@@ -25,7 +25,7 @@ class ExactParams:
     case: bool = True  # ignore case
     whitespace: bool = True  # fold runs of whitespace, strip the ends
     punctuation: bool = False  # drop punctuation and symbols
-    keep: str = "first"
+    keep: str = "first"  # equal once normalised: the earliest, as every dedup tool keeps (ops.clusters)
 
 
 def normalise(text: str, *, case: bool = True, whitespace: bool = True, punctuation: bool = False) -> str:
@@ -127,6 +127,7 @@ def exact_dedup(
     progress: Callable[[int], None] | None = None,
     cancel=None,
     groups: Sequence[int] | None = None,
+    stable_keys: Callable[[list[int]], Sequence[str]] | None = None,
 ) -> list[Cluster]:
     """Clusters of rows whose normalised texts are equal (positions in `texts`); streams the
     texts and keeps one 16-byte key per row. Rows of different `groups` never match."""
@@ -157,7 +158,7 @@ def exact_dedup(
     sim = np.ones(len(a))
     return build_clusters(
         i, np.array(a, dtype=np.int64), np.array(b, dtype=np.int64), sim,
-        keep=p.keep, lengths=seen_lengths if need_lengths else lengths, scores=scores,
+        keep=p.keep, lengths=seen_lengths if need_lengths else lengths, scores=scores, stable_keys=stable_keys,
     )
 
 

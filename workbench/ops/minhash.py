@@ -49,7 +49,7 @@ class MinHashParams:
     unit: str = "word"  # "word" or "char"
     verify: str = "none"  # "jaccard" recomputes the true Jaccard of candidate pairs; "rapidfuzz" a text ratio
     verify_threshold: float | None = None  # what the verified similarity must reach (default: threshold)
-    keep: str = "first"  # "first" | "longest" | "score"
+    keep: str = "longest"  # near-duplicates differ: the most complete, whatever the row order (ops.clusters)
     seed: int = 1
     chunk_size: int = 1024
     workers: int = 2
@@ -264,6 +264,7 @@ def minhash_dedup(
     progress: Callable[[int], None] | None = None,
     cancel=None,
     groups: np.ndarray | None = None,
+    stable_keys: Callable[[list[int]], Sequence[str]] | None = None,
 ) -> tuple[list[Cluster], MinHashStats]:
     """Clusters of near-duplicate texts (positions in `texts`).
 
@@ -284,7 +285,8 @@ def minhash_dedup(
     a, b, sim = a[keep], b[keep], sim[keep]
     if p.keep == "longest" and lengths is None:
         lengths = [len(t) for t in iter_all(texts)]
-    clusters = build_clusters(len(texts), a, b, sim, keep=p.keep, lengths=lengths, scores=scores)
+    clusters = build_clusters(len(texts), a, b, sim, keep=p.keep, lengths=lengths, scores=scores,
+                          stable_keys=stable_keys)
     stats = MinHashStats(len(texts), int((~has).sum()), n_candidates, len(a), bands, rows)
     return clusters, stats
 
