@@ -73,3 +73,41 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
                                          capture_output=True).returncode != 0, "the program to quit")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_the_open_tui_shows_what_a_cli_run_decided(tmp_path, _workbench_home):
+    """Issue 15.6: a `workbench decide` by another annotator while the TUI is open reaches the
+    screen on its own; the cursor stays on its row, and the TUI's own decision is kept beside."""
+    import json
+
+    data, ws = tmp_path / "d.jsonl", tmp_path / "ws.sqlite"
+    data.write_text("".join(json.dumps({"id": f"ex-{i}", "messages": [
+        {"role": "user", "content": f"question number {i}"}, {"role": "assistant", "content": f"a {i}"}]}) + "\n"
+        for i in range(5)))
+    session = f"wbreload{os.getpid()}"
+    env = f"WORKBENCH_HOME={_workbench_home} TERM=xterm-256color"
+    _tmux("new", "-d", "-s", session, "-x", "100", "-y", "30",
+          f"{env} {WORKBENCH} {data} --workspace {ws} --user ana")
+    try:
+        _tmux("set-option", "-t", session, "window-size", "manual")
+        _tmux("resize-window", "-t", session, "-x", "100", "-y", "30")
+
+        def screen() -> str:
+            return _tmux("capture-pane", "-p", "-t", session)
+
+        _wait_for(lambda: "question number 4" in screen() and "row 1/5" in screen(), "the rows on screen", show=screen)
+        _tmux("send-keys", "-t", session, "j", "j")
+        _wait_for(lambda: "row 3/5" in screen(), "the cursor on row 3", show=screen)
+        subprocess.run([str(WORKBENCH), "decide", str(data), "--workspace", str(ws), "--user", "ben", "--reject",
+                        "--row", "ex-0", "--row", "ex-1"], check=True, capture_output=True)
+        _wait_for(lambda: "✗2" in screen() and "row 3/5" in screen(), "ben's rejections on screen", show=screen)
+        _tmux("send-keys", "-t", session, "a")
+        _wait_for(lambda: "✓1" in screen() and "row 4/5" in screen(), "ana's accept on screen", show=screen)
+        _tmux("send-keys", "-t", session, "q")
+        _wait_for(lambda: subprocess.run(["tmux", "has-session", "-t", session],
+                                         capture_output=True).returncode != 0, "the program to quit")
+        with sqlite3.connect(ws) as db:
+            assert sorted(db.execute("SELECT row_id, by, status FROM decisions")) == [
+                ("ex-0", "ben", "reject"), ("ex-1", "ben", "reject"), ("ex-2", "ana", "accept")]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

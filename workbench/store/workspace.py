@@ -148,6 +148,7 @@ class Workspace:
                 if have != VERSION:
                     raise WorkspaceError(f"{self.path}: workspace schema version {have}, this Workbench needs "
                                          f"{VERSION}; open it once where it can be written to upgrade it")
+                self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
                 return
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -156,6 +157,7 @@ class Workspace:
                 raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._migrate()
+            self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]  # changed_elsewhere's start
         except sqlite3.DatabaseError as e:
             self._db.close()
             self._db = None
@@ -349,6 +351,23 @@ class Workspace:
                 db.execute("INSERT INTO schema_version VALUES (?)", (VERSION,))
             elif have != VERSION:
                 db.execute("UPDATE schema_version SET version = ?", (VERSION,))
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another connection (another process: a CLI run, another TUI) committed to
+        the file since the previous call; this process's own writes do not count. Cheap enough
+        to poll twice a second: SQLite's `PRAGMA data_version` on the writer connection reads a
+        counter in the shared WAL index (https://sqlite.org/pragma.html#pragma_data_version).
+        False, to be asked again later, while this process is writing."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        finally:
+            self._lock.release()
+        seen, self._data_version = self._data_version, version
+        return version != seen
 
     @property
     def schema_version(self) -> int:

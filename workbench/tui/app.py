@@ -114,6 +114,9 @@ class SearchDone(Message):
         super().__init__()
 
 
+WATCH_SECONDS = 0.5  # how often the open app asks whether another process changed its workspace
+
+
 class WorkbenchApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "workbench"
@@ -242,6 +245,23 @@ class WorkbenchApp(App):
         await self._show("browse")
         # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
         await self.query_one("#loading").remove()
+        self.set_interval(WATCH_SECONDS, self._watch_workspace)
+
+    def _watch_workspace(self) -> None:
+        if self.ws.changed_elsewhere():  # a CLI run, another TUI, a browser session
+            self.reload_workspace()
+
+    def reload_workspace(self) -> None:
+        """Re-read decisions, signals and clusters after another writer (an operation here, or
+        another process) changed the workspace; the cursor stays on its row while it is shown."""
+        row = self.current_row()
+        self.session.reload()
+        self.show_user = self.show_user or bool(set(self.ws.annotators()) - {self.session.user})
+        self.row_list.data_changed()
+        pos = self.session.position_of(row) if row is not None else None
+        if pos is not None:
+            self.row_list.go(pos)
+        self.refresh_panes()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where failed thread workers are reported."""
@@ -579,9 +599,7 @@ class WorkbenchApp(App):
             self.refresh_panes(only_current=True)  # the map's stage under the map
         if msg.status != "running":
             self._running_ops.discard(msg.name)
-            self.session.reload()
-            self.row_list.data_changed()
-            self.refresh_panes()
+            self.reload_workspace()
             self.notify(f"{msg.name}: {msg.status} {msg.detail}", severity="error" if msg.status == "failed" else "information")
 
     async def on_job_update(self, msg: JobUpdate) -> None:
@@ -589,9 +607,7 @@ class WorkbenchApp(App):
             await self._build("jobs")
         self.query_one("#jobs").job_event(msg.event, msg.op)
         if msg.event.status != "running":
-            self.session.reload()
-            self.row_list.data_changed()
-            self.refresh_panes()
+            self.reload_workspace()
             self.notify(f"{msg.event.name}: {msg.event.status} ({msg.event.ok:,} ok, {msg.event.failed:,} failed)")
 
     # -- list events --------------------------------------------------------------------
