@@ -614,7 +614,8 @@ class WorkbenchApp(App):
 
     @on(RowList.Highlighted)
     def _row_moved(self) -> None:
-        self.refresh_panes()
+        if self.query(RowList):  # not once the app closing removed the list (a move queued before)
+            self.refresh_panes()
 
     # -- actions ------------------------------------------------------------------------
 
