@@ -112,23 +112,25 @@ def _hash_words(batch: list[bytes], hashes: list, counts: list) -> None:
     """
     raw = b" ".join(batch).translate(_BYTE_SEPARATORS)
     n = len(raw)
-    padded = raw + bytes(16)  # every 8-byte load up to position n + 8 stays inside
-    is_word = np.frombuffer(padded, dtype=np.uint8, count=n) != 32
-    edges = np.diff(is_word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)  # exclusive
-    doc_start = np.zeros(len(batch), dtype=np.int64)
-    if batch:
-        np.cumsum([len(b) + 1 for b in batch[:-1]], out=doc_start[1:])
-    doc = np.searchsorted(doc_start, starts, side="right") - 1
-    counts.append(np.bincount(doc, minlength=len(batch)).astype(np.int64))
-    load = np.ndarray(shape=(n + 9,), dtype="<u8", buffer=padded, strides=(1,))
+    # A space on either side makes every word start and end at a change of is_word; the zero
+    # bytes after it keep every 8-byte load up to position n + 8 inside.
+    padded = b" " + raw + b" " + bytes(16)
+    is_word = np.frombuffer(padded, dtype=np.uint8, count=n + 2) != 32
+    edges = np.flatnonzero(is_word[1:] != is_word[:-1])  # a word's start, then its end (exclusive)
+    starts, ends = edges[0::2], edges[1::2]
+    doc_start = np.zeros(len(batch) + 1, dtype=np.int64)
+    np.cumsum([len(b) + 1 for b in batch], out=doc_start[1:])
+    counts.append(np.diff(np.searchsorted(starts, doc_start)))
+    load = np.ndarray(shape=(n + 9,), dtype="<u8", buffer=padded, offset=1, strides=(1,))
     length = ends - starts
     with np.errstate(over="ignore"):
-        head = load[starts] & _MASKS[np.minimum(length, 8)]
-        mid = load[starts + 8] & _MASKS[np.clip(length - 8, 0, 8)]
-        tail = np.where(length > 16, load[np.maximum(ends - 8, 0)], _U64(0))
-        hashes.append(mix64(head * _C1 + mid * _C2 + tail * _C3 + length.astype(_U64)))
+        h = (load[starts] & _MASKS[np.minimum(length, 8)]) * _C1 + length.astype(_U64)
+        # Only the few words longer than 8 (16) bytes read a second (third) load.
+        long = np.flatnonzero(length > 8)
+        h[long] += (load[starts[long] + 8] & _MASKS[np.minimum(length[long] - 8, 8)]) * _C2
+        longer = long[length[long] > 16]
+        h[longer] += load[ends[longer] - 8] * _C3
+        hashes.append(mix64(h))
 
 
 def char_tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
