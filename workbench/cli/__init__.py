@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = (
@@ -41,6 +42,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
     add_user_arg(p)
     p.set_defaults(func=_open)
+    if argv and _names_path(argv[0]):
+        return parser  # `workbench PATH` opens the TUI: the other commands' modules are not imported
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         if name == "workbench.cli.ops":
@@ -48,6 +51,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         else:
             module.register(sub)
     return parser
+
+
+def _names_path(arg: str) -> bool:
+    """A first argument holding "." or "/" is a file or folder: no command name does."""
+    return not arg.startswith("-") and any(c in arg for c in "./" + os.sep)
 
 
 def _version() -> str:
