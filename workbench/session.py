@@ -264,6 +264,8 @@ class Session:
         if self.sort_signal:
             rows = sort_rows(self.table.column("id"), rows if rows is not None else np.arange(self.table.num_rows),
                              self.signal_values(self.sort_signal), self.sort_descending)
+        elif rows is not None and self.filters.ranked:  # explicit rows in rank order: keep it
+            rows = self.filters.rows[np.isin(self.filters.rows, rows)]
         self.view = rows
 
     def select(self, expression: str) -> list[str]:

@@ -46,6 +46,21 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_sub, text)
 
 
+# Whitespace a reader cannot tell apart, as `show_whitespace` draws it: one character each
+# (so that spans found in the text stay on it), but the newline keeps its line break.
+_WHITESPACE = {" ": "·", "\t": "→", "\n": "↵\n", "\u00a0": "⍽", "\u2007": "⍽", "\u202f": "⍽",
+               "\u200b": "∅", "\u200c": "∅", "\u200d": "∅", "\u2060": "∅", "\ufeff": "∅",
+               "\u3000": "□", "\u2028": "↵\n", "\u2029": "↵\n"}
+_WHITESPACE_RE = re.compile("[" + "".join(_WHITESPACE) + "]")
+
+
+def show_whitespace(text: str) -> str:
+    """`text` with its whitespace drawn: space ·, tab →, newline ↵ (the line still breaks),
+    no-break spaces ⍽, zero-width characters ∅, ideographic space □. Apply after `visible`,
+    which has already drawn the control characters."""
+    return _WHITESPACE_RE.sub(lambda m: _WHITESPACE[m.group()], text)
+
+
 def visible_data(value: Any) -> Any:
     """`visible` applied to every string (dict keys too) of nested lists and dicts."""
     if isinstance(value, str):

@@ -28,7 +28,6 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pyarrow as pa
 
-from workbench.data.record import full_text
 
 STATUSES = ("accept", "reject", "pending")
 GROUPS = ("mine", "conflict")  # bare words naming row sets the workspace keeps
@@ -55,6 +54,7 @@ class Filters:
     groups: tuple[str, ...] = ()  # named row sets (GROUPS): ("mine", "conflict")
     rows: np.ndarray | None = field(default=None, repr=False)
     rows_label: str | None = None
+    ranked: bool = False  # `rows` are in rank order (a semantic search's nearest first): the view keeps it
 
     def active(self) -> bool:
         return any((self.status, self.kind, self.tag, self.signals, self.groups)) or self.rows is not None
@@ -72,7 +72,7 @@ class Filters:
 
     def with_rows_of(self, other: "Filters") -> "Filters":
         """These conditions, keeping `other`'s explicit rows (a new expression keeps the cluster)."""
-        return replace(self, rows=other.rows, rows_label=other.rows_label)
+        return replace(self, rows=other.rows, rows_label=other.rows_label, ranked=other.ranked)
 
 
 def parse_filter(text: str) -> Filters:
@@ -201,6 +201,129 @@ def sort_rows(ids: pa.ChunkedArray, rows: np.ndarray, values: dict[str, Any], de
     return rows[order]
 
 
+SEARCH_PREFIXES = {"=": "exact", "~": "regex", "?": "semantic"}  # the first character picks the mode
+SEMANTIC_K = 50  # rows a semantic search keeps: the nearest
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search of the rows' text (`full_text`: system, every turn, both preference sides).
+
+    Modes, picked by the query's first character (`Search.parse`):
+    - fuzzy (no prefix): every word of the query appears approximately (rapidfuzz
+      partial_ratio >= SEARCH_CUTOFF per word, case and punctuation ignored, so a typo matches);
+    - exact (`=text`): the text appears as written, case ignored;
+    - regex (`~pattern`): Python `re` search, case as written (`(?i)` ignores it);
+    - semantic (`?text`): the SEMANTIC_K rows whose embedding (all-MiniLM-L6-v2, as
+      `workbench similar`) is nearest the query's by cosine.
+    """
+
+    mode: str
+    text: str
+    k: int = SEMANTIC_K  # rows a semantic search keeps
+
+    @classmethod
+    def parse(cls, query: str) -> "Search":
+        """The Search a prompt's text asks for. Raises ValueError (one line) for a bad regex or
+        an empty query."""
+        mode = SEARCH_PREFIXES.get(query[:1])
+        text = query[1:] if mode else query
+        if not text.strip():
+            raise ValueError("nothing to search for")
+        s = cls(mode or "fuzzy", text if mode in ("exact", "regex") else text.strip())
+        if s.mode == "regex":
+            try:
+                re.compile(s.text)
+            except re.error as e:
+                raise ValueError(f"bad regex {s.text!r}: {e}") from None
+        return s
+
+    @property
+    def label(self) -> str:
+        """The query as typed (its prefix included): what the status line shows after `/`."""
+        prefix = {v: k for k, v in SEARCH_PREFIXES.items()}.get(self.mode, "")
+        return prefix + self.text
+
+    def _pattern(self) -> re.Pattern | None:
+        if self.mode == "exact":
+            return re.compile(re.escape(self.text), re.IGNORECASE)
+        if self.mode == "regex":
+            return re.compile(self.text)
+        return None
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the query matches in `text`: sorted, non-overlapping (start, end) character
+        spans, for highlighting. Fuzzy: each word's literal occurrences (case ignored), else
+        its best approximate place; semantic: none (a meaning has no place)."""
+        if self.mode == "semantic" or not text:
+            return []
+        pattern = self._pattern()
+        if pattern is not None:
+            return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+        from rapidfuzz import fuzz, utils
+
+        found: list[tuple[int, int]] = []
+        lowered = text.lower() if len(text.lower()) == len(text) else None  # offsets must carry over
+        for w in utils.default_process(self.text).split():
+            hits = [m.span() for m in re.finditer(re.escape(w), lowered)] if lowered is not None else []
+            if not hits:
+                a = fuzz.partial_ratio_alignment(w, lowered or text, score_cutoff=SEARCH_CUTOFF)
+                hits = [(a.dest_start, a.dest_end)] if a is not None and a.dest_end > a.dest_start else []
+            found += hits
+        return _merged(found)
+
+    def pieces(self, text: str) -> list[tuple[str, bool]]:
+        """`text` cut at the edges of its matches: [(piece, inside a match)], pieces joined = text."""
+        edges = [0, *(i for span in self.spans(text) for i in span), len(text)]
+        return [(text[a:b], n % 2 == 1) for n, (a, b) in enumerate(zip(edges, edges[1:])) if b > a]
+
+    def rows(self, ds, ws=None, *, cancelled: Callable[[], bool] = lambda: False,
+             progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Dataset row indices that match: in file order, a semantic search's nearest first. It embeds the rows first
+        (cached on disk, `explore.embed`; `progress(done, total)` as it goes; with `ws` the
+        embedding is recorded in its history) and loads the embedding model only then."""
+        if self.mode == "fuzzy":
+            return fuzzy_search(ds, self.text, cancelled=cancelled)
+        if self.mode == "semantic":
+            from workbench.explore.embed import embed_texts, embed_dataset
+            from workbench.explore.similar import nearest
+
+            vectors = embed_dataset(ds, ws, progress=progress)
+            hits = nearest(vectors, embed_texts([self.text])[0], self.k)
+            return np.array([i for i, _ in hits], dtype=np.int64)
+        pattern = self._pattern()
+        hits: list[int] = []
+        for start in range(0, len(ds), SEARCH_BATCH):
+            if cancelled():
+                break
+            hits += [start + i for i, t in enumerate(ds.texts("all", start, start + SEARCH_BATCH)) if pattern.search(t)]
+        return np.array(hits, dtype=np.int64)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def next_match(view: np.ndarray | None, matches: np.ndarray, cursor: int, step: int) -> int | None:
+    """The list position of the next (`step` 1) or previous (-1) match after position `cursor`,
+    wrapping around; None when no match is in the list. `view`: the list's dataset row indices
+    (None: every row in file order); `matches`: matching dataset row indices."""
+    positions = np.flatnonzero(np.isin(view, matches)) if view is not None else np.sort(matches)
+    if not len(positions):
+        return None
+    if step > 0:
+        after = positions[positions > cursor]
+        return int(after[0] if len(after) else positions[0])
+    before = positions[positions < cursor]
+    return int(before[-1] if len(before) else positions[-1])
+
+
 def fuzzy_search(ds, query: str, *, cancelled: Callable[[], bool] = lambda: False,
                  cutoff: float = SEARCH_CUTOFF) -> np.ndarray:
     """Dataset row indices, in file order, whose text contains every word of `query`
@@ -215,7 +338,7 @@ def fuzzy_search(ds, query: str, *, cancelled: Callable[[], bool] = lambda: Fals
     for start in range(0, len(ds), SEARCH_BATCH):
         if cancelled():
             break
-        texts = [utils.default_process(full_text(r)) for r in ds.records(start, start + SEARCH_BATCH)]
+        texts = [utils.default_process(t) for t in ds.texts("all", start, start + SEARCH_BATCH)]
         keep: set[int] | None = None
         for w in words:
             found = {i for _, _, i in process.extract(w, texts, scorer=fuzz.partial_ratio, score_cutoff=cutoff,

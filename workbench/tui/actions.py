@@ -51,6 +51,8 @@ ACTIONS = [
     Action("bulk-reject", "R", "bulk('reject')", "Reject marked/filtered", name="reject-marked-or-filtered",
            show=False),
     Action("search", "slash", "search", "Search", name="search-text"),
+    Action("next-match", "n", "next_match(1)", "Next match", name="next-match", show=False),
+    Action("previous-match", "N", "next_match(-1)", "Previous match", name="previous-match", show=False),
     Action("filter", "f", "filter", "Filter", name="filter-rows"),
     Action("sort", "s", "sort", "Sort by a signal", name="sort-by-signal", show=False),
     Action("clear-filter", "escape", "clear_filter", "Clear filter / back to Browse", name="clear-filter",

@@ -109,8 +109,8 @@ class OperationState(Message):
 
 
 class SearchDone(Message):
-    def __init__(self, query: str, rows) -> None:
-        self.query, self.rows = query, rows
+    def __init__(self, search, rows) -> None:
+        self.search, self.rows = search, rows
         super().__init__()
 
 
@@ -140,6 +140,8 @@ class WorkbenchApp(App):
         self.model = None
         self.open_error: str | None = None
         self.template_name: str | None = None
+        self.search = None  # the last search (workbench.views.Search): highlighted in Browse and Sample
+        self.matches = None  # its matching dataset rows, which n / N walk
         self._wanted_theme = theme
         self._saved_theme: str | None = None
         self._built: set[str] = set()
@@ -364,13 +366,15 @@ class WorkbenchApp(App):
             return None
         return self.model.index(self.row_list.cursor)
 
-    def filter_rows(self, indices: Iterable[int] | None, label: str) -> None:
+    def filter_rows(self, indices: Iterable[int] | None, label: str, ranked: bool = False) -> None:
+        """Restrict the list to dataset rows `indices` (None: all), in file order unless `ranked`
+        (then in the order given, e.g. nearest first)."""
         import numpy as np
 
         from dataclasses import replace
 
-        rows = None if indices is None else np.asarray(sorted(indices), dtype=np.int64)
-        self.session.set_filters(replace(self.session.filters, rows=rows, rows_label=label))
+        rows = None if indices is None else np.asarray(list(indices) if ranked else sorted(indices), dtype=np.int64)
+        self.session.set_filters(replace(self.session.filters, rows=rows, rows_label=label, ranked=ranked))
         self.row_list.data_changed(keep_cursor=False)
         self.refresh_panes()
 
@@ -695,30 +699,58 @@ class WorkbenchApp(App):
     def action_search(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
 
-        self.push_screen(PromptScreen("Fuzzy search the text", placeholder="words to look for"), self._search)
+        self.push_screen(PromptScreen("Search the text (n / N: next / previous match)",
+                                      placeholder="fuzzy words · =exact text · ~regex · ?meaning"), self._search)
 
     def _search(self, query: str | None) -> None:
-        if query:
-            self.notify(f"searching {len(self.ds):,} rows for {query!r} …")
-            self.search_rows(query)
+        if not query:
+            return
+        from workbench.views import Search
+
+        try:
+            search = Search.parse(query)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        how = ("embedding the rows for a meaning search (loads the model; cached for next time)"
+               if search.mode == "semantic" else f"{search.mode} search")
+        self.notify(f"{how}: {len(self.ds):,} rows for {search.label!r} …")
+        self.search_rows(search)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def search_rows(self, query: str) -> None:
+    def search_rows(self, search) -> None:
         from textual.worker import get_current_worker
 
-        from workbench.views import fuzzy_search
-
         worker = get_current_worker()
-        rows = fuzzy_search(self.ds, query, cancelled=lambda: worker.is_cancelled)
+        rows = search.rows(self.ds, self.ws, cancelled=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
-            self.post_message(SearchDone(query, rows))
+            self.post_message(SearchDone(search, rows))
 
     def on_search_done(self, msg: SearchDone) -> None:
+        label = msg.search.label
         if not len(msg.rows):
-            self.notify(f"no match for {msg.query!r}", severity="warning")
+            self.notify(f"no match for {label!r}", severity="warning")
             return
-        self.filter_rows(msg.rows, f"/{msg.query}")
-        self.notify(f"{len(msg.rows):,} rows match {msg.query!r} (esc clears)")
+        self.search, self.matches = msg.search, msg.rows
+        self.model.search = msg.search
+        semantic = msg.search.mode == "semantic"
+        self.filter_rows(msg.rows, f"/{label}", ranked=semantic)
+        n = len(msg.rows)
+        what = "nearest rows, nearest first:" if semantic else ("row matches" if n == 1 else "rows match")
+        self.notify(f"{n:,} {what} {label!r} (esc clears, n / N walk them)")
+
+    def action_next_match(self, step: int) -> None:
+        """Move to the next (1) or previous (-1) row the last search matched, in list order."""
+        from workbench.views import next_match
+
+        if self.matches is None:
+            self.notify("no search yet: / searches", severity="warning")
+            return
+        pos = next_match(self.session.view, self.matches, self.row_list.cursor, step)
+        if pos is None:
+            self.notify("no match in this list (esc clears the filter)", severity="warning")
+        else:
+            self.row_list.go(pos)
 
     def action_filter(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen

@@ -27,6 +27,7 @@ class BrowseModel:
         self.table: pa.Table = self.ds.table.select(list(LIST_COLUMNS))
         self.marked: set[str] = set()
         self.signal_column: str | None = None  # the signal shown as a column
+        self.search = None  # the last search (workbench.views.Search): its matches are highlighted
         self._blocks: OrderedDict[int, list[dict]] = OrderedDict()
         self._view = session.view  # the view the blocks were read from
 

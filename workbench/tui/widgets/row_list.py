@@ -41,6 +41,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
 
     COMPONENT_CLASSES = {
         "row-list--cursor", "row-list--accept", "row-list--reject", "row-list--marked", "row-list--dim",
+        "row-list--match",
     }
     DEFAULT_CSS = """
     RowList { height: 1fr; overflow-x: hidden; }
@@ -50,6 +51,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
     RowList > .row-list--reject { color: $error; }
     RowList > .row-list--marked { color: $accent; text-style: bold; }
     RowList > .row-list--dim { color: $foreground 60%; }
+    RowList > .row-list--match { background: $warning 70%; color: $text; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -84,6 +86,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
                 "cursor": base + self.get_component_rich_style("row-list--cursor"),
                 "accept": part("row-list--accept"), "reject": part("row-list--reject"),
                 "marked": part("row-list--marked"), "dim": part("row-list--dim"),
+                "match": part("row-list--match"),
             }
         return self._styles
 
@@ -187,5 +190,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         ]
         if sig_w:
             segs.append(Segment(f"{_fmt_signal(m.signal(rid))[:sig_w]:>{sig_w}} ", base))
-        segs.append(Segment(visible(row["preview"] or ""), base))
+        preview = visible(row["preview"] or "")
+        for piece, match in m.search.pieces(preview) if m.search is not None else [(preview, False)]:
+            segs.append(Segment(piece, base + st["match"] if match else base))
         return Strip(segs).crop(0, width).extend_cell_length(width, base)

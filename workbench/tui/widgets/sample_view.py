@@ -1,38 +1,65 @@
-"""The Sample pane: one row as it reads — turns with roles and markdown, reasoning, tool calls,
-preference pairs side by side, and what operations said about the row."""
+"""The Sample pane: one row as it reads — turns with roles, reasoning, tool calls, preference
+pairs side by side, and what operations said about the row.
+
+Text shows as it is by default (GSM8K's `#### 5` and a `1.` list marker stay); `m` renders it
+as markdown instead, `w` draws whitespace (space ·, tab →, newline ↵, no-break and zero-width
+characters). Control characters always show through `visible`. Matches of the last search
+(`/`) are highlighted in the raw text.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from workbench.terminal import visible, visible_data
+from workbench.terminal import show_whitespace, visible, visible_data
 
 ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
 MAX_CHARS = 20_000  # a huge turn is cut so that reading stays instant; the rest is counted
+MATCH_STYLE = "black on yellow"
 
 
-def _md(text: str) -> RenderableType:
-    if len(text) > MAX_CHARS:
-        return Group(Markdown(text[:MAX_CHARS]), Text(f"… {len(text) - MAX_CHARS:,} more characters", style="dim"))
-    return Markdown(text)
+@dataclass(frozen=True)
+class Look:
+    """How the pane shows text: as markdown or as it is, whitespace drawn, the search to highlight
+    (workbench.views.Search or None)."""
+
+    markdown: bool = False
+    whitespace: bool = False
+    search: object = None
 
 
-def turn_panel(turn: dict) -> Panel:
+def _body(text: str, look: Look) -> RenderableType:
+    """One piece of the row's text as `look` asks."""
+    cut, more = text[:MAX_CHARS], len(text) - MAX_CHARS
+    if look.markdown:
+        shown: RenderableType = Markdown(show_whitespace(cut) if look.whitespace else cut)
+    else:
+        shown = Text()
+        for piece, match in look.search.pieces(cut) if look.search is not None else [(cut, False)]:
+            shown.append(show_whitespace(piece) if look.whitespace else piece, MATCH_STYLE if match else None)
+    if more > 0:
+        return Group(shown, Text(f"… {more:,} more characters", style="dim"))
+    return shown
+
+
+def turn_panel(turn: dict, look: Look = Look()) -> Panel:
     role = turn.get("role", "?")
     parts: list[RenderableType] = []
     if turn.get("reasoning"):
         parts.append(Panel(Text(turn["reasoning"], style="italic"), title="reasoning", title_align="left",
                            border_style="dim"))
     if turn.get("content"):
-        parts.append(_md(turn["content"]))
+        parts.append(_body(turn["content"], look))
     for call in turn.get("tool_calls") or ():
         args = call.get("arguments", "")
         try:
@@ -49,8 +76,9 @@ def turn_panel(turn: dict) -> Panel:
                  border_style=ROLE_STYLE.get(role, "white"))
 
 
-def render_record(rec: dict, status: str, reason: str | None, signals: list[dict]) -> RenderableType:
-    """The row as panels; every string from the data is shown through `visible`."""
+def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look()) -> RenderableType:
+    """The row as panels, its text shown as `look` says; every string from the data is shown
+    through `visible`."""
     # meta and origin are not shown (and may nest deep): only the shown fields are mapped
     rec = {k: v if k in ("meta", "origin") else visible_data(v) for k, v in rec.items()}
     reason, signals = reason and visible(reason), visible_data(signals)
@@ -71,16 +99,16 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
     if rec.get("tools"):
         parts.append(Panel(Text(rec["tools"]), title="tools", title_align="left", border_style="dim"))
     if rec.get("system"):
-        parts.append(turn_panel({"role": "system", "content": rec["system"]}))
+        parts.append(turn_panel({"role": "system", "content": rec["system"]}, look))
     if rec.get("kind") == "text":
-        parts.append(_md(rec.get("text") or ""))
-    parts += [turn_panel(t) for t in rec.get("messages") or ()]
+        parts.append(_body(rec.get("text") or "", look))
+    parts += [turn_panel(t, look) for t in rec.get("messages") or ()]
     if rec.get("chosen") is not None or rec.get("rejected") is not None:
         pair = Table(expand=True, box=None, padding=(0, 1))
         pair.add_column(Text("chosen", style="bold green"), ratio=1)
         pair.add_column(Text("rejected", style="bold red"), ratio=1)
-        pair.add_row(Group(*[turn_panel(t) for t in rec.get("chosen") or ()]),
-                     Group(*[turn_panel(t) for t in rec.get("rejected") or ()]))
+        pair.add_row(Group(*[turn_panel(t, look) for t in rec.get("chosen") or ()]),
+                     Group(*[turn_panel(t, look) for t in rec.get("rejected") or ()]))
         parts.append(pair)
     if rec.get("images"):
         parts.append(Text("images: " + ", ".join(rec["images"]), style="dim"))
@@ -89,11 +117,29 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
 
 class SamplePane(VerticalScroll):
     DEFAULT_CSS = "SamplePane { padding: 0 1; } SamplePane > Static { width: 1fr; }"
+    BINDINGS = [
+        Binding("m", "toggle('markdown')", "Markdown", id="sample-markdown"),
+        Binding("w", "toggle('whitespace')", "Whitespace", id="sample-whitespace"),
+    ]
+
+    markdown = False
+    whitespace = False
 
     def compose(self):
         yield Static("", id="sample-body")
 
-    def refresh_pane(self) -> None:
+    def action_toggle(self, what: str) -> None:
+        setattr(self, what, not getattr(self, what))
+        self.refresh_pane(scroll=False)
+
+    def _mode_line(self) -> Text:
+        """The visible state of the two toggles, above the row."""
+        on = lambda flag: "bold reverse" if flag else "dim"  # noqa: E731
+        return Text.assemble(("m", "bold"), " ", ("markdown" if self.markdown else "raw text", on(self.markdown)),
+                             "  ", ("w", "bold"), " ", ("whitespace shown" if self.whitespace else "whitespace",
+                                                         on(self.whitespace)))
+
+    def refresh_pane(self, scroll: bool = True) -> None:
         app = self.app
         i = app.current_row()
         body = self.query_one("#sample-body", Static)
@@ -106,5 +152,7 @@ class SamplePane(VerticalScroll):
         reason = None
         if decision:
             reason = decision.get("note") or (None if decision.get("by") == "user" else decision.get("by"))
-        body.update(render_record(rec, status, reason, app.ws.signals(rec["id"])))
-        self.scroll_home(animate=False)
+        look = Look(self.markdown, self.whitespace, app.search)
+        body.update(Group(self._mode_line(), render_record(rec, status, reason, app.ws.signals(rec["id"]), look)))
+        if scroll:
+            self.scroll_home(animate=False)

@@ -1,0 +1,112 @@
+"""Pilot tests: the search modes, highlights and n / N (issue 15 item 8); the Sample pane's raw
+text, markdown and whitespace toggles (item 10)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_search import PHRASE_ROWS, phrase_records
+from workbench.data.dataset import Dataset
+from workbench.data.record import make_record
+
+SIZE = (80, 24)
+pytestmark = pytest.mark.asyncio
+
+
+async def _ready(pilot):
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _search(pilot, wait_until, query: str) -> None:
+    app = pilot.app
+    await pilot.press("slash", *query, "enter")
+    await wait_until(pilot, lambda: f"/{query}" in str(app.query_one("#status").render()), "the search's filter")
+
+
+def _matched_text(app) -> list[str]:
+    """The text the Browse list draws in the match style, line by line."""
+    from workbench.tui.widgets.row_list import RowList
+
+    rl = app.query_one(RowList)
+    match = rl.styles_for_rows()["match"]
+    out = []
+    for y in range(min(len(app.model), rl.scrollable_content_region.height)):
+        out += [seg.text for seg in rl.render_line(y) if seg.style and seg.style.bgcolor == match.bgcolor]
+    return out
+
+
+async def test_exact_search_keeps_the_rows_with_the_phrase(make_app, wait_until, ws):
+    ds = Dataset.from_records(phrase_records(), sources=["phrase.jsonl"])
+    app = make_app(dataset=ds)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await _search(pilot, wait_until, "as an AI language model")
+        assert len(app.session) == 16  # fuzzy: every row with the words
+        await pilot.press("escape")
+        await _search(pilot, wait_until, "=as an AI language model")
+        assert sorted(app.session.view) == sorted(PHRASE_ROWS)
+
+
+async def test_search_highlights_in_browse_and_sample_and_n_walks_matches(make_app, wait_until, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await _search(pilot, wait_until, "~(cats|zebra)")
+        assert len(app.session) == 16  # 15 odd rows with cats, the zebra pair
+        assert set(_matched_text(app)) == {"cats", "zebra"}
+        await pilot.press("escape")  # the filter goes, the matches stay for n / N
+        await pilot.pause()
+        assert len(app.session) == 32 and app.row_list.cursor == 0
+        await pilot.press("n")
+        assert app.current_row() == 1
+        await pilot.press("n", "n")
+        assert app.current_row() == 5
+        await pilot.press("N")
+        assert app.current_row() == 3
+        await pilot.press("g", "N")  # from the top, back to the last match: wraps
+        assert app.ds.ids[app.current_row()] == "pref1"
+        await pilot.press("2")
+        await pilot.pause()
+        line = next(strip for strip in app.screen._compositor.render_strips() if "which zebra" in strip.text)
+        bg = {seg.text: seg.style.bgcolor for seg in line}
+        assert bg["zebra"] != bg["which "] and bg["which "] == bg[" answer is better"]  # only the match stands out
+
+
+async def test_bad_regex_is_a_notice(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("slash", *"~(oops", "enter")
+        await pilot.pause()
+        assert any("bad regex" in n.message for n in app._notifications)
+        assert not app.session.filters.active()
+        await pilot.press("n")
+        await pilot.pause()
+        assert any("no search yet" in n.message for n in app._notifications)
+
+
+GSM8K = "Natalia sold 48 clips.\n1. In April: 48\n2. In May: 24\n\tthen  more\u00a0\n#### 72"
+
+
+async def test_sample_shows_raw_text_and_toggles(make_app, screen_text):
+    ds = Dataset.from_records([make_record(id="g1", messages=[
+        {"role": "user", "content": "How many clips?"}, {"role": "assistant", "content": GSM8K}])],
+        sources=["gsm8k.jsonl"])
+    app = make_app(dataset=ds)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "#### 72" in text and "1. In April: 48" in text and "raw text" in text
+        assert "Markdown" in text and "Whitespace" in text  # the footer names the toggles
+        await pilot.press("m")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "#### 72" not in text and "72" in text and "markdown" in text  # a heading now
+        await pilot.press("m", "w")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "####·72" in text and "1.·In·April:·48↵" in text and "→then··more⍽↵" in text
