@@ -23,7 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Byte-compiled first, as an installed package is (pip compiles on install): with
+# PYTHONDONTWRITEBYTECODE set, every timed child would compile our sources, not the baselines'.
 bench: $(STAMP)
+	@$(PY) -m compileall -q workbench
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean-venv:

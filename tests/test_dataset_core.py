@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from workbench.data.dataset import Dataset
@@ -57,3 +59,22 @@ def test_empty_dataset_and_bounds():
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="unknown kind"):
         make_record(id="x", kind="chat")
+
+
+def test_a_first_conversion_hands_its_first_rows_to_a_viewer(tmp_path, monkeypatch):
+    """Dataset.open's first_rows: called once with the first converted batch's list columns
+    while a file converts (the TUI shows them), never when the conversion is cached."""
+    from workbench.data.dataset import BATCH_ROWS, FIRST_ROW_FIELDS, Dataset
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"question  {i}"},
+                                                     {"role": "assistant", "content": f"answer {i}"}]}) + "\n"
+                            for i in range(BATCH_ROWS + 500)))
+    seen: list[list[dict]] = []
+    ds = Dataset.open(path, first_rows=seen.append)
+    assert len(seen) == 1 and len(seen[0]) == BATCH_ROWS
+    assert seen[0] == ds.table.slice(0, BATCH_ROWS).select(list(FIRST_ROW_FIELDS)).to_pylist()
+    assert seen[0][3]["preview"] == "question 3" and seen[0][3]["n_turns"] == 2
+    Dataset.open(path, first_rows=seen.append)  # cached: nothing is converted, nothing handed
+    assert len(seen) == 1

@@ -1,7 +1,9 @@
-"""Opening a file that needs its first Arrow conversion: progress shows and keys still work."""
+"""Opening a file that needs its first Arrow conversion: progress and the first rows show, and
+keys still work."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -40,6 +42,10 @@ async def test_conversion_shows_progress_and_ui_stays_responsive(tmp_path, scree
             assert app.model is None, "the conversion ended before any progress was shown"
             await pilot.pause(0.05)
         assert "rows" in screen_text(app)
+        # The first converted rows are on screen while the rest converts, as in the Browse list.
+        first = json.loads(path.read_text().split("\n", 1)[0])
+        user = " ".join(next(t["content"] for t in first["messages"] if t["role"] == "user").split())
+        assert f"     1 sft " in screen_text(app) and user[:20] in screen_text(app)
         assert app.query_one("#loading-bar").display  # the bar appears with the conversion's progress
         await pilot.press("question_mark")  # the UI answers while the worker converts
         assert type(app.screen).__name__ == "HelpScreen"

@@ -55,7 +55,7 @@ from textual.worker import Worker, WorkerState
 
 from workbench.terminal import visible
 from workbench.tui.actions import bindings
-from workbench.tui.widgets.row_list import RowList
+from workbench.tui.widgets.row_list import RowList, plain_row
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,14 @@ class Opened(Message):
 
 class OpenProgress(Message):
     def __init__(self, rows: int) -> None:
+        self.rows = rows
+        super().__init__()
+
+
+class FirstRows(Message):
+    """A first conversion's first rows (Dataset.open's first_rows), shown until it ends."""
+
+    def __init__(self, rows: list[dict]) -> None:
         self.rows = rows
         super().__init__()
 
@@ -165,6 +173,9 @@ class WorkbenchApp(App):
                 bar = ProgressBar(total=None, show_eta=False, id="loading-bar")
                 bar.display = False
                 yield bar
+                rows = Static("", id="loading-rows", markup=False)
+                rows.display = False
+                yield rows
         yield Static("", id="status", markup=False)
         yield Footer(compact=True)
 
@@ -220,11 +231,21 @@ class WorkbenchApp(App):
         else:
             options = {"format": self.fmt, "mapping": self.mapping or {}}
         self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path, user=self.user,
-                                              progress=lambda n: self.post_message(OpenProgress(n)), **options)))
+                                              progress=lambda n: self.post_message(OpenProgress(n)),
+                                              first_rows=lambda rows: self.post_message(FirstRows(rows)), **options)))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
         self.query_one("#loading-bar", ProgressBar).display = True
+
+    def on_first_rows(self, msg: FirstRows) -> None:
+        """The first rows, read-only in Browse's columns, while the rest converts (as VisiData
+        shows a file while loading it); Browse replaces them when the conversion ends."""
+        num_w = max(3, len(str(len(msg.rows))))
+        lines = [plain_row(i + 1, row, num_w) for i, row in enumerate(msg.rows[: max(1, self.size.height)])]
+        view = self.query_one("#loading-rows", Static)
+        view.update("\n".join(lines))
+        view.display = True
 
     async def on_opened(self, msg: Opened) -> None:
         from workbench.tui.browse_model import BrowseModel

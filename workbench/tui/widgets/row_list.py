@@ -36,6 +36,12 @@ def _fmt_signal(v) -> str:
     return visible(str(v))
 
 
+def plain_row(number: int, row: dict, num_w: int) -> str:
+    """A row in the list's columns (number, kind, length, turns, preview), without status or styles."""
+    return (f"   {number:>{num_w}} {KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} "
+            f"{row['length']:>6} {row['n_turns']:>3} {visible(row['preview'] or '')}")
+
+
 class RowList(ScrollView, can_focus=True, inherit_bindings=False):
     BINDINGS = [a.binding() for a in NAVIGATION]
 
