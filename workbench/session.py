@@ -173,14 +173,24 @@ class Session:
 
     def reject_below(self, signal: str, threshold: float) -> list[str]:
         """Reject every row of the dataset whose numeric `signal` is below `threshold`, as ONE
-        undo step; rows a person has already decided keep their decision. Returns the ids."""
-        from workbench.ops.threshold import below
+        undo step, logged as the recipe step `reject-below` (which a replay runs as that
+        operation; undone, the step leaves the recipe); rows a person has already decided keep
+        their decision. Returns the ids.
+
+        The rows stay rejected after a later, lower threshold on the same signal; a replay
+        keeps only the latest threshold per signal, so the step logs the highest one still in
+        force."""
+        from workbench.ops.threshold import OP, below
 
         rows = set(self.table.column("id").to_pylist())
         manual = {d["row_id"] for d in self.ws.person_decisions()}
         ids = [rid for rid in below(self.signal_values(signal), threshold) if rid in rows and rid not in manual]
-        if ids:
-            self.decide(ids, "reject", note=f"{signal} < {threshold:g}")
+        earlier = [r["log"]["params"]["below"] for r in self.ws.run_log()
+                   if r["log"].get("operation") == OP and r["log"]["params"].get("signal") == signal]
+        logged = (OP, {"signal": signal, "below": max([threshold, *earlier])})
+        self._commit(dict.fromkeys(ids, "reject"),
+                     lambda content: self.ws.decide_many(ids, "reject", note=f"{signal} < {threshold:g}",
+                                                         by=self.user, content=content, logged=logged))
         return ids
 
     def undo(self) -> list[str]:

@@ -30,3 +30,39 @@ def test_reject_below_operation_proposes_with_reasons(ds, ws):
     assert res.rejects == {"r0": "judge.score 1 < 2.5", "r5": "judge.score 2 < 2.5"}
     with pytest.raises(ParamError, match="below is required"):
         op.params_from_dict({"signal": "judge.score"})
+
+
+def test_reject_below_is_a_recipe_step_that_undo_takes_back_and_replay_runs(ds, ws, tmp_path):
+    from workbench.recipes.recipe import from_workspace
+    from workbench.recipes.replay import replay
+    from workbench.store.workspace import Workspace
+
+    def scored(w):  # signals of a run that is not a recipe step (no log)
+        w.add_signals(w.start_run("judge"), [(r, "judge.score", v) for r, v in SCORES.items()]
+                      + [("r2", "other.score", 0.1)])
+
+    scored(ws)
+    s = Session(ds, ws)
+
+    def steps():
+        return [(st.op, st.params) for st in from_workspace(ws, ds).steps]
+
+    s.reject_below("judge.score", 3)
+    assert steps() == [("reject-below", {"signal": "judge.score", "below": 3})]
+    s.undo()
+    assert steps() == [] and s.counts()["reject"] == 0
+    s.redo()
+    assert steps() == [("reject-below", {"signal": "judge.score", "below": 3})] and s.counts()["reject"] == 3  # r0, r1, r5
+    # a threshold that rejects nothing here is still a step (other data may have rows below it);
+    # the rows below 3 stay rejected, so the step keeps 3 in force for a replay
+    assert s.reject_below("judge.score", 0.5) == [] and s.counts()["reject"] == 3
+    assert steps()[-1] == ("reject-below", {"signal": "judge.score", "below": 3})
+    s.reject_below("other.score", 0.5)
+    assert steps()[-1] == ("reject-below", {"signal": "other.score", "below": 0.5})
+    # the recipe replays it on another workspace: the same rows end up rejected (as proposals)
+    with Workspace.open(tmp_path / "other.sqlite") as other:
+        scored(other)
+        reports = replay(from_workspace(ws, ds), ds, other)
+        assert [r.status for r in reports] == ["done", "skipped", "done"]  # step 2 repeats step 1
+        rejected = sorted(r for r, st in other.statuses().items() if st == "reject")
+    assert rejected == sorted(r for r, st in s.statuses.items() if st == "reject") == ["r0", "r1", "r2", "r5"]

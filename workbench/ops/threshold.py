@@ -4,7 +4,9 @@
 uses it too): rows whose signal is a number under the threshold; rows without the signal, or
 with a non-numeric value, are never touched. As an operation (`reject-below`, a recipe step),
 the rows become proposed rejections with the reason "judge.score 2 < 3", which never override
-a person's decision and are replaced when it runs again with another threshold.
+a person's decision and are replaced when it runs again on the same signal with another
+threshold (a run on another signal keeps them: each signal's proposals are saved under
+"reject-below SIGNAL").
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class RejectBelow(Operation):
         values = signal_scores(ctx.ws, params.signal, OP)
         keep = set(rows) if rows is not None else set(ds.ids)
         hits = {rid: s for rid, s in below(values, params.below).items() if rid in keep}
-        return Result(OP, params.to_dict(),
+        return Result(f"{OP} {params.signal}", params.to_dict(),
                       rejects={rid: f"{params.signal} {s:g} < {params.below:g}" for rid, s in hits.items()},
                       report={"op": OP, "rows": len(keep), "rejected": len(hits)},
                       summary=f"{len(hits)} of {len(keep)} rows have {params.signal} < {params.below:g}: "

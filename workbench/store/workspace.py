@@ -395,20 +395,26 @@ class Workspace:
 
     def decide_many(self, row_ids: Iterable[str], status: str, *, note: str | None = None,
                     tags: Iterable[str] | None = None, by: str | None = None,
-                    content: dict[str, str] | None = None) -> None:
-        """The same decision on many rows: one transaction, one undo step."""
-        self._decide(dict.fromkeys(row_ids, status), note, tags, by, content or {})
+                    content: dict[str, str] | None = None, logged: tuple[str, dict] | None = None) -> None:
+        """The same decision on many rows: one transaction, one undo step. `logged`: (operation,
+        parameters) of the action that decided them ("reject-below", {"signal", "below"}),
+        logged in the same transaction as a run that a recipe replays; undoing the step
+        leaves that run out of the recipe (status "undone"), redoing it brings it back."""
+        self._decide(dict.fromkeys(row_ids, status), note, tags, by, content or {}, logged)
 
     def decide_each(self, statuses: dict[str, str], *, by: str | None = None,
                     content: dict[str, str] | None = None) -> None:
         """Different decisions on several rows (keep one duplicate, reject the others): one undo step."""
         self._decide(statuses, None, None, by, content or {})
 
-    def _decide(self, statuses: dict[str, str], note, tags, by: str, content: dict[str, str | None]) -> None:
+    def _decide(self, statuses: dict[str, str], note, tags, by: str, content: dict[str, str | None],
+                logged: tuple[str, dict] | None = None) -> None:
         for status in set(statuses.values()):
             if status not in STATUSES:
                 raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         if not statuses:
+            if logged is not None:  # nothing to decide here: still a step of the recipe
+                self.save_run(logged[0], logged[1], log={"operation": logged[0], "params": logged[1]})
             return
         row_ids = list(statuses)
         by = by or default_annotator()
@@ -433,6 +439,13 @@ class Workspace:
                 rows.append(self._row(rid, new))
             db.executemany("INSERT INTO history VALUES (?, ?, ?, ?)", hist)
             db.executemany(_PUT_DECISION, rows)
+            if logged is not None:
+                op, params = logged
+                log = {"operation": op, "params": params, "selection": {"all": True}, "undo_step": step,
+                       "stamp": self.stamp}
+                db.execute("INSERT INTO runs (op, params, started, finished, status, counts, log) "
+                           "VALUES (?, ?, ?, ?, 'done', ?, ?)",
+                           (op, _dumps(params), now, now, _dumps({"decided": len(statuses)}), _dumps(log)))
             if self.stamp is not None:
                 # Made on another version of the source than the one last reconciled (another
                 # process reconciled an edit since this one opened it): the next reconcile must
@@ -580,6 +593,8 @@ class Workspace:
             for rid, d in hist:
                 self._restore(db, rid, _loads(d), by)
             db.execute("UPDATE steps SET undone = ? WHERE step = ?", (1 - undone, step))
+            db.execute("UPDATE runs SET status = ? WHERE json_extract(log, '$.undo_step') = ?",
+                       ("done" if undone else "undone", step))
             return [rid for rid, _ in hist]
 
     @staticmethod
