@@ -474,6 +474,12 @@ class Session:
         clusters.sort(key=lambda c: (-len(c["members"]), str(c["id"])))
         return clusters
 
+    def resolved(self, clusters: list[dict]) -> list[bool]:
+        """Per cluster of `dedup_clusters`: has a person settled it, deciding every member but at
+        most one (the one kept by `keep` may stay pending); the dedup run's proposals do not count."""
+        manual = {rid for rid, (status, why) in self.ws.reasons().items() if why == "manual" and status != "pending"}
+        return [sum(m not in manual for m in c["members"]) <= 1 for c in clusters]
+
     def keep(self, members: list[str], keep: str) -> dict[str, str]:
         """Keep one member of a duplicate cluster and reject the others (one undo step); a
         standing rejection of the kept row (the dedup run's proposal) is overruled. Returns the changes."""

@@ -42,7 +42,7 @@ async def test_status_stats_tui_and_export_count_the_same(tmp_path, wait_until, 
         await wait_for_operation(pilot, "dedup-exact")
         await pilot.press("6")  # Duplicates: keep the right-hand member of the first cluster
         await pilot.pause()
-        await pilot.press("s", "k")
+        await pilot.press("o", "x")
         await pilot.press("8")  # Gen: the CLI's three rewrites are here; accept two, reject one
         await pilot.pause()
         assert len(app.session.generated()) == 3
