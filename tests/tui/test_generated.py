@@ -159,3 +159,33 @@ async def test_cancel_on_an_inner_jobs_own_line_stops_its_operation(make_app, sc
             await wait_for_operation(pilot, "generate-cot")
             assert jobs.events["op:generate-cot"][1] == "cancelled"
             assert srv.total < len(recs)  # the rows after the cancel were never asked
+
+
+@pytest.mark.asyncio
+async def test_pairs_from_documents_show_their_chunk_in_gen_and_sample_panes(make_app, tmp_path, screen_text):
+    from tests.llm.test_from_docs import TIDES, reply
+    from workbench.cli import main
+    from workbench.store.workspace import Workspace
+
+    doc = tmp_path / "tides.md"
+    doc.write_text(TIDES)
+    out, wsp = tmp_path / "qa.jsonl", tmp_path / "ws.sqlite"
+    with LoopbackServer(reply) as srv:
+        assert main(["generate", "from-docs", str(doc), "--model", "openai/loopback", "--api-base", srv.api_base,
+                     "--types", "factual", "--limit", "1", "-o", str(out), "--workspace", str(wsp)]) == 0
+    ws = Workspace(str(wsp))
+    app = make_app(dataset=Dataset.open(str(out)), workspace=ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("2")  # Sample: the chunk beside the pair, and where it comes from
+        await pilot.pause()
+        text = screen_text(app)
+        assert "source chunk" in text and "generated pair" in text
+        assert "Tides are caused mainly by the gravity of the Moon." in text and "The Sun adds a smaller pull" in text
+        assert "provenance: from-docs · openai/loopback" in text and "chars 0–" in text
+        assert "grounding: supported" in text
+        await pilot.press("8")  # Gen: the stored row shows its provenance and chunk too
+        await pilot.pause()
+        text = screen_text(app)
+        assert "provenance: from-docs" in text and "source chunk" in text

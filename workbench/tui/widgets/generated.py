@@ -3,12 +3,14 @@
 Each output row (the Session's `generated()`: rows the generate-* operations stored in the
 workspace for review) is one line: its status, operation and review id. Below, the highlighted row's word-level diff
 against its original (removed words red and struck through, added words green); a new
-self-instruct task has no original and shows all green. `a`/`r` accept or reject it through
+self-instruct task has no original and shows all green. Above it, the row's provenance; a pair
+made from a document shows its source chunk below. `a`/`r` accept or reject it through
 the app (committed to the workspace), `w` writes the accepted rows to a file.
 """
 
 from __future__ import annotations
 
+from rich.panel import Panel
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -17,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from workbench.explore.worddiff import word_diff
 from workbench.terminal import visible, visible_data
+from workbench.tui.widgets.sample_view import provenance_line
 
 _MARK = {"accept": ("✓", "green"), "reject": ("✗", "red"), "pending": ("·", "dim")}
 
@@ -55,6 +58,7 @@ class GeneratedPane(Vertical):
         with VerticalScroll(id="gen-diff-box"):
             yield Static("Nothing generated yet: run a generate-… operation from the palette (ctrl+p).",
                          id="gen-diff")
+            yield Static("", id="gen-chunk")
 
     # -- reading the workspace ------------------------------------------------------------
 
@@ -93,12 +97,21 @@ class GeneratedPane(Vertical):
         key = self._selected()
         if key is None:
             return
+        record = self.items[key].get("record") or {}
         key, item = visible(key), visible_data(self.items[key])
         head = Text.assemble(
             (f"{key}", "bold"), f"  {item.get('op')}",
             (f"  rewrite of {item['parent']}" if item.get("parent") else "  new row", "dim"),
             ("  (red: removed, green: added)\n\n", "dim"))
-        self.query_one("#gen-diff", Static).update(head + inline_diff(item.get("before", ""), item.get("after", "")))
+        prov = (record.get("meta") or {}).get("provenance") if isinstance(record.get("meta"), dict) else None
+        prov = prov if isinstance(prov, dict) else {}
+        line = provenance_line(prov) + "\n" if prov else Text()
+        self.query_one("#gen-diff", Static).update(line + head + inline_diff(item.get("before", ""), item.get("after", "")))
+        chunk = self.query_one("#gen-chunk", Static)
+        chunk.display = isinstance(prov.get("chunk"), str)  # a pair made from a document: its source
+        if chunk.display:
+            chunk.update(Panel(Text(visible(prov["chunk"])), title="source chunk", title_align="left",
+                               border_style="dim"))
 
     # -- actions --------------------------------------------------------------------------
 

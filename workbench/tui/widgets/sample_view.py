@@ -76,6 +76,22 @@ def turn_panel(turn: dict, look: Look = Look()) -> Panel:
                  border_style=ROLE_STYLE.get(role, "white"))
 
 
+def provenance_line(prov: dict) -> Text:
+    """Where a generated row comes from: operation, model, parent or document span, checks."""
+    bits = [f"{prov.get('operation', '?')} · {prov.get('model', '?')}"]
+    if prov.get("parent"):
+        bits.append(f"from row {prov['parent']}")
+    if prov.get("document"):
+        span = prov.get("span") or ()
+        bits.append(f"from {prov['document']}" + (f" chars {span[0]}–{span[1]}" if len(span) == 2 else ""))
+    if prov.get("question_type"):
+        bits.append(str(prov["question_type"]))
+    check = prov.get("grounding")
+    if isinstance(check, dict):
+        bits.append(f"grounding: {check.get('llm', '?')}, lexical support {check.get('lexical_support', '?')}")
+    return Text("provenance: " + visible("; ".join(bits)), style="dim")
+
+
 def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look()) -> RenderableType:
     """The row as panels, its text shown as `look` says; every string from the data is shown
     through `visible`."""
@@ -102,7 +118,17 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
         parts.append(turn_panel({"role": "system", "content": rec["system"]}, look))
     if rec.get("kind") == "text":
         parts.append(_body(rec.get("text") or "", look))
-    parts += [turn_panel(t, look) for t in rec.get("messages") or ()]
+    turns: list[RenderableType] = [turn_panel(t, look) for t in rec.get("messages") or ()]
+    prov = (rec.get("meta") or {}).get("provenance") if isinstance(rec.get("meta"), dict) else None
+    if isinstance(prov, dict):
+        parts.append(provenance_line(prov))
+        if isinstance(prov.get("chunk"), str) and turns:  # a pair made from a document: its chunk beside it
+            beside = Table(expand=True, box=None, padding=(0, 1))
+            beside.add_column(Text("source chunk", style="bold"), ratio=1)
+            beside.add_column(Text("generated pair", style="bold"), ratio=1)
+            beside.add_row(Panel(Text(visible(prov["chunk"])), border_style="dim"), Group(*turns))
+            turns = [beside]
+    parts += turns
     if rec.get("chosen") is not None or rec.get("rejected") is not None:
         pair = Table(expand=True, box=None, padding=(0, 1))
         pair.add_column(Text("chosen", style="bold green"), ratio=1)
