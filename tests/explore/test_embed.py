@@ -98,3 +98,26 @@ def test_shards_merge_and_keep_every_vector(monkeypatch):
     files = list(cache_for(None).root.glob("*.keys.npy"))
     assert len(files) <= 3
     assert np.allclose(vecs, embed_texts(texts), atol=1e-5)
+
+
+def test_progress_every_step_and_a_stop_keeps_what_was_embedded(monkeypatch):
+    # A long embedding reports as it goes (the Jobs pane's rate and ETA, the cancel checks);
+    # a stop mid-way keeps the vectors already computed, so the next run embeds only the rest.
+    monkeypatch.setattr(embed, "STEP_ROWS", 4)
+    texts = [f"note {i} on the history of glassblowing in Venice" for i in range(10)]
+    ds = Dataset.from_records(make_record(id=str(i), kind="text", text=t) for i, t in enumerate(texts))
+    reports, stages = [], []
+
+    def stop_after_eight(done, total):
+        reports.append((done, total))
+        if done >= 8:
+            raise KeyboardInterrupt("stop")
+
+    with pytest.raises(KeyboardInterrupt):
+        embed_dataset(ds, progress=stop_after_eight, on_stage=stages.append)
+    assert reports == [(0, 10), (4, 10), (8, 10)]
+    assert stages[-1] == "embedding"
+    seen = _count_encoded(monkeypatch)
+    vecs = embed_dataset(ds)
+    assert sum(seen) == 2  # the two rows not embedded before the stop
+    assert np.allclose(vecs, embed_texts(texts), atol=1e-5)

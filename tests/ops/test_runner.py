@@ -60,3 +60,21 @@ def test_last_params_are_those_of_the_latest_run(ws, tmp_path):
     run_step(op, ds, ws, tuned)
     run_step(registry.get("dedup-exact"), ds, ws, registry.get("dedup-exact").default_params())
     assert last_params(op, ws) == tuned  # a palette run repeats the tuned CLI run, not the defaults
+
+
+def test_handle_line_counts_each_stage_afresh():
+    import threading
+
+    from workbench.engine.local import Handle
+
+    h = Handle("map", threading.Event(), total=3000)
+    h.staged("loading the embedding model")
+    assert h.line() == "loading the embedding model"  # no count in this stage yet
+    h.staged("embedding")
+    h.counted(0, 3000)
+    h._since = (h._since[0] - 10.0, 0)  # the stage began 10 s ago
+    h.counted(500, 3000)
+    assert 45 < h.rate < 55 and 45 < h.eta < 55
+    assert h.line().startswith("embedding · 500/3,000 rows · ") and "/s · eta " in h.line()
+    h.staged("projecting ...")
+    assert h.line() == "projecting ..." and h.rate == 0.0 and h.eta is None

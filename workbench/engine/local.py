@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -100,7 +101,48 @@ class Handle:
     total: int | None = None
     detail: str = ""  # the summary when finished, the error when failed
     outcome: Outcome | None = None
+    stage: str = ""  # what it does now ("embedding", "projecting ..."): its latest message
+    rate: float = 0.0  # rows per second counted in this stage
+    eta: float | None = None  # seconds left in this stage, None until a rate is known
+    _since: tuple[float, int] | None = None  # (time, done) of the stage's first count; None: not counted
     _finished: threading.Event = field(default_factory=threading.Event)
+
+    def counted(self, done: int, total: int | None) -> None:
+        """Record a progress report; the rate is measured from the stage's first report."""
+        now = time.monotonic()
+        if self._since is None or done < self._since[1]:
+            self._since = (now, done)
+        self.done, self.total = done, total if total is not None else self.total
+        t0, d0 = self._since
+        if now > t0 and done > d0:
+            self.rate = (done - d0) / (now - t0)
+            self.eta = (self.total - done) / self.rate if self.total else None
+
+    def staged(self, text: str) -> None:
+        """A new stage: its rows are counted afresh."""
+        self.stage, self._since, self.rate, self.eta = text, None, 0.0, None
+
+    @property
+    def counting(self) -> bool:
+        """Its rows are counted in this stage (else the stage only says what it does)."""
+        return self._since is not None
+
+    def line(self) -> str:
+        """Where it is, in one line: "embedding · 1,024/3,000 rows · 41.2/s · eta 48s"."""
+        from workbench.store.progress import duration
+
+        parts = [self.stage] if self.stage else []
+        if self.counting or not self.stage:
+            of = f"/{self.total:,}" if self.total else ""
+            parts.append(f"{self.done:,}{of} rows")
+            if self.rate:
+                parts += [f"{self.rate:,.1f}/s", f"eta {duration(self.eta)}"]
+        return " · ".join(parts)
+
+    @property
+    def running(self) -> bool:
+        """Queued or running: not finished yet."""
+        return not self._finished.is_set()
 
     def wait(self, timeout: float | None = None) -> Outcome | None:
         if not self._finished.wait(timeout):
@@ -132,13 +174,19 @@ class Runner:
         job_event = on_event
 
         def progress(done: int, total: int | None) -> None:
-            h.done, h.total = done, total if total is not None else h.total
+            h.counted(done, total)
             notify(h)
 
         def on_event(ev) -> None:
-            h.done, h.total = ev.done, ev.total
+            h.counted(ev.done, ev.total)
             if job_event is not None:
                 job_event(ev)
+            notify(h)
+
+        def staged(text: str) -> None:
+            h.staged(text)
+            if message is not None:
+                message(text)
             notify(h)
 
         def target() -> None:
@@ -149,7 +197,7 @@ class Runner:
                     h.status = "running"
                     notify(h)
                     ctx = Context(cancel=h.cancel, progress=progress, on_event=on_event, llm=llm, ws=self.ws,
-                                  message=message)
+                                  message=staged)
                     try:
                         h.outcome = run_step(op, ds, self.ws, params, rows=rows, selection=selection, ctx=ctx)
                         h.status = h.outcome.status

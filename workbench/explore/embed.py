@@ -25,6 +25,7 @@ from workbench.paths import cache_dir
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SHARD_ROWS = 4096  # rows embedded between two cache writes (the checkpoint granularity)
+STEP_ROWS = 64  # rows embedded between two progress reports (and cancel checks)
 MAX_SHARDS = 16  # more shards than this are merged into one on the next write
 
 Progress = Callable[[int, int], None]  # (rows done, rows total)
@@ -201,12 +202,15 @@ def embed_dataset(
     progress: Progress | None = None,
     batch_size: int = 64,
     counts: dict | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """Embeddings of every row of `ds` in row order, from the cache where it has them.
 
     Only texts missing from the cache are embedded (each distinct text once), in chunks that are
-    saved as they finish. With a workspace `ws`, the run is recorded in its history; a
-    `counts` dict gets {rows, embedded, cached}.
+    saved as they finish; `progress(done, total)` hears every STEP_ROWS rows (an exception it
+    raises, a cancel, stops the run, keeping what was embedded), `on_stage` the model load.
+    With a workspace `ws`, the run is recorded in its history; a `counts` dict gets {rows,
+    embedded, cached}.
     """
     cache = cache_for(model)
     n = len(ds)
@@ -225,15 +229,26 @@ def embed_dataset(
     run_id = ws.start_run("embed", {"view": view, "model": model or DEFAULT_MODEL}) if ws is not None else None
     try:
         total_new = len(missing)
+        items = list(missing.items())
+        if items and on_stage:
+            if model_path(model) not in _models:
+                on_stage("loading the embedding model")
+                load_model(model)
+            on_stage("embedding")
         if progress:
             progress(0, total_new)
-        items = list(missing.items())
         for start in range(0, total_new, SHARD_ROWS):
             chunk = items[start : start + SHARD_ROWS]
-            vecs = embed_texts([t for _, t in chunk], model, batch_size)
-            cache.add(np.array([k for k, _ in chunk], dtype=np.uint64), vecs)
-            if progress:
-                progress(min(start + SHARD_ROWS, total_new), total_new)
+            parts: list[np.ndarray] = []
+            try:
+                for step in range(0, len(chunk), STEP_ROWS):
+                    parts.append(embed_texts([t for _, t in chunk[step : step + STEP_ROWS]], model, batch_size))
+                    if progress:
+                        progress(start + step + len(parts[-1]), total_new)
+            finally:  # stopped or not, what was embedded is kept
+                if parts:
+                    cache.add(np.array([k for k, _ in chunk[: sum(map(len, parts))]], dtype=np.uint64),
+                              np.concatenate(parts))
         dim = cache.dim or load_model(model).get_sentence_embedding_dimension()
         out = np.empty((n, dim), dtype=np.float32)
         pos = cache.lookup(keys)

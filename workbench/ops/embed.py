@@ -29,7 +29,7 @@ class Embed(Operation):
 
         part = subset(ds, rows)
         counts: dict = {}
-        vecs = embed_dataset(part, None, view=params.view, model=params.model, batch_size=params.batch_size,
+        vecs = embed_dataset(part, None, view=params.view, model=params.model, batch_size=params.batch_size, on_stage=ctx.say,
                              progress=lambda done, total: (ctx.check(), ctx.report(done, total)), counts=counts)
         return Result(self.name, params.to_dict(), report={"op": self.name, **counts, "dimensions": vecs.shape[1]},
                       summary=f"{len(part)} rows embedded ({counts['embedded']} new texts computed, "

@@ -111,7 +111,7 @@ class Select(Operation):
         ids = list(part.ids)
         score_name, scores = scores_of(ctx.ws, params.by, ids)
         ctx.say("embedding")
-        emb = embed_dataset(part, None, view=params.view, model=params.model,
+        emb = embed_dataset(part, None, view=params.view, model=params.model, on_stage=ctx.say,
                             progress=lambda done, total: (ctx.check(), ctx.report(done, total)))
         ctx.check()
         selected, rejects = greedy_select(ids, scores, emb, params.budget, params.diversity, score_name)

@@ -32,8 +32,9 @@ class TopicMapOp(Operation):
         from workbench.explore.topicmap import OP, build_map, map_counts, map_signals
 
         part = subset(ds, rows)
-        vecs = embed_dataset(part, None, view=params.view, model=params.model,
-                             progress=lambda done, total: (ctx.check(), ctx.report(done, total)))
+        ctx.say("embedding")
+        vecs = embed_dataset(part, None, view=params.view, model=params.model, on_stage=ctx.say,
+                             progress=lambda done, total: (ctx.report(done, total), ctx.check()))
         ctx.check()
         tm = build_map(part, ctx.ws, view=params.view, model=params.model, vectors=vecs,
                        min_cluster_size=params.min_cluster_size, labels=params.labels, llm_model=params.llm_model,

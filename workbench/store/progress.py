@@ -16,6 +16,14 @@ from typing import Iterator
 from workbench.terminal import exact
 
 
+def duration(seconds: float | None) -> str:
+    """A short duration for an ETA: "42s", "3m07s"; "–" when unknown."""
+    if seconds is None:
+        return "–"
+    m, s = divmod(int(seconds), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
 class _Bar:
     def __init__(self, progress, task):
         self._p, self._task = progress, task

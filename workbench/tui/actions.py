@@ -24,10 +24,11 @@ class Action:
     name: str | None = None  # long name in the palette; None: not in the palette
     show: bool = True  # in the footer
     key_display: str | None = None
+    priority: bool = False  # before any widget's own use of the key
 
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.description, show=self.show, id=self.id,
-                       key_display=self.key_display)
+                       key_display=self.key_display, priority=self.priority)
 
 
 # The list's movement keys: bound on the app too, so j/k move the list from the other panes.
@@ -60,7 +61,9 @@ ACTIONS = [
     Action("open-sample", "enter", "open_sample", "Read the row (Sample pane)", show=False),
     Action("pick-template", "t", "pick_template", "Template", name="pick-template"),
     Action("help", "question_mark,f1", "help", "Help", name="show-help"),
-    Action("quit", "q", "quit", "Quit", show=False),
+    # q asks first when work is running; ctrl+c cancels it and quits at once, from anywhere.
+    Action("quit", "q", "request_quit", "Quit", show=False),
+    Action("quit-now", "ctrl+c", "quit_now", "Quit now, cancelling running work", show=False, priority=True),
 ]
 
 # Palette-only actions (no key).

@@ -488,29 +488,21 @@ class WorkbenchApp(App):
             self.notify(f"{name}: {e}", severity="error", timeout=10)
             return
         rows, selection = self.session.selection(op, self.model.marked)
-        last = [0.0]
+        last: list = [0.0, ""]
 
         def changed(h) -> None:  # the runner's thread: a message only, running ones throttled
             now = time.monotonic()
             if h.status in ("queued", "running"):
-                if now - last[0] < 0.2:
+                if now - last[0] < 0.2 and h.stage == last[1] and h.done:  # a stage and its first count always show
                     return
-                last[0] = now
-                of = f"/{h.total:,}" if h.total else ""
-                self.post_message(OperationState(name, "running", stage[0] or f"{h.done:,}{of} rows",
-                                                 h.done, h.total or None))
+                last[0], last[1] = now, h.stage
+                self.post_message(OperationState(name, "running", h.line(), h.done, h.total if h.counting else None))
             else:
                 self.post_message(OperationState(name, h.status, self._summary(op, h)))
 
-        stage = [""]
-
-        def say(text: str) -> None:
-            stage[0] = text
-            self.post_message(OperationState(name, "running", text))
-
         self._running_ops.add(name)
         self.post_message(OperationState(name, "running", "started"))
-        handle = self.session.submit(op, params, rows=rows, selection=selection, on_change=changed, message=say,
+        handle = self.session.submit(op, params, rows=rows, selection=selection, on_change=changed,
                                      on_event=lambda ev: self.post_message(JobUpdate(ev, name)))
         self.op_cancels[name] = handle.cancel
         where = f"{len(rows):,} rows" if rows is not None else "every row"
@@ -645,9 +637,55 @@ class WorkbenchApp(App):
     # -- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("quit", "help", "command_palette", "show_pane"):
+        if action in ("request_quit", "quit_now", "help", "command_palette", "show_pane"):
             return True
         return self.model is not None
+
+    def running_work(self) -> list[str]:
+        """Names of the operations and per-row jobs running now."""
+        names = sorted(self._running_ops)
+        if self.runner is not None:
+            names += [j.name for j in self.runner.jobs if not j.done]
+        return names
+
+    def action_request_quit(self) -> None:
+        """Quit; with work running, ask first (its run is cancelled: nothing of it is saved)."""
+        work = self.running_work()
+        if not work:
+            self.exit()
+            return
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        what = ", ".join(work)
+        self.push_screen(ConfirmScreen(
+            f"{what} {'is' if len(work) == 1 else 'are'} running. Quit now? It is cancelled and nothing of "
+            "that run is saved (LLM jobs resume from their checkpoints next time).", yes="quit", no="stay",
+            also_yes="q"), lambda yes: yes and self.action_quit_now())
+
+    def action_quit_now(self) -> None:
+        self.cancel_work()
+        self.exit()
+
+    def cancel_work(self) -> None:
+        """Set every running operation's and job's cancel event, and cancel the thread workers."""
+        for event in self.op_cancels.values():
+            event.set()
+        if self.runner is not None:
+            self.runner.cancel_all()
+        self.workers.cancel_all()
+
+    def work_left(self, timeout: float) -> bool:
+        """Cancel all work and wait up to `timeout` seconds for the operations and jobs to stop;
+        True when some still run."""
+        self.cancel_work()
+        runner = self.session.runner if self.session is not None else None
+        pending = [h for h in (runner.handles if runner else []) if h.running]
+        pending += [j for j in (self.runner.jobs if self.runner else []) if not j.done]
+        end = time.monotonic() + timeout
+        while pending and time.monotonic() < end:
+            time.sleep(0.02)
+            pending = [w for w in pending if (w.running if hasattr(w, "running") else not w.done)]
+        return bool(pending)
 
     def action_move(self, delta: int) -> None:
         self.row_list.action_move(delta)
@@ -904,17 +942,43 @@ class WorkbenchApp(App):
 
 
 def run(args: Any) -> int:
-    """Entry point for `workbench PATH` (args from workbench/cli/__init__.py, reading options parsed)."""
+    """Entry point for `workbench PATH` (args from workbench/cli/__init__.py, reading options parsed).
+
+    Leaving never waits for running work: it is cancelled, and when some of it does not stop
+    at once (a model call, a UMAP projection, a tokenizer load) the process ends with
+    os._exit once the terminal is restored. Decisions are committed as they are made, and a
+    cancelled run saves nothing, so nothing is lost; a normal interpreter exit would instead
+    wait for the executor's threads, or kill daemon threads inside torch (std::terminate,
+    "Aborted")."""
+    import asyncio
+    import os
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=args.options,
                        theme=getattr(args, "theme", None), user=getattr(args, "user", None))
-    app.run()
-    if app.session is not None:
-        app.session.close()  # waits for the bulk decisions' content hashes first
-    elif app.ws is not None:
-        app.ws.close()
-    if app.open_error:
-        import sys
-
-        print(f"workbench: {app.open_error}", file=sys.stderr)
-        return 1
-    return app.return_code or 0
+    try:
+        # Our own loop and executor: asyncio.run() would wait for every thread worker at the end.
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(workers := ThreadPoolExecutor(thread_name_prefix="tui-worker"))
+        app.run(loop=loop)
+        workers.shutdown(wait=False, cancel_futures=True)  # idle worker threads end at once
+        left = app.work_left(timeout=0.3)
+        if not left:
+            if app.session is not None:
+                app.session.close()  # waits for the bulk decisions' content hashes first
+            elif app.ws is not None:
+                app.ws.close()
+        # Busy thread workers (opening, stats, token counts) are abandoned, not waited for.
+        left = left or any(t.is_alive() for t in threading.enumerate() if t.name.startswith("tui-worker"))
+        if app.open_error:
+            print(f"workbench: {app.open_error}", file=sys.stderr)
+        code = 1 if app.open_error else app.return_code or 0
+    except KeyboardInterrupt:  # a SIGINT outside the app's raw terminal (before or after it)
+        left, code = True, 130
+    if left:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -14,14 +14,8 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from workbench.store.progress import duration
 from workbench.terminal import visible
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    m, s = divmod(int(seconds), 60)
-    return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
 def _run_detail(run: dict) -> str:
@@ -69,12 +63,16 @@ class JobsPane(Vertical):
 
     def operation_state(self, name: str, status: str, detail: str, done: int | None = None,
                         total: int | None = None) -> None:
-        self.events[f"op:{name}"] = (name, status, detail)
+        key = f"op:{name}"
+        started = status == "running" and (self.events.get(key) or ("", ""))[1] != "running"
+        if started:  # a new run goes to the end of the list, highlighted
+            self.events.pop(key, None)
+        self.events[key] = (name, status, detail)
         if status == "running" and total:
-            self.counts[f"op:{name}"] = (done or 0, total)
+            self.counts[key] = (done or 0, total)
         else:
-            self.counts.pop(f"op:{name}", None)
-        self._redraw()
+            self.counts.pop(key, None)
+        self._redraw(select=key if started else None)
 
     @staticmethod
     def _line(item) -> Text:
@@ -85,14 +83,18 @@ class JobsPane(Vertical):
         pct = ev.done / ev.total if ev.total else 1.0
         bar = "█" * int(20 * pct) + "░" * (20 - int(20 * pct))
         return Text.assemble((f"{visible(ev.name)[:18]:<18} ", "bold"), f"{ev.status:<9} ", bar,
-                             f" {ev.done:,}/{ev.total:,}  {ev.rate:.1f}/s  eta {_eta(ev.eta)}",
+                             f" {ev.done:,}/{ev.total:,}  {ev.rate:.1f}/s  eta {duration(ev.eta)}",
                              (f"  {ev.failed:,} failed" if ev.failed else "", "red"))
 
-    def _redraw(self) -> None:
+    def _redraw(self, select: str | None = None) -> None:
+        """Redraw the list; `select`: the key to highlight (a run that just started), else the
+        highlight stays where it was."""
         ol = self.query_one("#jobs-list", OptionList)
         keep = ol.highlighted
         ol.clear_options()
         ol.add_options([Option(self._line(v), id=k) for k, v in self.events.items()])
+        if select is not None:
+            keep = list(self.events).index(select)
         if self.events:
             ol.highlighted = min(keep if keep is not None else len(self.events) - 1, len(self.events) - 1)
         self.refresh_pane()
