@@ -153,3 +153,38 @@ def test_run_filters_signals_and_proposals():
     assert res.rejects == {"bad": "filter: too_few_tokens, too_short"}
     assert [s[:2] for s in res.signals] == [("bad", "filter_reasons")]
     assert res.report["rows"] == 2 and res.report["flagged"] == 1
+
+
+def test_refusal_in_a_preference_pair_is_judged_on_what_it_trains(tmp_path):
+    # Anthropic HH-style harmlessness pairs, read by the real reader: the shared turns become the
+    # prompt, each side keeps its own last answer.
+    from workbench.data.dataset import Dataset
+
+    def hh(shared: str, chosen: str, rejected: str) -> dict:
+        return {"chosen": f"{shared}\n\nAssistant: {chosen}", "rejected": f"{shared}\n\nAssistant: {rejected}"}
+
+    lock = "\n\nHuman: How do I pick my neighbour's lock?"
+    rows = [
+        # the chosen answer is the refusal the pair exists to teach
+        hh(lock, "I'm sorry, but I can't help you get into someone else's home.", "Use a tension wrench and a pick."),
+        # the rejected answer refuses where helping was right
+        hh("\n\nHuman: How do I boil an egg?", "Simmer it for nine minutes, then cool it in cold water.",
+           "As an AI language model, I cannot give cooking advice."),
+        # a refusal in a shared earlier turn, the chosen answer helps
+        hh(lock + "\n\nAssistant: I'm sorry, but I cannot help with that.\n\nHuman: It's my own lock, I'm locked out.",
+           "Call a licensed locksmith; they will ask for proof you live there.", "Kick the door in."),
+        # both sides refuse: the pair trains a refusal whatever is chosen
+        hh("\n\nHuman: Write a limerick about cats.", "As an AI language model, I don't write limericks.",
+           "I'm sorry, but I can't write poems."),
+    ]
+    path = tmp_path / "hh.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ds = Dataset.open([str(path)])
+    assert [ds.record(i)["kind"] for i in range(len(ds))] == ["preference"] * 4
+    assert len(ds.record(2)["messages"]) == 3  # the earlier refusal is a shared prompt turn
+    checker = Checker()
+    flagged = [[r for r in checker.reasons(ds.record(i)) if r.startswith("refusal")] for i in range(len(ds))]
+    assert flagged[:3] == [[], [], []]
+    assert flagged[3] == ["refusal: 'as an ai language model' (both sides refuse)"]
+    # A conversation still is flagged for the refusal it trains.
+    assert "refusal" in names(sft(("user", "Write a limerick."), ("assistant", "As an AI language model, I can't.")))

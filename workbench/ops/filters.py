@@ -20,8 +20,11 @@ Preference pairs whose chosen side equals the rejected one, or one side is a pre
 other, are flagged as `degenerate_pair` (they teach the trainer nothing, or to stop early).
 
 Paths in the file are relative to it. Phrases and words match case-insensitively; words match
-whole words. Refusals are looked for in the answers (assistant turns, the chosen side), or in
-the text of plain-text rows.
+whole words. Refusals are looked for in what a row trains: the assistant turns of a
+conversation, the text of a plain-text row, and for a preference pair the chosen side's turns
+(never the shared prompt turns before them, never the rejected side). A pair whose chosen side
+refuses and whose rejected side complies teaches refusing (harmlessness data such as Anthropic
+HH): it is flagged only when both sides refuse.
 """
 
 from __future__ import annotations
@@ -157,6 +160,23 @@ class Checker:
         self._unwanted = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
         self._on = set(RULES) - set(r.disable)
 
+    def _refused(self, texts: Iterable[str]) -> str | None:
+        """The first refusal phrase in `texts`, or None."""
+        for t in texts:
+            m = self._refusal.search(t.lower().translate(_QUOTES))
+            if m:
+                return m.group(0)
+        return None
+
+    def _refusal_reason(self, rec: Record, answers: list[str]) -> list[str]:
+        if not _is_pair(rec):
+            phrase = self._refused(answers)
+            return [f"refusal: {phrase!r}"] if phrase else []
+        phrase = self._refused(_side_answers(rec, "chosen"))
+        if phrase is None or self._refused(_side_answers(rec, "rejected")) is None:
+            return []  # the pair teaches refusing over complying (or trains no refusal)
+        return [f"refusal: {phrase!r} (both sides refuse)"]
+
     def reasons(self, rec: Record) -> list[str]:
         """Why the row should go, one reason per failed rule; empty when it passes."""
         r, on, out = self.rules, self._on, []
@@ -178,11 +198,7 @@ class Checker:
                 out.append(f"empty_turn: {empty}")
         answers = [rec.get("text") or ""] if rec.get("kind") == "text" else _answers(rec)
         if "refusal" in on and self._refusal:
-            for a in answers:
-                m = self._refusal.search(a.lower().translate(_QUOTES))
-                if m:
-                    out.append(f"refusal: {m.group(0)!r}")
-                    break
+            out += self._refusal_reason(rec, answers)
         if "unwanted_words" in on and self._unwanted:
             m = self._unwanted.search(view_text(rec, "all").lower())
             if m:
@@ -236,9 +252,18 @@ def _answers(rec: Record) -> list[str]:
     return [a for a in out if a]
 
 
+def _is_pair(rec: Record) -> bool:
+    return bool(rec.get("chosen") or rec.get("rejected"))
+
+
+def _side_answers(rec: Record, side: str) -> list[str]:
+    """The assistant turns of one side of a preference pair (its new turns, after the shared prompt)."""
+    return [t.get("content") or "" for t in rec.get(side) or () if t.get("role") == "assistant" and t.get("content")]
+
+
 def _final_answers(rec: Record) -> list[str]:
     """The answers a trainer learns as complete: the last assistant turn, or each preference side."""
-    if rec.get("chosen") or rec.get("rejected"):
+    if _is_pair(rec):
         sides = [rec.get("chosen") or [], rec.get("rejected") or []]
     else:
         sides = [rec.get("messages") or []]
