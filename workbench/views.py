@@ -11,7 +11,8 @@ space-separated conditions that must all hold, in any order, e.g.
 - `mine` (the rows assigned to the annotator deciding here, `workbench assign`),
 - `conflict` (rows whose annotators disagree),
 - `SIGNAL OP VALUE` for any signal an operation wrote (OP one of = == != >= <= > <); the value
-  is compared as a number when it reads as one, else as text.
+  is compared as a number when it reads as one, else as text; `=` on a list signal means
+  "holds" (`heuristic.pii=email`), `!=` "does not hold".
 
 `select` turns Filters into dataset row indices over the Arrow table without building a
 Python object per row, so a filter costs about the same at 1k and 1M rows.
@@ -128,6 +129,8 @@ def signal_predicate(expr: str) -> tuple[str, Callable[[Any], bool]]:
     target, fn = _coerce(raw), _OPS[op]
 
     def pred(v: Any) -> bool:
+        if isinstance(v, list) and op in ("=", "==", "!="):
+            return (target in v) != (op == "!=")
         try:
             return bool(fn(v, target))
         except TypeError:

@@ -11,8 +11,13 @@ Per row (signals `heuristic.<name>`):
 - `language`: ISO 639-1 code of the whole conversation by py3langid (langid.py's model, shipped
   inside the package: no download);
 - `pii`: kinds of personal data found (email, phone, credit_card, ip_address) and `pii_count`.
-  No maintained PII detector installs here without a model or a large NLP stack, so these are
-  regular expressions; card numbers must pass the Luhn checksum. Names and addresses are not found.
+  Phone numbers are found by `phonenumbers` (Google's libphonenumber: numbers valid for their
+  country's numbering plan, so "123-456-7890" or a date is not one; a number without a country
+  code is read as one of `phone_region`). The full PII detectors need what does not install
+  here without downloads (Presidio: a spaCy model; scrubadub: textblob, nltk, faker and an
+  unmaintained release; datafog: young, with telemetry code), so emails, IP addresses and card
+  numbers (which must pass the Luhn checksum) are regular expressions. Names and street
+  addresses are not found.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from workbench.data.record import Record, view_text
-from workbench.ops.base import Context, Operation, Params, Result, records_of
+from workbench.ops.base import Context, Operation, ParamError, Params, Result, param, records_of
 
 OP = "score-heuristics"
 MTLD_THRESHOLD = 0.72
@@ -33,7 +38,6 @@ _CUES = re.compile(
 _ITEM_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.M)
 PII_PATTERNS = {
     "email": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"),
-    "phone": re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?![\w.])"),
     "ip_address": re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),
 }
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -74,11 +78,16 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def pii_kinds(text: str) -> dict[str, int]:
-    """{kind: count} of the personal data patterns found in `text`."""
+def pii_kinds(text: str, phone_region: str = "US") -> dict[str, int]:
+    """{kind: count} of the personal data found in `text`; `phone_region`: the ISO 3166 country
+    whose numbering plan reads a phone number written without a country code."""
+    import phonenumbers
+
     cards = [re.sub(r"\D", "", m) for m in _CARD.findall(text)]
     rest = _CARD.sub(" ", text)  # a long digit run (a card, valid or not) is not also a phone number
     found = {k: len(p.findall(rest)) for k, p in PII_PATTERNS.items()}
+    found["phone"] = sum(1 for _ in phonenumbers.PhoneNumberMatcher(rest, phone_region,
+                                                                    leniency=phonenumbers.Leniency.VALID))
     found["credit_card"] = sum(1 for c in cards if 13 <= len(c) <= 19 and luhn(c))
     return {k: v for k, v in found.items() if v}
 
@@ -95,12 +104,12 @@ def instruction_constraints(prompt: str) -> int:
     return len(_CUES.findall(prompt)) + len(_ITEM_LINE.findall(prompt)) + max(0, prompt.count("?") - 1)
 
 
-def row_scores(rec: Record) -> dict:
+def row_scores(rec: Record, phone_region: str = "US") -> dict:
     prompt, answer = view_text(rec, "prompt"), view_text(rec, "answer")
     if rec.get("kind") == "text":
         prompt, answer = "", rec.get("text") or ""
     p_words, a_words = words(prompt), words(answer)
-    pii = pii_kinds(view_text(rec, "all"))
+    pii = pii_kinds(view_text(rec, "all"), phone_region)
     return {
         "length_ratio": round(len(a_words) / len(p_words), 4) if p_words else None,
         "mtld": round(m, 2) if (m := mtld(a_words)) is not None else None,
@@ -115,7 +124,15 @@ def row_scores(rec: Record) -> dict:
 
 @dataclass
 class HeuristicParams(Params):
-    pass
+    phone_region: str = param("US", help="country (ISO 3166 code) of phone numbers written without a country code")
+
+    def validate(self) -> None:
+        super().validate()
+        import phonenumbers
+
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ParamError(f"phone_region must be an ISO 3166 country code such as US, GB or DE, "
+                             f"not {self.phone_region!r}")
 
 
 class ScoreHeuristics(Operation):
@@ -128,7 +145,7 @@ class ScoreHeuristics(Operation):
         for batch in records_of(ds, rows):
             ctx.check()
             for rec in batch:
-                scores = row_scores(rec)
+                scores = row_scores(rec, params.phone_region)
                 signals += [(rec["id"], f"heuristic.{k}", v) for k, v in scores.items() if v is not None]
                 langs[scores["language"]] = langs.get(scores["language"], 0) + 1
                 with_pii += bool(scores["pii_count"])
