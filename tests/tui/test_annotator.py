@@ -33,3 +33,32 @@ async def test_tui_decides_as_its_annotator(tmp_path, wait_until):
     with Workspace.open(wsp) as ws:
         assert {(d["row_id"], d["by"], d["status"]) for d in ws.annotations()} == {
             ("ex-0", "ben", "reject"), ("ex-1", "ana", "accept")}
+
+
+async def test_a_served_session_asks_for_its_annotator_name(tmp_path, wait_until, screen_text):
+    """`workbench serve` starts each browser session with --ask-user: the app asks for a name
+    before it opens the dataset, asks again for a bad one, and decides under the name given."""
+    import json
+
+    from workbench.store.workspace import Workspace
+    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.prompt import PromptScreen
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": f"ex-{i}", "messages": [
+        {"role": "user", "content": f"q {i}"}, {"role": "assistant", "content": f"a {i}"}]}) + "\n" for i in range(3)))
+    wsp = tmp_path / "ws.sqlite"
+    app = WorkbenchApp([str(data)], workspace_path=str(wsp), ask_user=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the name prompt")
+        assert app.model is None  # nothing is opened before the name
+        await pilot.press(*"ana b", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen) and "without commas" in screen_text(app),
+                         "the prompt again, saying why")
+        await pilot.press(*"chen", "enter")
+        await wait_until(pilot, lambda: app.model is not None, "the dataset to open")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: str(app.query_one("#status").render()).endswith("· chen"), "the name shown")
+    app.session.close()
+    with Workspace.open(wsp) as ws:
+        assert [(d["row_id"], d["by"], d["status"]) for d in ws.annotations()] == [("ex-0", "chen", "accept")]

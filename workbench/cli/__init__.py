@@ -41,9 +41,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     add_dataset_args(p)
     p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
     add_user_arg(p)
+    p.add_argument("--ask-user", action="store_true", help=argparse.SUPPRESS)  # `serve`'s sessions
     p.set_defaults(func=_open)
     if argv and _names_path(argv[0]):
         return parser  # `workbench PATH` opens the TUI: the other commands' modules are not imported
+    p = sub.add_parser("serve", help="serve the TUI to browsers (textual-serve): one app per browser "
+                                     "session, each asking for an annotator name")
+    add_dataset_args(p)
+    p.add_argument("--theme", help="theme name (dark, light, high-contrast, or one from themes/)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; reach it from "
+                        "elsewhere through `ssh -L`); 0.0.0.0 listens on every interface")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.set_defaults(func=_serve)
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         if name == "workbench.cli.ops":
@@ -70,6 +80,26 @@ def _open(args: argparse.Namespace) -> int:
 
     args.options = read_options(args)  # the TUI takes them parsed: it imports nothing from the CLI
     return run(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from workbench.cli.common import input_paths, load_dataset
+    from workbench.tui.serve import serve
+
+    if "-" in args.paths:
+        print("workbench: serve reads files, not standard input", file=sys.stderr)
+        return 2
+    ds = load_dataset(args)  # a bad path fails here, once; the sessions reuse the converted copy
+    app_args = [os.path.abspath(p) if os.path.exists(p) else p for p in input_paths(args)]
+    for flag, value in (("--format", args.format), ("--split", args.split), ("--theme", args.theme),
+                        ("--workspace", args.workspace and os.path.abspath(args.workspace))):
+        if value:
+            app_args += [flag, value]
+    app_args += [x for item in args.map for x in ("--map", item)]
+    app_args += [x for item in args.roles for x in ("--roles", item)]
+    app_args += ["--on-error", args.on_error]
+    serve(app_args, host=args.host, port=args.port, title=f"workbench · {ds.name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

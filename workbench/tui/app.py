@@ -134,9 +134,10 @@ class WorkbenchApp(App):
     def __init__(self, paths: list[str] | None = None, *, dataset=None, workspace=None,
                  workspace_path: str | None = None, fmt: str | None = None,
                  mapping: dict[str, str] | None = None, theme: str | None = None,
-                 options: dict | None = None, user: str | None = None) -> None:
+                 options: dict | None = None, user: str | None = None, ask_user: bool = False) -> None:
         super().__init__()
         self.user = user  # the annotator deciding here (None: the login name)
+        self.ask_user = ask_user  # ask for the annotator's name first (a browser session of `workbench serve`)
         self.show_user = False
         self.paths = list(paths or [])
         self.ds = dataset
@@ -182,6 +183,31 @@ class WorkbenchApp(App):
     def on_mount(self) -> None:
         self._setup_themes_and_keys()
         self._draw_tabs()
+        if self.ask_user:
+            self._ask_name()
+        else:
+            self._start()
+
+    def _ask_name(self, why: str = "") -> None:
+        from workbench.tui.screens.prompt import PromptScreen
+
+        self.push_screen(PromptScreen(f"{why}Your annotator name (your decisions are recorded under it)",
+                                      placeholder="e.g. ana"), self._named)
+
+    def _named(self, name: str | None) -> None:
+        from workbench.store.review import check_name
+
+        if name is None:
+            self.exit()
+            return
+        try:
+            self.user = check_name(name)
+        except ValueError as e:
+            self._ask_name(f"{e}. ")
+            return
+        self._start()
+
+    def _start(self) -> None:
         if self.ds is not None:
             from workbench.session import Session
             from workbench.store.workspace import Workspace
@@ -957,7 +983,8 @@ def run(args: Any) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     app = WorkbenchApp(args.paths, workspace_path=args.workspace, options=args.options,
-                       theme=getattr(args, "theme", None), user=getattr(args, "user", None))
+                       theme=getattr(args, "theme", None), user=getattr(args, "user", None),
+                       ask_user=getattr(args, "ask_user", False))
     try:
         # Our own loop and executor: asyncio.run() would wait for every thread worker at the end.
         loop = asyncio.new_event_loop()
