@@ -62,3 +62,17 @@ async def test_a_served_session_asks_for_its_annotator_name(tmp_path, wait_until
     app.session.close()
     with Workspace.open(wsp) as ws:
         assert [(d["row_id"], d["by"], d["status"]) for d in ws.annotations()] == [("ex-0", "chen", "accept")]
+
+
+async def test_escape_at_the_name_prompt_ends_the_session(tmp_path, wait_until):
+    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.prompt import PromptScreen
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n')
+    app = WorkbenchApp([str(data)], workspace_path=str(tmp_path / "ws.sqlite"), ask_user=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the name prompt")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.is_running, "the app to end")
+    assert app.session is None and not (tmp_path / "ws.sqlite").exists()  # nothing opened, nothing written

@@ -1,7 +1,8 @@
 """`workbench serve` in a real headless Chromium: the page loads, the app asks for an annotator
 name, `a` accepts a row, and the decision is in the workspace under that name; meanwhile an
-annotator in a terminal (a CLI process) decides the same rows, and the browser's app shows it.
-Only the guarded endpoints answer, and only with the token."""
+annotator in a terminal (a CLI process) decides the same rows, the browser's app shows it, and
+`workbench agreement` reports the two on their overlap. Only the guarded endpoints answer, and
+only with the token."""
 
 from __future__ import annotations
 
@@ -135,8 +136,10 @@ async def test_served_app_in_chromium_decides_as_the_named_annotator(tmp_path):
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000  # a drawn page, not a blank one
 
             assert any("--ask-user" in c for c in _app_processes(server.pid))  # this session's app
-            await page.type("a")
+            await page.type("a")  # ana accepts ex-0, the cursor moves to ex-1, which she rejects
             await _until(lambda: ("ex-0", "ana", "accept") in _decisions(wsp), "ana's accept in the workspace")
+            await page.type("r")
+            await _until(lambda: ("ex-1", "ana", "reject") in _decisions(wsp), "ana's reject in the workspace")
 
             # ben, in a terminal, rejects the same row and the next: the browser's app shows it.
             since = len(await page.terminal_text())
@@ -149,7 +152,14 @@ async def test_served_app_in_chromium_decides_as_the_named_annotator(tmp_path):
     finally:
         left = _stop(server)
     assert not left, f"the server left processes behind: {left}"
-    assert _decisions(wsp) == {("ex-0", "ana", "accept"), ("ex-0", "ben", "reject"), ("ex-1", "ben", "reject")}
+    assert _decisions(wsp) == {("ex-0", "ana", "accept"), ("ex-1", "ana", "reject"),
+                               ("ex-0", "ben", "reject"), ("ex-1", "ben", "reject")}
+    # Their agreement on the two rows both decided: one alike, one not; both of ben's labels are
+    # reject, so chance agreement is 0.5 as well and Cohen's kappa is 0.
+    report = json.loads(subprocess.run([str(WORKBENCH), "agreement", str(data), "--workspace", str(wsp), "--json"],
+                                       check=True, capture_output=True, text=True).stdout)
+    assert [(p["a"], p["b"], p["items"], p["agreement"], p["cohen_kappa"]) for p in report["pairs"]] == [
+        ("ana", "ben", 2, 0.5, 0.0)]
 
 
 async def _has(text, needle: str) -> bool:
