@@ -56,6 +56,7 @@ _EXPORTS = {
     "render_conversation": "render", "MASK_POLICIES": "registry",
     "TemplateFailure": "sandbox",
     "TextTokenizer": "tokens", "TokenCounts": "tokens", "load_tokenizer": "tokens", "tokenize": "tokens",
+    "tokenizer_name": "tokens",
     "LintReport": "lint", "lint_dataset": "lint", "lint_records": "lint",
 }
 

@@ -222,7 +222,7 @@ def _from_gguf(path: Path, spec: str) -> Template:
     if not meta.get("chat_template"):
         raise TemplateNotFound(f"{spec}: {path} has no tokenizer.chat_template")
     return _from_text(spec, meta["chat_template"], description=f"GGUF {path.name}", bos=meta.get("bos", ""),
-                      eos=meta.get("eos", ""), tokenizer=None)
+                      eos=meta.get("eos", ""), tokenizer=f"gguf:{path}")
 
 
 def read_gguf_tokenizer(path: Path) -> dict:

@@ -106,24 +106,42 @@ def smollm2_gguf() -> Path:
 
 
 def load_tokenizer(spec: str | None = None) -> TextTokenizer:
-    """`smollm2` (default), a tokenizer directory, or `tokenizer:DIR`. Cached per process."""
+    """`smollm2` (default), a tokenizer directory, `tokenizer:DIR`, or `gguf:FILE` (that GGUF
+    model's own tokenizer, converted once into the cache). Cached per process."""
     spec = spec or SMOLLM2
     if spec.startswith("tokenizer:"):
         spec = spec[len("tokenizer:"):]
     with _lock:
         if spec not in _loaded:
-            _loaded[spec] = _smollm2() if spec == SMOLLM2 else _from_dir(Path(spec).expanduser())
+            if spec == SMOLLM2:
+                _loaded[spec] = _from_gguf(smollm2_gguf(), SMOLLM2, "smollm2")
+            elif spec.startswith("gguf:"):
+                _loaded[spec] = _from_gguf(Path(spec[len("gguf:"):]).expanduser(), spec, "gguf")
+            else:
+                _loaded[spec] = _from_dir(Path(spec).expanduser())
         return _loaded[spec]
 
 
-def _smollm2() -> TextTokenizer:
-    gguf = smollm2_gguf()
+def tokenizer_name(spec: str | None) -> str:
+    """What counts the tokens for a tokenizer spec (a Template's `tokenizer`; None: the
+    default), as a reader should see it: `SmolLM2-135M (bundled)`, `tokenizer DIR`, `GGUF FILE`."""
+    spec = spec or SMOLLM2
+    if spec == SMOLLM2:
+        return "SmolLM2-135M (bundled)"
+    if spec.startswith("gguf:"):
+        return f"GGUF {Path(spec[len('gguf:'):]).name}"
+    return f"tokenizer {spec.removeprefix('tokenizer:')}"
+
+
+def _from_gguf(gguf: Path, name: str, stem: str) -> TextTokenizer:
+    if not gguf.is_file():
+        raise FileNotFoundError(f"{gguf}: no such GGUF file")
     st = gguf.stat()
-    key = hashlib.sha1(f"{gguf}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    out = cache_dir() / "tokenizers" / f"smollm2-{key}" / "tokenizer.json"
+    key = hashlib.sha1(f"{gguf.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    out = cache_dir() / "tokenizers" / f"{stem}-{key}" / "tokenizer.json"
     if not out.exists():
         write_gguf_tokenizer(gguf, out)
-    return TextTokenizer.from_file(SMOLLM2, out)
+    return TextTokenizer.from_file(name, out)
 
 
 def write_gguf_tokenizer(gguf: Path, out: Path) -> None:

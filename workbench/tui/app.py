@@ -905,18 +905,47 @@ class WorkbenchApp(App):
         if self.current_pane == "browse":
             self.run_worker(self._show("sample"))
 
+    # The picker's entries that ask for a path: the spec prefix, what the path is, the files offered.
+    TEMPLATE_SOURCES = {"tokenizer:DIR …": ("tokenizer", "a Hugging Face tokenizer folder", True, ()),
+                        "jinja:FILE …": ("jinja", "a Jinja chat template file", False, ()),
+                        "gguf:FILE …": ("gguf", "a GGUF model file", False, (".gguf",))}
+
     def action_pick_template(self) -> None:
         from workbench.templates import list_templates
         from workbench.tui.screens.picker import PickerScreen
 
         names = [t.name for t in list_templates()]
-        self.push_screen(PickerScreen("Chat template", names, selected=self.template_name),
-                         self._template_chosen)
+        if self.template_name and self.template_name not in names:  # a file chosen before: offered again
+            names.append(self.template_name)
+        self.push_screen(PickerScreen("Chat template", names + list(self.TEMPLATE_SOURCES),
+                                      selected=self.template_name), self._template_chosen)
 
     def _template_chosen(self, name: str | None) -> None:
-        if name:
+        if name in self.TEMPLATE_SOURCES:
+            self._ask_template_path(name)
+        elif name:
             self.template_name = name
             self.run_worker(self._show("template"))
+
+    def _ask_template_path(self, entry: str) -> None:
+        """A path prompt (tab completes) for a tokenizer:, jinja: or gguf: template."""
+        from workbench.templates import TemplateNotFound, get_template
+        from workbench.tui.screens.prompt import PathSuggester, PromptScreen
+
+        prefix, what, dirs_only, suffixes = self.TEMPLATE_SOURCES[entry]
+
+        def check(path: str) -> str | None:
+            if not path:
+                return "type a path (tab completes it)"
+            try:
+                get_template(f"{prefix}:{path}")
+            except TemplateNotFound as e:
+                return str(e)
+            return None
+
+        self.push_screen(PromptScreen(f"{prefix}: {what} (tab completes)", placeholder="path",
+                                      check=check, suggester=PathSuggester(dirs_only=dirs_only, suffixes=suffixes)),
+                         lambda path: self._template_chosen(path and f"{prefix}:{path}"))
 
     def action_pick_theme(self) -> None:
         from workbench.tui.screens.picker import PickerScreen

@@ -55,6 +55,7 @@ class TemplatePane(VerticalScroll):
         self._renderings: list = []
         self._notes: list[list[str]] = []  # per rendering: warnings and what lint flags in it
         self._counts: list[str] = []
+        self._tokenizer: str | None = None  # the tokenizer spec that counts (the template's own, else SmolLM2)
 
     def compose(self):
         yield Static("", id="template-body")
@@ -78,21 +79,23 @@ class TemplatePane(VerticalScroll):
         self._key, self._counts = key, []
         rec = app.ds.record(i)
         try:
-            self._renderings = render_sides(rec, get_template(app.template_name))
+            tpl = get_template(app.template_name)
+            self._renderings = render_sides(rec, tpl)
         except ValueError as e:  # an unknown template spec; template faults come back in .error
             self._renderings = self._notes = []
             body.update(Text(visible(f"{app.template_name}: {e}"), style="bold red"))
             return
+        self._tokenizer = tpl.tokenizer
         self._notes = [rendering_notes(r, record_system=rec.get("system")) for r in self._renderings]
         if not app.token_counts:
             self._counts = ["token counts off in tui.json"] * len(self._renderings)
         self._draw()
         self.scroll_home(animate=False)
         if app.token_counts:
-            self.count_tokens(key, self._renderings)
+            self.count_tokens(key, self._renderings, self._tokenizer)
 
     @work(thread=True, exclusive=True, group="tokens", exit_on_error=False)
-    def count_tokens(self, key: tuple, renderings: list) -> None:
+    def count_tokens(self, key: tuple, renderings: list, tokenizer: str | None) -> None:
         from workbench.templates import tokenize
 
         counts = []
@@ -101,7 +104,7 @@ class TemplatePane(VerticalScroll):
                 if r.error:
                     counts.append("")
                     continue
-                c = tokenize(r)
+                c = tokenize(r, tokenizer)
                 counts.append(f"{c.total:,} tokens · {c.trained:,} trained · {c.untrained:,} not trained")
         except Exception as e:  # noqa: BLE001 - shown in place of the counts
             counts = [f"no token counts: {type(e).__name__}: {e}"] * len(renderings)
@@ -113,7 +116,12 @@ class TemplatePane(VerticalScroll):
             self._draw()
 
     def _draw(self) -> None:
+        from workbench.templates import tokenizer_name
+
         parts = [Text.assemble((visible(self.app.template_name), "bold"), "  ", LEGEND)]
+        if self.app.token_counts:
+            unnamed = "" if self._tokenizer else " — the template names no tokenizer"
+            parts.append(Text(visible(f"tokens counted by {tokenizer_name(self._tokenizer)}{unnamed}"), style="dim"))
         for n, r in enumerate(self._renderings):
             counts = self._counts[n] if n < len(self._counts) else "counting tokens (the first count loads the tokenizer)…"
             parts.append(Text.assemble(("\n── " + r.side, "bold"), f" · {len(r.text):,} chars · ",
