@@ -3,14 +3,10 @@
 - embedding: our embed_texts and a cold embed_dataset (hashing, cache writes) against a raw
   SentenceTransformer.encode of the same texts (overhead ratios; 1.0 = no overhead);
 - cache hit: embed_dataset when every row is cached, against the raw encode of the same rows;
-- UMAP (what `workbench map` runs) at 10k and 50k points against a PCA of the same points,
-  and HDBSCAN on the 10-d PCA that `map` clusters; absolute seconds are reported alongside;
 - similar rows: one exact nearest-neighbour query against a plain full matrix-vector product.
 
-Environment: BENCH_EMBED_N (texts to embed, default 1000), BENCH_UMAP_SIZES (default
-"10000,50000"). The UMAP points are synthetic 384-d topic blobs (embedding 50k real rows on a
-laptop CPU would take the whole time budget); the first UMAP call's numba compilation is
-measured separately as `umap_jit_s`.
+Environment: BENCH_EMBED_N (texts to embed, default 1000). The topic map has its own
+benchmark, bench_map.py.
 """
 
 from __future__ import annotations
@@ -80,26 +76,6 @@ def blobs(n: int, dim: int = 384, k: int = 20, seed: int = 0) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def bench_map(sizes: list[int]) -> dict:
-    from workbench.explore.cluster import hdbscan
-    from workbench.explore.project import pca, umap
-    from workbench.explore.topicmap import CLUSTER_DIMS
-
-    jit_s, _ = timed(lambda: umap(blobs(300), 2))
-    out: dict = {"umap_jit_s": round(jit_s, 2)}
-    for n in sizes:
-        note(f"UMAP {n} points")
-        x = blobs(n)
-        pca_s, _ = timed(lambda: pca(x, 2))
-        umap_s, _ = timed(lambda: umap(x, 2))
-        hdb_s, labels = timed(lambda: hdbscan(pca(x, CLUSTER_DIMS)))  # what build_map clusters on
-        out[f"umap_{n}_s"] = round(umap_s, 2)
-        out[f"umap_{n}_vs_pca_ratio"] = round(umap_s / pca_s, 1)
-        out[f"hdbscan_{n}_s"] = round(hdb_s, 2)
-        out[f"clusters_{n}"] = int(labels.max() + 1)
-    return out
-
-
 def bench_similar(n: int = 100_000) -> dict:
     from workbench.explore.similar import nearest
 
@@ -112,14 +88,11 @@ def bench_similar(n: int = 100_000) -> dict:
 
 def main() -> None:
     n = int(os.environ.get("BENCH_EMBED_N", "1000"))
-    sizes = [int(s) for s in os.environ.get("BENCH_UMAP_SIZES", "10000,50000").split(",") if s]
     res = {"bench": "explore"}
     note(f"embedding {n} texts")
     res.update(bench_embedding(n))
     note("similar rows")
     res.update(bench_similar())
-    note(f"UMAP at {sizes}")
-    res.update(bench_map(sizes))
     print(json.dumps(res))
 
 

@@ -1,5 +1,5 @@
-"""The topic map end to end with the real model and UMAP: planted topics are recovered, the map is
-saved to the workspace and read back, and the CLI commands work as a user runs them."""
+"""The topic map end to end with the real model: planted topics and families are recovered, the
+map is saved to the workspace and read back, and the CLI commands work as a user runs them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from workbench.explore.topicmap import build_map, load_map, preview_map
 from workbench.store.workspace import Workspace
 
 from explore_data import TOPICS, topic_records
+from test_page import assert_self_contained
+from tests.support.families import family_records
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +46,7 @@ def test_map_recovers_planted_topics_and_round_trips_through_the_workspace(plant
 
     assert adjusted_rand_score(truth, tm.cluster) >= 0.8
     real = [c for c in tm.clusters if c["id"] != NOISE]
-    assert len(real) == 3
+    assert len(real) == 3 and (tm.cluster != NOISE).all()
     # Each cluster's keywords name its family: the family's own nouns or verbs appear in them.
     for c in real:
         family = max(set(truth), key=lambda t: sum(truth[i] == t for i in np.flatnonzero(tm.cluster == c["id"])))
@@ -66,6 +68,16 @@ def test_map_recovers_planted_topics_and_round_trips_through_the_workspace(plant
     quick = preview_map(ds.ids, np.random.default_rng(0).normal(size=(len(recs), 8)).astype(np.float32))
     assert quick.method == "pca" and quick.xy.shape == (len(recs), 2) and (quick.cluster == NOISE).all()
     ws.close()
+
+
+def test_map_recovers_math_code_and_safety_families():
+    """The case the first map (UMAP + HDBSCAN) failed: three families, two of them merged."""
+    recs, truth = family_records(per_family=80, seed=1)
+    tm = build_map(Dataset.from_records(recs), save=False)
+    assert adjusted_rand_score(truth, tm.cluster) >= 0.8, [c["label"] for c in tm.clusters]
+    assert (tm.cluster == NOISE).mean() <= 0.05
+    labels = " ".join(c["label"] for c in tm.clusters)
+    assert len({c["id"] for c in tm.clusters}) <= 4, labels
 
 
 def test_llm_labels_through_an_openai_compatible_server(planted, tmp_path):
@@ -102,10 +114,13 @@ def test_cli_embed_map_similar_stats(tmp_path):
     r = _cli("embed", str(data), home=home)
     assert "0 new texts computed, 240 rows from the cache" in r.stdout, r.stdout
 
-    report = tmp_path / "r.json"
-    r = _cli("map", str(data), "--report", str(report), home=home)
+    report, page = tmp_path / "r.json", tmp_path / "map.html"
+    r = _cli("map", str(data), "--report", str(report), "--html", str(page), home=home)
     assert r.returncode == 0, r.stderr
     rep = json.loads(report.read_text())
+    html = page.read_text()
+    assert_self_contained(html)
+    assert html.count("<circle") == 240 and all(c["label"] in html for c in rep["clusters"])
     assert len([c for c in rep["clusters"] if c["id"] >= 0]) == 3, r.stdout
     by_id = {m: c["id"] for c in rep["clusters"] for m in c["members"]}
     assert adjusted_rand_score(truth, [by_id[r["id"]] for r in recs]) >= 0.8
@@ -124,5 +139,9 @@ def test_cli_embed_map_similar_stats(tmp_path):
     assert st["rows"] == 240 and st["kinds"] == {"sft": 240}
     assert set(st["tokens"]["roles"]) == {"user", "assistant"}
     assert len([c for c in st["clusters"] if c["id"] >= 0]) == 3  # the map saved by `workbench map`
-    r = _cli("stats", str(data), "--no-tokens", home=home)
+    r = _cli("stats", str(data), "--no-tokens", "--html", str(tmp_path / "stats.html"), home=home)
     assert r.returncode == 0 and "turns per row" in r.stdout and "clusters (" in r.stdout
+    html = (tmp_path / "stats.html").read_text()
+    assert_self_contained(html)
+    assert "<h3>turns per row</h3>" in html and html.count("<circle") == 240  # the saved map is on it too
+    assert f"n = {st['turns']['n']}" in html

@@ -8,8 +8,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
-from workbench.explore.cluster import NOISE, hdbscan, renumber_by_size
-from workbench.explore.project import pca
+from workbench.explore.cluster import candidate_ks, max_topics, reduce, renumber_by_size, silhouette, topics
+from workbench.explore.project import pca, topic_layout
 from workbench.explore.similar import nearest
 from workbench.explore.stats import dataset_stats, histogram
 from workbench.explore.topics import clean_label, ctfidf_keywords, keyword_label, representatives, tokenize
@@ -32,17 +32,49 @@ def test_pca_keeps_the_widest_direction_first():
     assert pca(np.zeros((0, 3)), 2).shape == (0, 2)
 
 
-def test_hdbscan_finds_planted_blobs_biggest_first():
-    x, truth = _blobs()
-    x = np.concatenate([x, x[:30] + 0.01])  # make cluster of blob 0 the biggest
+def test_topics_finds_planted_blobs_biggest_first_with_k_chosen_by_silhouette():
+    x, truth = _blobs(k=4)
+    x = np.concatenate([x, x[:30] + 0.01])  # make blob 0 the biggest
     truth = np.concatenate([truth, truth[:30]])
-    labels = hdbscan(pca(x, 5))
+    labels = topics(reduce(x))
+    assert labels.max() + 1 == 4 and (labels >= 0).all()  # every row gets a topic
     assert adjusted_rand_score(truth, labels) > 0.95
-    assert np.bincount(labels[labels >= 0]).argmax() == 0
+    assert np.bincount(labels).argmax() == 0
+    assert topics(reduce(x), k=6).max() + 1 == 6  # a chosen count is kept
+    assert topics(reduce(x), seed=3).tolist() == topics(reduce(x), seed=3).tolist()
 
 
-def test_hdbscan_on_tiny_inputs_is_all_noise_not_an_error():
-    assert hdbscan(np.zeros((3, 2))).tolist() == [NOISE] * 3
+def test_silhouette_equals_scikit_learns():
+    from scipy.spatial.distance import pdist, squareform
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(300, 5)), rng.integers(0, 7, 300)
+    labels[0] = 7  # a cluster of one row scores 0
+    d = squareform(pdist(x))
+    assert silhouette(d.astype(np.float32), labels) == pytest.approx(silhouette_score(d, labels, metric="precomputed"), abs=1e-6)
+
+
+def test_topic_counts_tried_grow_with_the_rows():
+    assert max_topics(480) == 15 and max_topics(1000) == 22 and max_topics(10**6) == 60
+    ks = candidate_ks(60)
+    assert ks[:11] == list(range(2, 13)) and ks[-1] <= 60 and len(ks) < 25
+    assert topics(reduce(np.eye(3, 8))).tolist() == [0, 0, 0]  # too few rows to split
+
+
+def test_topic_layout_keeps_topics_apart_and_rows_in_their_topics_order():
+    x, truth = _blobs(n_per=40, k=8, dim=64)
+    xy = topic_layout(x, truth)
+    assert xy.shape == (len(x), 2) and xy.dtype == np.float32
+    centres = np.stack([np.median(xy[truth == c], axis=0) for c in range(8)])
+    reach = [np.percentile(np.linalg.norm(xy[truth == c] - centres[c], axis=1), 90) for c in range(8)]
+    for a in range(8):
+        for b in range(a + 1, 8):  # most of each topic's rows lie in a disc no other topic's disc touches
+            assert np.linalg.norm(centres[a] - centres[b]) > reach[a] + reach[b]
+    # Inside a topic, a row's place follows the topic's own main direction.
+    m = truth == 3
+    assert abs(np.corrcoef(xy[m, 0], pca(x[m], 1)[:, 0])[0, 1]) > 0.99
+    assert topic_layout(x[:10], truth[:10] * 0).shape == (10, 2)  # one topic: PCA
 
 
 def test_renumber_by_size():

@@ -142,13 +142,13 @@ async def test_m_builds_the_map_with_the_real_model(make_app, ws, screen_text, w
         await _open_map(pilot)
         await pilot.press("m")  # the map operation, in the step runner like any other
         await wait_until(pilot, lambda: (app.operation_state("map") or ("running",))[0] != "running",
-                         "the map to be built", limit=900)  # the model loads and UMAP compiles: minutes when loaded
+                         "the map to be built", limit=900)  # the model loads: minutes when the machine is loaded
         assert app.operation_state("map")[0] == "done", app.operation_state("map")
         await pilot.press("7")  # the pane reads the map the run saved
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
         pane = app.query_one("#topics")
-        assert pane.tm is not None and pane.tm.method == "umap"
+        assert pane.tm is not None and pane.tm.method == "kmeans"
         assert load_map(ws, ds.ids) is not None  # saved for the next session and the CLI
         assert "topics ·" in screen_text(app)

@@ -30,6 +30,8 @@ def register(sub) -> None:
     p.add_argument("--sample", type=int, default=20000, help="rows whose tokens are counted at most (default 20000)")
     p.add_argument("--no-tokens", action="store_true", help="skip token counting")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", metavar="OUT.html", help="also write a self-contained page of the histograms "
+                   "(and of the topic map, when one is saved) to share")
     p.set_defaults(func=cmd_stats)
 
 
@@ -99,11 +101,26 @@ def cmd_stats(args) -> int:
         generated = session.generated_counts()
         if any(generated.values()):
             st["generated"] = generated
+        if args.html:
+            from workbench.explore.topicmap import load_map
+
+            from workbench.explore.page import stats_page
+
+            tm = load_map(ws, ds.ids)
+            write_page(args.html, stats_page(st, f"{ds.name} · stats", tm, ds.column("preview") if tm else None))
     if args.json:
         print(json.dumps(st, ensure_ascii=False))
         return 0
     print(format_stats(st))
     return 0
+
+
+def write_page(out: str, html: str) -> None:
+    """Write an HTML page to `out` atomically and say so on stderr."""
+    from workbench.atomic import write_text_atomic
+
+    write_text_atomic(out, html)
+    _say(f"wrote {out}")
 
 
 def _bars(h: dict, width: int = 40, integer: bool = False) -> list[str]:

@@ -68,6 +68,8 @@ def add_arguments(op, p: argparse.ArgumentParser) -> None:
         p.add_argument("-o", "--output", dest="out", metavar="OUT",
                        help="then write the curated rows (decisions applied, as export does) to OUT")
         p.add_argument("--to", choices=TARGETS, help="format of OUT (default: the input's format)")
+    if op.page:
+        p.add_argument("--html", metavar="OUT.html", help="also write the result as a self-contained page to share")
     if not op.needs_ws:
         p.add_argument("--dry-run", action="store_true", help="do not write to the workspace")
     p.set_defaults(func=partial(run_command, op))
@@ -137,6 +139,10 @@ def run_command(op, args: argparse.Namespace) -> int:
     print(lines[0] + (where if not op.name == "map" and not op.name == "embed" else ""))
     if len(lines) > 1:
         print(lines[1])
+    if getattr(args, "html", None):
+        from workbench.cli.explore import write_page
+
+        write_page(args.html, op.html(res, ds))
     if exported:
         print(f"wrote {exported['rows']} rows to {exported['out']} ({exported['format']})")
     if getattr(args, "fail_on", False) and res.rejects:

@@ -1,39 +1,127 @@
-"""Clusters of rows with HDBSCAN (scikit-learn) over a 10-d PCA of the embeddings.
+"""Topics of rows: k-means over the embeddings, with k read from a Ward tree of a sample.
 
-HDBSCAN over raw 384-d embeddings needs a brute-force distance matrix (quadratic memory). On
-the 2-D UMAP map itself it merged topics at 50k rows (one cluster of 42k mixed rows, homogeneity
-0.03 on planted data), while 10 principal components gave pure clusters (homogeneity 1.0) and
-recover three planted topics in 300 rows (adjusted Rand index >= 0.97).
+Why this method: UMAP + HDBSCAN (the first topic map) left 20-36% of rows unclustered, merged
+whole families of rows and found 2 topics in 999 varied alpaca rows, and UMAP's numba
+compilation cost a minute on first use. Here every row gets a topic and nothing is compiled:
+1. the unit-length embeddings go through a 50-d PCA (the k-means and distance costs shrink 8x;
+   on real data the silhouette curve keeps its shape);
+2. a Ward tree over a seeded sample of at most 1,500 rows gives every cut from 2 to `max_topics(n)`
+   topics at once. When one cut stands out -- merging its k groups costs at least JUMP (1.3)
+   times the merge before it, so the groups lie much further apart than anything inside them --
+   that k is taken (the largest such jump); otherwise the cut with the best mean silhouette
+   (Rousseeuw 1987);
+3. k-means over all rows, started from that cut's centres, gives the final topics.
+Measured: on 480 real rows of three families (GSM8K questions, HumanEval stubs, AdvBench
+requests) the jump at k = 3 is 2.26 (adjusted Rand index 1.0 against the families); on
+generated families whose rows come from a few templates each, the silhouette keeps rising with
+k (templates are tight sub-groups) while the jump at 3 is 1.44; on 999 alpaca rows no jump
+passes 1.22, and the silhouette, flat and low, is best at 18 topics.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-NOISE = -1
+NOISE = -1  # "in no topic": maps saved by older versions (HDBSCAN) still carry it
+CLUSTER_DIMS = 50
+SAMPLE_ROWS = 1500
+MAX_TOPICS = 60
+JUMP = 1.3
 
 
-def default_min_cluster_size(n: int) -> int:
-    """Grows with sqrt(n): ~25 rows at 300 (sub-topics of a few hundred rows stay merged into their
-    topic), ~340 at 50k, ~1500 at 1M, so a map shows tens to a few hundred topics, not thousands."""
-    return int(max(10, round(1.5 * n**0.5)))
+def max_topics(n: int) -> int:
+    """The most topics tried for n rows: sqrt(n / 2), 15 at 480 rows, 22 at 1k, capped at 60."""
+    return int(min(MAX_TOPICS, max(2, round((n / 2) ** 0.5))))
 
 
-def hdbscan(x: np.ndarray, min_cluster_size: int | None = None, min_samples: int | None = None) -> np.ndarray:
-    """Cluster id per row (0..k-1, biggest cluster first), NOISE (-1) for rows in no cluster."""
-    x = np.asarray(x, dtype=np.float64)
+def candidate_ks(k_max: int) -> list[int]:
+    """Topic counts to try: every k up to 12, then steps of about 15% (a silhouette per count is
+    the costly part; 22 counts instead of 59 up to 60)."""
+    ks, k = [], 2
+    while k <= k_max:
+        ks.append(k)
+        k = k + 1 if k < 12 else max(k + 1, round(k * 1.15))
+    return ks
+
+
+def reduce(x: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
+    """Unit-length rows, then their top `dims` principal components: (n, min(dims, d)) float32."""
+    from workbench.explore.project import pca
+
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    x = x / np.where(norms > 0, norms, 1)
+    return pca(x, min(dims, x.shape[1]))
+
+
+def choose_cut(x: np.ndarray, k_max: int, sample: int = SAMPLE_ROWS, seed: int = 0) -> tuple[int, np.ndarray, np.ndarray]:
+    """The number of topics k for `x` (see the module's docstring), the seeded sample's row
+    positions, and the sample's cluster (0..k-1) in the Ward cut at k."""
+    from scipy.cluster.hierarchy import fcluster, ward
+    from scipy.spatial.distance import pdist, squareform
+
     n = len(x)
-    mcs = min_cluster_size or min(default_min_cluster_size(n), max(5, n // 2))
-    if n < max(mcs, 2):
-        return np.full(n, NOISE, dtype=np.int64)
-    from sklearn.cluster import HDBSCAN
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
+    s = x[rows].astype(np.float64)
+    tree = ward(s)
+    k_max = min(k_max, len(s) - 1)
+    heights = tree[:, 2]  # merge i takes the tree from len(s) - i to len(s) - i - 1 groups
+    jumps = {k: heights[-(k - 1)] / heights[-k] for k in range(2, k_max + 1) if heights[-k] > 0}
+    best_jump = max(jumps, key=lambda k: (jumps[k], -k), default=None)
+    if best_jump is not None and jumps[best_jump] >= JUMP:
+        return best_jump, rows, fcluster(tree, best_jump, "maxclust") - 1
+    dist = squareform(pdist(s)).astype(np.float32)
+    scores, cuts = {}, {}
+    for k in candidate_ks(k_max):
+        cut = fcluster(tree, k, "maxclust") - 1
+        if len(np.unique(cut)) == k:
+            scores[k], cuts[k] = silhouette(dist, cut), cut
+    if not scores:
+        return 1, rows, np.zeros(len(rows), dtype=np.int64)
+    k = max(scores, key=lambda kk: (scores[kk], -kk))
+    return k, rows, cuts[k]
 
-    while True:
-        raw = HDBSCAN(min_cluster_size=mcs, min_samples=min_samples, copy=False).fit_predict(x)
-        # A map with no cluster tells nothing: small, varied datasets get smaller clusters instead.
-        if (raw != NOISE).any() or min_cluster_size or mcs <= 5:
-            return renumber_by_size(raw)
-        mcs = max(5, mcs // 2)
+
+def silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Rousseeuw 1987) from a square distance matrix and labels 0..k-1, as
+    scikit-learn's silhouette_score(metric="precomputed") gives it (a row alone in its cluster
+    scores 0), in one matrix product: sklearn's checks of the matrix cost more than this."""
+    k = int(labels.max()) + 1
+    onehot = np.zeros((len(labels), k), dtype=dist.dtype)
+    onehot[np.arange(len(labels)), labels] = 1
+    sums = dist @ onehot  # (n, k): each row's summed distance to every cluster
+    counts = onehot.sum(axis=0)
+    own = counts[labels]
+    a = sums[np.arange(len(labels)), labels] / np.maximum(own - 1, 1)
+    others = sums / counts
+    others[np.arange(len(labels)), labels] = np.inf
+    b = others.min(axis=1)
+    sil = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(sil.mean())
+
+
+def topics(r: np.ndarray, k: int | None = None, *, seed: int = 0) -> np.ndarray:
+    """Topic id of every row (0..k-1, biggest first) from `r = reduce(embeddings)` (n, dims).
+
+    `k` None chooses the number of topics (see the module's docstring); fewer than 4 rows are
+    all topic 0.
+    """
+    from sklearn.cluster import KMeans
+
+    r = np.asarray(r, dtype=np.float32)
+    n = len(r)
+    if n < 4:
+        return np.zeros(n, dtype=np.int64)
+    if k is None:
+        k, rows, cut = choose_cut(r, max_topics(n), seed=seed)
+        if k < 2:
+            return np.zeros(n, dtype=np.int64)
+        init = np.stack([r[rows][cut == c].mean(axis=0) for c in np.unique(cut)])
+        km = KMeans(n_clusters=k, init=init, n_init=1, random_state=seed)
+    else:
+        k = max(1, min(int(k), n))
+        km = KMeans(n_clusters=k, n_init=3, random_state=seed)
+    return renumber_by_size(km.fit_predict(r))
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:

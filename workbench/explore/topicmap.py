@@ -1,5 +1,6 @@
-"""The topic map of a dataset: embeddings -> 2-D UMAP for the picture, HDBSCAN clusters on a 10-d
-PCA of the embeddings (see cluster.py for why), c-TF-IDF or LLM labels.
+"""The topic map of a dataset: embeddings -> a 50-d PCA -> k-means topics with k chosen by
+silhouette (see cluster.py for why) -> a 2-D layout that keeps topics apart for the picture
+(project.topic_layout), with c-TF-IDF or LLM labels.
 
 `build_map` is the one pipeline behind `workbench map` and the TUI's Topic map pane. Its result
 is saved to the workspace as per-row signals of an operation run named "map" (`cluster`,
@@ -14,12 +15,17 @@ from typing import Callable
 
 import numpy as np
 
-from workbench.explore.cluster import NOISE, hdbscan
+from workbench.explore.cluster import NOISE
 from workbench.explore.topics import ctfidf_keywords, keyword_label, llm_label, representatives
 
 OP = "map"
-CLUSTER_DIMS = 10
+METHOD = "kmeans"  # what a built map's `method` says; "pca" is the unclustered preview
 NOISE_LABEL = "(unclustered)"
+
+# Topic colours, shared by the TUI's map and the HTML page (12 distinct hues; topic 12 reuses 0's).
+PALETTE = ("#4e9af1", "#f28e2b", "#59c45a", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
+           "#9c755f", "#a0cbe8", "#8cd17d", "#d4a6c8")
+NOISE_COLOUR = "#6b6b6b"
 
 Stage = Callable[[str], None]  # told what the pipeline is doing now, for progress displays
 
@@ -30,7 +36,7 @@ class TopicMap:
     xy: np.ndarray  # (n, 2) float32 map coordinates
     cluster: np.ndarray  # (n,) cluster id per row, NOISE (-1) for none
     clusters: list[dict] = field(default_factory=list)  # {id, label, keywords, size}, biggest first
-    method: str = "umap"
+    method: str = METHOD
 
     def members(self, cluster_id: int) -> list[str]:
         return [self.ids[i] for i in np.flatnonzero(self.cluster == cluster_id)]
@@ -47,8 +53,12 @@ class TopicMap:
         }
 
 
+def cluster_colour(cluster_id: int) -> str:
+    return NOISE_COLOUR if cluster_id < 0 else PALETTE[cluster_id % len(PALETTE)]
+
+
 def preview_map(ids: list[str], vectors: np.ndarray) -> TopicMap:
-    """An instant PCA layout with no clusters, shown while UMAP runs."""
+    """An instant PCA layout with no clusters, shown while the map is built."""
     from workbench.explore.project import pca
 
     return TopicMap(list(ids), pca(vectors), np.full(len(ids), NOISE, dtype=np.int64), [], method="pca")
@@ -61,23 +71,26 @@ def build_map(
     view: str = "all",
     model: str | None = None,
     vectors: np.ndarray | None = None,
-    min_cluster_size: int | None = None,
+    topics: int | None = None,
     labels: str = "keywords",
     llm_model: str | None = None,
     llm_api_base: str | None = None,
-    seed: int | None = 42,
+    seed: int = 0,
     on_stage: Stage | None = None,
     save: bool = True,
 ) -> TopicMap:
-    """Project, cluster and label `ds`; with a workspace (LLM label cache) and `save`, save
+    """Cluster, project and label `ds`; with a workspace (LLM label cache) and `save`, save
     the result there as signals (the map operation saves through apply_result instead).
 
+    `topics` fixes the number of topics (default: chosen by silhouette, cluster.topics).
     `labels="llm"` names each cluster with `llm_model` (default: the client's local model) from
     five representative rows (`llm_api_base` for an OpenAI-compatible server); a cluster whose
     call fails keeps its keyword label and says why in `label_error`.
     """
+    from workbench.explore.cluster import reduce
+    from workbench.explore.cluster import topics as find_topics
     from workbench.explore.embed import embed_dataset
-    from workbench.explore.project import pca, umap
+    from workbench.explore.project import topic_layout
 
     if labels not in ("keywords", "llm"):
         raise ValueError(f"labels must be 'keywords' or 'llm', not {labels!r}")
@@ -85,18 +98,19 @@ def build_map(
     if vectors is None:
         stage("embedding")
         vectors = embed_dataset(ds, ws, view=view, model=model)
-    stage("projecting (UMAP)")
-    xy = umap(vectors, 2, random_state=seed)
-    stage("clustering (HDBSCAN)")
-    cluster = hdbscan(pca(vectors, CLUSTER_DIMS), min_cluster_size)
+    stage("clustering (k-means)")
+    r = reduce(vectors)
+    cluster = find_topics(r, topics, seed=seed)
+    stage("projecting")
+    xy = topic_layout(r, cluster)
     stage("labelling")
-    tm = TopicMap(list(ds.ids), xy, cluster, method="umap")
+    tm = TopicMap(list(ds.ids), xy, cluster)
     tm.clusters = _keyword_clusters(ds, view, cluster)
     if labels == "llm":
         stage("naming clusters with an LLM")
         _llm_names(ds, view, vectors, tm, ws, llm_model, llm_api_base)
     if ws is not None and save:
-        save_map(ws, tm, {"view": view, "model": model, "min_cluster_size": min_cluster_size, "labels": labels,
+        save_map(ws, tm, {"view": view, "model": model, "topics": topics, "labels": labels,
                           "llm_model": llm_model if labels == "llm" else None})
     return tm
 
@@ -157,7 +171,7 @@ def map_signals(tm: TopicMap) -> list[tuple[str, str, object]]:
 
 def map_counts(tm: TopicMap) -> dict:
     """What a map run records; the topics' labels and keywords, so a reopened map needs no recount."""
-    return {"rows": len(tm.ids), "clusters": sum(1 for c in tm.clusters if c["id"] != NOISE),
+    return {"rows": len(tm.ids), "method": tm.method, "clusters": sum(1 for c in tm.clusters if c["id"] != NOISE),
             "unclustered": int((tm.cluster == NOISE).sum()), "topics": tm.clusters}
 
 
@@ -174,11 +188,23 @@ def load_map(ws, ids: list[str]) -> TopicMap | None:
     xs, ys = ws.signal_values("map_x", op=OP), ws.signal_values("map_y", op=OP)
     if any(rid not in xs for rid in ids):
         return None
-    cl = ws.signal_values("cluster", op=OP)
+    return _assemble(ids, xs, ys, ws.signal_values("cluster", op=OP), run["counts"])
+
+
+def map_from_signals(signals: list[tuple[str, str, object]], counts: dict) -> TopicMap:
+    """The map a run's result holds (its `map_signals` and `map_counts`), rows in signal order."""
+    by_name: dict[str, dict] = {"map_x": {}, "map_y": {}, "cluster": {}}
+    for rid, name, value in signals:
+        if name in by_name:
+            by_name[name][rid] = value
+    return _assemble(list(by_name["map_x"]), by_name["map_x"], by_name["map_y"], by_name["cluster"], counts)
+
+
+def _assemble(ids: list[str], xs: dict, ys: dict, cl: dict, counts: dict) -> TopicMap:
     xy = np.array([[xs[r], ys[r]] for r in ids], dtype=np.float32).reshape(-1, 2)
     cluster = np.array([cl.get(r, NOISE) for r in ids], dtype=np.int64)
-    tm = TopicMap(list(ids), xy, cluster, method="umap")
+    tm = TopicMap(list(ids), xy, cluster, method=counts.get("method", "umap"))
     sizes = dict(zip(*(a.tolist() for a in np.unique(cluster, return_counts=True))))
     # Sizes are recounted over `ids`: the dataset may have gained or lost rows since.
-    tm.clusters = [{**c, "size": sizes[c["id"]]} for c in run["counts"].get("topics", []) if c["id"] in sizes]
+    tm.clusters = [{**c, "size": sizes[c["id"]]} for c in counts.get("topics", []) if c["id"] in sizes]
     return tm

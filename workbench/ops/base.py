@@ -172,7 +172,7 @@ class Context:
     llm: Callable[..., Any] | None = None  # (model, api_base, **options) -> LLMClient
     seed: int = 0
     ws: Any = None
-    message: Callable[[str], None] | None = None  # stages of a long step ("projecting (UMAP)")
+    message: Callable[[str], None] | None = None  # stages of a long step ("clustering (k-means)")
 
     def say(self, text: str) -> None:
         if self.message is not None:
@@ -255,6 +255,8 @@ class Operation:
     # The command's paths are documents (.txt .md .html .pdf: workbench.data.documents), one
     # `text` row each, instead of a dataset (`workbench generate from-docs DOCS...`).
     documents: ClassVar[bool] = False
+    # The result draws as a self-contained HTML page (`html`; the CLI's --html OUT).
+    page: ClassVar[bool] = False
 
     def params_from_dict(self, data: dict | None) -> Params:
         return self.Params.from_dict(data)
@@ -273,6 +275,10 @@ class Operation:
 
     def params_from_args(self, args: argparse.Namespace) -> Params:
         return self.Params.from_args(args)
+
+    def html(self, result: Result, ds) -> str:
+        """The result as a self-contained HTML page (operations with `page`)."""
+        raise NotImplementedError(f"{self.name} has no page")
 
     def describe(self, result: Result) -> str:
         """What the command line prints after a run (the summary; some operations say more)."""

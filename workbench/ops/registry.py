@@ -39,7 +39,7 @@ OPERATIONS: dict[str, Entry] = {
     "embed": Entry("workbench.ops.embed:Embed", ("embed",),
           "embed every row (cached: only new or changed rows are computed)"),
     "map": Entry("workbench.ops.topic_map:TopicMapOp", ("map",),
-          "2-D topic map: UMAP projection, HDBSCAN clusters, topic labels"),
+          "2-D topic map: k-means topics, a layout that keeps them apart, topic labels"),
     "judge": Entry("workbench.ops.generation.judge:Judge", ("judge",),
           "rate answers 1-5 per aspect (or a --rubric file) with an LLM judge; scores become signals"),
     "judge-pairwise": Entry("workbench.ops.generation.pairwise:JudgePairwise", ("judge-pairwise",),

@@ -19,20 +19,14 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from workbench.explore.topicmap import cluster_colour
 from workbench.terminal import visible
 
 # Dot bit of braille character U+2800 + bits, by [row within cell][column within cell].
 BRAILLE = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint8)
-PALETTE = ("#4e9af1", "#f28e2b", "#59c45a", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
-           "#9c755f", "#a0cbe8", "#8cd17d", "#d4a6c8")
-NOISE_COLOUR = "#6b6b6b"
 STATUS_COLOURS = {"accept": "#59c45a", "reject": "#e15759", "pending": "#8a8a8a"}
 STATUS_ORDER = ("pending", "accept", "reject")
 LEGEND_LABEL = 19  # characters of a topic label that fit one legend line (the legend is 30 wide)
-
-
-def cluster_colour(cluster_id: int) -> str:
-    return NOISE_COLOUR if cluster_id < 0 else PALETTE[cluster_id % len(PALETTE)]
 
 
 def rasterize(xy: np.ndarray, classes: np.ndarray, bounds: tuple[float, float, float, float],
@@ -359,7 +353,7 @@ class TopicMapPane(Vertical):
                 t.append("● ", STATUS_COLOURS[s])
                 t.append(f"{s:<9}{int(n):>8,}\n")
         real = [c for c in tm.clusters if c["id"] >= 0]
-        t.append(f"{len(real)} topics · {len(tm.ids):,} rows\n" if tm.method == "umap" else "PCA preview\n", "bold")
+        t.append(f"{len(real)} topics · {len(tm.ids):,} rows\n" if tm.method != "pca" else "PCA preview\n", "bold")
         for c in tm.clusters:
             sel = c["id"] == canvas.selected
             t.append("● ", cluster_colour(c["id"]))

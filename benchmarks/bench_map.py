@@ -1,0 +1,120 @@
+"""The topic map against the first one (UMAP 2-D + HDBSCAN on a 10-d PCA), measured in the same run.
+Prints ONE JSON line.
+
+- planted families (tests/support/families.py: math word problems, Python stubs, harmful requests
+  with refusals; BENCH_MAP_FAMILY_ROWS per family, default 100), embedded with the bundled MiniLM:
+  adjusted Rand index against the families, topics found, share of rows left unclustered, seconds;
+  the first method's first call includes UMAP's import and numba compilation, which every new
+  process pays (`old_first_call_s`), and a second call shows it warm;
+- a map of BENCH_MAP_ROWS rows (default 10,000): the family rows resampled with their vectors
+  jittered (embedding 10k rows takes minutes on this CPU and is cached once done), timed for the
+  whole `build_map` (clustering, projection, c-TF-IDF labels) against the first method's
+  projection and clustering alone (its labels would come on top).
+Ratios are old / new (above 1: the new map is faster).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WORKBENCH_HOME", tempfile.mkdtemp(prefix="bench_map_"))
+
+import numpy as np  # noqa: E402
+
+
+def note(msg: str) -> None:
+    print(f"[bench_map {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def old_map(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first topic map as it shipped: UMAP (30 neighbours, cosine, seed 42) for the picture,
+    HDBSCAN (min cluster size 1.5 sqrt(n), halved while nothing clusters) on a 10-d PCA."""
+    from sklearn.cluster import HDBSCAN
+    from umap import UMAP
+
+    from workbench.explore.cluster import renumber_by_size
+    from workbench.explore.project import pca
+
+    n = len(vectors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xy = UMAP(n_components=2, n_neighbors=min(30, n - 1), min_dist=0.1, metric="cosine", random_state=42,
+                  init="spectral").fit_transform(vectors)
+    mcs = min(int(max(10, round(1.5 * n**0.5))), max(5, n // 2))
+    x10 = pca(vectors, 10).astype(np.float64)
+    while True:
+        labels = HDBSCAN(min_cluster_size=mcs).fit_predict(x10)
+        if (labels >= 0).any() or mcs <= 5:
+            return xy, renumber_by_size(labels)
+        mcs = max(5, mcs // 2)
+
+
+def quality(truth: list[str], labels: np.ndarray) -> dict:
+    from sklearn.metrics import adjusted_rand_score
+
+    return {"ari": round(float(adjusted_rand_score(truth, labels)), 3), "topics": int(labels.max() + 1),
+            "unclustered": round(float((labels < 0).mean()), 3)}
+
+
+def main() -> None:
+    import sklearn.cluster  # noqa: F401  both methods use scikit-learn: its import is no one's cost
+    import sklearn.discriminant_analysis  # noqa: F401
+
+    from tests.support.families import family_records
+    from workbench.data.dataset import Dataset
+    from workbench.data.record import view_text
+    from workbench.explore.embed import embed_texts
+    from workbench.explore.topicmap import build_map
+
+    per = int(os.environ.get("BENCH_MAP_FAMILY_ROWS", "100"))
+    big = int(os.environ.get("BENCH_MAP_ROWS", "10000"))
+    recs, truth = family_records(per)
+    note(f"embedding {len(recs)} planted rows")
+    embed_s, vecs = timed(lambda: embed_texts([view_text(r) for r in recs]))
+    ds = Dataset.from_records(recs)
+
+    note("first method (UMAP + HDBSCAN), first call in this process")
+    old_first_s, (_, old_labels) = timed(lambda: old_map(vecs))
+    old_warm_s, _ = timed(lambda: old_map(vecs))
+    note("new map")
+    new_s, tm = timed(lambda: build_map(ds, vectors=vecs, save=False))
+    res = {"bench": "map", "planted_rows": len(recs), "embed_s": round(embed_s, 2),
+           "old_first_call_s": round(old_first_s, 2), "old_warm_s": round(old_warm_s, 2), "new_s": round(new_s, 2),
+           **{f"old_{k}": v for k, v in quality(truth, old_labels).items()},
+           **{f"new_{k}": v for k, v in quality(truth, tm.cluster).items()},
+           "first_call_speedup_ratio": round(old_first_s / new_s, 1)}
+
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, len(recs), big)
+    big_recs = [{**recs[i], "id": f"r{j}"} for j, i in enumerate(pick)]
+    big_vecs = vecs[pick] + rng.normal(scale=0.02, size=(big, vecs.shape[1])).astype(np.float32)
+    big_vecs /= np.linalg.norm(big_vecs, axis=1, keepdims=True)
+    big_truth = [truth[i] for i in pick]
+    big_ds = Dataset.from_records(big_recs)
+    note(f"new map of {big} rows")
+    new_big_s, big_tm = timed(lambda: build_map(big_ds, vectors=big_vecs, save=False))
+    note(f"first method on {big} rows (warm)")
+    old_big_s, (_, old_big_labels) = timed(lambda: old_map(big_vecs))
+    res.update({"rows": big, "new_map_s": round(new_big_s, 2), "old_project_cluster_s": round(old_big_s, 2),
+                "new_ari_big": quality(big_truth, big_tm.cluster)["ari"],
+                "old_ari_big": quality(big_truth, old_big_labels)["ari"],
+                "speedup_ratio": round(old_big_s / new_big_s, 1)})
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
