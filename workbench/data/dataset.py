@@ -23,7 +23,7 @@ import pyarrow.ipc as ipc
 from workbench.atomic import write_text_atomic
 from workbench.data.errors import DataError
 from workbench.data.jsonio import dumps, loads
-from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, TEXT_VIEWS, Record, preview
+from workbench.data.record import FIELDS, JSON_FIELDS, SCALAR_FIELDS, TEXT_VIEWS, Record, joined_text, preview
 from workbench.data.splits import label, select, splits_of
 from workbench.paths import cache_dir
 
@@ -300,6 +300,11 @@ class Dataset:
             return []
         cols = self.table.slice(start, stop - start).select(_VIEW_FIELDS).to_pydict()
         with _gc_paused():
+            if view in ("all", "conversation"):  # straight from the columns: no record is built
+                with_system = view == "all"
+                return [joined_text(kind, system, text, m and loads(m), c and loads(c), r and loads(r),
+                                    with_system=with_system)
+                        for kind, system, text, m, c, r in zip(*cols.values())]
             for f in ("messages", "chosen", "rejected"):
                 cols[f] = [None if v is None else loads(v) for v in cols[f]]
             return [fn(dict(zip(_VIEW_FIELDS, values))) for values in zip(*cols.values())]

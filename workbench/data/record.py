@@ -116,11 +116,22 @@ def answer_text(rec: Record) -> str:
 
 def full_text(rec: Record) -> str:
     """Everything a reader would read: system, turns, both preference sides, plain text."""
-    if rec.get("kind") == "text":
-        return rec.get("text") or ""
-    parts = [rec["system"]] if rec.get("system") else []
-    for side in ("messages", "chosen", "rejected"):
-        _turn_parts(rec.get(side) or (), parts)
+    return joined_text(rec.get("kind"), rec.get("system"), rec.get("text"), rec.get("messages"), rec.get("chosen"),
+                       rec.get("rejected"), with_system=True)
+
+
+def joined_text(kind: str | None, system: str | None, text: str | None, messages: Iterable[Turn] | None,
+                chosen: Iterable[Turn] | None, rejected: Iterable[Turn] | None, *, with_system: bool) -> str:
+    """The `all` view (with_system) or the `conversation` view from a record's fields: a plain
+    text row's text, else the system prompt (`all` only) and every turn's reasoning and content
+    (the conversation's system turns left out of `conversation`), the empty ones left out,
+    joined by newlines. Dataset.texts calls it on columns without building records."""
+    if kind == "text":
+        return text or ""
+    parts = [system] if with_system and system else []
+    _turn_parts(messages or (), parts, skip_system=not with_system)
+    _turn_parts(chosen or (), parts)
+    _turn_parts(rejected or (), parts)
     return "\n".join(parts)
 
 
@@ -155,13 +166,8 @@ def _side_key(turns: list[Turn]) -> str:
 def conversation_text(rec: Record) -> str:
     """What varies from row to row: every turn but system ones, both preference sides, plain
     text; without the system prompt and tool schemas that many rows share word for word."""
-    if rec.get("kind") == "text":
-        return rec.get("text") or ""
-    parts: list[str] = []
-    _turn_parts(rec.get("messages") or (), parts, skip_system=True)
-    _turn_parts(rec.get("chosen") or (), parts)
-    _turn_parts(rec.get("rejected") or (), parts)
-    return "\n".join(parts)
+    return joined_text(rec.get("kind"), rec.get("system"), rec.get("text"), rec.get("messages"), rec.get("chosen"),
+                       rec.get("rejected"), with_system=False)
 
 
 TEXT_VIEWS = {"prompt": prompt_text, "answer": answer_text, "all": full_text, "conversation": conversation_text}
