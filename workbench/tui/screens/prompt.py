@@ -68,7 +68,8 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen { align: center middle; }
     PromptScreen > Vertical { width: 90%; max-width: 100; height: auto; border: round $primary;
                               background: $surface; padding: 0 1; }
-    PromptScreen #prompt-problem { color: $error; }
+    PromptScreen #prompt-problem { color: $error; display: none; }
+    PromptScreen #prompt-problem.-shown { display: block; }
     """
 
     def __init__(self, title: str, *, value: str = "", placeholder: str = "",
@@ -87,7 +88,9 @@ class PromptScreen(ModalScreen[str | None]):
         value = event.value.strip()
         problem = self.check(value) if self.check is not None else None
         if problem:
-            self.query_one("#prompt-problem", Label).update(visible(problem))
+            label = self.query_one("#prompt-problem", Label)
+            label.update(visible(problem))
+            label.add_class("-shown")
             return
         self.dismiss(value)
 
