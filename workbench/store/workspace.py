@@ -223,14 +223,19 @@ class Workspace:
     @classmethod
     def for_dataset(cls, ds, path: str | Path | None = None, **kw) -> "Workspace":
         """The dataset's workspace: `path` if given, else one per dataset under the XDG data dir."""
-        if path is None:
-            path = default_path(ds)
         from workbench.store.reconcile import sources_stamp
 
+        default = path is None or Path(path).resolve() == default_path(ds).resolve()
+        if path is None:
+            path = default_path(ds)
         ws = cls(path, **kw)
         ws.stamp = sources_stamp(ds)
         if not ws.readonly and ws.get_meta("sources") is None:
             ws.set_meta("sources", [str(Path(s).resolve()) for s in getattr(ds, "sources", [])])
+        if default and not ws.readonly:  # decisions follow rows into other file sets' workspaces
+            from workbench.store.siblings import adopt_sibling_decisions
+
+            adopt_sibling_decisions(ds, ws)
         return ws
 
     def before_close(self, flush: Callable[[], None]) -> None:
@@ -465,6 +470,22 @@ class Workspace:
             out.append({"row_id": rid, "status": status, "note": d["note"], "tags": d["tags"], "by": d["by"],
                         "content": d["content"]})
         return out
+
+    def adopt(self, decisions: list[dict]) -> int:
+        """Take annotators' decisions made in another workspace ({row_id, by, status, note, tags,
+        time, content}, as `annotations()` gives them) where they are newer than this one's on
+        the same row and annotator; no undo step (nothing was decided here). Returns how many."""
+        if not decisions:
+            return 0
+        with self._write() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO decisions (row_id, status, note, tags, by, time, content) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (row_id, by) DO UPDATE SET status = excluded.status, note = excluded.note, "
+                "tags = excluded.tags, time = excluded.time, content = excluded.content "
+                "WHERE excluded.time > decisions.time",
+                [self._row(d["row_id"], d) for d in decisions])
+            return db.total_changes - before
 
     def annotations(self) -> list[dict]:
         """Every annotator's decision: {row_id, by, status, note, tags, time, content}, by row id then time."""
