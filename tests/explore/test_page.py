@@ -97,3 +97,13 @@ def test_a_big_map_draws_a_sample_and_says_so():
 
     svg = map_svg(tm, max_points=10)
     assert svg.count("<circle") == 10 and "10 of 50 rows drawn" in svg
+
+
+def test_the_tail_bar_names_the_values_it_holds():
+    from workbench.explore.page import histogram_svg
+    from workbench.explore.stats import histogram
+
+    h = histogram(list(range(11)) * 10 + [50], integer=True)  # one bin per value 0..10, 50 beyond
+    assert h["over"] == 1 and h["bins"][-2:] == [10, 11]
+    text = " ".join(parse(histogram_svg(h)).text)
+    assert "> 10: 1" in text and "10 – 11: 10" in text

@@ -31,6 +31,13 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4g}"
 
 
+def _tail(edges: list[float]) -> str:
+    """What the tail bar holds: rows above the last edge, or for one bin per whole value (whose
+    last bin [k, k+1) holds k) rows above that last value, as the terminal's stats says it."""
+    whole = len(edges) > 1 and edges[-1] - edges[-2] == 1 and float(edges[-2]).is_integer()
+    return f"&gt; {_num(edges[-2] if whole else edges[-1])}"
+
+
 def histogram_svg(h: dict, width: int = 640, height: int = 150) -> str:
     """One histogram (explore.stats.histogram's dict) as SVG bars; each bar's tooltip gives its
     range and count. A tail beyond the last edge (`over`) is one grey bar at the right."""
@@ -43,18 +50,26 @@ def histogram_svg(h: dict, width: int = 640, height: int = 150) -> str:
     top = max(bars) or 1
     pad_l, pad_b = 44, 18
     bw = (width - pad_l) / len(bars)
-    parts = [f'<svg viewBox="0 0 {width} {height + pad_b}" role="img">',
+    parts = [f'<svg viewBox="0 0 {width} {height + pad_b}" width="{width}" role="img">',
              f'<text x="{pad_l - 4}" y="10" text-anchor="end">{_num(top)}</text>',
              f'<text x="{pad_l - 4}" y="{height}" text-anchor="end">0</text>']
     for i, c in enumerate(bars):
         tail = over and i == len(bars) - 1
-        span = f"&gt; {_num(edges[-1])}" if tail else f"{_num(edges[i])} – {_num(edges[i + 1])}"
+        span = _tail(edges) if tail else f"{_num(edges[i])} – {_num(edges[i + 1])}"
         bh = c / top * (height - 12)
         parts.append(f'<rect x="{pad_l + i * bw + 1:.1f}" y="{height - bh:.1f}" width="{max(bw - 2, 1):.1f}" '
                      f'height="{bh:.1f}" fill="{"#aaa" if tail else "#4e9af1"}"><title>{span}: {c:,}</title></rect>')
-    parts.append(f'<text x="{pad_l}" y="{height + 14}">{_num(edges[0])}</text>')
-    parts.append(f'<text x="{width}" y="{height + 14}" text-anchor="end">'
-                 f'{"&gt; " if over else ""}{_num(edges[-1])}</text></svg>')
+    if len(bars) <= 12:  # few bars: each one's range under it
+        for i in range(len(bars)):
+            tail = over and i == len(bars) - 1
+            whole = not tail and edges[i + 1] - edges[i] == 1 and float(edges[i]).is_integer()
+            name = _tail(edges) if tail else _num(edges[i]) if whole else f"{_num(edges[i])}–{_num(edges[i + 1])}"
+            parts.append(f'<text x="{pad_l + (i + 0.5) * bw:.1f}" y="{height + 14}" text-anchor="middle">{name}</text>')
+    else:
+        parts.append(f'<text x="{pad_l}" y="{height + 14}">{_num(edges[0])}</text>')
+        parts.append(f'<text x="{width}" y="{height + 14}" text-anchor="end">'
+                     f'{_tail(edges) if over else _num(edges[-1])}</text>')
+    parts.append("</svg>")
     return "".join(parts)
 
 
@@ -69,7 +84,7 @@ def _histogram_block(title: str, h: dict) -> str:
     rows = "".join(f'<tr><td>{_num(h["bins"][i])} – {_num(h["bins"][i + 1])}</td><td class="n">{c:,}</td></tr>'
                    for i, c in enumerate(h.get("counts") or []))
     if h.get("over"):
-        rows += f'<tr><td>&gt; {_num(h["bins"][-1])}</td><td class="n">{h["over"]:,}</td></tr>'
+        rows += f'<tr><td>{_tail(h["bins"])}</td><td class="n">{h["over"]:,}</td></tr>'
     return (f"<h3>{escape(title)}</h3><div class='dim'>{_summary(h)}</div>{histogram_svg(h)}"
             f"<details><summary>bins</summary><table>{rows}</table></details>")
 
@@ -101,7 +116,7 @@ def map_svg(tm, previews: list[str] | None = None, width: int = 940, height: int
     px = m + (xy - lo) / span * np.array([width - 2 * m, height - 2 * m])
     px[:, 1] = height - px[:, 1]  # y grows upwards on a map
     labels = {c["id"]: c["label"] for c in tm.clusters}
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" style="background:#fafafa;border:1px solid #e5e5e5">']
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img" style="background:#fafafa;border:1px solid #e5e5e5">']
     for i in _sample(n, max_points).tolist():
         c = int(tm.cluster[i])
         tip = f"{tm.ids[i]} · {labels.get(c, '(unclustered)')}"
