@@ -1,5 +1,6 @@
 """`workbench serve` in a real headless Chromium: the page loads, the app asks for an annotator
-name, `a` accepts a row, and the decision is in the workspace under that name; meanwhile an
+name, `a` accepts a row, and the decision is in the workspace under that name; a second tab is a
+second app under another name, and each page shows the other's decisions; meanwhile an
 annotator in a terminal (a CLI process) decides the same rows, the browser's app shows it, and
 `workbench agreement` reports the two on their overlap. Only the guarded endpoints answer, and
 only with the token."""
@@ -122,37 +123,52 @@ async def test_served_app_in_chromium_decides_as_the_named_annotator(tmp_path):
                 async with http.get(base + path, headers=headers) as r:
                     assert r.status == code, (path, headers, r.status)
 
-        async with Chromium(tmp_path) as page:
-            async def screen(since: int = 0) -> str:
+        async with Chromium(tmp_path) as browser:
+            async def screen(page, since: int = 0) -> str:
                 return ANSI.sub("", (await page.terminal_text())[since:])
 
-            await page.send("Page.navigate", url=url)
-            await _until(lambda: _has(screen(), "annotator name"), "the name prompt in the page")
-            await page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
-            await page.type("ana\r")
-            await _until(lambda: _has(screen(), "row 1/6"), "the rows in the page")
-            await _until(lambda: _has(screen(), "question number 5"), "the last row in the page")
-            png = await page.screenshot(tmp_path / "served.png")
+            async def sign_in(page, name: str) -> None:
+                await page.send("Page.navigate", url=url)
+                await _until(lambda: _has(screen(page), "annotator name"), "the name prompt in the page")
+                await page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+                await page.type(name + "\r")
+                await _until(lambda: _has(screen(page), "row 1/6"), "the rows in the page")
+                await _until(lambda: _has(screen(page), "question number 5"), "the last row in the page")
+
+            ana = await browser.page()
+            await sign_in(ana, "ana")
+            png = await ana.screenshot(tmp_path / "served.png")
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000  # a drawn page, not a blank one
 
-            assert any("--ask-user" in c for c in _app_processes(server.pid))  # this session's app
-            await page.type("a")  # ana accepts ex-0, the cursor moves to ex-1, which she rejects
+            assert sum("--ask-user" in c for c in _app_processes(server.pid)) == 1  # this session's app
+            await ana.type("a")  # ana accepts ex-0, the cursor moves to ex-1, which she rejects
             await _until(lambda: ("ex-0", "ana", "accept") in _decisions(wsp), "ana's accept in the workspace")
-            await page.type("r")
+            await ana.type("r")
             await _until(lambda: ("ex-1", "ana", "reject") in _decisions(wsp), "ana's reject in the workspace")
 
-            # ben, in a terminal, rejects the same row and the next: the browser's app shows it.
-            since = len(await page.terminal_text())
+            # A second tab is a second session with its own app and name: chen accepts the last row,
+            # and ana's page shows it.
+            since = len(await ana.terminal_text())
+            chen = await browser.page()
+            await sign_in(chen, "chen")
+            assert sum("--ask-user" in c for c in _app_processes(server.pid)) == 2
+            await chen.type("Ga")
+            await _until(lambda: ("ex-5", "chen", "accept") in _decisions(wsp), "chen's accept in the workspace")
+            await _until(lambda: _has(screen(ana, since), "✓2"), "chen's accept in ana's page")
+            await chen.screenshot(tmp_path / "served-chen.png")
+
+            # ben, in a terminal, rejects ana's two rows: her page shows it.
+            since = len(await ana.terminal_text())
             subprocess.run([str(WORKBENCH), "decide", str(data), "--workspace", str(wsp), "--user", "ben", "--reject",
                             "--row", "ex-0", "--row", "ex-1"], check=True, capture_output=True)
-            await _until(lambda: _has(screen(since), "✗2"), "ben's rejections in the page")
-            await page.screenshot(tmp_path / "served-after.png")
+            await _until(lambda: _has(screen(ana, since), "✗2"), "ben's rejections in ana's page")
+            await ana.screenshot(tmp_path / "served-after.png")
         await _until(lambda: server.poll() is None and not _app_processes(server.pid),
-                     "the app process to end with its browser session")
+                     "the apps to end with their browser sessions")
     finally:
         left = _stop(server)
     assert not left, f"the server left processes behind: {left}"
-    assert _decisions(wsp) == {("ex-0", "ana", "accept"), ("ex-1", "ana", "reject"),
+    assert _decisions(wsp) == {("ex-0", "ana", "accept"), ("ex-1", "ana", "reject"), ("ex-5", "chen", "accept"),
                                ("ex-0", "ben", "reject"), ("ex-1", "ben", "reject")}
     # Their agreement on the two rows both decided: one alike, one not; both of ben's labels are
     # reject, so chance agreement is 0.5 as well and Cohen's kappa is 0.
