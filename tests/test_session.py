@@ -3,6 +3,8 @@ decisions, counts, undo, background hashing."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from workbench.data.dataset import Dataset
@@ -83,6 +85,50 @@ def test_filters_combine_and_sort_puts_missing_last(ds, ws):
     assert m.position_of(ds.index_of("r8")) == 0
     m.set_sort("judge.score", descending=False)
     assert m.view_ids()[:3] == ["r3", "pref1", "r8"]
+
+
+def test_sort_by_length_and_turns_both_ways_file_order_among_equals(ds, ws):
+    m = Session(ds, ws)
+    lengths, turns = ds.column("length"), ds.column("n_turns")
+    m.set_sort("length")
+    shown = [lengths[m.index(p)] for p in range(len(m))]
+    assert shown == sorted(lengths, reverse=True)
+    m.set_sort("turns", descending=False)
+    order = [m.index(p) for p in range(len(m))]
+    assert [turns[i] for i in order] == sorted(turns)
+    assert order == sorted(range(len(ds)), key=lambda i: turns[i])  # stable: file order among equals
+    m.set_filters(parse_filter("kind=sft"))  # a sort orders the filtered rows
+    assert m.view_ids()[0] != "pref1" and len(m) == len(ds) - 1
+
+
+def test_source_filter_names_a_file_by_path_name_or_stem(tmp_path, ws):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for path, n in ((a, 3), (b, 2)):
+        path.write_text("".join(f'{{"instruction": "q{path.stem}{i}", "output": "x"}}\n' for i in range(n)))
+    ds = Dataset.open([str(a), str(b)])
+    m = Session(ds, ws)
+    assert [os.path.basename(s) for s in m.sources()] == ["a.jsonl", "b.jsonl"]
+    for name in ("b.jsonl", "b", m.sources()[1]):
+        m.set_filters(parse_filter(f"source={name}"))
+        assert [m.index(p) for p in range(len(m))] == [3, 4]
+    assert parse_filter("source=b kind=sft").expression() == "kind=sft source=b"
+    with pytest.raises(ValueError, match="no source called 'c'.*a.jsonl, b.jsonl"):
+        m.set_filters(parse_filter("source=c"))
+    assert [m.index(p) for p in range(len(m))] == [3, 4]  # a bad filter leaves the view as it was
+
+
+def test_rows_below_is_what_reject_below_rejects_in_one_undo_step(ds, ws):
+    run = ws.start_run("judge", {})
+    ws.add_signals(run, [(f"r{i}", "judge.score", i % 5 + 1) for i in range(10)] + [("r10", "judge.score", "n/a")])
+    ws.finish_run(run, "done", {})
+    ws.decide("r0", "accept")  # a person's decision stays
+    m = Session(ds, ws)
+    assert m.numeric_signals() == ["judge.score"]
+    below = m.rows_below("judge.score", 3)
+    assert sorted(below) == ["r1", "r5", "r6"]  # scores 1, 2 of rows not decided by a person
+    assert sorted(m.reject_below("judge.score", 3)) == sorted(below)
+    assert m.counts()["reject"] == 3
+    assert sorted(m.undo()) == sorted(below) and m.counts()["reject"] == 0
 
 
 def test_decide_writes_first_then_counts(ds, ws):

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from workbench.views import STATUSES, Filters, select, signal_predicate, sort_rows
+from workbench.views import STATUSES, Filters, select, signal_predicate, sort_keys, sort_rows, sources_named
 
 INLINE_HASH_ROWS = 512  # decisions on more rows at once hash those rows in the background
 GENERATED = "generated"  # the signal that holds a generated row under review
@@ -46,12 +46,12 @@ class Session:
 
         self.ds, self.ws = ds, ws
         self.user = check_name(user) if user else default_annotator()  # who decides here
-        self.table: pa.Table = ds.table.select(["id", "kind"])
+        self.table: pa.Table = ds.table.select(["id", "kind", "source", "length", "n_turns"])
         self.statuses: dict[str, str] = self._dataset_statuses()
         self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
         self.hashing: threading.Thread | None = None  # the latest bulk decision's background hashing
         self.filters = Filters()
-        self.sort_signal: str | None = None
+        self.sort_by: str | None = None  # a SORT_COLUMNS key or a signal name; None: file order
         self.sort_descending = True
         self.view: np.ndarray | None = None  # dataset row indices shown, None for every row in file order
         self._signal_cache: dict[str, dict[str, Any]] = {}
@@ -171,20 +171,27 @@ class Session:
         self.reload()
         return rule
 
+    def rows_below(self, signal: str, threshold: float) -> list[str]:
+        """Ids of the dataset's rows whose numeric `signal` is below `threshold` and that no
+        person has decided: what `reject_below` rejects (the count a face asks about first)."""
+        from workbench.ops.threshold import below
+
+        rows = set(self.table.column("id").to_pylist())
+        manual = {d["row_id"] for d in self.ws.person_decisions()}
+        return [rid for rid in below(self.signal_values(signal), threshold) if rid in rows and rid not in manual]
+
     def reject_below(self, signal: str, threshold: float) -> list[str]:
         """Reject every row of the dataset whose numeric `signal` is below `threshold`, as ONE
         undo step, logged as the recipe step `reject-below` (which a replay runs as that
         operation; undone, the step leaves the recipe); rows a person has already decided keep
-        their decision. Returns the ids.
+        their decision (`rows_below`). Returns the ids.
 
         The rows stay rejected after a later, lower threshold on the same signal; a replay
         keeps only the latest threshold per signal, so the step logs the highest one still in
         force."""
-        from workbench.ops.threshold import OP, below
+        from workbench.ops.threshold import OP
 
-        rows = set(self.table.column("id").to_pylist())
-        manual = {d["row_id"] for d in self.ws.person_decisions()}
-        ids = [rid for rid in below(self.signal_values(signal), threshold) if rid in rows and rid not in manual]
+        ids = self.rows_below(signal, threshold)
         earlier = [r["log"]["params"]["below"] for r in self.ws.run_log()
                    if r["log"].get("operation") == OP and r["log"]["params"].get("signal") == signal]
         logged = (OP, {"signal": signal, "below": max([threshold, *earlier])})
@@ -192,6 +199,14 @@ class Session:
                      lambda content: self.ws.decide_many(ids, "reject", note=f"{signal} < {threshold:g}",
                                                          by=self.user, content=content, logged=logged))
         return ids
+
+    def numeric_signals(self) -> list[str]:
+        """The workspace's signals with a number on at least one row (scores to sort, chart or
+        threshold), by name."""
+        from workbench.ops.scores import numeric
+
+        return sorted(n for n in self.ws.signal_names()
+                      if any(numeric(v) is not None for v in self.signal_values(n).values()))
 
     def undo(self) -> list[str]:
         """Undo the latest decision step; returns the ids it changed ([] when none)."""
@@ -256,6 +271,8 @@ class Session:
         """Show the rows that meet `filters`. A condition on a name that is no signal here is a
         ValueError (`len<300` reads like a list column; an empty list would say nothing)."""
         known = set(self.ws.signal_names())
+        if filters.source:  # ValueError naming the open files
+            sources_named(filters.source, self.sources())
         for expr in filters.signals:
             name, _ = signal_predicate(expr)
             if name not in known:
@@ -264,18 +281,25 @@ class Session:
         self.filters = filters
         self.apply()
 
-    def set_sort(self, signal: str | None, descending: bool = True) -> None:
-        """Order the view by a signal (None: file order)."""
-        self.sort_signal, self.sort_descending = signal, descending
+    def sources(self) -> list[str]:
+        """The files the rows come from (the `source` column's values), in order of first row."""
+        import pyarrow.compute as pc
+
+        return [v for v in pc.unique(self.table.column("source")).to_pylist() if v is not None]
+
+    def set_sort(self, by: str | None, descending: bool = True) -> None:
+        """Order the view by a list column (workbench.views.SORT_COLUMNS: length, turns) or
+        any signal, highest first unless not `descending` (None: file order)."""
+        self.sort_by, self.sort_descending = by, descending
         self.apply()
 
     def apply(self) -> None:
         """Recompute the view from the filters and the sort order."""
         rows = select(self.table, self.filters, self.statuses, self.signal_values,
                       lambda tag: self.ws.query(tag=tag), self.group)
-        if self.sort_signal:
-            rows = sort_rows(self.table.column("id"), rows if rows is not None else np.arange(self.table.num_rows),
-                             self.signal_values(self.sort_signal), self.sort_descending)
+        if self.sort_by:
+            rows = sort_rows(rows if rows is not None else np.arange(self.table.num_rows),
+                             sort_keys(self.table, self.sort_by, self.signal_values), self.sort_descending)
         elif rows is not None and self.filters.ranked:  # explicit rows in rank order: keep it
             rows = self.filters.rows[np.isin(self.filters.rows, rows)]
         self.view = rows

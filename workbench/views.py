@@ -8,6 +8,7 @@ space-separated conditions that must all hold, in any order, e.g.
 - `status=accept|reject|pending` (a person's decision, else the standing proposal),
 - `kind=sft|preference|kto|text` (`pref` as the list shows it),
 - `tag=NAME` (a tag a person put on the row),
+- `source=FILE` (rows from one of the open files: its path, file name or stem),
 - `mine` (the rows assigned to the annotator deciding here, `workbench assign`),
 - `conflict` (rows whose annotators disagree),
 - `SIGNAL OP VALUE` for any signal an operation wrote (OP one of = == != >= <= > <); the value
@@ -15,7 +16,8 @@ space-separated conditions that must all hold, in any order, e.g.
   "holds" (`heuristic.pii=email`), `!=` "does not hold".
 
 `select` turns Filters into dataset row indices over the Arrow table without building a
-Python object per row, so a filter costs about the same at 1k and 1M rows.
+Python object per row, so a filter costs about the same at 1k and 1M rows. `sort_rows` orders
+them by a list column (`SORT_COLUMNS`: length, turns) or by any signal, either way.
 pyarrow.compute and rapidfuzz (slow to import) are imported by the functions that need them.
 """
 
@@ -34,6 +36,7 @@ STATUSES = ("accept", "reject", "pending")
 GROUPS = ("mine", "conflict")  # bare words naming row sets the workspace keeps
 KIND_NAMES = ("sft", "preference", "kto", "text")
 KIND_ALIASES = {"pref": "preference"}  # the Browse list's short name
+SORT_COLUMNS = {"length": "length", "turns": "n_turns"}  # sort key -> the dataset column it orders by
 
 _OPS = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "==": operator.eq,
         "=": operator.eq, ">": operator.gt, "<": operator.lt}
@@ -51,6 +54,7 @@ class Filters:
     status: str | None = None
     kind: str | None = None
     tag: str | None = None
+    source: str | None = None  # an open file: its path, file name or stem
     signals: tuple[str, ...] = ()  # e.g. ("judge.score>=4", "cluster=3")
     groups: tuple[str, ...] = ()  # named row sets (GROUPS): ("mine", "conflict")
     rows: np.ndarray | None = field(default=None, repr=False)
@@ -58,12 +62,13 @@ class Filters:
     ranked: bool = False  # `rows` are in rank order (a semantic search's nearest first): the view keeps it
 
     def active(self) -> bool:
-        return any((self.status, self.kind, self.tag, self.signals, self.groups)) or self.rows is not None
+        return any((self.status, self.kind, self.tag, self.source, self.signals, self.groups)) or self.rows is not None
 
     def expression(self) -> str:
         """The conditions in the filter language (what `parse_filter` reads back), rows aside."""
         parts = [f"status={self.status}" if self.status else "", f"kind={self.kind}" if self.kind else "",
-                 f"tag={self.tag}" if self.tag else "", *self.groups, *self.signals]
+                 f"tag={self.tag}" if self.tag else "", f"source={self.source}" if self.source else "",
+                 *self.groups, *self.signals]
         return " ".join(p for p in parts if p)
 
     def describe(self) -> str:
@@ -88,10 +93,10 @@ def parse_filter(text: str) -> Filters:
             continue
         m = _CONDITION.match(part)
         if not m:
-            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=..., mine, conflict "
-                             "or SIGNAL>=VALUE")
+            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=..., source=..., mine, "
+                             "conflict or SIGNAL>=VALUE")
         name, op, value = m.groups()
-        if name in ("status", "kind", "tag") and op not in ("=", "=="):
+        if name in ("status", "kind", "tag", "source") and op not in ("=", "=="):
             raise ValueError(f"{part!r}: {name} takes = only")
         if name == "status":
             if value not in STATUSES:
@@ -104,6 +109,8 @@ def parse_filter(text: str) -> Filters:
             f.kind = value
         elif name == "tag":
             f.tag = value
+        elif name == "source":
+            f.source = value
         else:
             signals.append(f"{name}{op}{value}")
     f.signals = tuple(signals)
@@ -139,6 +146,21 @@ def signal_predicate(expr: str) -> tuple[str, Callable[[Any], bool]]:
     return name, pred
 
 
+def sources_named(name: str, sources: Iterable[str]) -> list[str]:
+    """The sources (paths as the dataset's `source` column holds them) that `name` names: one
+    equal to it, else those whose file name or stem it is. ValueError lists the sources."""
+    from pathlib import Path
+
+    sources = list(sources)
+    if name in sources:
+        return [name]
+    hits = [s for s in sources if name in (Path(s).name, Path(s).stem)]
+    if not hits:
+        raise ValueError(f"no source called {name!r}; the sources are: "
+                         f"{', '.join(sorted(Path(s).name for s in sources)) or 'none'}")
+    return hits
+
+
 def ids_mask(ids: pa.ChunkedArray | pa.Array, wanted: Iterable[str]) -> np.ndarray:
     """One bool per entry of `ids`: is it among `wanted`."""
     import pyarrow.compute as pc
@@ -154,7 +176,7 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
            group: Callable[[str], Iterable[str]] = lambda name: ()) -> np.ndarray | None:
     """Dataset row indices (ascending) that meet every condition of `f`; None when `f` has none.
 
-    `table` has the dataset's `id` and `kind` columns; `statuses` maps decided row ids to their
+    `table` has the dataset's `id`, `kind` and `source` columns; `statuses` maps decided row ids to their
     effective status; `signal_values(name)`, `tagged(tag)` and `group(name)` (the ids of a
     GROUPS set) read the workspace."""
     import pyarrow.compute as pc
@@ -174,6 +196,10 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
         both(ids_mask(ids, (r for r, s in statuses.items() if s == f.status)))
     if f.tag:
         both(ids_mask(ids, tagged(f.tag)))
+    if f.source:
+        column = table.column("source")
+        wanted = sources_named(f.source, (s for s in pc.unique(column).to_pylist() if s is not None))
+        both(pc.is_in(column, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False))
     for name in f.groups:
         both(ids_mask(ids, group(name)))
     for expr in f.signals:
@@ -186,12 +212,16 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
     return np.flatnonzero(mask) if mask is not None else None
 
 
-def sort_rows(ids: pa.ChunkedArray, rows: np.ndarray, values: dict[str, Any], descending: bool = True) -> np.ndarray:
-    """`rows` (dataset indices) ordered by their value in `values` (row id -> value); rows with
-    no numeric value last whichever the direction, file order among equals."""
+def sort_keys(table: pa.Table, by: str, signal_values: Callable[[str], dict]) -> np.ndarray:
+    """One float per dataset row to order by: the list column `by` names (SORT_COLUMNS), else
+    the numeric value of signal `by` (NaN where a row has none, or a non-numeric one)."""
+    if by in SORT_COLUMNS:
+        return table.column(SORT_COLUMNS[by]).to_numpy().astype(float)
     import pyarrow.compute as pc
 
+    values = signal_values(by)
     numeric = {r: float(v) for r, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    ids = table.column("id")
     keys = np.full(len(ids), np.nan)
     if numeric:
         # Position of each row's id among the ids that have a value (null where none).
@@ -199,6 +229,12 @@ def sort_rows(ids: pa.ChunkedArray, rows: np.ndarray, values: dict[str, Any], de
         hit = where.is_valid().to_numpy(zero_copy_only=False)
         vals = np.fromiter(numeric.values(), dtype=float, count=len(numeric))
         keys[hit] = vals[where.drop_null().to_numpy()]
+    return keys
+
+
+def sort_rows(rows: np.ndarray, keys: np.ndarray, descending: bool = True) -> np.ndarray:
+    """`rows` (dataset indices) ordered by `keys` (one per dataset row, from `sort_keys`); rows
+    with no value (NaN) last whichever the direction, file order among equals."""
     k = keys[rows]
     order = np.lexsort(((-k if descending else k), np.isnan(k)))
     return rows[order]

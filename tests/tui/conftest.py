@@ -88,3 +88,13 @@ def wait_for_operation():
         await pilot.pause()
 
     return wait
+
+
+@pytest.fixture
+def two_files(tmp_path):
+    """Two small Alpaca files, alpha.jsonl (4 rows) and beta.jsonl (3 rows), as (path, path)."""
+    a, b = tmp_path / "alpha.jsonl", tmp_path / "beta.jsonl"
+    for path, n in ((a, 4), (b, 3)):
+        path.write_text("".join(f'{{"instruction": "question {path.stem} {i}", "output": "answer number {i}"}}\n'
+                                for i in range(n)))
+    return a, b

@@ -56,7 +56,7 @@ async def test_conversion_shows_progress_and_ui_stays_responsive(tmp_path, scree
         await pilot.pause()
         assert still_loading
         assert len(app.model) == ROWS
-        assert f"row 1/{ROWS:,}" in screen_text(app)
+        assert f"#0 · 1/{ROWS:,}" in screen_text(app)
 
 
 async def test_a_bad_file_is_named_on_screen(tmp_path, screen_text):

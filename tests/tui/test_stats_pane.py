@@ -106,3 +106,41 @@ async def test_cluster_sizes(make_app, ds, ws, screen_text):
         cats = next(line for line in lines if "cats at night" in line)
         assert dogs.split()[0] == "20" and cats.split()[0] == "8"
         assert dogs.count("█") > cats.count("█")
+
+
+@pytest.mark.asyncio
+async def test_composition_of_the_open_files_then_of_a_mixture(tmp_path, two_files, screen_text):
+    from workbench.cli import main
+    from workbench.data.dataset import Dataset
+    from workbench.explore.stats import token_lengths
+    from workbench.store.workspace import Workspace
+    from workbench.tui.app import WorkbenchApp
+
+    save_config(token_counts=True)
+    a, b = two_files
+    ws_path = tmp_path / "ws.sqlite"
+    ds = Dataset.open([str(a), str(b)])
+    counted = token_lengths(ds)["sources"]  # every row counted: exact tokens per file
+    ws = Workspace.open(ws_path)
+    app = WorkbenchApp(dataset=ds, workspace=ws)
+    async with app.run_test(size=TALL) as pilot:
+        await _open_stats(pilot)
+        text = screen_text(app)
+        assert "sources · 7 rows by source" in text
+        assert f"4 rows · 57.1% · {counted[str(a)]['tokens']} tokens" in text
+        assert f"3 rows · 42.9% · {counted[str(b)]['tokens']} tokens" in text
+    ws.close()
+
+    # a mixture of 12 rows, half from each file: both are repeated to reach it
+    assert main(["mix", f"{a}:1", f"{b}:1", "--total", "12", "--workspace", str(ws_path)]) == 0
+    ws = Workspace.open(ws_path)
+    run = next(r for r in ws.runs() if r["op"] == "mix")
+    recorded = run["counts"]["mixture"]["composition"]
+    app = WorkbenchApp(dataset=Dataset.open([str(a), str(b)]), workspace=ws)
+    async with app.run_test(size=TALL) as pilot:
+        await _open_stats(pilot)
+        text = screen_text(app)
+        assert f"mixture · run #{run['id']} · 12 rows by source · 5 repeated" in text
+        assert f"6 of 4 rows · 50.0% · {recorded[str(a)]['tokens']} tokens" in text
+        assert f"6 of 3 rows · 50.0% · {recorded[str(b)]['tokens']} tokens" in text
+    ws.close()

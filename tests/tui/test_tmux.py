@@ -49,7 +49,7 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
         def first_screen():
             # The row list and the status line can reach the terminal in separate frames.
             text = screen()
-            return text if "Write a Python function" in text and "1 Browse" in text and "row 1/" in text else None
+            return text if "Write a Python function" in text and "1 Browse" in text and "#0 · 1/" in text else None
 
         _wait_for(first_screen, "the first row, the tabs and the status line on screen", show=screen)
         _tmux("send-keys", "-t", session, "j", "a")
@@ -65,7 +65,7 @@ def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):
         def accepted_on_screen():
             text = screen()
             # The accept is counted and the cursor moved on to the next row.
-            return text if "✓1" in text and "row 3/" in text else None
+            return text if "✓1" in text and "#2 · 3/" in text else None
 
         _wait_for(accepted_on_screen, "the accept on screen and the cursor on row 3", show=screen)
         _tmux("send-keys", "-t", session, "q")

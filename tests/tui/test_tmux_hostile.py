@@ -54,10 +54,10 @@ def test_hostile_rows_do_not_reach_the_terminal(tmp_path, _workbench_home):
                 assert time.monotonic() < end, f"gave up waiting for {text!r}; screen:\n{screen()}"
                 time.sleep(0.3)
 
-        wait_for("row 1/3")
+        wait_for("#0 · 1/3")
         seen = [screen()]
         for keys, shows in (("2", "answer"), ("t", "Chat template"), ("Enter", "chatml"), ("5", "rows"),
-                            ("1", "row 1/3"), ("j", "row 2/3")):
+                            ("1", "#0 · 1/3"), ("j", "#1 · 2/3")):
             tmux("send-keys", "-t", "h", keys)
             wait_for(shows)
             time.sleep(0.5)  # let the frame after this one reach the terminal too

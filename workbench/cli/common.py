@@ -248,14 +248,15 @@ def load_dataset_and_workspace(args: argparse.Namespace, progress=None, *, write
 
 
 def row_position(ds, row: str) -> int:
-    """A --row argument as a position: a row id as `info`, the TUI and reports show it, or a
-    0-based index. ValueError says what the ids look like."""
+    """A --row argument as a position: a row id as `info`, the TUI and reports show it, or the
+    row number (0-based; `12` or `#12` as the TUI's Browse list and Sample pane show it).
+    ValueError says what the ids look like."""
     try:
         return ds.index_of(row)
     except KeyError:
         pass
     try:
-        pos = int(row)
+        pos = int(row.removeprefix("#"))
     except ValueError:
         looks = f"ids look like {ds.ids[0]!r}; " if len(ds) else "the dataset has no rows; "
         raise ValueError(f"no row with id {row!r} ({looks}or give a 0-based index)") from None

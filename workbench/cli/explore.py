@@ -19,7 +19,7 @@ def register(sub) -> None:
     p = sub.add_parser("similar", help="the rows nearest to one row by embedding (cosine)")
     add_dataset_args(p)
     embedding_args(p)
-    p.add_argument("--row", required=True, metavar="ID", help="row id (as `workbench info` shows it) or 0-based index")
+    p.add_argument("--row", required=True, metavar="ID", help="row id or row number (0-based, #N as the TUI shows it)")
     p.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar)

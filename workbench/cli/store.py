@@ -14,7 +14,7 @@ def register(sub) -> None:
     p = sub.add_parser("decide", help="accept, reject or reset rows by id")
     add_dataset_args(p)
     p.add_argument("--row", action="append", required=True, metavar="ID",
-                   help="row id or 0-based index (repeatable: several rows form one undo step)")
+                   help="row id or row number (0-based, #N as the TUI shows it; repeatable: several rows form one undo step)")
     g = p.add_mutually_exclusive_group(required=True)
     for s in ("accept", "reject", "pending"):
         g.add_argument(f"--{s}", dest="status", action="store_const", const=s)

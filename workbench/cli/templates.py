@@ -31,7 +31,7 @@ def register(sub) -> None:
     pr = tsub.add_parser("render", help="print one row rendered through a template")
     add_dataset_args(pr)
     pr.add_argument("--template", "-t", required=True, help=TEMPLATE_HELP)
-    pr.add_argument("--row", default="0", help="0-based row index or a row id (default 0)")
+    pr.add_argument("--row", default="0", help="row number (0-based, #N as the TUI shows it) or a row id (default 0)")
     pr.add_argument("--side", choices=("chosen", "rejected"), help="for preference rows (default chosen)")
     pr.add_argument("--mask", action="store_true", help="mark the trained spans")
     pr.add_argument("--tokens", action="store_true", help="print token counts after the rendering")

@@ -70,6 +70,8 @@ def token_lengths(ds, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, s
         batches = ds.iter_batches(1024)
     per_role: dict[str, list[int]] = {}
     per_row: list[int] = []
+    per_source: Counter = Counter()  # tokens of the counted rows of each source
+    rows_of: Counter = Counter()
     for recs in batches:
         parts = [(i, role, text) for i, r in enumerate(recs) for role, text in _turn_texts(r)]
         counts = [len(ids) for ids, _ in tok.encode_batch([p[2] for p in parts])] if parts else []
@@ -78,11 +80,15 @@ def token_lengths(ds, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, s
             per_role.setdefault(role, []).append(c)
             row_total[i] += c
         per_row += row_total
+        for r, total in zip(recs, row_total):
+            per_source[r.get("source") or ""] += total
+            rows_of[r.get("source") or ""] += 1
     return {
         "tokenizer": tok.name,
         "sampled": min(n, sample),
         "roles": {role: histogram(v, integer=True) for role, v in sorted(per_role.items())},
         "row": histogram(per_row, integer=True),
+        "sources": {src: {"rows": rows_of[src], "tokens": per_source[src]} for src in rows_of},
     }
 
 
@@ -103,6 +109,39 @@ def score_distributions(ws, ids: list[str]) -> dict:
     return out
 
 
+def composition(ds, ws=None) -> dict | None:
+    """What the rows are made of, or None for one file and no mixture. After a `mix` run
+    (workbench.ops.mix) that still holds: {"run", "by", "total", "repeated", "groups": the run's
+    composition {group: {"rows", "available", "share", "tokens"?}}, "topics": rows of the mixture
+    per topic (repeats counted) when a topic map exists}. Else, for several files: {"by":
+    "source", "total", "groups": {source: {"rows", "available", "share"}}, "topics"}."""
+    from workbench.store.export import mix_copies
+
+    sources = ds.column("source")
+    copies = mix_copies(ws) if ws is not None else {}
+    run = next((r for r in ws.runs(limit=100_000) if r["op"] == "mix" and r["status"] == "done"), None) if copies else None
+    mixture = (run or {}).get("counts", {}).get("mixture")
+    if mixture is None and len(set(sources)) < 2:
+        return None
+    weight = [copies.get(rid, 0) for rid in ds.ids] if mixture is not None else [1] * len(ds)
+    total = sum(weight)
+    if mixture is not None:
+        out = {"run": run["id"], "by": mixture["by"], "total": mixture["total"], "repeated": mixture["repeated"],
+               "groups": mixture["composition"]}
+    else:
+        rows = Counter(sources)
+        out = {"by": "source", "total": total, "repeated": {},
+               "groups": {s: {"rows": n, "available": n, "share": round(n / total, 4)} for s, n in rows.items()}}
+    topics = ws.signal_values("topic") if ws is not None else {}
+    if topics:
+        per: Counter = Counter()
+        for rid, w in zip(ds.ids, weight):
+            if w:
+                per[str(topics.get(rid, "unlabelled"))] += w
+        out["topics"] = dict(per.most_common())
+    return out
+
+
 def dataset_stats(ds, ws=None, *, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, tokens: bool = True) -> dict:
     """Everything the Stats pane shows but the decisions (the Session counts those): kinds, turns,
     token lengths, scores, clusters."""
@@ -119,6 +158,7 @@ def dataset_stats(ds, ws=None, *, tokenizer: str | None = None, sample: int = SA
         from workbench.explore.topicmap import load_map
 
         out["scores"] = score_distributions(ws, ds.ids)
+        out["composition"] = composition(ds, ws)
         tm = load_map(ws, ds.ids)
         if tm is not None:
             out["clusters"] = [{"id": c["id"], "label": c["label"], "size": c["size"]} for c in tm.clusters]

@@ -161,6 +161,8 @@ class Mix(Operation):
         result.signals = [(rid, "copies", k) for rid, k in copies.items() if k > 0]
         result.report = {"rows": sum(sizes.values()), "total": total, "by": params.by,
                          "composition": composition, "repeated": repeated}
+        # kept with the run, for the Stats pane (workbench.explore.stats.composition)
+        result.counts = {"mixture": {k: result.report[k] for k in ("total", "by", "composition", "repeated")}}
         label = _labels(list(composition))
         up = f"; {sum(repeated.values())} repeated rows in {', '.join(label[g] for g in repeated)}" if repeated else ""
         result.summary = (f"mix of {total} rows by {params.by}: "

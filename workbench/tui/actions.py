@@ -55,7 +55,8 @@ ACTIONS = [
     Action("next-match", "n", "next_match(1)", "Next match", name="next-match", show=False),
     Action("previous-match", "N", "next_match(-1)", "Previous match", name="previous-match", show=False),
     Action("filter", "f", "filter", "Filter", name="filter-rows"),
-    Action("sort", "s", "sort", "Sort by a signal", name="sort-by-signal", show=False),
+    Action("sort", "s", "sort", "Sort by a column or a score", name="sort-rows", show=False),
+    Action("reverse-sort", "S", "reverse_sort", "Reverse the sort", name="reverse-sort", show=False),
     Action("clear-filter", "escape", "clear_filter", "Clear filter / back to Browse", name="clear-filter",
            show=False),
     Action("open-sample", "enter", "open_sample", "Read the row (Sample pane)", show=False),
@@ -69,6 +70,7 @@ ACTIONS = [
 # Palette-only actions (no key).
 PALETTE_ONLY = [
     ("pick-theme", "pick_theme", "Choose the colour theme (remembered)"),
+    ("reject-all-below", "reject_below", "Reject every row whose score is below X (asks with the count; u undoes)"),
     ("export", "export", "Write the curated rows: format, --for trainer, --kind, --only, splits, --with-signals, output"),
 ]
 

@@ -387,11 +387,12 @@ class WorkbenchApp(App):
         c = s.counts()
         n = len(s)
         pos = self.row_list.cursor + 1 if n else 0
-        text = f"row {pos:,}/{n:,}"
+        # the row's number (as Browse, Sample and the CLI's --row give it), then where it is in the list
+        text = (f"#{self.model.index(pos - 1)} · " if n else "") + f"{pos:,}/{n:,}"
         if s.filters.active():
             text += f" of {len(self.ds):,} · filter {s.filters.describe()}"
-        if s.sort_signal:
-            text += f" · sort {s.sort_signal}{'↓' if s.sort_descending else '↑'}"
+        if s.sort_by:
+            text += f" · sort {s.sort_by}{'↓' if s.sort_descending else '↑'}"
         text += f" · ✓{c['accept']:,} ✗{c['reject']:,} ·{c['pending']:,}"
         if m.marked:
             text += f" · ●{len(m.marked):,} marked"
@@ -841,7 +842,7 @@ class WorkbenchApp(App):
         from workbench.tui.screens.prompt import PromptScreen
 
         self.push_screen(PromptScreen(
-            "Filter, all must hold: status=… kind=… tag=… SIGNAL>=VALUE",
+            "Filter, all must hold: status=… kind=… tag=… source=… SIGNAL>=VALUE",
             value=self.session.filters.expression(), placeholder="e.g. status=pending judge.score>=4 cluster=3"),
             self._filter)
 
@@ -859,17 +860,29 @@ class WorkbenchApp(App):
 
     def apply_filters(self, f) -> None:
         """Show the rows that meet Filters `f`; an error (no such signal) is said, not shown as an empty list."""
-        try:
-            self.session.set_filters(f)
-        except ValueError as e:
-            self.notify(str(e), severity="error")
+        if not self._change_view(lambda: self.session.set_filters(f)):
             return
         if f.signals:  # show the values the filter is about
             from workbench.views import signal_predicate
 
             self.model.signal_column = signal_predicate(f.signals[0])[0]
+            self.query_one("#browse").refresh_pane()
+
+    def _change_view(self, change: Callable[[], None]) -> bool:
+        """Apply a change of the Session's view (filters, sort) and redraw, the cursor staying on
+        its row when the new view shows it (else on the first). False, said, on a ValueError."""
+        row = self.current_row()
+        try:
+            change()
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return False
+        pos = self.session.position_of(row) if row is not None else None
         self.row_list.data_changed(keep_cursor=False)
+        if pos:
+            self.row_list.go(pos)
         self.refresh_panes()
+        return True
 
     def action_clear_filter(self) -> None:
         if self.current_pane != "browse":
@@ -877,29 +890,84 @@ class WorkbenchApp(App):
             return
         from workbench.views import Filters
 
-        if self.session.filters.active() or self.session.sort_signal:
-            self.session.sort_signal = None
+        if self.session.filters.active() or self.session.sort_by:
+            self.session.sort_by = None
             self.apply_filters(Filters())
 
     def action_sort(self) -> None:
-        names = self.ws.signal_names() if hasattr(self.ws, "signal_names") else []
-        if not names:
-            self.notify("no signals yet: run an operation (ctrl+p) first", severity="warning")
-            return
         from workbench.tui.screens.picker import PickerScreen
+        from workbench.views import SORT_COLUMNS
 
-        self.push_screen(PickerScreen("Sort by signal (highest first)", ["(file order)"] + names), self._sort)
+        s = self.session
+        names = [*SORT_COLUMNS, *s.numeric_signals(), "(file order)"]
+        self.push_screen(PickerScreen("Sort by (highest first; the same again reverses, S too)", names,
+                                      selected=s.sort_by), self._sort)
 
     def _sort(self, name: str | None) -> None:
         if name is None:
             return
-        signal = None if name == "(file order)" else name
-        self.session.set_sort(signal)
-        if signal:
-            self.model.signal_column = signal
-        self.row_list.data_changed(keep_cursor=False)
+        s = self.session
+        by = None if name == "(file order)" else name
+        self._sort_by(by, not s.sort_descending if by is not None and by == s.sort_by else True)
+
+    def action_reverse_sort(self) -> None:
+        if self.session.sort_by is None:
+            self.notify("not sorted: s sorts by a column or a score", severity="warning")
+            return
+        self._sort_by(self.session.sort_by, not self.session.sort_descending)
+
+    def _sort_by(self, by: str | None, descending: bool) -> None:
+        from workbench.views import SORT_COLUMNS
+
+        self._change_view(lambda: self.session.set_sort(by, descending))
+        if by is not None and by not in SORT_COLUMNS:
+            self.model.signal_column = by
         self.query_one("#browse").refresh_pane()
-        self.refresh_panes()
+
+    def action_reject_below(self) -> None:
+        """Reject every row whose chosen score is below X: pick the score, type X, confirm the
+        count; one decision step (one `u` undoes it). Rows a person decided keep their decision."""
+        from workbench.tui.screens.picker import PickerScreen
+
+        names = self.session.numeric_signals()
+        if not names:
+            self.notify("no scores yet: run a judge or a scorer (ctrl+p, run-…) first", severity="warning")
+            return
+        first = self.model.signal_column if self.model.signal_column in names else names[0]
+        self.push_screen(PickerScreen("Reject every row whose score is below X: which score?", names, selected=first),
+                         self._reject_below_score)
+
+    def _reject_below_score(self, signal: str | None) -> None:
+        from workbench.tui.screens.prompt import PromptScreen
+
+        if signal:
+            self.push_screen(PromptScreen(f"Reject the rows whose {signal} is below:", placeholder="a number, e.g. 3"),
+                             lambda text: self._reject_below_count(signal, text))
+
+    def _reject_below_count(self, signal: str, text: str | None) -> None:
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        if not text:
+            return
+        try:
+            threshold = float(text)
+        except ValueError:
+            self.notify(f"{text!r} is not a number", severity="error")
+            return
+        n = len(self.session.rows_below(signal, threshold))
+        if not n:
+            self.notify(f"no undecided row has {signal} below {threshold:g}")
+            return
+        self.push_screen(ConfirmScreen(f"Reject {n:,} rows whose {signal} is below {threshold:g}? "
+                                       "(rows you decided keep their decision; u undoes it)",
+                                       yes="reject them", no="keep them"),
+                         lambda yes: yes and self._reject_below(signal, threshold))
+
+    def _reject_below(self, signal: str, threshold: float) -> None:
+        ok, ids = self.written(self.session.reject_below, signal, threshold)
+        if ok:
+            self.decided()
+            self.notify(f"rejected {len(ids):,} rows with {signal} < {threshold:g} (u undoes)")
 
     def action_open_sample(self) -> None:
         if self.current_pane == "browse":

@@ -8,11 +8,12 @@ the same at 1,000 or 1,000,000 rows.
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-LIST_COLUMNS = ("id", "kind", "length", "n_turns", "preview")
+LIST_COLUMNS = ("id", "kind", "source", "length", "n_turns", "preview")
 BLOCK = 128
 MAX_BLOCKS = 64
 
@@ -28,6 +29,12 @@ class BrowseModel:
         self.marked: set[str] = set()
         self.signal_column: str | None = None  # the signal shown as a column
         self.search = None  # the last search (workbench.views.Search): its matches are highlighted
+        # several files open: a column names each row's file by the shortest name that tells them
+        # apart (stem, file name, path), which `source=` also takes
+        sources = session.sources()
+        self.source_names = next(names for names in ({s: Path(s).stem for s in sources}, {s: Path(s).name for s in sources},
+                                                     {s: s for s in sources}) if len(set(names.values())) == len(names))
+        self.show_source = len(sources) > 1
         self._blocks: OrderedDict[int, list[dict]] = OrderedDict()
         self._view = session.view  # the view the blocks were read from
 
@@ -39,7 +46,7 @@ class BrowseModel:
         return self.session.index(pos)
 
     def row(self, pos: int) -> dict:
-        """List fields of the row at `pos` (id, kind, length, n_turns, preview), block-cached."""
+        """List fields of the row at `pos` (id, kind, source, length, n_turns, preview), block-cached."""
         view = self.session.view
         if view is not self._view:  # filters or sort changed since the blocks were read
             self._blocks.clear()

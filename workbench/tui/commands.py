@@ -40,6 +40,10 @@ def workbench_commands(app) -> Iterator[SystemCommand]:
                             partial(_filter, app, status=s), discover=False)
     for k in KIND_NAMES:
         yield SystemCommand(f"filter-kind-{k}", f"Show only {k} rows", partial(_filter, app, kind=k), discover=False)
+    if app.model.show_source:
+        for src, name in app.model.source_names.items():
+            yield SystemCommand(f"filter-source-{name}", f"Show only the rows of {src}",
+                                partial(_filter, app, source=name), discover=False)
     for name in sorted(n for n in app.available_themes if not n.startswith("textual-")):
         yield SystemCommand(f"set-theme-{name}", f"Switch to the {name} theme (remembered)",
                             partial(setattr, app, "theme", name), discover=False)

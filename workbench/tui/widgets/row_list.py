@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 STATUS_GLYPH = {"accept": "✓", "reject": "✗", "pending": "·"}
 KIND_SHORT = {"preference": "pref"}
+SOURCE_WIDTH = 10  # the file name column, shown when several files are open
 
 def _fmt_signal(v) -> str:
     if v is None:
@@ -151,17 +152,29 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ------------------------------------------------------------------------
 
-    def layout(self, width: int) -> tuple[int, int]:
-        """Widths of the number column and the signal column."""
-        num_w = max(3, len(str(len(self.model.ds))))
+    def layout(self, width: int) -> tuple[int, int, int]:
+        """Widths of the number column, the source column (0: one file open) and the signal column."""
+        num_w = max(3, len(str(len(self.model.ds) - 1)))
         name = self.model.signal_column
-        sig_w = min(14, max(6, len(name))) if name else 0
-        return num_w, sig_w
+        sig_w = min(14, max(6, len(name) + 1)) if name else 0
+        src_w = SOURCE_WIDTH if self.model.show_source else 0
+        return num_w, src_w, sig_w
 
     def header(self, width: int) -> str:
-        num_w, sig_w = self.layout(width)
-        sig = f"{(self.model.signal_column or '')[-sig_w:]:>{sig_w}} " if sig_w else ""
-        text = f"   {'#':>{num_w}} kind {'len':>6} {'trn':>3} {sig}preview"
+        """The column names; the sorted column's carries ↓ (highest first) or ↑."""
+        from workbench.views import SORT_COLUMNS
+
+        num_w, src_w, sig_w = self.layout(width)
+        s = self.model.session
+        arrow = ("↓" if s.sort_descending else "↑") if s.sort_by else ""
+        names = {"length": "len", "turns": "trn"}
+        col = {k: names[k] + (arrow if s.sort_by == k else "") for k in SORT_COLUMNS}
+        sig = ""
+        if sig_w:
+            name = self.model.signal_column + (arrow if s.sort_by == self.model.signal_column else "")
+            sig = f"{name[-sig_w:]:>{sig_w}} "
+        src = f"{'source':<{src_w}} " if src_w else ""
+        text = f"   {'#':>{num_w}} kind {src}{col['length']:>6} {col['turns']:>4} {sig}preview"
         return text[:width].ljust(width)
 
     def render_line(self, y: int) -> Strip:
@@ -182,7 +195,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         rid = row["id"]
         status = m.status(rid)
         marked = rid in m.marked
-        num_w, sig_w = self.layout(width)
+        num_w, src_w, sig_w = self.layout(width)
         st = self.styles_for_rows()
         base = st["cursor"] if pos == self.cursor else st["base"]
         dim = st["dim"]
@@ -190,10 +203,13 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
             Segment("▶" if pos == self.cursor else " ", base),
             Segment("●" if marked else " ", base + st["marked"]),
             Segment(STATUS_GLYPH.get(status, "?"), base + st.get(status, dim)),
-            Segment(f" {m.index(pos) + 1:>{num_w}} ", base + dim),
+            Segment(f" {m.index(pos):>{num_w}} ", base + dim),  # the row number the CLI's --row takes
             Segment(f"{KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} ", base),
-            Segment(f"{row['length']:>6} {row['n_turns']:>3} ", base + dim),
         ]
+        if src_w:
+            name = visible(m.source_names.get(row["source"], row["source"] or ""))
+            segs.append(Segment(f"{name[:src_w]:<{src_w}} ", base + dim))
+        segs.append(Segment(f"{row['length']:>6} {row['n_turns']:>4} ", base + dim))
         if sig_w:
             segs.append(Segment(f"{_fmt_signal(m.signal(rid))[:sig_w]:>{sig_w}} ", base))
         preview = visible(row["preview"] or "")

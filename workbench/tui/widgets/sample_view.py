@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
@@ -92,16 +93,18 @@ def provenance_line(prov: dict) -> Text:
     return Text("provenance: " + visible("; ".join(bits)), style="dim")
 
 
-def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look()) -> RenderableType:
-    """The row as panels, its text shown as `look` says; every string from the data is shown
-    through `visible`."""
+def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look(),
+                  number: int | None = None) -> RenderableType:
+    """The row as panels, headed by its row number (`number`: the dataset index, as the Browse
+    list and the CLI's --row give it), its text shown as `look` says; every string from the
+    data is shown through `visible`."""
     # meta and origin are not shown (and may nest deep): only the shown fields are mapped
     rec = {k: v if k in ("meta", "origin") else visible_data(v) for k, v in rec.items()}
     reason, signals = reason and visible(reason), visible_data(signals)
-    head = Text.assemble((f"{rec['id']}", "bold"), f"  {rec['kind']}  ",
-                         (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
+    head = Text.assemble((f"#{number}  " if number is not None else "", "bold"), (f"{rec['id']}", "bold"),
+                         f"  {rec['kind']}  ", (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
                          (f" ({reason})" if reason else "", "dim"),
-                         (f"  {rec['source']}:{rec.get('row', 0) + 1}" if rec.get("source") else "", "dim"))
+                         (f"  {Path(rec['source']).name}" if rec.get("source") else "", "dim"))
     parts: list[RenderableType] = [head]
     if signals:
         t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
@@ -179,6 +182,7 @@ class SamplePane(VerticalScroll):
         if decision:
             reason = decision.get("note") or (None if decision.get("by") == "user" else decision.get("by"))
         look = Look(self.markdown, self.whitespace, app.search)
-        body.update(Group(self._mode_line(), render_record(rec, status, reason, app.ws.signals(rec["id"]), look)))
+        body.update(Group(self._mode_line(), render_record(rec, status, reason, app.ws.signals(rec["id"]), look,
+                                                           number=i)))
         if scroll:
             self.scroll_home(animate=False)

@@ -1,5 +1,6 @@
 """The Stats pane: everything `workbench.explore.stats.dataset_stats` computes (kinds, turns,
-characters, token lengths per role, score signals, cluster sizes) plus the decisions, drawn as
+characters, a mixture's or the open files' composition, token lengths per role, score signals,
+cluster sizes) plus the decisions, drawn as
 compact column histograms that sit two abreast at 80 columns.
 
 Decisions come from the Session (the counts the status line shows) and are drawn at once. The rest is computed in thread
@@ -132,6 +133,42 @@ def _scores_section(scores: dict, style: str) -> list[RenderableType]:
     return out
 
 
+def _composition_section(comp: dict | None, tokens, style: str) -> list[RenderableType]:
+    """A mixture's make-up (after a `mix` run) or the open files': rows, share and tokens per
+    group, then rows per topic when a map exists. Tokens of the files (no mixture) come from the
+    token count, scaled up from its sample (≈) on big sets."""
+    if not comp:
+        return []
+    from pathlib import Path
+
+    groups = comp["groups"]
+    names = {g: Path(g).name or g for g in groups} if comp["by"] == "source" else {g: g for g in groups}
+    if len(set(names.values())) < len(names):
+        names = {g: g for g in groups}
+    head = Text("\nmixture" if "run" in comp else "\nsources", style="bold")
+    head.append(f" · run #{comp['run']}" if "run" in comp else "", "dim")
+    head.append(f" · {comp['total']:,} rows by {comp['by']}", "dim")
+    if comp["repeated"]:
+        head.append(f" · {sum(comp['repeated'].values()):,} repeated", "yellow")
+    counted = tokens.get("sources", {}) if isinstance(tokens, dict) and "run" not in comp else {}
+    top = max((c["rows"] for c in groups.values()), default=1) or 1
+    width = min(16, max(len(n) for n in names.values()))
+    out: list[RenderableType] = [head]
+    for g, c in sorted(groups.items(), key=lambda kv: -kv[1]["rows"]):
+        n_tokens, approx = c.get("tokens"), ""
+        if n_tokens is None and g in counted and counted[g]["rows"]:
+            n_tokens = round(counted[g]["tokens"] * c["available"] / counted[g]["rows"])
+            approx = "≈" if counted[g]["rows"] < c["available"] else ""
+        of = f" of {c['available']:,}" if c["available"] != c["rows"] else ""
+        toks = f" · {approx}{num(n_tokens)} tokens" if n_tokens is not None else ""
+        bar = "█" * max(1, round(10 * c["rows"] / top)) if c["rows"] else ""
+        out.append(Text.assemble(f"{names[g][:width]:<{width}} ", (f"{bar:<10}", style),
+                                 f" {c['rows']:,}{of} rows · {c['share']:.1%}{toks}", no_wrap=True, overflow="ellipsis"))
+    if comp.get("topics"):
+        out.append(_line("by topic", dict(list(comp["topics"].items())[:TOP_CLUSTERS])))
+    return out
+
+
 def _clusters_section(st: dict, style: str) -> list[RenderableType]:
     clusters = [c for c in st.get("clusters") or () if c["id"] >= 0]
     head = Text("\nclusters", style="bold")
@@ -169,6 +206,7 @@ def stats_renderable(name: str, st: dict | None, tokens, decisions: dict, style:
         Text(""),
         _grid([bar_histogram("turns per row", st["turns"], style),
                bar_histogram("characters per row", st["chars"], style)]),
+        *_composition_section(st.get("composition"), tokens, style),
         *_tokens_section(tokens, st["rows"], style),
         *_scores_section(st.get("scores") or {}, style),
         *_clusters_section(st, style),
