@@ -95,14 +95,14 @@ def test_the_open_tui_shows_what_a_cli_run_decided(tmp_path, _workbench_home):
         def screen() -> str:
             return _tmux("capture-pane", "-p", "-t", session)
 
-        _wait_for(lambda: "question number 4" in screen() and "row 1/5" in screen(), "the rows on screen", show=screen)
+        _wait_for(lambda: "question number 4" in screen() and "#0 · 1/5" in screen(), "the rows on screen", show=screen)
         _tmux("send-keys", "-t", session, "j", "j")
-        _wait_for(lambda: "row 3/5" in screen(), "the cursor on row 3", show=screen)
+        _wait_for(lambda: "#2 · 3/5" in screen(), "the cursor on row 3", show=screen)
         subprocess.run([str(WORKBENCH), "decide", str(data), "--workspace", str(ws), "--user", "ben", "--reject",
                         "--row", "ex-0", "--row", "ex-1"], check=True, capture_output=True)
-        _wait_for(lambda: "✗2" in screen() and "row 3/5" in screen(), "ben's rejections on screen", show=screen)
+        _wait_for(lambda: "✗2" in screen() and "#2 · 3/5" in screen(), "ben's rejections on screen", show=screen)
         _tmux("send-keys", "-t", session, "a")
-        _wait_for(lambda: "✓1" in screen() and "row 4/5" in screen(), "ana's accept on screen", show=screen)
+        _wait_for(lambda: "✓1" in screen() and "#3 · 4/5" in screen(), "ana's accept on screen", show=screen)
         _tmux("send-keys", "-t", session, "q")
         _wait_for(lambda: subprocess.run(["tmux", "has-session", "-t", session],
                                          capture_output=True).returncode != 0, "the program to quit")
