@@ -37,12 +37,14 @@ def answer(draw) -> str:
     return a
 
 
-def _check_exact(fmt: str, row: dict, *, codec_covers: bool = True) -> dict:
+def _check_exact(fmt: str, row: dict, *, codec_covers: bool = True, reported: tuple = ()) -> dict:
+    """The row decodes and encodes back equal; nothing is reported lost but `reported` (what the
+    trainer would refuse of a row written back exactly)."""
     row = json.loads(json.dumps(row))  # as a JSON file would give it
     rec = decode(fmt, row, id="r")
     back, lost = encode(rec, fmt)
     assert same(back, row), (back, row)
-    assert lost == []
+    assert sorted(lost) == sorted(reported(rec) if callable(reported) else reported)
     if codec_covers:
         assert "raw" not in rec["origin"], rec["origin"]
     return rec
@@ -126,7 +128,13 @@ def sharegpt_rows(draw):
 def test_sharegpt_round_trip(row):
     # a function_call value written with \\u escapes is kept through the raw row
     ascii_escapes = any("\\u" in t["value"] for t in row["conversations"] if t["from"] == "function_call")
-    _check_exact("sharegpt", row, codec_covers=not ascii_escapes)
+    # two observations in a row are written back as they were, and reported (LLaMA-Factory skips
+    # the row) when the codec writes them; a row kept raw comes back byte for byte, unreported
+    froms = [t["from"] for t in row["conversations"]]
+    skipped = any(a == b == "observation" for a, b in zip(froms, froms[1:]))
+    _check_exact("sharegpt", row, codec_covers=not ascii_escapes, reported=lambda rec: (
+        ("the order LLaMA-Factory accepts (two observations in a row: it skips the row)",)
+        if skipped and "raw" not in rec["origin"] else ()))
     assert detect([row])[0] == "sharegpt"
 
 
