@@ -114,3 +114,32 @@ def test_select_by_deita_keeps_one_of_each_planted_near_duplicate(tmp_path, caps
     assert reasons["r3"].startswith("not selected: too close to row r2")
     assert reasons["r4"].startswith("not selected: too close to row r5")
     assert set(reasons) == {"r0", "r3", "r4"}
+
+
+def test_token_probabilities_are_the_local_models_only(make_client, ws):
+    with LoopbackServer(_judge) as srv, pytest.raises(ValueError, match="local model only"):
+        deita_scores([sft(0)], make_client(srv), ws, method="probabilities")
+
+
+@pytest.mark.slow
+def test_the_local_model_scores_by_token_probabilities(tmp_path, capsys):
+    """The offline default end to end: expected scores from SmolLM2's probabilities of 1..6."""
+    src = tmp_path / "two.jsonl"
+    src.write_text(json.dumps({"instruction": "Name a colour.", "output": "Blue."}) + "\n"
+                   + json.dumps({"instruction": "Prove that there are infinitely many primes, then explain why the "
+                                                "proof fails for the even numbers, in under 200 words.",
+                                 "output": "Suppose finitely many primes p1..pn; p1*...*pn + 1 has a prime factor "
+                                           "outside the list, a contradiction."}) + "\n")
+    wsfile = tmp_path / "ws.sqlite"
+    assert main(["score-deita", str(src), "--workspace", str(wsfile), "--concurrency", "1"]) == 0
+    assert "scored 2 of 2 rows with local/smollm2" in capsys.readouterr().out
+    from workbench.store.workspace import Workspace
+
+    with Workspace.open(wsfile) as ws:
+        c, q, s = (ws.signal_values(f"deita.{n}") for n in ("complexity", "quality", "score"))
+        why = ws.signal_values("deita.rationale")
+    for rid in c:
+        assert 1 <= c[rid] <= 6 and 1 <= q[rid] <= 6 and s[rid] == pytest.approx(c[rid] * q[rid])
+        probs = [float(p) for p in why[rid]["complexity"].removeprefix("p(1..6) = ").split()]
+        assert len(probs) == 6 and sum(probs) == pytest.approx(1, abs=0.02)
+    assert len(set(c.values())) == 2  # a continuous score tells the two apart

@@ -80,6 +80,21 @@ class LocalModel:
                 cls._instance = cls()
             return cls._instance
 
+    def choice_probabilities(self, conversation: list[dict], prefix: str, choices: list[str]) -> list[float]:
+        """The probability of each of `choices` (strings of one token each, e.g. "1".."6") as
+        the first token of the reply after `prefix` (the start of the assistant turn),
+        renormalised over the choices: how DEITA's scorers read a score (Liu et al. 2024).
+        ValueError when a choice is not one token."""
+        torch, tok = self.torch, self.tokenizer
+        ids = [tok(c, add_special_tokens=False)["input_ids"] for c in choices]
+        if any(len(i) != 1 for i in ids):
+            raise ValueError(f"each choice must be one token: {choices}")
+        text = tok.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False) + prefix
+        enc = tok(text, return_tensors="pt", add_special_tokens=False)
+        with self._gen_lock, torch.inference_mode():
+            logits = self.model(**enc).logits[0, -1].float()
+        return torch.softmax(logits[[i[0] for i in ids]], dim=0).tolist()
+
     def generate(self, conversations: list[list[dict]], *, max_tokens: int = 256, temperature: float = 0.0,
                  top_p: float = 1.0, n: int = 1, seed: int | None = None) -> list[Generation]:
         """Generate for several conversations in one batch; `n` samples each."""

@@ -15,8 +15,14 @@ Per row (the last user turn and the answer after it, the chosen side of a pair):
 - `deita.score`: their product, DEITA's evol score, which `select --by deita` ranks by;
 - `deita.rationale`: {complexity, quality} the judge's reasons.
 A reply without a usable 1-6 rating is an error of that row (quoted), never a null; the rest
-of the batch goes on. The default judge is the embedded local model (offline, small: expect
-errors and coarse scores; a stronger judge via --model / --api-base).
+of the batch goes on.
+
+How the score is read (`method`): `generate` parses the judge's written reply (any provider);
+`probabilities` reads it as DEITA's own scorers do, the expected score Σ k·p(k) over the
+probabilities of the tokens "1".."6" right after "Rating: " (one forward pass, never an
+unparsable reply, a continuous score; the embedded local model only). `auto`: probabilities
+on the embedded local model (the offline default, SmolLM2-135M, which rarely writes the rating
+line it is asked for), generate elsewhere.
 """
 
 from __future__ import annotations
@@ -35,14 +41,31 @@ from workbench.ops.generation.judge import STRUCTURED, ask_rating, use_structure
 OP = "score-deita"
 SCALE = 6
 SCORES = ("complexity", "quality")
+METHODS = ("auto", "generate", "probabilities")
+
+
+def expected_rating(messages: list[dict]) -> tuple[float, str]:
+    """(Σ k·p(k) over k = 1..6, the probabilities as text) of the local model's next token
+    after "Rating: "."""
+    from workbench.llm.local import LocalModel
+
+    probs = LocalModel.get().choice_probabilities(messages, "Rating: ", [str(k) for k in range(1, SCALE + 1)])
+    score = sum(k * p for k, p in enumerate(probs, 1))
+    return round(score, 4), "p(1..6) = " + " ".join(f"{p:.2f}" for p in probs)
 
 
 def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str] = SCORES, structured: str = "auto",
-                 concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
+                 method: str = "auto", concurrency: int = 4, on_event=None, cancel=None,
+                 overrides: dict | None = None) -> Result:
     """Rate every row's complexity and/or quality 1-6 (signals above). Rows without a user
     turn, or without an answer when quality is asked, are errors; so are unusable replies."""
     scores = [s for s in SCORES if s in scores]
-    as_json = use_structured(client, structured)
+    local = client.is_local
+    if method == "probabilities" and not local:
+        raise ValueError("method probabilities reads token probabilities of the embedded local model only "
+                         f"(model local/smollm2), not {client.model}")
+    by_probs = local and method != "generate"
+    as_json = not by_probs and use_structured(client, structured)
 
     def run(payload: dict) -> dict:
         ratings, why = {}, {}
@@ -51,6 +74,9 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
             if s == "quality":
                 variables["response"] = payload["answer"]
             msgs = [{"role": "user", "content": render(f"deita_{s}", overrides, structured=as_json, **variables)}]
+            if by_probs:
+                ratings[s], why[s] = expected_rating(msgs)
+                continue
             try:
                 ratings[s], why[s] = ask_rating(client, msgs, high=SCALE, structured=as_json)
             except GenerationError as e:
@@ -61,7 +87,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
     items = [(r["id"], {"instruction": instruction(r), **({"answer": answer(r)} if "quality" in scores else {})})
              for r in usable]
     job = run_rows(ws, OP, items, run, params={"model": client.describe(), "scores": scores, "structured": as_json,
-                                                "overrides": overrides or {}},
+                                                "probabilities": by_probs, "overrides": overrides or {}},
                    concurrency=concurrency, on_event=on_event, cancel=cancel)
     errors.update(errors_of(job, [rid for rid, _ in items]))
     signals = []
@@ -73,7 +99,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
         signals.append((rid, "deita.rationale", res["rationales"]))
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
-                  usage=dict(client.usage), report={"structured": as_json})
+                  usage=dict(client.usage), report={"structured": as_json, "probabilities": by_probs})
 
 
 @dataclass
@@ -81,6 +107,9 @@ class DeitaParams(LLMParams):
     scores: list[str] = param(factory=lambda: list(SCORES), help="which DEITA scores: complexity, quality or both")
     structured: str = param("auto", choices=STRUCTURED,
                             help="JSON-schema output: auto (where the provider supports it), on, off")
+    method: str = param("auto", choices=METHODS,
+                        help="generate: parse the written rating; probabilities: expected score from the local "
+                             "model's token probabilities, as DEITA's scorers; auto: probabilities on local/smollm2")
 
     def validate(self) -> None:
         super().validate()
@@ -106,5 +135,5 @@ class ScoreDeita(LLMOperation):
 
     def generate(self, records, client, ws, params, overrides, ctx):
         return deita_scores(records, client, ws, scores=params.scores, structured=params.structured,
-                            concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel,
+                            method=params.method, concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel,
                             overrides=overrides)
