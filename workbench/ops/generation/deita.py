@@ -36,7 +36,7 @@ from workbench.ops.base import ParamError, Result, param
 from workbench.ops.generation.common import (
     GenerationError, LLMOperation, LLMParams, answer, errors_of, instruction, rows_with_turns, run_rows,
 )
-from workbench.ops.generation.judge import STRUCTURED, ask_rating, use_structured
+from workbench.ops.generation.judge import STRUCTURED, ask_rating, rating_summary, use_structured
 
 OP = "score-deita"
 SCALE = 6
@@ -123,17 +123,9 @@ class ScoreDeita(LLMOperation):
     Params = DeitaParams
 
     def describe(self, result) -> str:
-        rated = {r["id"] for r in result.rows}
-        lines = [f"scored {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
-                 f"(job {result.job_id}); {len(result.errors)} failed"]
-        for s in (*SCORES, "score"):
-            vals = [v for rid, name, v in result.signals if name == f"deita.{s}"]
-            if vals:
-                lines.append(f"  deita.{s:<11} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
-        lines += [f"  error {rid}: {why}" for rid, why in list(result.errors.items())[:20]]
-        return "\n".join(lines)
+        return rating_summary(result, "scored", [f"deita.{s}" for s in (*SCORES, "score")], width=17)
 
     def generate(self, records, client, ws, params, overrides, ctx):
         return deita_scores(records, client, ws, scores=params.scores, structured=params.structured,
-                            method=params.method, concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel,
-                            overrides=overrides)
+                            method=params.method, concurrency=params.concurrency, on_event=ctx.on_event,
+                            cancel=ctx.cancel, overrides=overrides)

@@ -93,6 +93,20 @@ def ask_rating(client, messages: list[dict], *, high: int = 5, structured: bool 
     return parse_rating(out["text"], 1, high)
 
 
+def rating_summary(result: Result, verb: str, names: Sequence[str], width: int) -> str:
+    """What a rating command prints: rows rated and failed, mean/min/max of each signal in
+    `names` over the rated rows, the first 20 errors."""
+    rated = {r["id"] for r in result.rows}
+    lines = [f"{verb} {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
+             f"(job {result.job_id}); {len(result.errors)} failed"]
+    for n in names:
+        vals = [v for rid, name, v in result.signals if name == n and rid in rated]
+        if vals:
+            lines.append(f"  {n:<{width}} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
+    lines += [f"  error {rid}: {why}" for rid, why in list(result.errors.items())[:20]]
+    return "\n".join(lines)
+
+
 def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEFAULT_ASPECTS,
           rubrics: dict[str, str] | None = None, structured: str = "auto", concurrency: int = 4,
           on_event=None, cancel=None, overrides: dict | None = None) -> Result:
@@ -159,17 +173,9 @@ class Judge(LLMOperation):
     version = "2"  # the tolerant verdict parser and structured output
 
     def describe(self, result) -> str:
-        rated = {r["id"] for r in result.rows}
-        lines = [f"judged {len(rated)} of {len(rated) + len(result.errors)} rows with {result.params['model']} "
-                 f"(job {result.job_id}); {len(result.errors)} failed"]
-        aspects = sorted({name[6:] for _, name, _ in result.signals
+        aspects = sorted({name for _, name, _ in result.signals
                           if name.startswith("judge.") and name not in ("judge.score", "judge.rationale")})
-        for a in aspects:
-            vals = [v for rid, name, v in result.signals if name == f"judge.{a}" and rid in rated]
-            if vals:
-                lines.append(f"  judge.{a:<24} mean {sum(vals) / len(vals):.2f}  min {min(vals):g}  max {max(vals):g}")
-        lines += [f"  error {rid}: {why}" for rid, why in list(result.errors.items())[:20]]
-        return "\n".join(lines)
+        return rating_summary(result, "judged", aspects, width=30)
 
     def generate(self, records, client, ws, params, overrides, ctx):
         aspects, rubrics = params.aspects_and_rubrics()
