@@ -47,7 +47,7 @@ class Session:
         self.ds, self.ws = ds, ws
         self.user = check_name(user) if user else default_annotator()  # who decides here
         self.table: pa.Table = ds.table.select(["id", "kind", "source", "length", "n_turns"])
-        self.statuses: dict[str, str] = self._dataset_statuses()
+        self.statuses: dict[str, str] = self.read_statuses()
         self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
         self.hashing: threading.Thread | None = None  # the latest bulk decision's background hashing
         self.filters = Filters()
@@ -57,6 +57,7 @@ class Session:
         self._signal_cache: dict[str, dict[str, Any]] = {}
         self.notice: str | None = None  # what reconciling with an edited source did (Session.open)
         self.runner = None  # the engine's step Runner, made by the first submit()
+        self.decisions_made = 0  # this session's decision steps (undo, redo) so far
 
     @classmethod
     def open(cls, paths: list[str], *, format: str | None = None, mapping: dict[str, str] | None = None,
@@ -116,12 +117,15 @@ class Session:
         inside = pc.is_in(pa.array(keys, pa.string()), value_set=self.table.column("id").combine_chunks())
         return {k: by_id[k] for k, ok in zip(keys, inside.to_pylist()) if ok}
 
-    def _dataset_statuses(self) -> dict[str, str]:
+    def read_statuses(self) -> dict[str, str]:
+        """row id -> status of the dataset's rows as the workspace holds them now. Only reads, so
+        it may run in a worker thread (a big workspace takes seconds); `reload` takes the result."""
         return self._inside(self.ws.statuses())
 
-    def reload(self) -> None:
-        """Re-read statuses and signals after another writer (an operation, the CLI) changed them."""
-        self.statuses = self._dataset_statuses()
+    def reload(self, statuses: dict[str, str] | None = None) -> None:
+        """Re-read statuses and signals after another writer (an operation, the CLI) changed them;
+        `statuses`: read already by `read_statuses` (check `decisions_made` did not move since)."""
+        self.statuses = self.read_statuses() if statuses is None else statuses
         self._tally = self._count(self.statuses)
         self._signal_cache.clear()
         self.apply()
@@ -154,6 +158,7 @@ class Session:
         else:
             write({})
             self._hash_in_background(list(changes))
+        self.decisions_made += 1
         if self.ws.review_policy() != "single":  # the row's status is derived from everyone's
             changes = self.ws.statuses_of(list(changes))
         for rid, status in changes.items():
@@ -217,7 +222,8 @@ class Session:
 
     def _after_history(self, ids: list[str]) -> list[str]:
         if ids:
-            self.statuses = self._dataset_statuses()
+            self.decisions_made += 1
+            self.statuses = self.read_statuses()
             self._tally = self._count(self.statuses)
             # The undo history holds a bulk decision as written, before its rows were hashed.
             self._hash_in_background(ids)

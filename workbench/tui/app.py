@@ -125,6 +125,12 @@ class SearchDone(Message):
 WATCH_SECONDS = 0.5  # how often the open app asks whether another process changed its workspace
 
 
+class WorkspaceRead(Message):
+    def __init__(self, statuses: dict[str, str], annotators: list[str], made: int) -> None:
+        self.statuses, self.annotators, self.made = statuses, annotators, made  # made: Session.decisions_made before
+        super().__init__()
+
+
 class WorkbenchApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "workbench"
@@ -138,6 +144,7 @@ class WorkbenchApp(App):
         super().__init__()
         self.user = user  # the annotator deciding here (None: the login name)
         self.ask_user = ask_user  # ask for the annotator's name first (a browser session of `workbench serve`)
+        self._reading = False  # another process changed the workspace: it is being read (_watch_workspace)
         self.show_user = False
         self.paths = list(paths or [])
         self.ds = dataset
@@ -297,15 +304,29 @@ class WorkbenchApp(App):
         self.set_interval(WATCH_SECONDS, self._watch_workspace)
 
     def _watch_workspace(self) -> None:
-        if self.ws.changed_elsewhere():  # a CLI run, another TUI, a browser session
-            self.reload_workspace()
+        if not self._reading and self.ws.changed_elsewhere():  # a CLI run, another TUI, a browser session
+            self._reading = True
+            self._read_workspace(self.session.decisions_made)
 
-    def reload_workspace(self) -> None:
+    @work(thread=True, group="workspace-read", exit_on_error=False)
+    def _read_workspace(self, made: int) -> None:
+        """The statuses and annotators now, read off the UI thread (seconds on a big workspace)."""
+        self.post_message(WorkspaceRead(self.session.read_statuses(), self.ws.annotators(), made))
+
+    def on_workspace_read(self, msg: WorkspaceRead) -> None:
+        if msg.made != self.session.decisions_made:  # decided here meanwhile: that read missed it
+            self._read_workspace(self.session.decisions_made)
+            return
+        self._reading = False
+        self.show_user = self.show_user or bool(set(msg.annotators) - {self.session.user})
+        self.reload_workspace(msg.statuses)
+
+    def reload_workspace(self, statuses: dict[str, str] | None = None) -> None:
         """Re-read decisions, signals and clusters after another writer (an operation here, or
-        another process) changed the workspace; the cursor stays on its row while it is shown."""
+        another process) changed the workspace; the cursor stays on its row while it is shown.
+        `statuses`: read already (Session.read_statuses)."""
         row = self.current_row()
-        self.session.reload()
-        self.show_user = self.show_user or bool(set(self.ws.annotators()) - {self.session.user})
+        self.session.reload(statuses)
         self.row_list.data_changed()
         pos = self.session.position_of(row) if row is not None else None
         if pos is not None:
@@ -317,6 +338,8 @@ class WorkbenchApp(App):
         if event.state != WorkerState.ERROR:
             return
         err = event.worker.error
+        if event.worker.group == "workspace-read":
+            self._reading = False  # and the next change is read again
         if event.worker.group == "open":
             self.open_error = str(err)
             self.query_one("#loading-label", Label).update(visible(f"Cannot open: {err}\n(q quits)"))
