@@ -132,7 +132,7 @@ async def test_served_app_in_chromium_decides_as_the_named_annotator(tmp_path):
                 await _until(lambda: _has(screen(page), "annotator name"), "the name prompt in the page")
                 await page.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
                 await page.type(name + "\r")
-                await _until(lambda: _has(screen(page), "row 1/6"), "the rows in the page")
+                await _until(lambda: _has(screen(page), "#0 · 1/6"), "the rows in the page")
                 await _until(lambda: _has(screen(page), "question number 5"), "the last row in the page")
 
             ana = await browser.page()
