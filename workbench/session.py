@@ -49,6 +49,9 @@ class Session:
         self.table: pa.Table = ds.table.select(["id", "kind", "source", "length", "n_turns"])
         self.statuses: dict[str, str] = self.read_statuses()
         self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
+        self.notes: dict[str, dict] = self._inside(ws.notes())  # row id -> {"note", "tags"}, rows that have some
+        self._changes = 0  # bumped whenever statuses change: what cached counts are keyed by
+        self._view_left: tuple | None = None  # (view, changes, pending rows in that view)
         self.hashing: threading.Thread | None = None  # the latest bulk decision's background hashing
         self.filters = Filters()
         self.sort_by: str | None = None  # a SORT_COLUMNS key or a signal name; None: file order
@@ -127,6 +130,8 @@ class Session:
         `statuses`: read already by `read_statuses` (check `decisions_made` did not move since)."""
         self.statuses = self.read_statuses() if statuses is None else statuses
         self._tally = self._count(self.statuses)
+        self._changes += 1
+        self.notes = self._inside(self.ws.notes())
         self._signal_cache.clear()
         self.apply()
 
@@ -140,6 +145,27 @@ class Session:
         self._commit(dict.fromkeys(ids, status),
                      lambda content: self.ws.decide_many(ids, status, note=note, tags=tags, by=self.user,
                                                          content=content))
+        if note is not None or tags is not None:
+            self.notes = self._inside(self.ws.notes())
+
+    def annotate(self, row_id: str, note: str, tags: list[str]) -> None:
+        """Set a row's note and tags (one undo step), keeping its status; an operation's
+        proposal on it becomes the person's decision, as they have now looked at the row."""
+        self.decide([row_id], self.status(row_id), note=note.strip(), tags=[t for t in tags if t])
+
+    def review_progress(self) -> dict[str, int | None]:
+        """Review progress: {"reviewed": rows decided (accepted or rejected), "total": rows,
+        "left": pending rows in the current view, None when no filter narrows it}."""
+        c = self.counts()
+        left = None
+        if self.view is not None and self.filters.active():
+            cached = self._view_left
+            if cached is None or cached[0] is not self.view or cached[1] != self._changes:
+                st = self.statuses
+                cached = self._view_left = (self.view, self._changes,
+                                            sum(1 for rid in self.view_ids() if st.get(rid, "pending") == "pending"))
+            left = cached[2]
+        return {"reviewed": c["accept"] + c["reject"], "total": self.table.num_rows, "left": left}
 
     def decide_each(self, changes: dict[str, str]) -> None:
         """Several rows, each its own status, as one undo step."""
@@ -161,6 +187,7 @@ class Session:
         self.decisions_made += 1
         if self.ws.review_policy() != "single":  # the row's status is derived from everyone's
             changes = self.ws.statuses_of(list(changes))
+        self._changes += 1
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
@@ -225,6 +252,8 @@ class Session:
             self.decisions_made += 1
             self.statuses = self.read_statuses()
             self._tally = self._count(self.statuses)
+            self._changes += 1
+            self.notes = self._inside(self.ws.notes())
             # The undo history holds a bulk decision as written, before its rows were hashed.
             self._hash_in_background(ids)
         return ids

@@ -65,7 +65,7 @@ async def test_the_tui_on_a_and_b_shows_the_decisions_made_on_a(files, wait_unti
     s.close()
     app = WorkbenchApp([str(a), str(b)])
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.session is not None and "row 1/6" in screen_text(app), "the list")
+        await wait_until(pilot, lambda: app.session is not None and "#0 · 1/6 ·" in screen_text(app), "the list")
         assert "✓2 ✗1 ·3" in screen_text(app)
         await pilot.press("j", "j", "j", "a")  # b.jsonl:0, decided in the set of two
         await wait_until(pilot, lambda: "✓3 ✗1 ·2" in screen_text(app), "the accept counted")

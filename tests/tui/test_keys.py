@@ -85,7 +85,7 @@ async def test_space_marks_and_bulk_accept_marked(make_app, ws):
         assert ws.statuses() == {}
 
 
-async def test_bulk_reject_on_filtered_rows(make_app, ws):
+async def test_bulk_reject_on_filtered_rows(make_app, ws, screen_text):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
@@ -94,7 +94,11 @@ async def test_bulk_reject_on_filtered_rows(make_app, ws):
         await pilot.press("f")
         await pilot.press(*"kind=preference", "enter")
         assert len(app.model) == 1
-        await pilot.press("R")
+        await pilot.press("R")  # a decision over a filter asks first, with the count
+        assert "Reject all 1 rows of the filter kind=preference?" in screen_text(app)
+        await pilot.press("n")
+        assert ws.statuses() == {}
+        await pilot.press("R", "y")
         assert ws.statuses() == {"pref1": "reject"}
 
 
@@ -266,3 +270,41 @@ async def test_accept_on_a_full_disk_is_a_notice_and_the_row_stays_undecided(mak
             assert ws.decision(undecided[0])["status"] == "accept"
     finally:
         ws.close()
+
+
+async def test_note_and_tags_on_e_show_in_browse_and_sample_and_undo_says_what(make_app, ws, screen_text):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(pilot)
+        await pilot.press("j", "e")
+        await pilot.press(*"check the maths", "tab", *"math, recheck", "enter")
+        d = ws.decision("r1")
+        assert (d["note"], d["tags"], d["status"]) == ("check the maths", ["math", "recheck"], "pending")
+        assert any(line.startswith("▶ ·✎") for line in screen_text(app).splitlines())  # Browse marks it
+        await pilot.press("enter")  # the Sample pane shows note and tags
+        text = screen_text(app)
+        assert "check the maths" in text and "tags math, recheck" in text
+        await pilot.press("1", "u")
+        assert ws.decision("r1") is None
+        assert any(n.message.startswith("undid the note/tags on row #1") for n in app._notifications)
+        await pilot.press("e")  # reopened, the editor starts from what the row has (nothing now)
+        await pilot.press(*"keep", "enter", "a")
+        assert ws.decision("r1")["status"] == "accept" and ws.decision("r1")["note"] == "keep"
+        await pilot.press("u")
+        assert any(n.message.startswith("undid accept of row #1 (now pending)") for n in app._notifications)
+
+
+async def test_review_progress_in_the_status_line(make_app, ws):
+    app = make_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await _ready(pilot)
+        n = len(app.ds)
+        status = lambda: str(app.query_one("#status").render())  # noqa: E731
+        assert f"0 of {n} reviewed" in status() and "left in this filter" not in status()
+        await pilot.press("a", "r")
+        assert f"2 of {n} reviewed" in status()
+        await pilot.press("f", *"kind=sft", "enter")
+        sft = len(app.model)
+        assert f"2 of {n} reviewed, {sft - 2} left in this filter" in status()
+        await pilot.press("G", "a")  # the last sft row, still pending
+        assert f"3 of {n} reviewed, {sft - 3} left in this filter" in status()

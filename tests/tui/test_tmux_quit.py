@@ -53,7 +53,7 @@ def test_quit_while_the_map_runs_exits_at_once(keys, big_file, tmp_path, _workbe
         def screen() -> str:
             return _tmux("capture-pane", "-p", "-t", session)
 
-        _wait_for(lambda: "row 1/20,000" in screen(), "the list", screen)
+        _wait_for(lambda: "1/20,000 ·" in screen(), "the list", screen)
         _tmux("send-keys", "-t", session, "C-p")
         _wait_for(lambda: "🔎" in screen(), "the palette", screen)
         _tmux("send-keys", "-t", session, "run-map")

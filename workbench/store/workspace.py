@@ -487,6 +487,12 @@ class Workspace:
                 [self._row(d["row_id"], d) for d in decisions])
             return db.total_changes - before
 
+    def notes(self) -> dict[str, dict]:
+        """row_id -> {"note", "tags"} of the rows whose latest noted decision has a note or tags."""
+        rows = self._read("SELECT row_id, note, tags FROM decisions WHERE (note IS NOT NULL AND note != '') "
+                          "OR (tags IS NOT NULL AND tags NOT IN ('null', '[]')) ORDER BY time")
+        return {rid: {"note": note or "", "tags": _loads(tags) or []} for rid, note, tags in rows}
+
     def annotations(self) -> list[dict]:
         """Every annotator's decision: {row_id, by, status, note, tags, time, content}, by row id then time."""
         rows = self._read("SELECT row_id, by, status, note, tags, time, content FROM decisions ORDER BY row_id, time")

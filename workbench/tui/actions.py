@@ -46,6 +46,7 @@ ACTIONS = [
     Action("reject", "r", "decide('reject')", "Reject", name="reject-row"),
     Action("undo", "u", "undo", "Undo", name="undo-decision"),
     Action("redo", "U,ctrl+y", "redo", "Redo", name="redo-decision", show=False),
+    Action("note", "e", "edit_note", "Note and tags", name="edit-note-and-tags", show=False),
     Action("mark", "space", "toggle_mark", "Mark", name="toggle-mark", key_display="␣"),
     Action("bulk-accept", "A", "bulk('accept')", "Accept marked/filtered", name="accept-marked-or-filtered",
            show=False),

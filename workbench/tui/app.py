@@ -5,7 +5,7 @@ Panes
 The screen is a title line (the pane tabs), one pane at a time in a ContentSwitcher, a status
 line and the footer. `PANES` lists the panes in tab order; to add one, append ONE line:
 
-    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane"),
+    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane", "Dups"),
 
 `id` names the pane (and its binding id `pane-<id>`), `key` switches to it, and the factory
 "module:Class" is imported and called with no arguments only when the pane is first shown,
@@ -64,15 +64,17 @@ class Pane:
     title: str
     key: str
     factory: str  # "module:Class", imported on first show
+    short: str = ""  # the title in a narrow terminal, when shorter
+
 
 
 PANES: list[Pane] = [
     Pane("browse", "Browse", "1", "workbench.tui.widgets.browse:BrowsePane"),
     Pane("sample", "Sample", "2", "workbench.tui.widgets.sample_view:SamplePane"),
-    Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane"),
+    Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane", "Tmpl"),
     Pane("jobs", "Jobs", "4", "workbench.tui.widgets.jobs_view:JobsPane"),
     Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
-    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane"),
+    Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane", "Dups"),
     Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
     Pane("generated", "Gen", "8", "workbench.tui.widgets.generated:GeneratedPane"),
 ]
@@ -395,13 +397,25 @@ class WorkbenchApp(App):
                 widget.refresh_pane()
 
     def _draw_tabs(self) -> None:
+        """The pane tabs, then the dataset's name. When both do not fit the terminal, the
+        tabs are drawn tighter, then the panes not shown keep only their key, so the name shows."""
         current = self.current_pane
-        parts = []
-        for p in PANES:
-            label = f" {p.key} {p.title} "
-            parts.append(f"[reverse]{label}[/]" if p.id == current else label)
-        name = escape(visible(self.ds.name)) if self.ds is not None else ""
-        self.query_one("#tabs", Static).update("".join(parts) + f"  [dim]{name}[/]", layout=False)
+        name = visible(self.ds.name) if self.ds is not None else ""
+        width = self.size.width or 80
+        for gap, short in (("  ", 0), (" ", 0), (" ", 1), (" ", 2)):  # short: 1 abbreviated, 2 keys only
+            labels = [(f"{p.key} {p.title}" if not short or p.id == current
+                       else f"{p.key} {p.short or p.title}" if short == 1 else p.key, p.id == current) for p in PANES]
+            used = 1 + sum(len(text) for text, _ in labels) + 2 + (len(labels) - 1) * len(gap)
+            if used + min(len(name), 14) + 2 <= width:
+                break
+        room = max(0, width - used - 2)
+        if len(name) > room:
+            name = name[: max(0, room - 1)] + "…" if room > 1 else ""
+        parts = [f"[reverse] {escape(t)} [/]" if on else escape(t) for t, on in labels]
+        self.query_one("#tabs", Static).update(" " + gap.join(parts) + f"  [bold]{escape(name)}[/]", layout=False)
+
+    def on_resize(self) -> None:
+        self._draw_tabs()
 
     def _draw_status(self) -> None:
         m, s = self.model, self.session
@@ -410,15 +424,20 @@ class WorkbenchApp(App):
         c = s.counts()
         n = len(s)
         pos = self.row_list.cursor + 1 if n else 0
-        # the row's number (as Browse, Sample and the CLI's --row give it), then where it is in the list
+        # the row's number (as Browse, Sample and the CLI's --row give it), then where it is in the list;
+        # what matters most comes first: at 80 columns the end of the line is cut
         text = (f"#{self.model.index(pos - 1)} · " if n else "") + f"{pos:,}/{n:,}"
-        if s.filters.active():
-            text += f" of {len(self.ds):,} · filter {s.filters.describe()}"
-        if s.sort_by:
-            text += f" · sort {s.sort_by}{'↓' if s.sort_descending else '↑'}"
         text += f" · ✓{c['accept']:,} ✗{c['reject']:,} ·{c['pending']:,}"
+        p = s.review_progress()
+        text += f" · {p['reviewed']:,} of {p['total']:,} reviewed"
+        if p["left"] is not None:
+            text += f", {p['left']:,} left in this filter"
         if m.marked:
             text += f" · ●{len(m.marked):,} marked"
+        if s.filters.active():
+            text += f" · filter {s.filters.describe()}"
+        if s.sort_by:
+            text += f" · sort {s.sort_by}{'↓' if s.sort_descending else '↑'}"
         if self.template_name:
             text += f" · {self.template_name}"
         if self.show_user:
@@ -757,18 +776,20 @@ class WorkbenchApp(App):
             rl.action_move(1)
 
     def action_undo(self) -> None:
-        ok, ids = self.written(self.session.undo)
-        if ok:
-            self._after_undo(ids, "undid")
+        self._history(self.session.undo, "undid", "undo")
 
     def action_redo(self) -> None:
-        ok, ids = self.written(self.session.redo)
-        if ok:
-            self._after_undo(ids, "redid")
+        self._history(self.session.redo, "redid", "redo")
 
-    def _after_undo(self, ids: list[str], verb: str) -> None:
+    def _history(self, step, verb: str, noun: str) -> None:
+        """Undo or redo one step and say what it changed: "undid reject of row #12 (now pending)"."""
+        s = self.session
+        before_status, before_notes = s.statuses, s.notes  # replaced, not changed, by the step
+        ok, ids = self.written(step)
+        if not ok:
+            return
         if not ids:
-            self.notify("nothing to " + verb[:-1].rstrip("i") + "o")
+            self.notify(f"nothing to {noun}")
             return
         self.row_list.data_changed()
         if len(ids) == 1:
@@ -777,7 +798,41 @@ class WorkbenchApp(App):
             except KeyError:
                 pass
         self.refresh_panes()
-        self.notify(f"{verb} {len(ids):,} decision{'s' if len(ids) > 1 else ''}")
+        self.notify(f"{verb} {self._change_text(ids, before_status, before_notes)} (u undo · U redo)")
+
+    def _change_text(self, ids: list[str], before: dict, before_notes: dict) -> str:
+        s = self.session
+        old = {before.get(r, "pending") for r in ids}
+        new = {s.status(r) for r in ids}
+        if len(ids) == 1:
+            try:
+                what = f"row #{self.ds.index_of(ids[0])}"
+            except KeyError:
+                what = f"row {ids[0]}"
+        else:
+            what = f"{len(ids):,} rows"
+        if old == new and len(old) == 1:  # the status stayed: the step changed a note or tags
+            return f"the note/tags on {what}"
+        was = old.pop() if len(old) == 1 else "decisions"
+        now = f" (now {new.pop()})" if len(new) == 1 else ""
+        return f"{was} of {what}{now}"
+
+    def action_edit_note(self) -> None:
+        """Edit the note and tags of the row under the cursor (kept with its decision)."""
+        if not len(self.model):
+            return
+        from workbench.tui.screens.note import NoteScreen
+
+        rid = self.model.row_id(self.row_list.cursor)
+        have = self.session.notes.get(rid, {})
+        pos = self.ds.index_of(rid)
+        self.push_screen(NoteScreen(f"Note and tags of row #{pos} ({rid})", have.get("note", ""), have.get("tags")),
+                         lambda got: got is not None and self._save_note(rid, *got))
+
+    def _save_note(self, rid: str, note: str, tags: list[str]) -> None:
+        if self.written(self.session.annotate, rid, note, tags)[0]:
+            self.decided()
+            self.notify(f"saved the note/tags of row #{self.ds.index_of(rid)} (u undoes)")
 
     def action_toggle_mark(self) -> None:
         if len(self.model):
@@ -799,9 +854,22 @@ class WorkbenchApp(App):
         else:
             self.notify("mark rows (space) or filter (f, /) first", severity="warning")
             return
-        if not ids or not self.decide_rows(ids, status):
+        if not ids:
             return
-        m.marked.clear()
+        if what == "marked":
+            self._bulk(ids, status, what, note)
+            return
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen(f"{status.capitalize()} all {len(ids):,} rows of the filter "
+                                       f"{s.filters.describe()}? (u undoes it as one step)",
+                                       yes=f"{status} {len(ids):,} rows", no="cancel"),
+                         lambda yes: yes and self._bulk(ids, status, what, note))
+
+    def _bulk(self, ids: list[str], status: str, what: str, note: str) -> None:
+        if not self.decide_rows(ids, status):
+            return
+        self.model.marked.clear()
         self.decided()
         self.notify(f"{status}ed {len(ids):,} {what} rows{note} (u undoes)")
 

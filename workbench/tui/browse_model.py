@@ -71,6 +71,10 @@ class BrowseModel:
     def status(self, row_id: str) -> str:
         return self.session.status(row_id)
 
+    def noted(self, row_id: str) -> bool:
+        """The row has a note or tags."""
+        return row_id in self.session.notes
+
     def signal(self, row_id: str) -> Any:
         if not self.signal_column:
             return None

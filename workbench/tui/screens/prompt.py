@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from workbench.terminal import visible
 
@@ -80,7 +80,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            yield Static(self.title_text, markup=False)  # wraps at 80 columns, not cut
             yield Input(value=self.value, placeholder=self.placeholder, suggester=self.suggester)
             yield Label("", id="prompt-problem", markup=False)
 

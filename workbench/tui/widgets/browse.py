@@ -22,7 +22,8 @@ class BrowsePane(Vertical):
 
     def refresh_pane(self) -> None:
         rows = self.query_one(RowList)
-        text = rows.header(rows.scrollable_content_region.width or self.size.width)
+        # On the first show the list has no size yet: the terminal's width stands in for it.
+        text = rows.header(rows.scrollable_content_region.width or self.size.width or self.app.size.width)
         if text != self._header:  # called on every cursor move: repaint only on change
             self._header = text
             self.query_one("#browse-header", Static).update(text, layout=False)

@@ -203,7 +203,8 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
             Segment("▶" if pos == self.cursor else " ", base),
             Segment("●" if marked else " ", base + st["marked"]),
             Segment(STATUS_GLYPH.get(status, "?"), base + st.get(status, dim)),
-            Segment(f" {m.index(pos):>{num_w}} ", base + dim),  # the row number the CLI's --row takes
+            Segment("✎" if m.noted(rid) else " ", base),  # a note or tags: e reads them
+            Segment(f"{m.index(pos):>{num_w}} ", base + dim),  # the row number the CLI's --row takes
             Segment(f"{KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} ", base),
         ]
         if src_w:

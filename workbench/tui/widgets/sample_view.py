@@ -94,10 +94,10 @@ def provenance_line(prov: dict) -> Text:
 
 
 def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look(),
-                  number: int | None = None) -> RenderableType:
+                  number: int | None = None, tags: list[str] | None = None) -> RenderableType:
     """The row as panels, headed by its row number (`number`: the dataset index, as the Browse
-    list and the CLI's --row give it), its text shown as `look` says; every string from the
-    data is shown through `visible`."""
+    list and the CLI's --row give it) and its `tags`, its text shown as `look` says; every
+    string from the data is shown through `visible`."""
     # meta and origin are not shown (and may nest deep): only the shown fields are mapped
     rec = {k: v if k in ("meta", "origin") else visible_data(v) for k, v in rec.items()}
     reason, signals = reason and visible(reason), visible_data(signals)
@@ -106,6 +106,8 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
                          (f" ({reason})" if reason else "", "dim"),
                          (f"  {Path(rec['source']).name}" if rec.get("source") else "", "dim"))
     parts: list[RenderableType] = [head]
+    if tags:
+        parts.append(Text.assemble(("tags ", "dim"), visible(", ".join(tags)), style="italic"))
     if signals:
         t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
         for s in signals:
@@ -182,7 +184,8 @@ class SamplePane(VerticalScroll):
         if decision:
             reason = decision.get("note") or (None if decision.get("by") == "user" else decision.get("by"))
         look = Look(self.markdown, self.whitespace, app.search)
+        tags = app.session.notes.get(rec["id"], {}).get("tags")
         body.update(Group(self._mode_line(), render_record(rec, status, reason, app.ws.signals(rec["id"]), look,
-                                                           number=i)))
+                                                           number=i, tags=tags)))
         if scroll:
             self.scroll_home(animate=False)
