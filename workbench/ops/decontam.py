@@ -17,11 +17,12 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from workbench.data.errors import DataError
+from workbench.ops import spill
 from workbench.ops.hashing import ngram_hashes, word_tokens, words
 from workbench.ops.base import Result
 from workbench.ops.oprun import iter_text_chunks
@@ -109,6 +110,10 @@ class _HashTable:
         return maybe[found], self.owner[at[found]]
 
 
+# A benchmark gram: its hash, the item it belongs to, its size (n, or an item's k < n words).
+_GRAM = np.dtype([("h", "<u8"), ("owner", "<i8"), ("k", "<i4")])
+
+
 class NgramIndex:
     """The benchmark items' word n-grams, hashed, and the items themselves when shorter than n.
 
@@ -118,51 +123,102 @@ class NgramIndex:
     are hashed the same way: an item of k < n words is its own k-gram, looked up among the
     row's k-grams."""
 
-    def __init__(self, benchmarks: Sequence[Benchmark], n: int = 13, chunk: int = 4096):
+    def __init__(self, benchmarks: Sequence[Benchmark], n: int = 13, chunk: int = 4096,
+                 max_keys: float | None = None):
+        """`max_keys` (default: workbench.ops.spill.max_keys()): more n-grams than this are
+        hashed a second time into partitions on disk (by hash), and `partitions()` loads one
+        at a time; the lookups give the same hits. Close the index (or use it in `with`) to
+        remove them."""
         if n < 1:
             raise ValueError(f"ngram must be >= 1, got {n}")
         self.n = n
+        self.benchmarks = [b.name for b in benchmarks]
+        budget = spill.max_keys() if max_keys is None else max_keys
+        self.spilled: spill.Partitions | None = None
+        by_size: dict[int, tuple[list, list]] | None = {}  # gram size -> (hashes, owners)
+        total = 0
+        for grams in self._hashed(benchmarks, chunk):
+            total += len(grams)
+            if by_size is not None and total > budget:
+                by_size = None  # too many for memory: only counted now, spilled below
+            if by_size is not None:
+                for k in np.unique(grams["k"]).tolist():
+                    hs, os_ = by_size.setdefault(k, ([], []))
+                    hs.append(grams["h"][grams["k"] == k])
+                    os_.append(grams["owner"][grams["k"] == k])
+        if by_size is not None:
+            self.tables = {k: _HashTable(np.concatenate(h), np.concatenate(o)) for k, (h, o) in sorted(by_size.items())}
+            self._distinct = len(self.tables[n].hashes) if n in self.tables else 0
+            return
+        self.tables = {}
+        self.spilled = spill.Partitions(spill.partitions_for(total, budget), _GRAM)
+        for grams in self._hashed(benchmarks, chunk):
+            self.spilled.add(grams["h"] % np.uint64(self.spilled.parts), grams)
+        self._distinct = sum(len(np.unique(t["h"][t["k"] == n])) for t in self.spilled)
+
+    def _hashed(self, benchmarks: Sequence[Benchmark], chunk: int) -> Iterator[np.ndarray]:
+        """The items' gram hashes (`_GRAM` records), `chunk` items at a time; sets `items`
+        and `item_words` anew on each pass."""
         self.items: list[tuple[str, str]] = []  # (benchmark name, item id)
         self.item_words: list[int] = []
-        by_size: dict[int, tuple[list, list]] = {}  # gram size -> (hashes, owners)
         for bench in benchmarks:
             buf: list[tuple[str, str]] = []
             for item in benchmark_items(bench):
                 buf.append(item)
                 if len(buf) >= chunk:
-                    self._add(bench.name, buf, by_size)
+                    yield self._add(bench.name, buf)
                     buf = []
             if buf:
-                self._add(bench.name, buf, by_size)
-        self.tables = {k: _HashTable(np.concatenate(h), np.concatenate(o)) for k, (h, o) in sorted(by_size.items())}
-        self.benchmarks = [b.name for b in benchmarks]
+                yield self._add(bench.name, buf)
 
-    def _add(self, name: str, items: list[tuple[str, str]], by_size: dict) -> None:
+    def _add(self, name: str, items: list[tuple[str, str]]) -> np.ndarray:
         tokens, offsets = word_tokens([t for _, t in items])
         lengths = np.diff(offsets)
         h, doc = ngram_hashes(tokens, offsets, self.n)
-        size = np.minimum(lengths[doc], self.n)  # an item shorter than n is one shingle of its length
-        for k in np.unique(size).tolist():
-            hs, os_ = by_size.setdefault(k, ([], []))
-            hs.append(h[size == k])
-            os_.append(doc[size == k] + len(self.items))
+        grams = np.empty(len(h), dtype=_GRAM)
+        grams["h"] = h
+        grams["owner"] = doc + len(self.items)
+        grams["k"] = np.minimum(lengths[doc], self.n)  # an item shorter than n is one shingle of its length
         self.items.extend((name, item) for item, _ in items)
         self.item_words.extend(lengths.tolist())
+        return grams
 
     def __len__(self) -> int:
         """How many distinct n-grams of items of at least n words the index holds."""
-        return len(self.tables[self.n].hashes) if self.n in self.tables else 0
+        return self._distinct
+
+    def partitions(self) -> Iterator[dict[int, _HashTable]]:
+        """The lookup tables ({gram size: table}): all of them at once, or with a spilled index
+        one partition's at a time (a hash is in one partition only)."""
+        if self.spilled is None:
+            yield self.tables
+            return
+        for grams in self.spilled:
+            yield {k: _HashTable(grams["h"][grams["k"] == k], grams["owner"][grams["k"] == k])
+                   for k in np.unique(grams["k"]).tolist()}
+
+    def close(self) -> None:
+        if self.spilled is not None:
+            self.spilled.close()
+
+    def __enter__(self) -> "NgramIndex":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def short_items(self) -> int:
         """How many items have fewer than n words (and at least one)."""
         return sum(0 < k < self.n for k in self.item_words)
 
-    def find(self, texts: Sequence[str]) -> dict[int, dict[int, tuple[int, int]]]:
-        """For each text with a hit: {item index: (word position of its first match, count)}."""
+    def find(self, texts: Sequence[str], tables: dict[int, _HashTable] | None = None
+             ) -> dict[int, dict[int, tuple[int, int]]]:
+        """For each text with a hit: {item index: (word position of its first match, count)},
+        looked up in `tables` (one of `partitions()`; default: the in-memory tables)."""
         tokens, offsets = word_tokens(texts)
         out: dict[int, dict[int, tuple[int, int]]] = {}
-        for k, table in self.tables.items():
+        for k, table in (self.tables if tables is None else tables).items():
             h, doc = ngram_hashes(tokens, offsets, k, short=k == self.n)
             hit, owner = table.lookup(h)
             if not len(hit):
@@ -188,7 +244,10 @@ def decontaminate(
     progress: Callable[[int], None] | None = None,
 ) -> Result:
     """Stream the texts against the index; every contaminated row gets a `contamination` signal
-    (benchmark, item, matching n-gram, how many n-grams match) and a proposed rejection."""
+    (benchmark, item, matching n-gram, how many n-grams match) and a proposed rejection. A
+    spilled index streams them once per partition (see `_partitioned_hits`)."""
+    if index.spilled is not None:
+        return decontam_result(index, len(texts), _partitioned_hits(texts, ids, index, chunk, progress))
     hits: list[dict] = []
     start = 0
     # Hashing is numpy work that releases the GIL: two chunks in flight use both cores.
@@ -208,6 +267,29 @@ def decontaminate(
             if progress:
                 progress(start)
     return decontam_result(index, start, hits)
+
+
+def _partitioned_hits(texts: Sequence[str], ids: Sequence[str], index: NgramIndex, chunk: int,
+                      progress: Callable[[int], None] | None) -> list[dict]:
+    """The hits of a spilled index: each partition's tables against every row, the matches of
+    an item merged over partitions (its first position, the sum of its counts), as one
+    in-memory lookup gives them."""
+    found: dict[int, dict[int, tuple[int, int]]] = {}
+    parts = index.spilled.parts
+    for p, tables in enumerate(index.partitions()):
+        start = 0
+        for batch in iter_text_chunks(texts, chunk):
+            for d, items in index.find(batch, tables).items():
+                per = found.setdefault(start + d, {})
+                for item, (pos, count) in items.items():
+                    old = per.get(item)
+                    per[item] = (pos, count) if old is None else (min(old[0], pos), old[1] + count)
+            start += len(batch)
+            if progress:
+                progress((p * len(texts) + start) // parts)
+    rows = sorted(found)
+    return chunk_hits(index, [texts[r] for r in rows], [ids[r] for r in rows],
+                      {k: found[r] for k, r in enumerate(rows)})
 
 
 def chunk_hits(index: NgramIndex, batch: Sequence[str], ids: Sequence[str],

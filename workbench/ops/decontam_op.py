@@ -52,11 +52,11 @@ class Decontam(Operation):
     def run(self, ds, params: DecontamParams, ctx: Context, rows: list[str] | None = None) -> Result:
         from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
 
-        index = NgramIndex([parse_against(spec) for spec in params.against], n=params.ngram)
-        ctx.check()
-        part = subset(ds, rows)
-        result = decontaminate(DatasetTexts(part, params.view), part.ids, index,
-                               progress=lambda done: (ctx.check(), ctx.report(done, len(part))))
+        with NgramIndex([parse_against(spec) for spec in params.against], n=params.ngram) as index:
+            ctx.check()
+            part = subset(ds, rows)
+            result = decontaminate(DatasetTexts(part, params.view), part.ids, index,
+                                   progress=lambda done: (ctx.check(), ctx.report(done, len(part))))
         result.params = params.to_dict()
         return result
 

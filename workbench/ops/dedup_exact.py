@@ -7,6 +7,7 @@ characters never hide a duplicate; case, whitespace and punctuation are each an 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -14,6 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from workbench.ops import spill
 from workbench.ops.clusters import Cluster, build_clusters
 from workbench.ops.hashing import canonical
 from workbench.ops.oprun import Cancelled, iter_text_chunks
@@ -128,38 +130,86 @@ def exact_dedup(
     cancel=None,
     groups: Sequence[int] | None = None,
     stable_keys: Callable[[list[int]], Sequence[str]] | None = None,
+    max_keys: int | None = None,
 ) -> list[Cluster]:
     """Clusters of rows whose normalised texts are equal (positions in `texts`); streams the
-    texts and keeps one 16-byte key per row. Rows of different `groups` never match."""
+    texts and keeps one 16-byte key per row. Rows of different `groups` never match.
+
+    More rows than `max_keys` (default: workbench.ops.spill.max_keys()) spill their keys to
+    disk, partitioned by hash, and each partition is sorted on its own: the same clusters,
+    with about `max_keys` keys in memory at once."""
     p = params or ExactParams()
-    first: dict[bytes, int] = {}
-    a: list[int] = []
-    b: list[int] = []
+    budget = spill.max_keys() if max_keys is None else max_keys
+    parts = spill.partitions_for(len(texts), budget)
     need_lengths = p.keep == "longest" and lengths is None
     seen_lengths: list[int] = []
     table = _ascii_table(p)
-    i = 0
-    for chunk in iter_text_chunks(texts, 4096):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("exact dedup cancelled")
-        for t, key in zip(chunk, _chunk_keys(chunk, p, table)):
-            # A row with nothing to compare (a text row's prompt view, say) duplicates nothing.
-            if key is not None and groups is not None:
-                key += bytes([groups[i]])
-            j = i if key is None else first.setdefault(key, i)
-            if j != i:
-                a.append(j)
-                b.append(i)
+    first: dict[bytes, int] = {}
+    a: list[int] = []
+    b: list[int] = []
+    with spill.Partitions(parts, _SPILLED) if parts > 1 else contextlib.nullcontext() as spilled:
+        i = 0
+        for chunk in iter_text_chunks(texts, 4096):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("exact dedup cancelled")
+            keys = _chunk_keys(chunk, p, table)
+            if spilled is not None:
+                _spill_keys(spilled, keys, i, groups)
+            for key in keys:
+                # A row with nothing to compare (a text row's prompt view, say) duplicates nothing.
+                if spilled is None and key is not None:
+                    if groups is not None:
+                        key += bytes([groups[i]])
+                    j = first.setdefault(key, i)
+                    if j != i:
+                        a.append(j)
+                        b.append(i)
+                i += 1
             if need_lengths:
-                seen_lengths.append(len(t))
-            i += 1
-        if progress:
-            progress(i)
+                seen_lengths += [len(t) for t in chunk]
+            if progress:
+                progress(i)
+        if spilled is not None:
+            a, b = _spilled_pairs(spilled)
     sim = np.ones(len(a))
     return build_clusters(
         i, np.array(a, dtype=np.int64), np.array(b, dtype=np.int64), sim,
         keep=p.keep, lengths=seen_lengths if need_lengths else lengths, scores=scores, stable_keys=stable_keys,
     )
+
+
+# A spilled key: its 16 bytes as two integers, the row's group and its position.
+_SPILLED = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("g", "u1"), ("pos", "<i8")])
+
+
+def _spill_keys(spilled: "spill.Partitions", keys: list[bytes | None], start: int, groups) -> None:
+    at = [k for k, key in enumerate(keys) if key is not None]
+    if not at:
+        return
+    recs = np.empty(len(at), dtype=_SPILLED)
+    halves = np.frombuffer(b"".join(keys[k] for k in at), dtype=">u8").reshape(-1, 2)
+    recs["hi"], recs["lo"] = halves[:, 0], halves[:, 1]
+    pos = np.array(at, dtype=np.int64) + start
+    recs["g"] = 0 if groups is None else np.asarray(groups, dtype=np.uint8)[pos]
+    recs["pos"] = pos
+    spilled.add(recs["hi"] % np.uint64(spilled.parts), recs)
+
+
+def _spilled_pairs(spilled: "spill.Partitions") -> tuple[np.ndarray, np.ndarray]:
+    """(first row with the key, later row) for every later row, one partition in memory at a
+    time, in the order of the later row (as the in-memory pass finds them)."""
+    a, b = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    for recs in spilled:
+        recs = recs[np.lexsort((recs["pos"], recs["g"], recs["lo"], recs["hi"]))]
+        new = np.r_[True, (recs["hi"][1:] != recs["hi"][:-1]) | (recs["lo"][1:] != recs["lo"][:-1])
+                    | (recs["g"][1:] != recs["g"][:-1])]
+        first = recs["pos"][np.flatnonzero(new)][np.cumsum(new) - 1]
+        dup = ~new
+        a.append(first[dup])
+        b.append(recs["pos"][dup])
+    a_all, b_all = np.concatenate(a), np.concatenate(b)
+    order = np.argsort(b_all, kind="stable")
+    return a_all[order], b_all[order]
 
 
 def params_dict(p: ExactParams) -> dict:
