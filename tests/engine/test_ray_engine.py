@@ -1,16 +1,21 @@
 """The Ray engine gives what the local engine gives: a recipe (filter, exact dedup, MinHash
 dedup, decontam) recorded on the command line and replayed with `workbench run --engine ray`
-on a real local Ray instance (2 CPUs, started here, one session for the module) exports the
-same rows, and each step's Result holds the same clusters, signals and proposals."""
+on a real local Ray instance (2 CPUs, started here, one session for the module, shut down at
+its end) exports the same rows and leaves the same signals and proposals, whether the driver
+reads the rows (-o FILE) or the workers read shards and write shards (-o DIR); more step
+variants compare their whole Result."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import ray
 
@@ -83,10 +88,10 @@ def recipe(data):
     return out
 
 
+# Variants beyond the recipe's own steps (filter, exact dedup, MinHash at 0.6, decontam), which
+# the recipe runs below compare through the workspace and the export.
 STEPS = [
-    ("filter", {}),
-    ("dedup-exact", {}),
-    ("dedup-minhash", {"threshold": 0.6, "seed": 7}),
+    ("dedup-exact", {"keep": "longest"}),
     ("dedup-minhash", {"threshold": 0.5, "seed": 11, "verify": "jaccard", "keep": "longest"}),
     ("decontam", {"ngram": 8}),
 ]
@@ -124,21 +129,94 @@ def test_selection_same_result(ray_session, data):
     assert local.report["rows"] == len(rows)
 
 
-def test_recipe_run_on_ray_exports_the_same_rows(ray_session, data, recipe, capsys):
+@pytest.fixture(scope="module")
+def shards(data):
+    """The data as a directory of shards in three containers: gzip JSON Lines, JSON Lines and
+    (in a sub-directory) Parquet."""
     tmp, src, bench = data
-    outs = {}
-    for engine in ("local", "ray"):
-        ws = tmp / f"run-{engine}.sqlite"
-        out = tmp / f"out-{engine}.jsonl"
-        assert main(["run", str(recipe), "--input", str(src), "--workspace", str(ws), "-o", str(out),
-                     "--engine", engine]) == 0
-        with Workspace.open(ws) as w:
-            signals = {name: w.signal_values(name) for name in w.signal_names()}
-            reasons = w.reasons()
-        outs[engine] = (out.read_text(), signals, reasons)
-    assert outs["ray"][0] == outs["local"][0]
-    assert outs["ray"][1] == outs["local"][1]
-    assert outs["ray"][2] == outs["local"][2]
-    kept = len(outs["local"][0].splitlines())
-    assert 0 < kept < ROWS - 100  # every step left rows out
+    lines = src.read_text().splitlines(keepends=True)
+    third = len(lines) // 3
+    d = tmp / "shards"
+    (d / "sub").mkdir(parents=True)
+    with gzip.open(d / "part-0.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(lines[:third])
+    (d / "part-1.jsonl").write_text("".join(lines[third:2 * third]))
+    pq.write_table(pa.Table.from_pylist([json.loads(line) for line in lines[2 * third:]]), d / "sub" / "part-2.parquet")
+    return d
+
+
+@pytest.fixture(scope="module")
+def local_run(data, recipe, shards):
+    """The recipe replayed on the shards by the local engine: (export text, workspace path)."""
+    tmp, src, bench = data
+    out, ws = tmp / "shards-local.jsonl", tmp / "shards-local.sqlite"
+    assert main(["run", str(recipe), "--input", str(shards), "--workspace", str(ws), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert 0 < len(text.splitlines()) < ROWS - 100  # every step left rows out
+    return text, ws
+
+
+def _results(ws_path) -> tuple[dict, dict]:
+    with Workspace.open(ws_path) as w:
+        return w.reasons(), {name: w.signal_values(name) for name in w.signal_names()}
+
+
+def test_recipe_run_on_ray_exports_the_same_rows(ray_session, data, recipe, shards, local_run):
+    """`workbench run --engine ray -o FILE`: rows read by the driver, steps on Ray."""
+    tmp, src, bench = data
+    out, ws = tmp / "out-ray.jsonl", tmp / "run-ray.sqlite"
+    assert main(["run", str(recipe), "--input", str(shards), "--workspace", str(ws), "-o", str(out),
+                 "--engine", "ray"]) == 0
+    assert out.read_text() == local_run[0]
+    assert _results(ws) == _results(local_run[1])
     assert ray.is_initialized()  # the run joined the module's instance and left it running
+
+
+def test_shards_in_shards_out(ray_session, data, recipe, shards, local_run):
+    """A directory of shards (given as globs) replayed on Ray with `-o DIR`: the workers read
+    and write the rows; the shards, in name order, hold exactly the local engine's export, and
+    the workspace the TUI opens for that directory holds the local run's signals and proposals."""
+    tmp, src, bench = data
+    out = tmp / "shards-out"
+    # Globs in the order the directory walk lists the files: the same sources, so the same default workspace.
+    assert main(["run", str(recipe), "--input", str(shards / "*.jsonl*"), str(shards / "**" / "*.parquet"),
+                 "-o", str(out), "--engine", "ray"]) == 0
+    parts = sorted(out.iterdir())
+    assert [p.suffix for p in parts] == [".jsonl"] * len(parts) and len(parts) >= 3  # one per block, at least one per file
+    assert "".join(p.read_text() for p in parts) == local_run[0]
+    ds = Dataset.open(shards)
+    with Workspace.for_dataset(ds) as opened:
+        assert (opened.reasons(), {n: opened.signal_values(n) for n in opened.signal_names()}) == _results(local_run[1])
+        assert len(opened.reasons()) > 100
+
+        # The same curated rows as Parquet shards (what --shards parquet and --to parquet write).
+        from workbench.engine.ray import RayInput, write_shards
+
+        summary = write_shards(RayInput([str(shards)]), opened, "openai", str(tmp / "as-parquet"), suffix="parquet")
+    again = Dataset.open(tmp / "as-parquet")
+    assert summary["rows"] == len(again) == len(local_run[0].splitlines())
+    assert again.texts("all") == Dataset.open(tmp / "shards-local.jsonl").texts("all")
+
+
+def test_bad_row_in_a_shard_is_one_line(ray_session, data, recipe, shards, capsys):
+    tmp, src, bench = data
+    bad = tmp / "bad-shards"
+    bad.mkdir()
+    (bad / "a.jsonl").write_text(src.read_text().splitlines(keepends=True)[0] + "{not json\n")
+    with pytest.raises(SystemExit) as stop:  # as every command stops on a bad input
+        main(["run", str(recipe), "--input", str(bad), "-o", str(tmp / "bad-out"), "--engine", "ray",
+              "--workspace", str(tmp / "bad.sqlite")])
+    assert stop.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"workbench: {bad / 'a.jsonl'}:2: malformed JSON"), err
+    assert not (tmp / "bad-out").exists()
+
+
+def test_shards_need_ray_stages(data, tmp_path, capsys):
+    """A recipe step that is not a Ray stage cannot write shards: said before anything runs."""
+    tmp, src, bench = data
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("steps:\n  - op: filter\n  - op: template-lint\n    params: {template: chatml}\n")
+    assert main(["run", str(recipe), "--input", str(src), "-o", str(tmp_path / "out"), "--engine", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "step 2" in err and "-o FILE" in err and not (tmp_path / "out").exists()

@@ -159,14 +159,24 @@ def say_skipped(errors: list[dict]) -> None:
 def input_paths(args: argparse.Namespace) -> list[str]:
     """The dataset arguments as files or folders: `-` is standard input (spooled to a file),
     `hf:ORG/NAME[:CONFIG][:SPLIT]` a dataset in the local Hugging Face cache (its split, if
-    named, becomes --split). Raises FileNotFoundError / ValueError for an `hf:` spec that
-    cannot be opened."""
+    named, becomes --split), a quoted glob (`shards/*.jsonl.gz`, `**` for any depth) the files it
+    matches, sorted. Raises FileNotFoundError for a glob matching nothing, FileNotFoundError /
+    ValueError for an `hf:` spec that cannot be opened."""
+    import glob
+    import os
+
     from workbench.data import hub
 
     out = []
     for p in args.paths:
         if p == "-":
             p = spool_stdin()
+        elif any(c in p for c in "*?[") and not os.path.exists(p):
+            found = sorted(glob.glob(p, recursive=True))
+            if not found:
+                raise FileNotFoundError(f"{p}: no files match")
+            out += found
+            continue
         elif p.startswith(hub.PREFIX):
             p, split = hub.snapshot(p)
             if split and getattr(args, "split", None) in (None, split):

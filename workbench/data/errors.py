@@ -13,5 +13,8 @@ class DataError(Exception):
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):  # pickled as its three fields (it crosses to and from Ray workers)
+        return DataError, (self.path, self.line, self.message)
+
     def as_dict(self) -> dict:
         return {"file": self.path, "line": self.line, "message": self.message}

@@ -14,6 +14,10 @@ from __future__ import annotations
 from workbench.ops.base import Context, Operation, Params, Result
 
 ENGINES = ("local", "ray")
+# What the Ray engine runs as Ray Data stages (the rest runs in the driver), and the containers
+# of the shards it writes (workbench.engine.ray).
+RAY_STAGES = ("filter", "decontam", "dedup-exact", "dedup-minhash")
+SHARD_SUFFIXES = ("jsonl", "jsonl.gz", "parquet")
 
 
 class Engine:

@@ -60,7 +60,7 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
             if target == src or src in target.parents:
                 raise ValueError(f"{out}: export would overwrite the source dataset {src}; choose another output")
     changed = reconcile(ds, ws)
-    decide = _rules(ws, only, kind)
+    decide = rules(ws.reasons(), only, kind)
     columns = _signal_columns(ws, signals or [])
     copies = mix_copies(ws)
 
@@ -128,9 +128,9 @@ def export(ds, ws, to: str, out: str | Path, only: str = "not-rejected",
     }
 
 
-def _rules(ws, only: str, kind: str | None) -> Callable[[dict], str | None]:
-    """A function telling why a record is left out of the export, or None to keep it."""
-    reasons = ws.reasons()
+def rules(reasons: dict[str, tuple[str, str]], only: str, kind: str | None = None) -> Callable[[dict], str | None]:
+    """A function telling why a record is left out of the export, or None to keep it, from a
+    workspace's `reasons()` (an engine's workers decide with a copy of them)."""
 
     def decide(rec) -> str | None:
         status, why = reasons.get(rec["id"], ("pending", None))
@@ -150,7 +150,7 @@ def kept_records(ds, ws, only: str = "not-rejected", kind: str | None = None) ->
     from workbench.store.reconcile import reconcile
 
     reconcile(ds, ws)
-    decide = _rules(ws, only, kind)
+    decide = rules(ws.reasons(), only, kind)
     for batch in ds.iter_batches(2048):
         yield from (rec for rec in batch if decide(rec) is None)
 
