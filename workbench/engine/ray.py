@@ -301,25 +301,33 @@ def _partitions(rows: int, row_bytes: int) -> int:
                math.ceil(rows * row_bytes / SHUFFLE_PARTITION_BYTES))
 
 
+_PICKED = ("id", "length", "text", "content")
+
+
 def _rows_at(frame, nodes: np.ndarray, view: str | None = None) -> dict:
-    """id, length (and the `view` text) of the rows at the sorted positions `nodes`, in that
-    order: one pass over the blocks with the positions broadcast."""
+    """id, length, content hash (workbench.store.reconcile.content_hash) and the `view` text
+    of the rows at the sorted positions `nodes`, in that order: one pass over the blocks with
+    the positions broadcast."""
     import ray
 
+    if not len(nodes):
+        return {c: np.empty(0, dtype=np.int64 if c == "length" else object) for c in _PICKED}
     got = _collect(frame.map_batches(_pick_rows, batch_format="pyarrow", batch_size=BATCH_ROWS,
-                                     fn_kwargs={"nodes_ref": [ray.put(nodes)], "view": view}),
-                   "_pos", "id", "length", "text")
+                                     fn_kwargs={"nodes_ref": [ray.put(nodes)], "view": view}), "_pos", *_PICKED)
     order = np.argsort(got["_pos"], kind="stable")
-    return {c: got[c][order] for c in ("id", "length", "text")}
+    return {c: got[c][order] for c in _PICKED}
 
 
 def _pick_rows(batch: pa.Table, nodes_ref, view: str | None) -> dict:
     import ray
 
+    from workbench.store.reconcile import content_hash
+
     picked = batch.filter(pa.array(np.isin(batch.column("_pos").to_numpy(), ray.get(nodes_ref[0]))))
     texts = _dataset(picked).texts(view) if view else [""] * picked.num_rows
     return {"_pos": picked.column("_pos").to_numpy(), "id": np.array(picked.column("id").to_pylist(), dtype=object),
-            "length": picked.column("length").to_numpy(), "text": np.array(texts, dtype=object)}
+            "length": picked.column("length").to_numpy(), "text": np.array(texts, dtype=object),
+            "content": np.array([content_hash(r) for r in _dataset(picked).records()], dtype=object)}
 
 
 # -- row scope: filter, decontam -----------------------------------------------------------
@@ -393,8 +401,7 @@ def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, verify:
     from workbench.ops.minhash import verified_similarity
 
     nodes = np.unique(np.concatenate([a, b]))
-    rows = _rows_at(frame, nodes, params.view if verify else None) if len(nodes) else \
-        {"id": np.empty(0, dtype=object), "length": np.empty(0, dtype=np.int64), "text": np.empty(0, dtype=object)}
+    rows = _rows_at(frame, nodes, params.view if verify else None)
     a, b = np.searchsorted(nodes, a), np.searchsorted(nodes, b)  # positions -> their rank among the nodes
     if verify:
         sim = verified_similarity(rows["text"], a, b, params)
@@ -402,8 +409,10 @@ def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, verify:
         a, b, sim = a[keep], b[keep], sim[keep]
     scores = op.scores(params, ctx)
     ids = rows["id"].tolist()
+    # Ties broken by content hash, as workbench.ops.dedup.content_keys does on the local engine.
     clusters = build_clusters(len(nodes), a, b, sim, keep=params.keep, lengths=rows["length"],
-                              scores=[_number(scores.get(rid)) for rid in ids] if scores is not None else None)
+                              scores=[_number(scores.get(rid)) for rid in ids] if scores is not None else None,
+                              stable_keys=lambda at: rows["content"][at].tolist())
     return dedup_result(op.name, report_params, clusters, ids, n), len(a)
 
 
