@@ -44,6 +44,14 @@ def test_topics_finds_planted_blobs_biggest_first_with_k_chosen_by_silhouette():
     assert topics(reduce(x), seed=3).tolist() == topics(reduce(x), seed=3).tolist()
 
 
+def test_many_topics_of_equal_standing_are_all_found():
+    """A varied set (no coarse grouping, as in 1k alpaca rows) gets its many topics, not two."""
+    x, truth = _blobs(n_per=50, k=20, dim=64)
+    labels = topics(reduce(x))
+    assert labels.max() + 1 >= 12
+    assert adjusted_rand_score(truth, labels) > 0.9
+
+
 def test_silhouette_equals_scikit_learns():
     from scipy.spatial.distance import pdist, squareform
     from sklearn.metrics import silhouette_score
