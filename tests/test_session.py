@@ -101,6 +101,23 @@ def test_sort_by_length_and_turns_both_ways_file_order_among_equals(ds, ws):
     assert m.view_ids()[0] != "pref1" and len(m) == len(ds) - 1
 
 
+def test_sort_by_tokens_counts_every_turn_with_the_tokenizer(ds, ws):
+    from workbench.templates import load_tokenizer
+
+    tok = load_tokenizer()
+    m = Session(ds, ws)
+    m.set_sort("tokens", descending=False)
+    want = []
+    for i in range(len(ds)):  # every turn's text (and the system prompt), counted one by one
+        rec = ds.record(i)
+        texts = ([rec["system"]] if rec.get("system") else []) + [
+            (t.get("reasoning") or "") + (t.get("content") or "")
+            for side in ("messages", "chosen", "rejected") for t in rec.get(side) or ()]
+        want.append(sum(tok.count(t) for t in texts))
+    assert m.tokens.tolist() == want
+    assert [want[m.index(p)] for p in range(len(m))] == sorted(want)
+
+
 def test_source_filter_names_a_file_by_path_name_or_stem(tmp_path, ws):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     for path, n in ((a, 3), (b, 2)):

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from workbench.views import STATUSES, Filters, select, signal_predicate, sort_keys, sort_rows, sources_named
+from workbench.views import STATUSES, TOKENS, Filters, select, signal_predicate, sort_keys, sort_rows, sources_named
 
 INLINE_HASH_ROWS = 512  # decisions on more rows at once hash those rows in the background
 GENERATED = "generated"  # the signal that holds a generated row under review
@@ -56,6 +56,7 @@ class Session:
         self.filters = Filters()
         self.sort_by: str | None = None  # a SORT_COLUMNS key or a signal name; None: file order
         self.sort_descending = True
+        self.tokens: np.ndarray | None = None  # tokens per row, once counted (row_tokens)
         self.view: np.ndarray | None = None  # dataset row indices shown, None for every row in file order
         self._signal_cache: dict[str, dict[str, Any]] = {}
         self.notice: str | None = None  # what reconciling with an edited source did (Session.open)
@@ -322,9 +323,21 @@ class Session:
 
         return [v for v in pc.unique(self.table.column("source")).to_pylist() if v is not None]
 
+    def row_tokens(self) -> np.ndarray:
+        """Tokens of every row, in dataset order, counted once (seconds per 100k rows: a face
+        calls it off its UI thread before sorting by TOKENS)."""
+        if self.tokens is None:
+            from workbench.explore.stats import row_tokens
+
+            self.tokens = row_tokens(self.ds)
+        return self.tokens
+
     def set_sort(self, by: str | None, descending: bool = True) -> None:
-        """Order the view by a list column (workbench.views.SORT_COLUMNS: length, turns) or
-        any signal, highest first unless not `descending` (None: file order)."""
+        """Order the view by a list column (workbench.views.SORT_COLUMNS: length, turns), by
+        tokens (views.TOKENS: counted first, see row_tokens) or any signal, highest first unless
+        not `descending` (None: file order)."""
+        if by == TOKENS:
+            self.row_tokens()
         self.sort_by, self.sort_descending = by, descending
         self.apply()
 
@@ -334,7 +347,8 @@ class Session:
                       lambda tag: self.ws.query(tag=tag), self.group)
         if self.sort_by:
             rows = sort_rows(rows if rows is not None else np.arange(self.table.num_rows),
-                             sort_keys(self.table, self.sort_by, self.signal_values), self.sort_descending)
+                             sort_keys(self.table, self.sort_by, self.signal_values, {TOKENS: self.tokens}),
+                             self.sort_descending)
         elif rows is not None and self.filters.ranked:  # explicit rows in rank order: keep it
             rows = self.filters.rows[np.isin(self.filters.rows, rows)]
         self.view = rows

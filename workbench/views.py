@@ -17,7 +17,7 @@ space-separated conditions that must all hold, in any order, e.g.
 
 `select` turns Filters into dataset row indices over the Arrow table without building a
 Python object per row, so a filter costs about the same at 1k and 1M rows. `sort_rows` orders
-them by a list column (`SORT_COLUMNS`: length, turns) or by any signal, either way.
+them by a list column (`SORT_COLUMNS`: length, turns), tokens, or any signal, either way.
 pyarrow.compute and rapidfuzz (slow to import) are imported by the functions that need them.
 """
 
@@ -37,6 +37,7 @@ GROUPS = ("mine", "conflict")  # bare words naming row sets the workspace keeps
 KIND_NAMES = ("sft", "preference", "kto", "text")
 KIND_ALIASES = {"pref": "preference"}  # the Browse list's short name
 SORT_COLUMNS = {"length": "length", "turns": "n_turns"}  # sort key -> the dataset column it orders by
+TOKENS = "tokens"  # a sort key counted on demand (workbench.explore.stats.row_tokens)
 
 _OPS = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "==": operator.eq,
         "=": operator.eq, ">": operator.gt, "<": operator.lt}
@@ -212,9 +213,13 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
     return np.flatnonzero(mask) if mask is not None else None
 
 
-def sort_keys(table: pa.Table, by: str, signal_values: Callable[[str], dict]) -> np.ndarray:
-    """One float per dataset row to order by: the list column `by` names (SORT_COLUMNS), else
-    the numeric value of signal `by` (NaN where a row has none, or a non-numeric one)."""
+def sort_keys(table: pa.Table, by: str, signal_values: Callable[[str], dict],
+              counted: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One float per dataset row to order by: a per-row count in `counted` (TOKENS), the list
+    column `by` names (SORT_COLUMNS), else the numeric value of signal `by` (NaN where a row has
+    none, or a non-numeric one)."""
+    if counted and by in counted:
+        return counted[by].astype(float)
     if by in SORT_COLUMNS:
         return table.column(SORT_COLUMNS[by]).to_numpy().astype(float)
     import pyarrow.compute as pc

@@ -150,7 +150,7 @@ async def test_filter_and_sort_by_signal(make_app, ws):
         assert app.session.view_ids() == [f"r{i}" for i in range(30) if i % 5 == 4]
         await pilot.press("escape", "s")
         await pilot.pause()
-        await pilot.press("down", "down", "enter")  # length and turns come first, then judge.score
+        await pilot.press("down", "down", "down", "enter")  # length, turns and tokens come first, then judge.score
         await pilot.pause()
         ids = app.session.view_ids()
         assert [app.model.signal(i) for i in ids[:6]] == [4] * 6

@@ -10,6 +10,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.data.dataset import Dataset
+from workbench.explore.stats import row_tokens
 from workbench.store.workspace import Workspace
 
 pytestmark = pytest.mark.asyncio
@@ -68,6 +69,18 @@ async def test_sort_by_length_both_ways_cursor_stays_on_its_row(make_app, ds, sc
         await _pick(pilot, "turns")
         turns = [ds.column("n_turns")[app.model.index(p)] for p in range(len(app.model))]
         assert turns == sorted(turns, reverse=True) and "trn↓" in screen_text(app)
+        await pilot.press("s")
+        await _pick(pilot, "tokens")  # counted by the real tokenizer in a worker, then sorted
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        counted = row_tokens(ds)
+        shown = [app.model.signal(app.model.row_id(p)) for p in range(len(app.model))]
+        assert shown == [int(counted[app.model.index(p)]) for p in range(len(app.model))]
+        assert shown == sorted(counted.tolist(), reverse=True) and "tokens↓" in screen_text(app)
+        await pilot.press("S")
+        await pilot.pause()
+        assert [app.model.signal(app.model.row_id(p)) for p in range(len(app.model))] == sorted(counted.tolist())
+        assert app.current_row() == row
 
 
 async def test_score_filter_sort_and_clearing_the_filter_keeps_the_row(make_app, ws, screen_text):

@@ -56,6 +56,28 @@ def _turn_texts(rec: dict) -> Iterable[tuple[str, str]]:
             yield side, (t.get("reasoning") or "") + (t.get("content") or "")
 
 
+def _count(tok, recs: list[dict]) -> tuple[list[tuple[int, str, str]], list[int], list[int]]:
+    """(parts (row, role, text), tokens of each part, tokens of each row) of a batch of records."""
+    parts = [(i, role, text) for i, r in enumerate(recs) for role, text in _turn_texts(r)]
+    counts = [len(ids) for ids, _ in tok.encode_batch([p[2] for p in parts])] if parts else []
+    row_total = [0] * len(recs)
+    for (i, _, _), c in zip(parts, counts):
+        row_total[i] += c
+    return parts, counts, row_total
+
+
+def row_tokens(ds, tokenizer: str | None = None) -> np.ndarray:
+    """Tokens of every row, in dataset order (all its turns, counted as `token_lengths` counts
+    them; the bundled SmolLM2 tokenizer by default): what sorting by tokens orders by."""
+    from workbench.templates import load_tokenizer
+
+    tok = load_tokenizer(tokenizer)
+    out: list[int] = []
+    for recs in ds.iter_batches(1024):
+        out += _count(tok, recs)[2]
+    return np.asarray(out, dtype=np.int64)
+
+
 def token_lengths(ds, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, seed: int = 0) -> dict:
     """Token counts per turn by role (user, assistant, system, tool, chosen, rejected, text) and
     per row, over all rows or a seeded sample of `sample` rows."""
@@ -73,12 +95,9 @@ def token_lengths(ds, tokenizer: str | None = None, sample: int = SAMPLE_ROWS, s
     per_source: Counter = Counter()  # tokens of the counted rows of each source
     rows_of: Counter = Counter()
     for recs in batches:
-        parts = [(i, role, text) for i, r in enumerate(recs) for role, text in _turn_texts(r)]
-        counts = [len(ids) for ids, _ in tok.encode_batch([p[2] for p in parts])] if parts else []
-        row_total = [0] * len(recs)
+        parts, counts, row_total = _count(tok, recs)
         for (i, role, _), c in zip(parts, counts):
             per_role.setdefault(role, []).append(c)
-            row_total[i] += c
         per_row += row_total
         for r, total in zip(recs, row_total):
             per_source[r.get("source") or ""] += total

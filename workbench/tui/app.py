@@ -987,19 +987,33 @@ class WorkbenchApp(App):
 
     def action_sort(self) -> None:
         from workbench.tui.screens.picker import PickerScreen
-        from workbench.views import SORT_COLUMNS
+        from workbench.views import SORT_COLUMNS, TOKENS
 
         s = self.session
-        names = [*SORT_COLUMNS, *s.numeric_signals(), "(file order)"]
+        names = [*SORT_COLUMNS, TOKENS, *s.numeric_signals(), "(file order)"]
         self.push_screen(PickerScreen("Sort by (highest first; the same again reverses, S too)", names,
                                       selected=s.sort_by), self._sort)
 
     def _sort(self, name: str | None) -> None:
         if name is None:
             return
+        from workbench.views import TOKENS
+
         s = self.session
         by = None if name == "(file order)" else name
-        self._sort_by(by, not s.sort_descending if by is not None and by == s.sort_by else True)
+        descending = not s.sort_descending if by is not None and by == s.sort_by else True
+        if by == TOKENS and s.tokens is None:  # a tokenizer pass over every row: off the UI thread
+            self.notify(f"counting the tokens of {len(self.ds):,} rows (SmolLM2 tokenizer) …")
+            self.count_tokens(descending)
+            return
+        self._sort_by(by, descending)
+
+    @work(thread=True, exclusive=True, group="tokens", exit_on_error=False)
+    def count_tokens(self, descending: bool) -> None:
+        from workbench.views import TOKENS
+
+        self.session.row_tokens()
+        self.call_from_thread(self._sort_by, TOKENS, descending)
 
     def action_reverse_sort(self) -> None:
         if self.session.sort_by is None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from workbench.views import TOKENS
+
 LIST_COLUMNS = ("id", "kind", "source", "length", "n_turns", "preview")
 BLOCK = 128
 MAX_BLOCKS = 64
@@ -76,8 +78,11 @@ class BrowseModel:
         return row_id in self.session.notes
 
     def signal(self, row_id: str) -> Any:
+        """The value shown in the signal column: the signal's, or the row's tokens once counted."""
         if not self.signal_column:
             return None
+        if self.signal_column == TOKENS and self.session.tokens is not None:
+            return int(self.session.tokens[self.ds.index_of(row_id)])
         return self.session.signal_values(self.signal_column).get(row_id)
 
     def toggle_mark(self, pos: int) -> bool:
