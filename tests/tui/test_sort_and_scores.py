@@ -131,7 +131,7 @@ async def test_reject_all_below_asks_with_the_count_and_one_undo_restores_it(mak
         await pilot.press("u")
         await pilot.pause()
         assert app.session.counts()["reject"] == 0 and "✗0" in screen_text(app)
-        assert any("undid 11 decisions" in n.message for n in app._notifications)
+        assert any("undid reject of 11 rows" in n.message for n in app._notifications)
 
 
 async def test_source_column_and_filter_with_several_files(tmp_path, two_files, screen_text, run_from_palette):
