@@ -557,6 +557,72 @@ class WorkbenchApp(App):
             self.notify(f"{name}: {e}", severity="error", timeout=10)
             return
         rows, selection = self.session.selection(op, self.model.marked)
+        from workbench.engine.cost import uses_local_model
+
+        if uses_local_model(params):  # slow on a CPU: say what it will cost first
+            self._cost_first(op, params, rows, selection, source)
+            return
+        self._submit(op, params, rows, selection, source)
+
+    def _cost_first(self, op, params, rows, selection, source) -> None:
+        """Before a run on the embedded model: the time it will take (rows x seconds per row, as
+        measured here before, else measured now on a few rows), and a question to go on."""
+        import threading
+
+        from workbench.engine.cost import MEASURE_ROWS, seconds_per_row
+
+        ids = rows if rows is not None else list(self.ds.ids)
+        rate = seconds_per_row(op.name)
+        if rate is None and len(ids) > MEASURE_ROWS:
+            self._running_ops.add(op.name)
+            self.post_message(OperationState(op.name, "running", f"measuring the local model on {MEASURE_ROWS} rows"))
+            self.notify(f"{op.name}: measuring the local model on {MEASURE_ROWS} rows first (4 Jobs) …")
+            self.op_cancels[op.name] = cancel = threading.Event()
+            self.measure_rate(op, params, ids[:MEASURE_ROWS], rows, selection, source, cancel)
+            return
+        if rate is None:  # as few rows as a measure would take: just run them
+            self._submit(op, params, rows, selection, source)
+            return
+        self._ask_cost(op, params, rows, selection, source, len(ids), rate, "measured here before")
+
+    def _ask_cost(self, op, params, rows, selection, source, n: int, rate: float, how: str) -> None:
+        from workbench.engine.cost import estimate
+        from workbench.store.progress import duration
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen(
+            f"{op.name} on {n:,} rows with the local model: about {n:,} × {rate:,.1f} s = "
+            f"{duration(estimate(n, rate))} on this machine ({how}). Go on?", yes="run it", no="stop"),
+            lambda yes: self._submit(op, params, rows, selection, source) if yes else
+            self.notify(f"{op.name} not run"))
+
+    @work(thread=True, group="measure", exit_on_error=False)
+    def measure_rate(self, op, params, sample: list[str], rows, selection, source, cancel) -> None:
+        """Run `op` on a few rows, nothing saved (their replies stay in the LLM cache, so the
+        real run does not pay for them again): the first loads the model, the others are timed;
+        then ask with the rate they took."""
+        from workbench.engine.local import run_step
+        from workbench.ops.base import Context
+
+        try:
+            run_step(op, self.ds, self.ws, params, rows=sample[:1], ctx=Context(ws=self.ws, cancel=cancel), save=False)
+            started = time.monotonic()
+            out = run_step(op, self.ds, self.ws, params, rows=sample[1:], ctx=Context(ws=self.ws, cancel=cancel),
+                           save=False)
+        except Exception as e:  # noqa: BLE001 - said, and nothing runs
+            self.post_message(OperationState(op.name, "failed", f"measuring failed: {type(e).__name__}: {e}"))
+            return
+        if out.status != "done":
+            self.post_message(OperationState(op.name, out.status, "measuring stopped; nothing run"))
+            return
+        rate = (time.monotonic() - started) / len(sample[1:])
+        self.post_message(OperationState(op.name, "measured", f"{rate:,.1f} s per row"))
+        self.call_from_thread(self._ask_cost, op, params, rows, selection, source,
+                              len(rows) if rows is not None else len(self.ds), rate,
+                              f"measured now on {len(sample) - 1} rows")
+
+    def _submit(self, op, params, rows, selection, source) -> None:
+        name = op.name
         last: list = [0.0, ""]
 
         def changed(h) -> None:  # the runner's thread: a message only, running ones throttled
