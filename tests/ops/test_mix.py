@@ -94,6 +94,22 @@ def test_mix_by_kind_and_bad_parameters(tmp_path, two_sources):
         assert result.report["composition"]["sft"]["rows"] == 7 and len(result.rejects) == 63
 
 
+def test_a_later_smaller_mix_replaces_the_copies_of_an_earlier_one(tmp_path, two_sources):
+    from workbench.explore.stats import composition
+    from workbench.store.export import mix_copies
+
+    with Workspace.for_dataset(two_sources, tmp_path / "ws.sqlite") as ws:
+        _run(two_sources, ws, total=140, tokenizer="none")  # every row twice
+        _run(two_sources, ws, total=7, tokenizer="none")
+        copies = mix_copies(ws)
+        assert sum(copies.values()) == 7  # not the first mix's 140 on rows this one left out
+        undrawn = next(rid for rid in two_sources.ids if rid not in copies)
+        ws.decide(undrawn, "accept")  # a person keeps a row the mix did not draw: it is written once
+        assert export(two_sources, ws, "alpaca", tmp_path / "o.jsonl")["rows"] == 8
+        comp = composition(two_sources, ws)
+        assert comp["total"] == 7 and sum(c["rows"] for c in comp["groups"].values()) == 7
+
+
 def test_a_mix_made_on_another_version_of_the_source_is_not_repeated(tmp_path):
     src = tmp_path / "a.jsonl"
     _source(src, 4, "a")

@@ -171,7 +171,8 @@ def mix_copies(ws) -> dict[str, int]:
     runs = [r for r in ws.runs(limit=100_000) if r["op"] == "mix" and r["status"] == "done"]
     if not runs or ws.get_meta(f"run_stamp.{runs[0]['id']}") is None:
         return {}  # no mix, or one made on another version of the source (withdrawn)
-    return {rid: int(n) for rid, n in ws.signal_values("copies", "mix").items()}
+    # that run's own: an earlier mix's copies of rows this one did not draw are not in force
+    return {rid: int(n) for rid, n in ws.run_signal_values(runs[0]["id"], "copies").items()}
 
 
 def _signal_columns(ws, names: list[str]) -> dict[str, dict]:

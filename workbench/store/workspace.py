@@ -897,6 +897,11 @@ class Workspace:
     def signal_names(self) -> list[str]:
         return [n for (n,) in self._read("SELECT DISTINCT name FROM signals ORDER BY name")]
 
+    def run_signal_values(self, run_id: int, name: str) -> dict[str, Any]:
+        """row_id -> value of signal `name` as run `run_id` wrote it (that run's rows only)."""
+        rows = self._read("SELECT row_id, value FROM signals WHERE run_id = ? AND name = ?", (run_id, name))
+        return {rid: _loads(v) for rid, v in rows}
+
     def signal_values(self, name: str, op: str | None = None) -> dict[str, Any]:
         """row_id -> value of signal `name` from the latest run (of operation `op`, if given) that wrote it."""
         sql = "SELECT s.row_id, s.value FROM signals s"
