@@ -5,7 +5,6 @@ workspaces (real SQLite files under WORKBENCH_HOME)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path

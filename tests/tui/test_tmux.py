@@ -8,10 +8,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.waiting import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKBENCH = Path(sys.executable).parent / "workbench"
@@ -20,17 +21,6 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
-
-
-def _wait_for(predicate, what: str, limit: float = 120.0, show=lambda: ""):
-    # A deadline only to fail instead of hanging; the test does not measure speed.
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"gave up waiting for {what}; screen:\n{show()}")
 
 
 def test_accept_in_tmux_reaches_the_workspace(tmp_path, _workbench_home):

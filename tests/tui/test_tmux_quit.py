@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKBENCH = Path(sys.executable).parent / "workbench"
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -23,16 +25,6 @@ SOCKET = f"wbquit{os.getpid()}"  # a tmux server of our own: nobody else's sessi
 
 def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", "-L", SOCKET, *args], check=True, capture_output=True, text=True).stdout
-
-
-def _wait_for(predicate, what: str, show, limit: float = 300.0):
-    end = time.monotonic() + limit  # only to fail instead of hanging
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}; screen:\n{show()}")
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +45,23 @@ def test_quit_while_the_map_runs_exits_at_once(keys, big_file, tmp_path, _workbe
         def screen() -> str:
             return _tmux("capture-pane", "-p", "-t", session)
 
-        _wait_for(lambda: "1/20,000 ·" in screen(), "the list", screen)
+        wait_for(lambda: "1/20,000 ·" in screen(), "the list", show=screen, step=0.05, limit=300)
         _tmux("send-keys", "-t", session, "C-p")
-        _wait_for(lambda: "🔎" in screen(), "the palette", screen)
+        wait_for(lambda: "🔎" in screen(), "the palette", show=screen, step=0.05, limit=300)
         _tmux("send-keys", "-t", session, "run-map")
-        _wait_for(lambda: "2-D topic map" in screen(), "run-map in the palette", screen)
+        wait_for(lambda: "2-D topic map" in screen(), "run-map in the palette", show=screen, step=0.05, limit=300)
         _tmux("send-keys", "-t", session, "Enter")
-        _wait_for(lambda: "map started" in screen(), "the map to start", screen)
+        wait_for(lambda: "map started" in screen(), "the map to start", show=screen, step=0.05, limit=300)
         _tmux("send-keys", "-t", session, "4")
         # The map is past its start: the embedding model loads or embeds (live progress).
-        _wait_for(lambda: "embedding" in screen(), "the embedding stage in the Jobs pane", screen)
+        wait_for(lambda: "embedding" in screen(), "the embedding stage in the Jobs pane", show=screen, step=0.05, limit=300)
         _tmux("send-keys", "-t", session, keys[0])
         if len(keys) > 1:  # q asks first while work runs; q again (or y) says yes
-            _wait_for(lambda: "map is running. Quit now?" in screen(), "the quit question", screen)
+            wait_for(lambda: "map is running. Quit now?" in screen(), "the quit question", show=screen, step=0.05, limit=300)
             _tmux("send-keys", "-t", session, keys[1])
         pressed = time.monotonic()
-        text = _wait_for(lambda: (lambda s: s if "EXIT=" in s else None)(screen()), "the program to end", screen,
-                         limit=120)
+        text = wait_for(lambda: (lambda s: s if "EXIT=" in s else None)(screen()), "the program to end",
+                        show=screen, limit=120, step=0.05)
         took = time.monotonic() - pressed
         assert took < 2.0, f"the program took {took:.1f} s to end"
         assert "EXIT=0" in text, text
