@@ -61,6 +61,7 @@ class Rendering:
     special: list[tuple[int, int]] = field(default_factory=list)  # control tokens in the text
     error: str | None = None  # why the template could not render this row, in words
     error_kind: str | None = None  # rejected | unsafe | timeout | syntax | error
+    error_line: int | None = None  # the template line the error happened on, when known
     side: str = "conversation"  # conversation | chosen | rejected | text
     template: str = ""
     turns: list[TurnSpan] = field(default_factory=list)
@@ -238,7 +239,7 @@ def _render_conversation(conv: Conversation, tpl: Template, agp: bool, policy: s
         full, generation = render_messages(compiled, messages, track_generation=track, add_generation_prompt=agp,
                                            **ctx)
     except TemplateFailure as e:
-        base.error, base.error_kind = str(e), e.kind
+        base.error, base.error_kind, base.error_line = str(e), e.kind, e.line
         return base
     base.text = full
     base.special = find_special(full, tpl.special_tokens)

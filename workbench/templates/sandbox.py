@@ -258,7 +258,13 @@ def _render_source(source, messages, track_generation, context):
 
 
 def _as_failure(e: BaseException) -> TemplateFailure:
-    """A template's error, in words for people."""
+    """A template's error, in words for people, with the template line it happened on."""
+    failure = _worded(e)
+    failure.line = failure.line or _template_line(e)
+    return failure
+
+
+def _worded(e: BaseException) -> TemplateFailure:
     if isinstance(e, SecurityError):
         return TemplateFailure(f"the template tried to reach outside the sandbox: {e}", kind="unsafe")
     if isinstance(e, TemplateError):
@@ -273,6 +279,19 @@ def _as_failure(e: BaseException) -> TemplateFailure:
     if isinstance(e, Exception):
         return TemplateFailure(f"template error: {type(e).__name__}: {e}", kind="error")
     raise e
+
+
+def _template_line(e: BaseException) -> int | None:
+    """The template line of the innermost frame of compiled template code in `e`'s traceback
+    (Jinja's debug info maps the generated Python's lines back to the template's)."""
+    line = None
+    tb = e.__traceback__
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
 
 
 # --- the rendering processes and the deadline ---------------------------------------------

@@ -77,6 +77,7 @@ PANES: list[Pane] = [
     Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane", "Dups"),
     Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
     Pane("generated", "Gen", "8", "workbench.tui.widgets.generated:GeneratedPane"),
+    Pane("workshop", "Workshop", "9", "workbench.tui.widgets.workshop:WorkshopPane", "Jinja"),
 ]
 
 
@@ -1150,23 +1151,32 @@ class WorkbenchApp(App):
                         "gguf:FILE …": ("gguf", "a GGUF model file", False, (".gguf",))}
 
     def action_pick_template(self) -> None:
+        self.pick_template_spec(self._use_template)
+
+    def pick_template_spec(self, then: Callable[[str], None]) -> None:
+        """The template picker: a built-in, or tokenizer:DIR / jinja:FILE / gguf:FILE through a
+        path prompt; `then(spec)` gets the choice (not called on escape)."""
         from workbench.templates import list_templates
         from workbench.tui.screens.picker import PickerScreen
 
         names = [t.name for t in list_templates()]
         if self.template_name and self.template_name not in names:  # a file chosen before: offered again
             names.append(self.template_name)
+
+        def chosen(name: str | None) -> None:
+            if name in self.TEMPLATE_SOURCES:
+                self._ask_template_path(name, then)
+            elif name:
+                then(name)
+
         self.push_screen(PickerScreen("Chat template", names + list(self.TEMPLATE_SOURCES),
-                                      selected=self.template_name), self._template_chosen)
+                                      selected=self.template_name), chosen)
 
-    def _template_chosen(self, name: str | None) -> None:
-        if name in self.TEMPLATE_SOURCES:
-            self._ask_template_path(name)
-        elif name:
-            self.template_name = name
-            self.run_worker(self._show("template"))
+    def _use_template(self, spec: str) -> None:
+        self.template_name = spec
+        self.run_worker(self._show("template"))
 
-    def _ask_template_path(self, entry: str) -> None:
+    def _ask_template_path(self, entry: str, then: Callable[[str], None]) -> None:
         """A path prompt (tab completes) for a tokenizer:, jinja: or gguf: template."""
         from workbench.templates import TemplateNotFound, get_template
         from workbench.tui.screens.prompt import PathSuggester, PromptScreen
@@ -1184,7 +1194,7 @@ class WorkbenchApp(App):
 
         self.push_screen(PromptScreen(f"{prefix}: {what} (tab completes)", placeholder="path",
                                       check=check, suggester=PathSuggester(dirs_only=dirs_only, suffixes=suffixes)),
-                         lambda path: self._template_chosen(path and f"{prefix}:{path}"))
+                         lambda path: path and then(f"{prefix}:{path}"))
 
     def action_pick_theme(self) -> None:
         from workbench.tui.screens.picker import PickerScreen
