@@ -66,7 +66,7 @@ async def test_tokenizer_dir_template_counts_with_its_own_tokenizer(make_app, sc
     async with app.run_test(size=SIZE) as pilot:
         await _ready(pilot)
         await _pick(pilot, "tokenizer:DIR …")
-        assert "tokenizer" in str(app.screen.query_one("Label").render())
+        assert "tokenizer" in str(app.screen.query_one("Static").render())
         # A typed prefix completes with tab; a folder without a template is refused in place.
         await pilot.press(*str(tmp_path / "wor"), "tab")
         assert app.screen.query_one("Input").value == str(d) + "/"
