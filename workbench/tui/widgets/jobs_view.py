@@ -119,7 +119,8 @@ class JobsPane(Vertical):
         if item is None:
             return
         if isinstance(item, tuple):
-            done, total = self.counts.get(self._selected_key(), (0, None) if item[1] == "running" else (1, 1))
+            ended = {"running": (0, None), "done": (1, 1)}.get(item[1], (0, 1))  # cancelled / failed: empty
+            done, total = self.counts.get(self._selected_key(), ended)
             bar.update(total=total, progress=done)
             errors.update(Text(visible(item[2] or item[1])))
             return
