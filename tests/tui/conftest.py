@@ -27,6 +27,13 @@ def screen_text():
     return text
 
 
+async def ready(pilot) -> None:
+    """Let the app open its dataset and settle (import it: `from tests.tui.conftest import ready`)."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def _wait_until(pilot, condition, what: str, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit  # only to fail instead of hanging: no speed is measured
     while not condition():

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tui.conftest import ready
 from tests.test_search import PHRASE_ROWS, phrase_records
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
 
 SIZE = (80, 24)
 pytestmark = pytest.mark.asyncio
-
-
-async def _ready(pilot):
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def _search(pilot, wait_until, query: str) -> None:
@@ -41,7 +36,7 @@ async def test_exact_search_keeps_the_rows_with_the_phrase(make_app, wait_until,
     ds = Dataset.from_records(phrase_records(), sources=["phrase.jsonl"])
     app = make_app(dataset=ds)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await _search(pilot, wait_until, "as an AI language model")
         assert len(app.session) == 16  # fuzzy: every row with the words
         await pilot.press("escape")
@@ -52,7 +47,7 @@ async def test_exact_search_keeps_the_rows_with_the_phrase(make_app, wait_until,
 async def test_search_highlights_in_browse_and_sample_and_n_walks_matches(make_app, wait_until, screen_text):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await _search(pilot, wait_until, "~(cats|zebra)")
         assert len(app.session) == 16  # 15 odd rows with cats, the zebra pair
         assert set(_matched_text(app)) == {"cats", "zebra"}
@@ -77,7 +72,7 @@ async def test_search_highlights_in_browse_and_sample_and_n_walks_matches(make_a
 async def test_bad_regex_is_a_notice(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await pilot.press("slash", *"~(oops", "enter")
         await pilot.pause()
         assert any("bad regex" in n.message for n in app._notifications)
@@ -96,7 +91,7 @@ async def test_sample_shows_raw_text_and_toggles(make_app, screen_text):
         sources=["gsm8k.jsonl"])
     app = make_app(dataset=ds)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await pilot.press("2")
         await pilot.pause()
         text = screen_text(app)

@@ -7,16 +7,12 @@ import json
 
 import pytest
 
+from tests.tui.conftest import ready
+
 from workbench.templates.registry import get_template
 from workbench.tui.screens.prompt import complete_path
 
 SIZE = (100, 30)
-
-
-async def _ready(pilot):
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def word_tokenizer_dir(path):
@@ -64,7 +60,7 @@ async def test_tokenizer_dir_template_counts_with_its_own_tokenizer(make_app, sc
     tok = word_tokenizer_dir(d)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await _pick(pilot, "tokenizer:DIR …")
         assert "tokenizer" in str(app.screen.query_one("Static").render())
         # A typed prefix completes with tab; a folder without a template is refused in place.
@@ -94,7 +90,7 @@ async def test_jinja_and_gguf_templates_name_their_tokenizer(make_app, screen_te
     f.write_text("{% for m in messages %}<<{{ m.role }}>> {{ m.content }}\n{% endfor %}")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await _pick(pilot, "jinja:FILE …")
         await pilot.press(*str(f), "enter")
         await wait_until(pilot, lambda: app.current_pane == "template", "the Template pane")

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.tui.conftest import ready
+
 from workbench.templates import get_template
 from workbench.templates.registry import _load
 from workbench.tui.widgets.workshop import jinja_highlights
@@ -15,12 +17,6 @@ SIZE = (160, 50)
 
 MINE = ("{% for m in messages %}<<{{ m.role }}>>\n{{ m.content }}<<end>>\n{% endfor %}"
         "{% if add_generation_prompt %}<<assistant>>\n{% endif %}")
-
-
-async def _ready(pilot):
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _out(app) -> str:
@@ -44,9 +40,9 @@ def test_jinja_highlights_in_byte_columns():
 async def test_workshop_edits_and_tries_the_template(make_app, wait_until, tmp_path):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         await pilot.press("9")
-        await _ready(pilot)
+        await ready(pilot)
         area = app.query_one("JinjaArea")
         assert area.text == get_template("chatml").source  # starts from a built-in
         await _tried(pilot, wait_until, "the first rendering", "<|im_start|>user")
