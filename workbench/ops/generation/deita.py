@@ -95,7 +95,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
         r = res["ratings"]
         signals += [(rid, f"deita.{s}", v) for s, v in r.items()]
         if len(r) == 2:
-            signals.append((rid, "deita.score", r["complexity"] * r["quality"]))
+            signals.append((rid, "deita.score", round(r["complexity"] * r["quality"], 4)))
         signals.append((rid, "deita.rationale", res["rationales"]))
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
