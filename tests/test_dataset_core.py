@@ -78,3 +78,14 @@ def test_a_first_conversion_hands_its_first_rows_to_a_viewer(tmp_path, monkeypat
     assert seen[0][3]["preview"] == "question 3" and seen[0][3]["n_turns"] == 2
     Dataset.open(path, first_rows=seen.append)  # cached: nothing is converted, nothing handed
     assert len(seen) == 1
+
+
+def test_records_at_gives_the_rows_asked_for_in_that_order():
+    recs = [make_record(id=f"r{i}", messages=[{"role": "user", "content": f"q{i}"}]) for i in range(10)]
+    ds = Dataset.from_records(recs)
+    got = ds.records_at([7, 2, 2, 9])
+    assert [r["id"] for r in got] == ["r7", "r2", "r2", "r9"]
+    assert got[0] == ds.record(7)
+    assert ds.records_at([]) == []
+    with pytest.raises(IndexError):
+        ds.records_at([10])

@@ -281,6 +281,15 @@ class Dataset:
             return []
         return _records(self.table.slice(start, stop - start))
 
+    def records_at(self, positions: Sequence[int]) -> list[Record]:
+        """The records at these row positions (in the order given), decoded in one pass."""
+        if not positions:
+            return []
+        for i in positions:
+            if not 0 <= i < len(self):
+                raise IndexError(i)
+        return _records(self.table.take(pa.array(positions, pa.int64())))
+
     def iter_batches(self, batch_size: int = 1024) -> Iterator[list[Record]]:
         for start in range(0, len(self), batch_size):
             yield self.records(start, start + batch_size)
