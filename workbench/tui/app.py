@@ -1275,8 +1275,11 @@ def run(args: Any) -> int:
                 app.session.close()  # waits for the bulk decisions' content hashes first
             elif app.ws is not None:
                 app.ws.close()
-        # Busy thread workers (opening, stats, token counts) are abandoned, not waited for.
-        left = left or any(t.is_alive() for t in threading.enumerate() if t.name.startswith("tui-worker"))
+        # Busy thread workers (opening, stats, token counts) are abandoned, not waited for; with a
+        # model loaded, tearing the interpreter down takes seconds (torch's threads and modules):
+        # everything is saved and closed by now, so the process just ends.
+        left = (left or any(t.is_alive() for t in threading.enumerate() if t.name.startswith("tui-worker"))
+                or "torch" in sys.modules)
         if app.open_error:
             print(f"workbench: {app.open_error}", file=sys.stderr)
         code = 1 if app.open_error else app.return_code or 0
