@@ -398,21 +398,24 @@ class WorkbenchApp(App):
                 widget.refresh_pane()
 
     def _draw_tabs(self) -> None:
-        """The pane tabs, then the dataset's name. When both do not fit the terminal, the
-        tabs are drawn tighter, then the panes not shown keep only their key, so the name shows."""
+        """The pane tabs, then the dataset's name. When both do not fit the terminal, the tabs
+        are drawn tighter, then with short titles glued to their (bold) keys, then the panes
+        not shown keep only their key, so that the name shows."""
         current = self.current_pane
         name = visible(self.ds.name) if self.ds is not None else ""
         width = self.size.width or 80
-        for gap, short in (("  ", 0), (" ", 0), (" ", 1), (" ", 2)):  # short: 1 abbreviated, 2 keys only
-            labels = [(f"{p.key} {p.title}" if not short or p.id == current
-                       else f"{p.key} {p.short or p.title}" if short == 1 else p.key, p.id == current) for p in PANES]
-            used = 1 + sum(len(text) for text, _ in labels) + 2 + (len(labels) - 1) * len(gap)
-            if used + min(len(name), 14) + 2 <= width:
+        # (gap between tabs, key-title separator, title): the first that leaves the name room
+        for gap, sep, short in (("  ", " ", 0), (" ", " ", 0), (" ", "", 1), (" ", "", 2)):
+            labels = [(p.key, "" if short == 2 and p.id != current else " " if p.id == current else sep,
+                       p.title if not short or p.id == current else p.short or p.title if short == 1 else "",
+                       p.id == current) for p in PANES]
+            used = 1 + sum(len(k) + len(sp) + len(t) for k, sp, t, _ in labels) + 2 + (len(labels) - 1) * len(gap)
+            if used + min(len(name), 12) + 2 <= width:
                 break
         room = max(0, width - used - 2)
         if len(name) > room:
             name = name[: max(0, room - 1)] + "…" if room > 1 else ""
-        parts = [f"[reverse] {escape(t)} [/]" if on else escape(t) for t, on in labels]
+        parts = [f"[reverse] {k}{sp}{escape(t)} [/]" if on else f"[b]{k}[/]{sp}{escape(t)}" for k, sp, t, on in labels]
         self.query_one("#tabs", Static).update(" " + gap.join(parts) + f"  [bold]{escape(name)}[/]", layout=False)
 
     def on_resize(self) -> None:
