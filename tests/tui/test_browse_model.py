@@ -38,7 +38,7 @@ def test_quitting_the_app_writes_the_bulk_hashes_before_closing_the_workspace(tm
     ds = Dataset.from_records(make_record(id=f"x{i}", messages=[{"role": "user", "content": f"q{i}"}])
                               for i in range(INLINE_HASH_ROWS + 1))
 
-    def session(self):  # the user rejects every row and quits at once
+    def session(self, **_):  # the user rejects every row and quits at once
         self.ws = Workspace.open(tmp_path / "ws.sqlite")
         self.session = Session(ds, self.ws)
         self.session.decide(ds.ids, "reject")

@@ -27,4 +27,5 @@ async def test_the_tui_names_the_splits(tmp_path, screen_text, split, title, row
         assert f"{rows} rows · {title}" in screen_text(app)
         await pilot.press("2")
         await pilot.pause()
-        assert f"datasetdict_splits/{split or 'train'}:1" in screen_text(app)
+        assert f"#0  {split or 'train'}:0" in screen_text(app)  # the row's number, its id
+        assert f"datasetdict_splits/{split or 'train'}" in screen_text(app)  # and the split it comes from

@@ -77,6 +77,13 @@ def turn_panel(turn: dict, look: Look = Look()) -> Panel:
                  border_style=ROLE_STYLE.get(role, "white"))
 
 
+def source_name(source: str) -> str:
+    """A row's source as the header names it: the file's name, or dataset/split for a split of a
+    saved DatasetDict (a folder: its own name alone would say only "train")."""
+    path = Path(source)
+    return f"{path.parent.name}/{path.name}" if not path.suffix and path.parent.name else path.name
+
+
 def provenance_line(prov: dict) -> Text:
     """Where a generated row comes from: operation, model, parent or document span, checks."""
     bits = [f"{prov.get('operation', '?')} · {prov.get('model', '?')}"]
@@ -104,7 +111,7 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
     head = Text.assemble((f"#{number}  " if number is not None else "", "bold"), (f"{rec['id']}", "bold"),
                          f"  {rec['kind']}  ", (status, {"accept": "green", "reject": "red"}.get(status, "dim")),
                          (f" ({reason})" if reason else "", "dim"),
-                         (f"  {Path(rec['source']).name}" if rec.get("source") else "", "dim"))
+                         (f"  {source_name(rec['source'])}" if rec.get("source") else "", "dim"))
     parts: list[RenderableType] = [head]
     if tags:
         parts.append(Text.assemble(("tags ", "dim"), visible(", ".join(tags)), style="italic"))
