@@ -37,7 +37,7 @@ NGRAM = 13
 
 
 def write_files(d: str) -> tuple[str, str, set[int], float]:
-    from workbench.ops.synthetic import document
+    from tests.support.synthetic import document
 
     rng = random.Random(9)
     items = [{"id": f"b{i}", "question": document(rng, rng.randint(30, 80))} for i in range(N_ITEMS)]

@@ -52,7 +52,7 @@ def _shingles(text: str) -> list[str]:
 
 
 def _scores(clusters, n: int, pairs) -> tuple[float, float]:
-    from workbench.ops.synthetic import pair_scores, true_clusters
+    from tests.support.synthetic import pair_scores, true_clusters
 
     return pair_scores(clusters, true_clusters(n, [p for p in pairs if p[1] < n]))
 
@@ -128,7 +128,7 @@ def _run_cli(path: str, report: str, env: dict) -> dict:
 
 
 def main() -> None:
-    from workbench.ops.synthetic import planted_corpus
+    from tests.support.synthetic import planted_corpus
 
     texts, pairs = planted_corpus(N, dup_fraction=0.1, change=0.1, seed=42)
     with tempfile.TemporaryDirectory() as d:

@@ -17,7 +17,7 @@ from workbench.data.dataset import Dataset
 from workbench.data.record import degenerate_pair, make_record, view_text
 from workbench.ops.dedup import dedup_dataset
 from workbench.ops.filters import Checker
-from workbench.ops.synthetic import document, perturb
+from tests.support.synthetic import document, perturb
 from workbench.templates.lint import lint_dataset
 
 CASES = Path(__file__).parent / "cases"  # copied from the issue

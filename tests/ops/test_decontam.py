@@ -8,7 +8,7 @@ import pytest
 from workbench.data.errors import DataError
 from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
 from workbench.ops.hashing import words
-from workbench.ops.synthetic import document
+from tests.support.synthetic import document
 
 
 @pytest.fixture(scope="module")

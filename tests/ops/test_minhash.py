@@ -4,7 +4,7 @@ import pytest
 from workbench.ops.hashing import ngram_hashes, shingle, words
 from workbench.ops.minhash import (MinHashParams, all_signatures, estimated_jaccard, minhash_dedup,
                                    optimal_banding)
-from workbench.ops.synthetic import pair_scores, planted_corpus, true_clusters
+from tests.support.synthetic import pair_scores, planted_corpus, true_clusters
 
 
 @pytest.fixture(scope="module")

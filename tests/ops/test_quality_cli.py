@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from workbench.ops.synthetic import document, pair_scores, perturb, planted_corpus, true_clusters
+from tests.support.synthetic import document, pair_scores, perturb, planted_corpus, true_clusters
 from workbench.store.workspace import Workspace
 
 

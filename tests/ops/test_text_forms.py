@@ -18,7 +18,7 @@ from workbench.ops.decontam import NgramIndex, decontaminate, parse_against
 from workbench.ops.dedup_exact import ExactParams, exact_dedup, normalise
 from workbench.ops.hashing import canonical, word_tokens, words
 from workbench.ops.minhash import minhash_dedup
-from workbench.ops.synthetic import pair_scores, true_clusters
+from tests.support.synthetic import pair_scores, true_clusters
 
 NFC = "Le café de Zoë est à côté de l’église, naïve idée."
 
