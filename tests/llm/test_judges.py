@@ -153,3 +153,32 @@ def test_preference_verdicts():
         parse_preference("[[D]]")
     assert combine("A", "B") == "chosen" and combine("B", "A") == "rejected"
     assert combine("A", "A") == "inconsistent" and combine("tie", "tie") == "tie"
+
+
+def test_probabilities_are_the_local_models_only(make_client, ws):
+    with LoopbackServer(lambda m: "Rating: 4") as srv, pytest.raises(ValueError, match="local model only"):
+        judge([make_record(id="r", messages=[{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])],
+              make_client(srv), ws, method="probabilities")
+
+
+@pytest.mark.slow
+def test_the_local_model_judges_by_token_probabilities(tmp_path, capsys):
+    """The offline default: SmolLM2 rarely writes a 'Rating: N' line, so its rating is the
+    expected value over its probabilities of the tokens 1..5 after 'Rating: '."""
+    from workbench.cli import main
+    from workbench.store.workspace import Workspace
+
+    src = tmp_path / "two.jsonl"
+    src.write_text(json.dumps({"instruction": "What is 2 + 2?", "output": "2 + 2 = 4."}) + "\n"
+                   + json.dumps({"instruction": "What is 2 + 2?", "output": "The capital of France is Paris."}) + "\n")
+    wsfile = tmp_path / "ws.sqlite"
+    assert main(["judge", str(src), "--workspace", str(wsfile), "--aspects", "helpfulness",
+                 "--concurrency", "1"]) == 0
+    assert "judged 2 of 2 rows with local/smollm2" in capsys.readouterr().out
+    with Workspace.open(wsfile) as ws:
+        score, why = ws.signal_values("judge.score"), ws.signal_values("judge.rationale")
+    assert len(score) == 2 and all(1 <= v <= 5 for v in score.values())
+    for rid in score:
+        probs = [float(p) for p in why[rid]["helpfulness"].removeprefix("p(1..5) = ").split()]
+        assert len(probs) == 5 and sum(probs) == pytest.approx(1, abs=0.02)
+    assert len(set(score.values())) == 2  # a continuous rating tells the two apart

@@ -36,22 +36,13 @@ from workbench.ops.base import ParamError, Result, param
 from workbench.ops.generation.common import (
     GenerationError, LLMOperation, LLMParams, answer, errors_of, instruction, rows_with_turns, run_rows,
 )
-from workbench.ops.generation.judge import STRUCTURED, ask_rating, rating_summary, use_structured
+from workbench.ops.generation.judge import (
+    METHODS, STRUCTURED, ask_rating, expected_rating, rating_summary, reads_probabilities, use_structured,
+)
 
 OP = "score-deita"
 SCALE = 6
 SCORES = ("complexity", "quality")
-METHODS = ("auto", "generate", "probabilities")
-
-
-def expected_rating(messages: list[dict]) -> tuple[float, str]:
-    """(Σ k·p(k) over k = 1..6, the probabilities as text) of the local model's next token
-    after "Rating: "."""
-    from workbench.llm.local import LocalModel
-
-    probs = LocalModel.get().choice_probabilities(messages, "Rating: ", [str(k) for k in range(1, SCALE + 1)])
-    score = sum(k * p for k, p in enumerate(probs, 1))
-    return round(score, 4), "p(1..6) = " + " ".join(f"{p:.2f}" for p in probs)
 
 
 def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str] = SCORES, structured: str = "auto",
@@ -60,11 +51,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
     """Rate every row's complexity and/or quality 1-6 (signals above). Rows without a user
     turn, or without an answer when quality is asked, are errors; so are unusable replies."""
     scores = [s for s in SCORES if s in scores]
-    local = client.is_local
-    if method == "probabilities" and not local:
-        raise ValueError("method probabilities reads token probabilities of the embedded local model only "
-                         f"(model local/smollm2), not {client.model}")
-    by_probs = local and method != "generate"
+    by_probs = reads_probabilities(client, method)
     as_json = not by_probs and use_structured(client, structured)
 
     def run(payload: dict) -> dict:
@@ -75,7 +62,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
                 variables["response"] = payload["answer"]
             msgs = [{"role": "user", "content": render(f"deita_{s}", overrides, structured=as_json, **variables)}]
             if by_probs:
-                ratings[s], why[s] = expected_rating(msgs)
+                ratings[s], why[s] = expected_rating(msgs, high=SCALE)
                 continue
             try:
                 ratings[s], why[s] = ask_rating(client, msgs, high=SCALE, structured=as_json)

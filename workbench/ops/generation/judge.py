@@ -58,6 +58,29 @@ def supports_schema(client) -> bool:
     return False
 
 
+METHODS = ("auto", "generate", "probabilities")
+
+
+def reads_probabilities(client, method: str) -> bool:
+    """Whether ratings are read from token probabilities (`method` probabilities, or auto on the
+    embedded local model, which rarely writes a well-formed rating line) rather than parsed from
+    the written reply. ValueError for probabilities on a remote model (no logits to read)."""
+    if method == "probabilities" and not client.is_local:
+        raise ValueError("method probabilities reads token probabilities of the embedded local model only "
+                         f"(model local/smollm2), not {client.model}")
+    return client.is_local and method != "generate"
+
+
+def expected_rating(messages: list[dict], *, high: int = 5) -> tuple[float, str]:
+    """(Σ k·p(k) over k = 1..`high`, the probabilities as text) of the local model's next token
+    after "Rating: ": how DEITA's scorers read a score (Liu et al. 2024), never unparsable."""
+    from workbench.llm.local import LocalModel
+
+    probs = LocalModel.get().choice_probabilities(messages, "Rating: ", [str(k) for k in range(1, high + 1)])
+    score = sum(k * p for k, p in enumerate(probs, 1))
+    return round(score, 4), f"p(1..{high}) = " + " ".join(f"{p:.2f}" for p in probs)
+
+
 def use_structured(client, mode: str) -> bool:
     return mode == "on" or (mode == "auto" and supports_schema(client))
 
@@ -108,20 +131,25 @@ def rating_summary(result: Result, verb: str, names: Sequence[str], width: int) 
 
 
 def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEFAULT_ASPECTS,
-          rubrics: dict[str, str] | None = None, structured: str = "auto", concurrency: int = 4,
-          on_event=None, cancel=None, overrides: dict | None = None) -> Result:
+          rubrics: dict[str, str] | None = None, structured: str = "auto", method: str = "auto",
+          concurrency: int = 4, on_event=None, cancel=None, overrides: dict | None = None) -> Result:
     """Rate every row's answer: `judge.<aspect>`, `judge.score` and `judge.rationale` signals;
     `rows` holds the input rows that were rated (they are not new rows). `rubrics` maps an
-    aspect to its own rubric text (a custom rubric)."""
+    aspect to its own rubric text (a custom rubric). `method`: see reads_probabilities."""
     aspects = [a.strip() for a in aspects if a.strip()]
     if not aspects:
         raise ValueError("judge needs at least one aspect")
     rubrics = dict(rubrics or {})
-    as_json = use_structured(client, structured)
+    by_probs = reads_probabilities(client, method)
+    as_json = not by_probs and use_structured(client, structured)
 
     def run(payload: dict) -> dict:
         ratings, rationales = {}, {}
         for a in aspects:
+            if by_probs:
+                ratings[a], rationales[a] = expected_rating(judge_messages(
+                    a, payload["instruction"], payload["answer"], overrides, rubric=rubrics.get(a)))
+                continue
             try:
                 ratings[a], rationales[a] = rate(client, a, payload["instruction"], payload["answer"], overrides,
                                                  rubric=rubrics.get(a), structured=as_json)
@@ -132,7 +160,8 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
     usable, errors = rows_with_turns(records, need_answer=True)
     items = [(r["id"], {"instruction": instruction(r), "answer": answer(r)}) for r in usable]
     job = run_rows(ws, OP, items, run, params={"model": client.describe(), "aspects": aspects, "rubrics": rubrics,
-                                                "structured": as_json, "overrides": overrides or {}},
+                                                "structured": as_json, "probabilities": by_probs,
+                                                "overrides": overrides or {}},
                    concurrency=concurrency, on_event=on_event, cancel=cancel)
     errors.update(errors_of(job, [rid for rid, _ in items]))
     signals = []
@@ -141,7 +170,7 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
         signals += [(rid, "judge.score", res["score"]), (rid, "judge.rationale", res["rationales"])]
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
-                  usage=dict(client.usage), report={"structured": as_json})
+                  usage=dict(client.usage), report={"structured": as_json, "probabilities": by_probs})
 
 
 @dataclass
@@ -151,6 +180,9 @@ class JudgeParams(LLMParams):
     rubric: str | None = param(None, help="a custom rubric file (text); replaces the aspects, named by the file's stem")
     structured: str = param("auto", choices=STRUCTURED,
                             help="JSON-schema output: auto (where the provider supports it), on, off")
+    method: str = param("auto", choices=METHODS,
+                        help="generate: parse the written rating; probabilities: expected rating from the local "
+                             "model's token probabilities; auto: probabilities on local/smollm2")
 
     def validate(self) -> None:
         super().validate()
@@ -170,7 +202,7 @@ class JudgeParams(LLMParams):
 class Judge(LLMOperation):
     name = "judge"
     Params = JudgeParams
-    version = "2"  # the tolerant verdict parser and structured output
+    version = "3"  # the local model's ratings read from token probabilities
 
     def describe(self, result) -> str:
         aspects = sorted({name for _, name, _ in result.signals
@@ -180,4 +212,4 @@ class Judge(LLMOperation):
     def generate(self, records, client, ws, params, overrides, ctx):
         aspects, rubrics = params.aspects_and_rubrics()
         return judge(records, client, ws, aspects=aspects, rubrics=rubrics, structured=params.structured,
-                     concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)
+                     method=params.method, concurrency=params.concurrency, on_event=ctx.on_event, cancel=ctx.cancel, overrides=overrides)
