@@ -278,3 +278,18 @@ def test_dash_is_stdin_and_stdout_in_pipes(tmp_path):
     assert len(exported.decode().splitlines()) == 10
     info = json.loads(wb("info", "-", "--json", stdin=exported))
     assert info["format"] == "alpaca" and info["rows"] == 10
+
+
+def test_a_folder_holding_an_export_for_llamafactory_still_opens(tmp_path):
+    """Exporting into a folder of the opened data wrote dataset_info.json there; the folder
+    must still open (the registry is not rows, the exported files are)."""
+    from workbench.data.dataset import Dataset
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "sample_data" / "alpaca.jsonl", data)
+    assert main(["export", str(data / "alpaca.jsonl"), "--for", "llamafactory", "-o", str(data / "lf"),
+                 "--workspace", str(tmp_path / "ws.sqlite")]) == 0
+    assert (data / "lf" / "dataset_info.json").is_file()
+    ds = Dataset.open(str(data))
+    assert len(ds) == 2 * 16  # the source and the exported copy; no error on the registry

@@ -98,10 +98,15 @@ def _first_visit(path: str | Path, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
+# Trainer configs that sit beside data files (LLaMA-Factory's dataset registry, which
+# `export --for llamafactory` writes): not rows, so a folder walk leaves them out.
+NOT_DATA = frozenset({"dataset_info.json"})
+
+
 def _walk(d: Path, seen: set[tuple[int, int]]) -> list[str]:
     found = []
     for child in sorted(d.iterdir()):
-        if child.name.startswith((".", "_")):
+        if child.name.startswith((".", "_")) or child.name in NOT_DATA:
             continue
         if child.is_dir():
             if _first_visit(child, seen):
