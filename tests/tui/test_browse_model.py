@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from workbench.data.dataset import Dataset
 from workbench.data.record import make_record
 from workbench.session import INLINE_HASH_ROWS, Session
@@ -44,7 +46,10 @@ def test_quitting_the_app_writes_the_bulk_hashes_before_closing_the_workspace(tm
         self.session.decide(ds.ids, "reject")
 
     monkeypatch.setattr(app_module.WorkbenchApp, "run", session)
+    # run() ends the process with os._exit when torch is loaded (an earlier test may have): not pytest's
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
     args = SimpleNamespace(paths=[], workspace=None, options=None)
-    assert app_module.run(args) == 0
+    assert app_module.run(args) == 0 and exits in ([], [0])
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.decision_hashes() == real(ds, ds.ids)
