@@ -46,7 +46,9 @@ async def test_workshop_edits_and_tries_the_template(make_app, wait_until, tmp_p
         area = app.query_one("JinjaArea")
         assert area.text == get_template("chatml").source  # starts from a built-in
         await _tried(pilot, wait_until, "the first rendering", "<|im_start|>user")
-        assert "lint over all 32 rows" in _out(app) and "dropped_tool_call" in _out(app)
+        # lint runs after the rendering (its own worker): wait for it, a loaded machine is slow
+        await wait_until(pilot, lambda: "lint over all 32 rows" in _out(app) and "dropped_tool_call" in _out(app),
+                         "the first lint counts")
         # Typing a mistake: the error and its line; the line is marked in the editor; lint counts it.
         area.load_text(MINE.replace("{{ m.content }}", "{{ m.content }\n"))
         await _tried(pilot, wait_until, "the syntax error", "line 2")
