@@ -58,19 +58,16 @@ def _scores(clusters, n: int, pairs) -> tuple[float, float]:
 
 
 def _union_groups(n: int, edges) -> list[list[int]]:
-    parent = list(range(n))
+    """The baselines' candidate edges as clusters of 2 or more, by the same components as ours."""
+    import numpy as np
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    from workbench.ops.unionfind import components
 
-    for a, b in edges:
-        parent[find(a)] = find(b)
+    edges = list(edges)
+    labels = components(n, *(np.array([e[k] for e in edges], dtype=np.int64) for k in (0, 1)))
     groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
     return [g for g in groups.values() if len(g) > 1]
 
 

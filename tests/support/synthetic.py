@@ -79,19 +79,15 @@ def planted_corpus(
 
 def true_clusters(n: int, pairs: list[tuple[int, int]]) -> list[set[int]]:
     """Planted pairs joined into groups (a copy of a copy belongs with its original)."""
-    parent = list(range(n))
+    import numpy as np
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    from workbench.ops.unionfind import components
 
-    for a, b in pairs:
-        parent[find(a)] = find(b)
+    a, b = (np.array([p[k] for p in pairs], dtype=np.int64) for k in (0, 1))
+    labels = components(n, a, b)
     groups: dict[int, set[int]] = {}
-    for a, b in pairs:
-        groups.setdefault(find(a), set()).update((a, b))
+    for x, y in pairs:
+        groups.setdefault(int(labels[x]), set()).update((x, y))
     return list(groups.values())
 
 
