@@ -113,6 +113,9 @@ def test_signals_latest_run_wins_and_op_filter(ws):
     assert ws.signal_values("dedup.cluster_size", op="dedup") == {"a": 5, "b": 1}
     assert [s["value"] for s in ws.signals("a")] == [3, 5]
     assert ws.signals("a")[0] == {"run_id": r1, "op": "dedup", "name": "dedup.cluster_size", "value": 3}
+    # the current values only: the latest run per signal name, as signal_values reads them
+    assert ws.signals("a", latest=True) == [{"run_id": r2, "op": "dedup", "name": "dedup.cluster_size", "value": 5}]
+    assert [(s["op"], s["value"]) for s in ws.signals("b", latest=True)] == [("other", 9)]
 
 
 def test_queries_by_status_tag_and_signal(ws):

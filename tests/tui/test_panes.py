@@ -62,6 +62,27 @@ async def test_sample_shows_tool_calls_reasoning_and_signals(make_app, ws, scree
         assert "reasoning" in text and "**bold**" in text  # text as it is (m renders markdown)
 
 
+async def test_sample_shows_current_signals_below_the_text(make_app, ws, screen_text):
+    """Two map runs wrote the row's topic: only the latest shows, and below the turns, so that at
+    80x24 the text is what the pane opens on."""
+    for topic, x in (("old topic", 0.1), ("new topic", 0.2)):
+        run = ws.start_run("map", {})
+        ws.add_signals(run, [("r0", "cluster", 1), ("r0", "topic", topic), ("r0", "map_x", x), ("r0", "map_y", x)])
+        ws.finish_run(run, "done", {})
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await _goto(pilot, "r0")
+        await pilot.press("2")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        text_at = next(i for i, line in enumerate(lines) if "answer 0 with" in line)
+        signals_at = next(i for i, line in enumerate(lines) if "new topic" in line)
+        assert text_at < signals_at
+        assert "topic new topic" in lines[signals_at] and "map_x 0.2" in lines[signals_at]  # one line for map's
+        assert not any("old topic" in line or "0.1" in line for line in lines)
+
+
 async def test_template_preview_marks_and_errors(make_app, screen_text):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -886,12 +886,17 @@ class Workspace:
             db.executemany("INSERT OR REPLACE INTO signals VALUES (?, ?, ?, ?)", data)
         return len(data)
 
-    def signals(self, row_id: str) -> list[dict]:
-        rows = self._read(
-            "SELECT s.run_id, r.op, s.name, s.value FROM signals s JOIN runs r ON r.id = s.run_id "
-            "WHERE s.row_id = ? ORDER BY s.run_id, s.name",
-            (row_id,),
-        )
+    def signals(self, row_id: str, latest: bool = False) -> list[dict]:
+        """The signals runs wrote on row `row_id`: [{"run_id", "op", "name", "value"}], oldest run
+        first. `latest`: only each signal's current value (the latest run that wrote that name on
+        the row, as signal_values and the filters read it), by operation then name."""
+        sql = "SELECT s.run_id, r.op, s.name, s.value FROM signals s JOIN runs r ON r.id = s.run_id WHERE s.row_id = ?"
+        if latest:
+            sql += (" AND s.run_id = (SELECT MAX(run_id) FROM signals l WHERE l.row_id = s.row_id AND l.name = s.name)"
+                    " ORDER BY r.op, s.name")
+        else:
+            sql += " ORDER BY s.run_id, s.name"
+        rows = self._read(sql, (row_id,))
         return [{"run_id": run, "op": op, "name": name, "value": _loads(v)} for run, op, name, v in rows]
 
     def signal_names(self) -> list[str]:

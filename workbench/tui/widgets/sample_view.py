@@ -1,5 +1,5 @@
 """The Sample pane: one row as it reads — turns with roles, reasoning, tool calls, preference
-pairs side by side, and what operations said about the row.
+pairs side by side, then what operations say about the row now (each signal's latest value).
 
 Text shows as it is by default (GSM8K's `#### 5` and a `1.` list marker stay); `m` renders it
 as markdown instead, `w` draws whitespace (space ·, tab →, newline ↵, no-break and zero-width
@@ -103,8 +103,9 @@ def provenance_line(prov: dict) -> Text:
 def render_record(rec: dict, status: str, reason: str | None, signals: list[dict], look: Look = Look(),
                   number: int | None = None, tags: list[str] | None = None) -> RenderableType:
     """The row as panels, headed by its row number (`number`: the dataset index, as the Browse
-    list and the CLI's --row give it) and its `tags`, its text shown as `look` says; every
-    string from the data is shown through `visible`."""
+    list and the CLI's --row give it) and its `tags`, its text shown as `look` says, then its
+    `signals` (Workspace.signals: {"op", "name", "value"}) below the text; every string from the
+    data is shown through `visible`."""
     # meta and origin are not shown (and may nest deep): only the shown fields are mapped
     rec = {k: v if k in ("meta", "origin") else visible_data(v) for k, v in rec.items()}
     reason, signals = reason and visible(reason), visible_data(signals)
@@ -115,13 +116,6 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
     parts: list[RenderableType] = [head]
     if tags:
         parts.append(Text.assemble(("tags ", "dim"), visible(", ".join(tags)), style="italic"))
-    if signals:
-        t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
-        for s in signals:
-            v = s["value"]
-            t.add_row(Text(s["op"], style="dim"), Text(s["name"]), Text(json.dumps(v, ensure_ascii=False)
-                                                                  if not isinstance(v, str) else v))
-        parts.append(t)
     if rec.get("kind") == "kto" and rec.get("label") is not None:
         parts.append(Text("label: " + ("desirable" if rec["label"] else "undesirable"), style="bold"))
     if rec.get("tools"):
@@ -150,6 +144,17 @@ def render_record(rec: dict, status: str, reason: str | None, signals: list[dict
         parts.append(pair)
     if rec.get("images"):
         parts.append(Text("images: " + ", ".join(rec["images"]), style="dim"))
+    if signals:  # after the text, which is what a reader comes for: one line per operation
+        t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1), title="signals", title_style="dim",
+                  title_justify="left")
+        by_op: dict[str, list[dict]] = {}
+        for s in signals:
+            by_op.setdefault(s["op"], []).append(s)
+        for op, sigs in by_op.items():
+            t.add_row(Text(op, style="dim"), Text(" · ").join(
+                Text.assemble((s["name"], "dim"), " ", s["value"] if isinstance(s["value"], str)
+                              else json.dumps(s["value"], ensure_ascii=False)) for s in sigs))
+        parts.append(t)
     return Group(*parts)
 
 
@@ -192,7 +197,7 @@ class SamplePane(VerticalScroll):
             reason = decision.get("note") or (None if decision.get("by") == "user" else decision.get("by"))
         look = Look(self.markdown, self.whitespace, app.search)
         tags = app.session.notes.get(rec["id"], {}).get("tags")
-        body.update(Group(self._mode_line(), render_record(rec, status, reason, app.ws.signals(rec["id"]), look,
-                                                           number=i, tags=tags)))
+        signals = app.ws.signals(rec["id"], latest=True)  # the current values, not every old run's
+        body.update(Group(self._mode_line(), render_record(rec, status, reason, signals, look, number=i, tags=tags)))
         if scroll:
             self.scroll_home(animate=False)
