@@ -105,3 +105,29 @@ async def test_sample_shows_raw_text_and_toggles(make_app, screen_text):
         await pilot.pause()
         text = screen_text(app)
         assert "####·72" in text and "1.·In·April:·48↵" in text and "→then··more⍽↵" in text
+
+
+# the spellings the readers know (workbench.data.record.INLINE_REASONING); a block's tags, and the
+# GRPO answer's, read as HTML to a markdown parser, which drops them with what they hold
+REASONING_SPELLINGS = {"think": "<think>\nfirst plan 0\n</think>\n\nthe **answer** 0",
+                       "thought": "<|begin_of_thought|>\nfirst plan 1\n<|end_of_thought|>\n\nthe **answer** 1",
+                       "grpo": "<reasoning>\nfirst plan 2\n</reasoning>\n<answer>\nthe **answer** 2\n</answer>"}
+
+
+@pytest.mark.parametrize("spelling", REASONING_SPELLINGS)
+async def test_markdown_shows_reasoning_blocks(make_app, screen_text, spelling):
+    text = REASONING_SPELLINGS[spelling]
+    n = list(REASONING_SPELLINGS).index(spelling)
+    ds = Dataset.from_records([make_record(id="t1", messages=[
+        {"role": "user", "content": "plan it"}, {"role": "assistant", "content": text}])], sources=["r1.jsonl"])
+    app = make_app(dataset=ds)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2", "m")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        at = [i for i, line in enumerate(lines) if f"first plan {n}" in line]
+        assert at, "the reasoning is hidden:\n" + "\n".join(lines)
+        plan = at[0]
+        assert "reasoning" in lines[plan - 1]  # a labelled block
+        assert any(f"the answer {n}" in line for line in lines[plan + 1:])  # then the answer, rendered

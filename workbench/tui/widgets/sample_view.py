@@ -2,9 +2,10 @@
 pairs side by side, then what operations say about the row now (each signal's latest value).
 
 Text shows as it is by default (GSM8K's `#### 5` and a `1.` list marker stay); `m` renders it
-as markdown instead, `w` draws whitespace (space ·, tab →, newline ↵, no-break and zero-width
-characters). Control characters always show through `visible`. Matches of the last search
-(`/`) are highlighted in the raw text.
+as markdown instead (reasoning blocks as labelled panels, tags such as `<answer>` kept as text),
+`w` draws whitespace (space ·, tab →, newline ↵, no-break and zero-width characters). Control
+characters always show through `visible`. Matches of the last search (`/`) are highlighted in
+the raw text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from workbench.data.record import INLINE_REASONING
 from workbench.terminal import show_whitespace, visible, visible_data
 
 ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
@@ -39,11 +41,47 @@ class Look:
     search: object = None
 
 
+def reasoning_panel(text: str) -> Panel:
+    """A reasoning block: dimmed, labelled, apart from the answer."""
+    return Panel(Text(text, style="italic"), title="reasoning", title_align="left", border_style="dim")
+
+
+class TextMarkdown(Markdown):
+    """Markdown in which what looks like HTML stays text: in a dataset `<answer>…</answer>` or
+    `Vec<String>` is content, and rich's parser would drop it as markup."""
+
+    def __init__(self, markup: str) -> None:
+        from markdown_it import MarkdownIt
+
+        super().__init__("")
+        self.markup = markup
+        self.parsed = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table").parse(markup)
+
+
+def _markdown(text: str, look: Look) -> RenderableType:
+    """`text` rendered as markdown, its reasoning blocks (<think>, <|begin_of_thought|>,
+    <reasoning>: the readers' INLINE_REASONING) shown as reasoning panels apart from the answer."""
+    parts: list[RenderableType] = []
+
+    def md(piece: str) -> None:
+        parts.append(TextMarkdown(show_whitespace(piece) if look.whitespace else piece))
+
+    at = 0
+    for m in INLINE_REASONING.finditer(text):
+        if text[at:m.start()].strip():
+            md(text[at:m.start()])
+        parts.append(reasoning_panel(next(g for g in m.groups() if g is not None).strip()))
+        at = m.end()
+    if text[at:].strip() or not parts:
+        md(text[at:])
+    return Group(*parts) if len(parts) > 1 else parts[0]
+
+
 def _body(text: str, look: Look) -> RenderableType:
     """One piece of the row's text as `look` asks."""
     cut, more = text[:MAX_CHARS], len(text) - MAX_CHARS
     if look.markdown:
-        shown: RenderableType = Markdown(show_whitespace(cut) if look.whitespace else cut)
+        shown: RenderableType = _markdown(cut, look)
     else:
         shown = Text()
         for piece, match in look.search.pieces(cut) if look.search is not None else [(cut, False)]:
@@ -57,8 +95,7 @@ def turn_panel(turn: dict, look: Look = Look()) -> Panel:
     role = turn.get("role", "?")
     parts: list[RenderableType] = []
     if turn.get("reasoning"):
-        parts.append(Panel(Text(turn["reasoning"], style="italic"), title="reasoning", title_align="left",
-                           border_style="dim"))
+        parts.append(reasoning_panel(turn["reasoning"]))
     if turn.get("content"):
         parts.append(_body(turn["content"], look))
     for call in turn.get("tool_calls") or ():
