@@ -202,3 +202,21 @@ async def test_no_color_still_shows_status_and_cursor(make_app, screen_text, mon
         await pilot.press("a", "r")
         text = screen_text(app)
         assert "✓" in text and "✗" in text and "▶" in text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_notifications_leave_the_status_line_and_footer_visible(make_app, screen_text, size):
+    from textual.widgets._toast import Toast
+
+    app = make_app()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await _ready(pilot)
+        for i in range(3):
+            app.notify(f"notice {i} " + "that wraps over lines " * 4)
+        await pilot.pause()
+        toasts = [t.region for t in app.screen.query(Toast)]
+        assert len(toasts) == 3
+        status = app.query_one("#status").region
+        assert status.y == size[1] - 2 and not any(t.overlaps(status) for t in toasts)
+        lines = screen_text(app).splitlines()
+        assert "0 of 32 reviewed" in lines[-2] and "palette" in lines[-1]
