@@ -279,7 +279,7 @@ class Search:
             try:
                 re.compile(s.text)
             except re.error as e:
-                raise ValueError(f"bad regex {s.text!r}: {e}") from None
+                raise ValueError(f"bad regex '{s.text}': {e}") from None  # as typed: repr would double its backslashes
         return s
 
     @property

@@ -961,7 +961,7 @@ class WorkbenchApp(App):
             return
         how = ("embedding the rows for a meaning search (loads the model; cached for next time)"
                if search.mode == "semantic" else f"{search.mode} search")
-        self.notify(f"{how}: {len(self.ds):,} rows for {search.label!r} …")
+        self.notify(f"{how}: {len(self.ds):,} rows for '{search.label}' …")
         self.search_rows(search)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
@@ -976,7 +976,7 @@ class WorkbenchApp(App):
     def on_search_done(self, msg: SearchDone) -> None:
         label = msg.search.label
         if not len(msg.rows):
-            self.notify(f"no match for {label!r}", severity="warning")
+            self.notify(f"no match for '{label}'", severity="warning")
             return
         self.search, self.matches = msg.search, msg.rows
         self.model.search = msg.search
@@ -984,7 +984,7 @@ class WorkbenchApp(App):
         self.filter_rows(msg.rows, f"/{label}", ranked=semantic)
         n = len(msg.rows)
         what = "nearest rows, nearest first:" if semantic else ("row matches" if n == 1 else "rows match")
-        self.notify(f"{n:,} {what} {label!r} (esc clears, n / N walk them)")
+        self.notify(f"{n:,} {what} '{label}' (esc clears, n / N walk them)")
 
     def action_next_match(self, step: int) -> None:
         """Move to the next (1) or previous (-1) row the last search matched, in list order."""
