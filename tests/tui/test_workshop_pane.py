@@ -106,3 +106,28 @@ async def test_workshop_edits_and_tries_the_template(make_app, wait_until, tmp_p
         assert not area.has_focus
         await pilot.press("escape")  # then, as everywhere, back to Browse
         await wait_until(pilot, lambda: app.current_pane == "browse", "Browse")
+
+
+@pytest.mark.asyncio
+async def test_workshop_editor_follows_the_app_theme(make_app):
+    """The editor is light under --theme light, dark under a dark theme, switching live; a
+    template error's line is marked in both."""
+    app = make_app(theme="light")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("9")
+        await ready(pilot)
+        area = app.query_one("JinjaArea")
+
+        def editor_background():
+            return area.styles.background
+
+        assert editor_background().brightness > 0.8
+        assert area._theme.syntax_styles.get("html.end_tag_error")  # the error line's style
+        app.theme = "dark"
+        await pilot.pause()
+        assert editor_background().brightness < 0.3
+        assert area._theme.syntax_styles.get("html.end_tag_error")
+        app.theme = "light"
+        await pilot.pause()
+        assert editor_background().brightness > 0.8

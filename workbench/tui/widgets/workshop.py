@@ -14,6 +14,7 @@ it (the app's keys work again; a second `esc` goes back to Browse).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 
@@ -24,6 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, TextArea
+from textual.widgets.text_area import TextAreaTheme
 
 from workbench.terminal import visible
 from workbench.tui.widgets.template_view import LEGEND, styled_rendering
@@ -71,10 +73,25 @@ def jinja_highlights(text: str, error_line: int | None = None) -> dict[int, list
     return out
 
 
+def _light_editor_theme() -> TextAreaTheme:
+    """GitHub's light editor theme with the error line style it lacks (monokai's, red underline)."""
+    light, dark = TextAreaTheme.get_builtin_theme("github_light"), TextAreaTheme.get_builtin_theme("monokai")
+    return dataclasses.replace(light, name="workbench-light", syntax_styles={
+        **light.syntax_styles, "html.end_tag_error": dark.syntax_styles["html.end_tag_error"]})
+
+
 class JinjaArea(TextArea):
-    """A TextArea with `jinja_highlights` in place of a tree-sitter grammar (none exists for Jinja)."""
+    """A TextArea with `jinja_highlights` in place of a tree-sitter grammar (none exists for Jinja),
+    light or dark as the app's theme is, live."""
 
     error_line: int | None = None
+
+    def on_mount(self) -> None:
+        self.register_theme(_light_editor_theme())
+        self.watch(self.app, "theme", self._follow_app_theme)  # now, then on every change
+
+    def _follow_app_theme(self) -> None:
+        self.theme = "monokai" if self.app.current_theme.dark else "workbench-light"
 
     def _build_highlight_map(self) -> None:
         self._line_cache.clear()
@@ -118,7 +135,7 @@ class WorkshopPane(Vertical):
     def compose(self):
         yield Static("", id="workshop-head", markup=False)
         with Horizontal():
-            yield JinjaArea("", theme="monokai", soft_wrap=True, show_line_numbers=True, tab_behavior="indent",
+            yield JinjaArea("", soft_wrap=True, show_line_numbers=True, tab_behavior="indent",
                             id="workshop-editor")
             with VerticalScroll(id="workshop-out"):
                 yield Static("", id="workshop-row")
