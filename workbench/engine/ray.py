@@ -6,10 +6,13 @@ filter checks rows on the workers; decontamination broadcasts the benchmark n-gr
 into stages the way datatrove and NeMo Curator split it:
 
     exact:   key per row (normalised text, blake2b)   -> shuffle by key  -> pairs
-    minhash: signatures per batch -> (band, bucket key) rows -> shuffle by bucket -> candidate
-             pairs with their estimated Jaccard
+    minhash: signatures per batch -> (band, bucket key, position) rows -> shuffle by bucket ->
+             candidate pairs -> the pairs' signatures fetched -> their estimated Jaccard
     both:    the rows of the pairs fetched by position, connected components and
              representatives in the driver (workbench.ops.clusters) over those rows only
+
+The shuffles are plain Ray tasks over the blocks (`_shuffle`): a reduce task sorts its whole
+partition as arrays, where Ray Data's groupby().map_groups() would call Python once per bucket.
 
 The kernels are the local engine's (workbench.ops.minhash, dedup_exact, decontam, filters),
 so a step gives the same Result as `Engine` does: the same flagged rows, clusters (the same
@@ -39,6 +42,9 @@ from workbench.engine.base import RAY_STAGES, SHARD_SUFFIXES, Engine
 from workbench.ops.base import Context, Operation, Params, Result, subset
 
 BATCH_ROWS = 1024  # rows per map_batches call (the local kernels' chunk size)
+# Rows per block of a driver-loaded dataset: a task per block costs a few ms of scheduling, so
+# blocks are large, but at least 4 per CPU so that every worker gets some.
+BLOCK_ROWS = 8192
 
 
 class RayEngine(Engine):
@@ -250,13 +256,20 @@ def _write_shard(block: pa.Table, reasons_ref, only: str, to: str, folder: str, 
 
 
 def _frame(ds):
-    """A Ray dataset of `ds`'s table with its row positions (`_pos`), in blocks of BATCH_ROWS
-    rows (the blocks the workers share out)."""
+    """A Ray dataset of `ds`'s table with its row positions (`_pos`), in blocks of at most
+    BLOCK_ROWS rows, at least 4 per CPU (the blocks the workers share out)."""
     import ray
 
+    size = min(BLOCK_ROWS, max(BATCH_ROWS, math.ceil(len(ds) / (4 * _cpus()))))
     table = ds.table.append_column("_pos", pa.array(np.arange(len(ds), dtype=np.int64)))
-    blocks = [table.slice(s, BATCH_ROWS) for s in range(0, len(ds), BATCH_ROWS)] or [table]
+    blocks = [table.slice(s, size) for s in range(0, len(ds), size)] or [table]
     return ray.data.from_arrow(blocks)
+
+
+def _cpus() -> int:
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def _dataset(batch: pa.Table):
@@ -293,12 +306,59 @@ def _pairs_in_order(a, b, sim=None):
 
 def _partitions(rows: int, row_bytes: int) -> int:
     """Shuffle partitions for `rows` rows of about `row_bytes` bytes each: enough that each
-    reduce task holds about SHUFFLE_PARTITION_BYTES, never fewer than Ray's default, so a
-    worker's memory stays bounded however many rows there are."""
-    from ray.data import DataContext
+    reduce task holds about SHUFFLE_PARTITION_BYTES (a worker's memory stays bounded however
+    many rows there are), and at least one per CPU."""
+    return max(_cpus(), math.ceil(rows * row_bytes / SHUFFLE_PARTITION_BYTES))
 
-    return max(DataContext.get_current().default_hash_shuffle_parallelism,
-               math.ceil(rows * row_bytes / SHUFFLE_PARTITION_BYTES))
+
+def _shuffle(rds, keyed, reduce, parts: int, **kwargs) -> dict[str, np.ndarray]:
+    """A hash shuffle in plain Ray tasks: `keyed(block, **kwargs)` -> (uint64 hash, {column:
+    array}) runs once per block of `rds` and splits its rows by hash into `parts` partitions;
+    `reduce({column: array})` runs once per partition (every row with one hash in one call,
+    as whole arrays) and returns {column: array}, concatenated here.
+
+    Ray Data's groupby().map_groups() calls its function once per group, through a batch
+    conversion: one call per (row, band) bucket of a MinHash shuffle, most of them of one row
+    (its MinHash step took 29 s on 5,000 rows on 1 CPU; this one 6 s on 100,000)."""
+    import ray
+
+    split = ray.remote(num_returns=parts)(_split_block) if parts > 1 else ray.remote(_split_block)
+    mapped = [split.remote(ref, keyed, kwargs, parts) for ref in rds.to_arrow_refs()]
+    if parts == 1:
+        mapped = [[ref] for ref in mapped]
+    reducer = ray.remote(_reduce_partition)
+    done = ray.get([reducer.remote(reduce, *[m[k] for m in mapped]) for k in range(parts)])
+    return {c: np.concatenate([d[c] for d in done]) for c in done[0]}
+
+
+def _split_block(block: pa.Table, keyed, kwargs: dict, parts: int):
+    """Map side of _shuffle: the block's keyed rows, one dict of arrays per partition."""
+    h, cols = keyed(block, **kwargs)
+    part = h % np.uint64(parts)
+    order = np.argsort(part, kind="stable")
+    cuts = np.searchsorted(part[order], np.arange(1, parts, dtype=np.uint64))
+    out = [{c: v[at] for c, v in cols.items()} for at in np.split(order, cuts)]
+    return out if parts > 1 else out[0]
+
+
+def _reduce_partition(reduce, *pieces: dict) -> dict:
+    return reduce({c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]})
+
+
+def _head_pairs(cols: dict, *keys: str) -> dict:
+    """Reduce side of a dedup shuffle: every row paired with the first row (smallest `_pos`)
+    of its group of equal `keys` columns: {"a": first, "b": row} for the rows that are not
+    first (what the local kernels pair)."""
+    order = np.lexsort([cols["_pos"], *(cols[k] for k in keys)])  # by group, then position
+    equal = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for k in keys:
+        ks = cols[k][order]
+        equal &= ks[1:] == ks[:-1]
+    start = np.flatnonzero(np.r_[True, ~equal])
+    head = start[np.searchsorted(start, np.arange(len(order)), side="right") - 1]
+    pos = cols["_pos"][order]
+    other = head != np.arange(len(order))
+    return {"a": pos[head[other]], "b": pos[other]}
 
 
 _PICKED = ("id", "length", "text", "content")
@@ -416,30 +476,29 @@ def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, verify:
     return dedup_result(op.name, report_params, clusters, ids, n), len(a)
 
 
-def _exact_keys(batch: pa.Table, params) -> dict:
+def _exact_keyed(block: pa.Table, params) -> tuple[np.ndarray, dict]:
+    """Map side of the exact-dedup shuffle: each row's 16-byte key as two uint64 and its KTO
+    group (rows without a key — empty once normalised — are left out)."""
     from workbench.ops.dedup_exact import _ascii_table, _chunk_keys
 
-    keys = _chunk_keys(_dataset(batch).texts(params.view), params, _ascii_table(params))
-    groups = _groups(batch)
-    pos = batch.column("_pos").to_pylist()
-    keep = [k for k, key in enumerate(keys) if key is not None]
-    return {"_pos": np.array([pos[k] for k in keep], dtype=np.int64),
-            "key": np.array([(keys[k] + bytes([groups[k]])).hex() for k in keep], dtype=object)}
+    texts, table = _dataset(block).texts(params.view), _ascii_table(params)
+    keys = [k for s in range(0, len(texts), BATCH_ROWS) for k in _chunk_keys(texts[s:s + BATCH_ROWS], params, table)]
+    keep = np.array([k is not None for k in keys], dtype=bool)
+    kk = np.frombuffer(b"".join(k for k in keys if k is not None), dtype=np.uint64).reshape(-1, 2)
+    group = _groups(block)[keep]
+    return kk[:, 0] ^ group.astype(np.uint64), {"_pos": block.column("_pos").to_numpy()[keep], "k0": kk[:, 0],
+                                                "k1": kk[:, 1], "group": group}
 
 
-def _exact_pairs(group: dict) -> dict:
-    """One hash bucket: every member paired with the bucket's first row."""
-    pos = np.sort(group["_pos"])
-    return {"a": np.full(len(pos) - 1, pos[0] if len(pos) else 0, dtype=np.int64), "b": pos[1:]}
+def _exact_pairs(cols: dict) -> dict:
+    return _head_pairs(cols, "k1", "k0", "group")
 
 
 def _dedup_exact(op, frame, n, params, ctx) -> Result:
     from workbench.ops.dedup_exact import params_dict
 
     op.scores(params, ctx)  # a missing score signal fails before the shuffle
-    keyed = frame.map_batches(_exact_keys, batch_format="pyarrow", batch_size=BATCH_ROWS, fn_kwargs={"params": params})
-    pairs = _collect(keyed.groupby("key", num_partitions=_partitions(n, 48)).map_groups(
-        _exact_pairs, batch_format="numpy"), "a", "b")
+    pairs = _shuffle(frame, _exact_keyed, _exact_pairs, _partitions(n, 25), params=params)
     ctx.check()
     a, b, sim = _pairs_in_order(pairs["a"], pairs["b"])
     result, _ = _clusters(op, frame, n, a, b, sim, params, ctx,
@@ -452,51 +511,75 @@ def _minhash_signatures(batch: pa.Table, params) -> dict:
     from workbench.ops.minhash import _permutations, signatures
 
     sig, has = signatures(_dataset(batch).texts(params.view), params, _permutations(params.num_perm, params.seed))
-    return {"_pos": batch.column("_pos").to_numpy(), "_group": _groups(batch),
-            "has": has.astype(np.int64), "sig": np.array([s.tobytes() for s in sig], dtype=object)}
+    width = sig.shape[1]
+    return pa.table({"_pos": batch.column("_pos"), "_group": _groups(batch), "has": has.astype(np.int64),
+                     "sig": pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(sig),
+                                                                 [None, pa.py_buffer(sig.tobytes())])})
 
 
-def _minhash_bands(batch: dict, bands: int, rows: int) -> dict:
-    """Stage 2: one row per (row with shingles, band): the LSH bucket it falls in (band, KTO
-    group, band key) and the signature its bucket's pairs are scored with."""
+def _sig_matrix(column) -> np.ndarray:
+    """A column of fixed-size signatures (workbench.ops.minhash bytes) as a rows x num_perm uint8 matrix."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    width = arr.type.byte_width
+    return np.frombuffer(arr.buffers()[1], dtype=np.uint8, count=len(arr) * width,
+                         offset=arr.offset * width).reshape(len(arr), width)
+
+
+def _minhash_keyed(block: pa.Table, bands: int, rows: int) -> tuple[np.ndarray, dict]:
+    """Map side of the MinHash shuffle: one row per (row with shingles, band) with its LSH
+    bucket (band and KTO group as one number, the band key) and position only; the signature
+    stays behind (fetched for the candidate pairs afterwards)."""
     from workbench.ops.minhash import band_keys
 
-    has = batch["has"] > 0
-    pos, group, raw = batch["_pos"][has], batch["_group"][has], batch["sig"][has]
-    sig = np.frombuffer(b"".join(raw.tolist()), dtype=np.uint8).reshape(len(pos), -1)
-    bucket = [f"{band}:{g}:{k}" for band in range(bands)
-              for g, k in zip(group.tolist(), band_keys(sig, band, rows).tolist())]
-    return {"bucket": np.array(bucket, dtype=object), "_pos": np.tile(pos, bands), "sig": np.tile(raw, bands)}
+    has = block.column("has").to_numpy() > 0
+    pos, group = block.column("_pos").to_numpy()[has], block.column("_group").to_numpy()[has]
+    sig = _sig_matrix(block.column("sig"))[has]
+    key = np.concatenate([band_keys(sig, band, rows) for band in range(bands)])
+    bucket = (np.arange(bands, dtype=np.int64)[:, None] * 3 + group[None, :].astype(np.int64)).ravel()
+    with np.errstate(over="ignore"):
+        h = key ^ (bucket.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    return h, {"_pos": np.tile(pos, bands), "key": key, "bucket": bucket}
 
 
-def _minhash_pairs(group: dict) -> dict:
-    """One LSH bucket: each member paired with its first row, with the estimated Jaccard."""
-    from workbench.ops.minhash import estimated_jaccard
+def _minhash_pairs(cols: dict) -> dict:
+    return _head_pairs(cols, "key", "bucket")
 
-    order = np.argsort(group["_pos"], kind="stable")
-    pos = group["_pos"][order]
-    sig = np.frombuffer(b"".join(group["sig"][order].tolist()), dtype=np.uint8).reshape(len(pos), -1)
-    others = np.arange(1, len(pos))
-    sim = estimated_jaccard(sig, np.zeros(len(others), dtype=np.int64), others)
-    return {"a": np.full(len(others), pos[0], dtype=np.int64), "b": pos[1:], "sim": sim}
+
+def _pick_signatures(batch: pa.Table, nodes_ref) -> pa.Table:
+    import ray
+
+    return batch.select(["_pos", "sig"]).filter(pa.array(np.isin(batch.column("_pos").to_numpy(),
+                                                                   ray.get(nodes_ref[0]))))
+
+
+def _signatures_at(sigs, nodes: np.ndarray) -> np.ndarray:
+    """The signatures (len(nodes) x num_perm, uint8) of the rows at the sorted positions `nodes`."""
+    import ray
+
+    got = [b for b in sigs.map_batches(_pick_signatures, batch_format="pyarrow", batch_size=None,
+                                       fn_kwargs={"nodes_ref": [ray.put(nodes)]}).iter_batches(
+        batch_format="pyarrow", batch_size=None)]
+    table = pa.concat_tables(got)
+    return _sig_matrix(table.column("sig"))[np.argsort(table.column("_pos").to_numpy(), kind="stable")]
 
 
 def _dedup_minhash(op, frame, n, params, ctx) -> Result:
-    from workbench.ops.minhash import params_dict
+    from workbench.ops.minhash import estimated_jaccard, params_dict
 
     params.validate()
     op.scores(params, ctx)  # a missing score signal fails before the shuffle
     bands, rows = params.banding()
     sigs = frame.map_batches(_minhash_signatures, batch_format="pyarrow", batch_size=BATCH_ROWS,
                              fn_kwargs={"params": params}).materialize()
-    empty = n - int(sigs.sum("has") or 0)
-    banded = sigs.map_batches(_minhash_bands, batch_format="numpy", batch_size=BATCH_ROWS,
-                              fn_kwargs={"bands": bands, "rows": rows})
-    # One row per (row, band): its bucket key (~30 bytes), position and signature.
-    shuffle = banded.groupby("bucket", num_partitions=_partitions((n - empty) * bands, 40 + params.num_perm))
-    pairs = _collect(shuffle.map_groups(_minhash_pairs, batch_format="numpy"), "a", "b", "sim")
+    empty = n - int(_collect(sigs.select_columns(["has"]), "has")["has"].sum())  # (Dataset.sum starts a hash aggregation)
+    # One row per (row, band): its band key, bucket number and position, 24 bytes.
+    pairs = _shuffle(sigs, _minhash_keyed, _minhash_pairs, _partitions((n - empty) * bands, 24),
+                     bands=bands, rows=rows)
     ctx.check()
-    a, b, sim = _pairs_in_order(pairs["a"], pairs["b"], pairs["sim"])
+    a, b, _ = _pairs_in_order(pairs["a"], pairs["b"])
+    nodes = np.unique(np.concatenate([a, b]))
+    sim = (estimated_jaccard(_signatures_at(sigs, nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))
+           if len(a) else np.ones(0))
     n_candidates = len(a)
     verify = params.verify != "none" and len(a) > 0
     if not verify:
