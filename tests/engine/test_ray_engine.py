@@ -220,3 +220,19 @@ def test_shards_need_ray_stages(data, tmp_path, capsys):
     assert main(["run", str(recipe), "--input", str(src), "-o", str(tmp_path / "out"), "--engine", "ray"]) == 2
     err = capsys.readouterr().err
     assert "step 2" in err and "-o FILE" in err and not (tmp_path / "out").exists()
+
+
+def test_cluster_run_result_is_compact(ray_session, data, shards):
+    """Rows read by the workers: the dedup Result's signals are an iterator read once as they
+    are written (the local engine's signals, all of them) and its report counts the clusters."""
+    from workbench.engine.ray import RayInput
+
+    op = registry.get("dedup-minhash")
+    p = op.params_from_dict({"threshold": 0.6})
+    on_ray = ray_session.compute(op, RayInput([str(shards)]), p, Context())
+    local = Engine().compute(op, Dataset.open(shards), p, Context())
+    assert not isinstance(on_ray.signals, list)
+    signals = list(on_ray.signals)
+    assert len(signals) == len(local.signals) and set(signals) == set(local.signals)
+    assert on_ray.report["clusters"] == len(local.report["clusters"]) >= 50
+    assert on_ray.rejects == local.rejects and on_ray.summary == local.summary

@@ -17,7 +17,9 @@ partition as arrays, where Ray Data's groupby().map_groups() would call Python o
 The kernels are the local engine's (workbench.ops.minhash, dedup_exact, decontam, filters),
 so a step gives the same Result as `Engine` does: the same flagged rows, clusters (the same
 seed gives the same permutations) and signals. Results come back to the driver, which saves
-them with `apply_result` as the local engine does. Operations without stages here (template
+them with `apply_result` as the local engine does; for rows the workers read (a RayInput) the
+Result is compact: its signals an iterator the workspace inserts as it reads them (in one
+transaction), its report counts instead of per-row lists. Operations without stages here (template
 lint, embeddings, LLM steps, mix, map) run in the driver, as on the local engine.
 
 A step runs on a Dataset the driver opened, or on a `RayInput`: files, directories of shards
@@ -96,7 +98,9 @@ class RayEngine(Engine):
             ds = subset(ds, rows)
             frame = _frame(ds)
         ctx.check()
-        result = stage(op, frame, len(ds), params, ctx)
+        # Rows read by the workers (a cluster run): no per-row list beside the signals, which
+        # reach the workspace as an iterator.
+        result = stage(op, frame, len(ds), params, ctx, compact=isinstance(ds, RayInput))
         result.params = params.to_dict()
         ctx.report(len(ds), len(ds))
         return result
@@ -408,13 +412,13 @@ def _filter_batch(batch: pa.Table, rules) -> dict:
             "reasons": np.array(reasons, dtype=object)}
 
 
-def _filter(op, frame, n, params, ctx) -> Result:
+def _filter(op, frame, n, params, ctx, compact: bool) -> Result:
     from workbench.ops.filters import filter_result
 
     got = _collect(frame.map_batches(_filter_batch, batch_format="pyarrow", batch_size=BATCH_ROWS,
                                      fn_kwargs={"rules": params}), "_pos", "id", "reasons")
     order = np.argsort(got["_pos"], kind="stable")
-    return filter_result([(got["id"][k], json.loads(got["reasons"][k])) for k in order], n, params)
+    return filter_result([(got["id"][k], json.loads(got["reasons"][k])) for k in order], n, params, compact=compact)
 
 
 def _decontam_batch(batch: pa.Table, index_ref, view: str) -> dict:
@@ -431,7 +435,7 @@ def _decontam_batch(batch: pa.Table, index_ref, view: str) -> dict:
             "hit": np.array([json.dumps(h) for h in hits], dtype=object)}
 
 
-def _decontam(op, frame, n, params, ctx) -> Result:
+def _decontam(op, frame, n, params, ctx, compact: bool) -> Result:
     import ray
 
     from workbench.ops.decontam import NgramIndex, decontam_result, parse_against
@@ -445,13 +449,13 @@ def _decontam(op, frame, n, params, ctx) -> Result:
                                      fn_kwargs={"index_ref": [ref], "view": params.view}), "_pos", "id", "hit")
     order = np.argsort(got["_pos"], kind="stable")  # a row's hits stay in their kernel order
     hits = [{"row": got["id"][k], **json.loads(got["hit"][k])} for k in order]
-    return decontam_result(index, n, hits)
+    return decontam_result(index, n, hits, compact=compact)
 
 
 # -- dataset scope: exact and MinHash dedup -------------------------------------------------
 
 
-def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, verify: bool = False):
+def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, compact: bool, verify: bool = False):
     """Clusters of the candidate pairs (a, b: positions, a < b) over their rows only (the
     driver holds the rows that have a duplicate, not the dataset), kept by the step's policy;
     with `verify`, pairs below the threshold by the verified similarity are dropped first.
@@ -473,7 +477,7 @@ def _clusters(op, frame, n, a, b, sim, params, ctx, report_params: dict, verify:
     clusters = build_clusters(len(nodes), a, b, sim, keep=params.keep, lengths=rows["length"],
                               scores=[_number(scores.get(rid)) for rid in ids] if scores is not None else None,
                               stable_keys=lambda at: rows["content"][at].tolist())
-    return dedup_result(op.name, report_params, clusters, ids, n), len(a)
+    return dedup_result(op.name, report_params, clusters, ids, n, compact=compact), len(a)
 
 
 def _exact_keyed(block: pa.Table, params) -> tuple[np.ndarray, dict]:
@@ -494,7 +498,7 @@ def _exact_pairs(cols: dict) -> dict:
     return _head_pairs(cols, "k1", "k0", "group")
 
 
-def _dedup_exact(op, frame, n, params, ctx) -> Result:
+def _dedup_exact(op, frame, n, params, ctx, compact: bool) -> Result:
     from workbench.ops.dedup_exact import params_dict
 
     op.scores(params, ctx)  # a missing score signal fails before the shuffle
@@ -502,7 +506,7 @@ def _dedup_exact(op, frame, n, params, ctx) -> Result:
     ctx.check()
     a, b, sim = _pairs_in_order(pairs["a"], pairs["b"])
     result, _ = _clusters(op, frame, n, a, b, sim, params, ctx,
-                          {"method": "exact", "view": params.view, **params_dict(params)})
+                          {"method": "exact", "view": params.view, **params_dict(params)}, compact)
     return result
 
 
@@ -563,7 +567,7 @@ def _signatures_at(sigs, nodes: np.ndarray) -> np.ndarray:
     return _sig_matrix(table.column("sig"))[np.argsort(table.column("_pos").to_numpy(), kind="stable")]
 
 
-def _dedup_minhash(op, frame, n, params, ctx) -> Result:
+def _dedup_minhash(op, frame, n, params, ctx, compact: bool) -> Result:
     from workbench.ops.minhash import estimated_jaccard, params_dict
 
     params.validate()
@@ -586,7 +590,7 @@ def _dedup_minhash(op, frame, n, params, ctx) -> Result:
         keep = sim >= params.threshold
         a, b, sim = a[keep], b[keep], sim[keep]
     result, kept = _clusters(op, frame, n, a, b, sim, params, ctx,
-                             {"method": "minhash", "view": params.view, **params_dict(params)}, verify=verify)
+                             {"method": "minhash", "view": params.view, **params_dict(params)}, compact, verify=verify)
     result.report.update({"candidate_pairs": n_candidates, "pairs_kept": kept, "rows_without_shingles": empty})
     return result
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import itertools
 import json
 import threading
 import types
@@ -347,10 +348,11 @@ def apply_result(ws, result: Result, *, operation: str | None = None, selection:
         if result.job_id is not None:
             ws.finish_run(result.job_id, "cancelled", {})
         return None
-    signals = list(result.signals)
-    signals += [(rid, f"rewrite.{result.op}", {"before": b, "after": a}) for rid, b, a in result.rewrites]
+    # Chained, not copied: a cluster run's signals are an iterator made as they are written.
+    signals = itertools.chain(result.signals, ((rid, f"rewrite.{result.op}", {"before": b, "after": a})
+                                               for rid, b, a in result.rewrites))
     if review:
-        signals += generated_signals(result, parents_of(ds, result) if ds is not None else {})
+        signals = itertools.chain(signals, generated_signals(result, parents_of(ds, result) if ds is not None else {}))
     counts = {"rows": result.report.get("rows"), "rejects": len(result.rejects), "new_rows": len(result.rows),
               "errors": len(result.errors), **result.counts}
     return ws.save_run(

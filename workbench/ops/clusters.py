@@ -4,7 +4,7 @@ for every other member the row it matched and how similar they are. Shared by ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -96,20 +96,21 @@ def build_clusters(
     return clusters
 
 
-def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[str], n_rows: int) -> Result:
-    """Signals, proposed rejections and the report of a dedup run, in the dataset's row ids."""
-    signals: list[tuple[str, str, Any]] = []
-    rejects: dict[str, str] = {}
+def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[str], n_rows: int, *,
+                 compact: bool = False) -> Result:
+    """Signals, proposed rejections and the report of a dedup run, in the dataset's row ids.
+    `compact` (a cluster run's result, written from the driver): the signals are an iterator
+    made as they are written (workbench.ops.base.apply_result reads it once) and the report
+    counts the clusters instead of listing them, so no per-row list is built beside them."""
     method = op.removeprefix("dedup-")
-    for c in clusters:
-        rep = ids[c.representative]
-        for m in c.members:
-            rid = ids[m]
-            signals += [(rid, "cluster", c.id), (rid, "cluster_size", len(c.members)), (rid, "representative", rep)]
-            if m in c.matched:
-                other, s = c.matched[m]
-                signals += [(rid, "matched", ids[other]), (rid, "similarity", s)]
-                rejects[rid] = f"{method} duplicate: not its cluster's representative"
+    signals = dedup_signals(clusters, ids)
+    rejects = {ids[m]: f"{method} duplicate: not its cluster's representative"
+               for c in clusters for m in c.members if m in c.matched}
+    if compact:
+        return Result(op, params, signals, rejects, {"op": op, "params": params, "rows": n_rows,
+                                                     "clusters": len(clusters), "duplicates": len(rejects)},
+                      _dedup_summary(op, n_rows, len(clusters), len(rejects)))
+    signals = list(signals)
     by_size = sorted(clusters, key=lambda c: (-len(c.members), c.id))
     report = {
         "op": op,
@@ -126,8 +127,22 @@ def dedup_result(op: str, params: dict, clusters: list[Cluster], ids: Sequence[s
         ],
         "duplicates": len(rejects),
     }
-    summary = (
-        f"{op}: {n_rows} rows, {len(clusters)} clusters, "
-        f"{len(rejects)} duplicates proposed for rejection (one representative kept per cluster)"
-    )
-    return Result(op, params, signals, rejects, report, summary)
+    return Result(op, params, signals, rejects, report, _dedup_summary(op, n_rows, len(clusters), len(rejects)))
+
+
+def dedup_signals(clusters: list[Cluster], ids: Sequence[str]) -> Iterator[tuple[str, str, Any]]:
+    """(row id, name, value) of every member of every cluster: its cluster, the cluster's size
+    and representative, and for a duplicate the row it matched and their similarity."""
+    for c in clusters:
+        rep = ids[c.representative]
+        for m in c.members:
+            rid = ids[m]
+            yield from ((rid, "cluster", c.id), (rid, "cluster_size", len(c.members)), (rid, "representative", rep))
+            if m in c.matched:
+                other, s = c.matched[m]
+                yield from ((rid, "matched", ids[other]), (rid, "similarity", s))
+
+
+def _dedup_summary(op: str, n_rows: int, clusters: int, duplicates: int) -> str:
+    return (f"{op}: {n_rows} rows, {clusters} clusters, "
+            f"{duplicates} duplicates proposed for rejection (one representative kept per cluster)")

@@ -308,8 +308,10 @@ def chunk_hits(index: NgramIndex, batch: Sequence[str], ids: Sequence[str],
     return hits
 
 
-def decontam_result(index: NgramIndex, n_rows: int, hits: list[dict]) -> Result:
-    """The decontam Result from every hit in row order (a row's hits together), out of `n_rows`."""
+def decontam_result(index: NgramIndex, n_rows: int, hits: list[dict], *, compact: bool = False) -> Result:
+    """The decontam Result from every hit in row order (a row's hits together), out of `n_rows`.
+    `compact` (a cluster run's result): the report counts the hits instead of listing them
+    again beside the signals."""
     signals: list[tuple[str, str, Any]] = []
     rejects: dict[str, str] = {}
     per_bench: dict[str, int] = {}
@@ -335,7 +337,7 @@ def decontam_result(index: NgramIndex, n_rows: int, hits: list[dict]) -> Result:
         "short_items": index.short_items,
         "contaminated_rows": len(rejects),
         "by_benchmark": per_bench,
-        "hits": hits,
+        "hits": len(hits) if compact else hits,
     }
     detail = ", ".join(f"{b} {k}" for b, k in sorted(per_bench.items()))
     summary = (f"decontam: {n_rows} rows against {len(index.benchmarks)} benchmark(s) ({len(index)} {index.n}-grams"

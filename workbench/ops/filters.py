@@ -327,9 +327,11 @@ def run_filters(batches: Iterable[list[Record]], rules: Rules | None = None) -> 
     return filter_result(flags, n, checker.rules)
 
 
-def filter_result(flags: Iterable[tuple[str, list[str]]], n: int, rules: Rules) -> Result:
+def filter_result(flags: Iterable[tuple[str, list[str]]], n: int, rules: Rules, *, compact: bool = False) -> Result:
     """The filter's Result from (row id, reasons) of the flagged rows, in row order, out of `n`
-    rows checked (an engine that checks batches elsewhere, workbench.engine.ray, builds it too)."""
+    rows checked (an engine that checks batches elsewhere, workbench.engine.ray, builds it too).
+    `compact` (a cluster run's result): the report counts the flagged rows instead of listing
+    them again beside the signals."""
     signals, rejects, by_rule = [], {}, {}
     for rid, why in flags:
         signals.append((rid, "filter_reasons", why))
@@ -344,7 +346,7 @@ def filter_result(flags: Iterable[tuple[str, list[str]]], n: int, rules: Rules) 
         "rows": n,
         "flagged": len(rejects),
         "by_rule": dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
-        "rows_flagged": [{"row": rid, "reasons": why} for rid, _, why in signals],
+        "rows_flagged": len(signals) if compact else [{"row": rid, "reasons": why} for rid, _, why in signals],
     }
     detail = ", ".join(f"{k} {v}" for k, v in report["by_rule"].items())
     summary = f"filter: {n} rows, {len(rejects)} flagged for rejection" + (f" ({detail})" if detail else "")

@@ -813,10 +813,9 @@ class Workspace:
         job run `run_id` that holds its checkpoints), the withdrawal of the proposals of
         earlier runs of `op`, the signals, the proposed rejections (row id -> reason) and the
         run's log. Killed at any point, the workspace holds either all of it or none of it
-        (the earlier runs' proposals intact). Returns the run id."""
+        (the earlier runs' proposals intact). `signals` may be an iterator: it is read once, row
+        by row as it is inserted. Returns the run id."""
         now = time.time()
-        sig = [(rid, name, _dumps(v)) for rid, name, v in signals]
-        rej = list((rejects or {}).items())
         with self._write() as db:
             if run_id is None:
                 run_id = db.execute(
@@ -827,9 +826,10 @@ class Workspace:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"run_stamp.{run_id}", _dumps(self.stamp)))
             db.execute("DELETE FROM proposals WHERE run_id IN (SELECT id FROM runs WHERE op = ? AND id != ?)",
                        (op, run_id))
-            db.executemany("INSERT OR REPLACE INTO signals VALUES (?, ?, ?, ?)", [(run_id, *s) for s in sig])
+            db.executemany("INSERT OR REPLACE INTO signals VALUES (?, ?, ?, ?)",
+                           ((run_id, rid, name, _dumps(v)) for rid, name, v in signals))
             db.executemany("INSERT OR REPLACE INTO proposals VALUES (?, ?, ?, ?, ?)",
-                           [(rid, run_id, "reject", reason, now) for rid, reason in rej])
+                           ((rid, run_id, "reject", reason, now) for rid, reason in (rejects or {}).items()))
             db.execute("UPDATE runs SET status = ?, finished = ?, counts = ?, log = ? WHERE id = ?",
                        (status, time.time(), _dumps(counts or {}), _dumps({**(log or {}), "stamp": self.stamp}),
                         run_id))
