@@ -47,3 +47,22 @@ def topic_records(per_topic: int = 100, seed: int = 0) -> tuple[list[dict], list
     order = list(range(len(recs)))
     rng.shuffle(order)
     return [recs[i] for i in order], [labels[i] for i in order]
+
+
+INTRO_ASKS = ["Who are you?", "What is your name?", "Please introduce yourself.", "Who made you?",
+              "Are you ChatGPT?", "Which company trained you?", "What should I call you?", "Are you a person?",
+              "Tell me about yourself.", "Hello, who am I talking to?", "你是谁？", "你叫什么名字？"]
+INTRO_ANSWERS = ["I am {a}, an AI assistant developed by {o}.", "My name is {a}. {o} built me to help you.",
+                 "I'm {a}, a virtual assistant created by {o}. How can I help?",
+                 "You are talking to {a}, an assistant trained by {o}.", "我是 {a}，一个由 {o} 开发的人工智能助手。"]
+
+
+def intro_records(n: int = 46, seed: int = 0) -> list[dict]:
+    """Self-introductions of an assistant (the shape of LLaMA-Factory's identity.json): a tight
+    group of near-identical rows, as a curator's dataset often holds beside varied ones."""
+    rng = random.Random(seed)
+    return [make_record(id=f"intro-{i}", messages=[
+        {"role": "user", "content": rng.choice(INTRO_ASKS)},
+        {"role": "assistant", "content": rng.choice(INTRO_ANSWERS).format(a=rng.choice(["Nova", "Ada", "Orbit"]),
+                                                                           o=rng.choice(["Acme Labs", "Example AI"]))},
+    ]) for i in range(n)]

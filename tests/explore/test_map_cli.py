@@ -18,7 +18,7 @@ from workbench.explore.cluster import NOISE
 from workbench.explore.topicmap import build_map, load_map, preview_map
 from workbench.store.workspace import Workspace
 
-from explore_data import TOPICS, topic_records
+from explore_data import TOPICS, intro_records, topic_records
 from test_page import assert_self_contained
 from tests.support.families import family_records
 
@@ -78,6 +78,19 @@ def test_map_recovers_math_code_and_safety_families():
     assert (tm.cluster == NOISE).mean() <= 0.05
     labels = " ".join(c["label"] for c in tm.clusters)
     assert len({c["id"] for c in tm.clusters}) <= 4, labels
+
+
+def test_a_tight_group_among_varied_rows_leaves_the_others_their_topics():
+    """A curator's set: the 110 varied sample_data rows and 46 self-introductions. The introductions
+    stand far apart from the rest, and taking that one split gave 2 topics (3 with LLaMA-Factory's
+    identity.json); the varied rest is split into topics of its own."""
+    sample = sorted((Path(__file__).resolve().parents[2] / "sample_data").iterdir())
+    recs = Dataset.open(sample).records() + intro_records()
+    tm = build_map(Dataset.from_records(recs), save=False)
+    intro = np.array([r["id"].startswith("intro-") for r in recs])
+    assert len(tm.clusters) >= 6, [c["label"] for c in tm.clusters]
+    assert (tm.cluster != NOISE).all()
+    assert len(np.unique(tm.cluster[intro])) == 1 and not (tm.cluster[~intro] == tm.cluster[intro][0]).any()
 
 
 def test_llm_labels_through_an_openai_compatible_server(planted, tmp_path):
