@@ -10,7 +10,12 @@ Prints ONE JSON line.
   jittered (embedding 10k rows takes minutes on this CPU and is cached once done), timed for the
   whole `build_map` (clustering, projection, c-TF-IDF labels) against the first method's
   projection and clustering alone (its labels would come on top).
-Ratios are old / new (above 1: the new map is faster).
+Ratios are old / new (above 1: the new map is faster). The 10k map's CPU seconds and the load
+average are printed beside its wall time: on a shared machine the wall time alone says little.
+
+BENCH_MAP_VARIED=PATH[,PATH...] also maps a varied dataset (files or folders opened together, e.g.
+sample_data/ plus LLaMA-Factory's identity.json, or 1,000 rows mixed from its demo files) with
+both methods and prints the topics each finds and the share of rows each leaves unclustered.
 
 BENCH_MAP_FILE=rows.jsonl measures real rows instead of the generated families: any dataset file
 whose rows carry a `family` field (kept in each record's meta), e.g. GSM8K questions, HumanEval
@@ -42,6 +47,22 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
+
+
+def varied(paths: list[str]) -> dict:
+    """Topics found on a varied dataset (no truth to score against) by both methods."""
+    from workbench.data.dataset import Dataset
+    from workbench.explore.embed import embed_dataset
+    from workbench.explore.topicmap import build_map
+
+    ds = Dataset.open(paths)
+    note(f"varied set: embedding {len(ds)} rows")
+    vecs = embed_dataset(ds, None)
+    tm = build_map(ds, vectors=vecs, save=False)
+    _, old = old_map(vecs)
+    return {"varied_rows": len(ds), "new_varied_topics": int(tm.cluster.max() + 1),
+            "new_varied_unclustered": round(float((tm.cluster < 0).mean()), 3),
+            "old_varied_topics": int(old.max() + 1), "old_varied_unclustered": round(float((old < 0).mean()), 3)}
 
 
 def old_map(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,13 +140,19 @@ def main() -> None:
     big_truth = [truth[i] for i in pick]
     big_ds = Dataset.from_records(big_recs)
     note(f"new map of {big} rows")
+    cpu = time.process_time()
     new_big_s, big_tm = timed(lambda: build_map(big_ds, vectors=big_vecs, save=False))
+    new_big_cpu_s = time.process_time() - cpu
+    load = os.getloadavg()[0]
     note(f"first method on {big} rows (warm)")
     old_big_s, (_, old_big_labels) = timed(lambda: old_map(big_vecs))
-    res.update({"rows": big, "new_map_s": round(new_big_s, 2), "old_project_cluster_s": round(old_big_s, 2),
+    res.update({"rows": big, "new_map_s": round(new_big_s, 2), "new_map_cpu_s": round(new_big_cpu_s, 2),
+                "load_avg_1min": round(load, 2), "new_topics_big": int(big_tm.cluster.max() + 1), "old_project_cluster_s": round(old_big_s, 2),
                 "new_ari_big": quality(big_truth, big_tm.cluster)["ari"],
                 "old_ari_big": quality(big_truth, old_big_labels)["ari"],
                 "speedup_ratio": round(old_big_s / new_big_s, 1)})
+    if os.environ.get("BENCH_MAP_VARIED"):
+        res.update(varied(os.environ["BENCH_MAP_VARIED"].split(",")))
     print(json.dumps(res))
 
 
