@@ -322,17 +322,20 @@ class Search:
         return [(text[a:b], n % 2 == 1) for n, (a, b) in enumerate(zip(edges, edges[1:])) if b > a]
 
     def rows(self, ds, ws=None, *, cancelled: Callable[[], bool] = lambda: False,
-             progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+             progress: Callable[[int, int], None] | None = None, on_stage: Callable[[str], None] | None = None,
+             counts: dict | None = None) -> np.ndarray:
         """Dataset row indices that match: in file order, a semantic search's nearest first. It embeds the rows first
-        (cached on disk, `explore.embed`; `progress(done, total)` as it goes; with `ws` the
-        embedding is recorded in its history) and loads the embedding model only then."""
+        (cached on disk, `explore.embed.embed_dataset`: `progress(done, total)` hears the rows not
+        cached yet as they are embedded, and an exception it raises stops the search keeping what
+        was embedded; `on_stage` hears the model load; `counts` gets {rows, embedded, cached};
+        with `ws` the embedding is recorded in its history) and loads the embedding model only then."""
         if self.mode == "fuzzy":
             return fuzzy_search(ds, self.text, cancelled=cancelled)
         if self.mode == "semantic":
             from workbench.explore.embed import embed_texts, embed_dataset
             from workbench.explore.similar import nearest
 
-            vectors = embed_dataset(ds, ws, progress=progress)
+            vectors = embed_dataset(ds, ws, progress=progress, on_stage=on_stage, counts=counts)
             hits = nearest(vectors, embed_texts([self.text])[0], self.k)
             return np.array([i for i, _ in hits], dtype=np.int64)
         pattern = self._pattern()

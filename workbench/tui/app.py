@@ -113,9 +113,11 @@ class JobUpdate(Message):
 
 
 class OperationState(Message):
-    def __init__(self, name: str, status: str, detail: str, done: int | None = None, total: int | None = None) -> None:
+    def __init__(self, name: str, status: str, detail: str, done: int | None = None, total: int | None = None,
+                 notify: bool = True) -> None:
         self.name, self.status, self.detail = name, status, detail
         self.done, self.total = done, total  # rows, for the Jobs pane's bar (None: no count known)
+        self.notify = notify  # say its end in a notification (False: the end's own message says it)
         super().__init__()
 
 
@@ -756,7 +758,9 @@ class WorkbenchApp(App):
         if msg.status != "running":
             self._running_ops.discard(msg.name)
             self.reload_workspace()
-            self.notify(f"{msg.name}: {msg.status} {msg.detail}", severity="error" if msg.status == "failed" else "information")
+            if msg.notify:
+                self.notify(f"{msg.name}: {msg.status} {msg.detail}",
+                            severity="error" if msg.status == "failed" else "information")
 
     async def on_job_update(self, msg: JobUpdate) -> None:
         if "jobs" not in self._built:
@@ -959,19 +963,68 @@ class WorkbenchApp(App):
         except ValueError as e:
             self.notify(str(e), severity="error")
             return
-        how = ("embedding the rows for a meaning search (loads the model; cached for next time)"
-               if search.mode == "semantic" else f"{search.mode} search")
-        self.notify(f"{how}: {len(self.ds):,} rows for '{search.label}' …")
-        self.search_rows(search)
+        if "search" in self._running_ops:
+            self.notify("a meaning search is running: esc cancels it", severity="warning")
+            return
+        if search.mode != "semantic":
+            self.notify(f"{search.mode} search: {len(self.ds):,} rows for '{search.label}' …")
+            self.search_rows(search)
+            return
+        import threading
+
+        # Embedding every row takes minutes on a CPU the first time: a job with progress in
+        # Jobs, cancelled by esc or Jobs' c; the vectors are cached for the next search.
+        self.op_cancels["search"] = cancel = threading.Event()
+        self._running_ops.add("search")
+        self.post_message(OperationState("search", "running", f"'{search.label}': starting"))
+        self.notify(f"meaning search '{search.label}': the rows' embeddings first, cached for next time "
+                    "(4 Jobs shows progress, esc cancels) …")
+        self.search_rows(search, cancel)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def search_rows(self, search) -> None:
+    def search_rows(self, search, cancel=None) -> None:
+        """Run `search` (a semantic one with `cancel`, its event: reported as the "search" job)."""
         from textual.worker import get_current_worker
 
+        from workbench.engine.local import Handle
+        from workbench.ops.oprun import Cancelled
+
         worker = get_current_worker()
-        rows = search.rows(self.ds, self.ws, cancelled=lambda: worker.is_cancelled)
-        if not worker.is_cancelled:
-            self.post_message(SearchDone(search, rows))
+        if cancel is None:
+            rows = search.rows(self.ds, self.ws, cancelled=lambda: worker.is_cancelled)
+            if not worker.is_cancelled:
+                self.post_message(SearchDone(search, rows))
+            return
+        job, last, counts = Handle("search", cancel), [0.0], {}
+
+        def report(force: bool = False) -> None:  # the worker's thread: a message only, throttled
+            if force or time.monotonic() - last[0] >= 0.2:
+                last[0] = time.monotonic()
+                self.post_message(OperationState("search", "running", f"'{search.label}': {job.line()}", job.done,
+                                                 job.total if job.counting else None))
+
+        def stage(text: str) -> None:
+            job.staged(text)
+            report(force=True)
+
+        def progress(done: int, total: int) -> None:
+            if cancel.is_set() or worker.is_cancelled:
+                raise Cancelled("search cancelled")
+            job.counted(done, total)
+            report(force=done == 0)
+
+        try:
+            rows = search.rows(self.ds, self.ws, progress=progress, on_stage=stage, counts=counts)
+        except Cancelled:
+            self.post_message(OperationState("search", "cancelled", "the rows embedded so far are cached"))
+            return
+        except Exception as e:  # noqa: BLE001 - said in Jobs, not a stuck "running"
+            self.post_message(OperationState("search", "failed", f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(OperationState(
+            "search", "done", f"'{search.label}': {len(rows):,} nearest rows; {counts['embedded']:,} rows embedded, "
+            f"{counts['cached']:,} from the cache", notify=False))
+        self.post_message(SearchDone(search, rows))
 
     def on_search_done(self, msg: SearchDone) -> None:
         label = msg.search.label
@@ -1046,6 +1099,10 @@ class WorkbenchApp(App):
         return True
 
     def action_clear_filter(self) -> None:
+        if "search" in self._running_ops:  # esc first stops a meaning search's embedding
+            self.op_cancels["search"].set()
+            self.notify("cancelling the search (the rows embedded so far stay cached) …")
+            return
         if self.current_pane != "browse":
             self.run_worker(self._show("browse"))
             return
