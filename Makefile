@@ -27,7 +27,8 @@ test: $(STAMP)
 # PYTHONDONTWRITEBYTECODE set, every timed child would compile our sources, not the baselines'.
 bench: $(STAMP)
 	@$(PY) -m compileall -q workbench
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@t0=$$(date +%s); for f in benchmarks/bench_*.py; do echo "== $$f"; t=$$(date +%s); $(PY) $$f || exit 1; \
+	  echo "== $$f took $$(( $$(date +%s) - t )) s"; done; echo "== make bench took $$(( $$(date +%s) - t0 )) s"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -61,23 +61,25 @@ def test_unknown_kind_is_rejected():
         make_record(id="x", kind="chat")
 
 
-def test_a_first_conversion_hands_its_first_rows_to_a_viewer(tmp_path, monkeypatch):
-    """Dataset.open's first_rows: called once with the first converted batch's list columns
-    while a file converts (the TUI shows them), never when the conversion is cached."""
-    from workbench.data.dataset import BATCH_ROWS, FIRST_ROW_FIELDS, Dataset
+def test_a_first_conversion_hands_its_rows_to_a_viewer(tmp_path, monkeypatch):
+    """Dataset.open's `converted`: called with each converted batch's list columns and its first
+    row's dataset index while a file converts (the TUI shows them), never when the conversion
+    is cached."""
+    from workbench.data.dataset import BATCH_ROWS, VIEW_ROW_FIELDS, Dataset
 
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
     path = tmp_path / "chat.jsonl"
     path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"question  {i}"},
                                                      {"role": "assistant", "content": f"answer {i}"}]}) + "\n"
                             for i in range(BATCH_ROWS + 500)))
-    seen: list[list[dict]] = []
-    ds = Dataset.open(path, first_rows=seen.append)
-    assert len(seen) == 1 and len(seen[0]) == BATCH_ROWS
-    assert seen[0] == ds.table.slice(0, BATCH_ROWS).select(list(FIRST_ROW_FIELDS)).to_pylist()
-    assert seen[0][3]["preview"] == "question 3" and seen[0][3]["n_turns"] == 2
-    Dataset.open(path, first_rows=seen.append)  # cached: nothing is converted, nothing handed
-    assert len(seen) == 1
+    seen: list[tuple[int, list[dict]]] = []
+    hand = lambda start, batch: seen.append((start, batch.to_pylist()))  # noqa: E731
+    ds = Dataset.open(path, converted=hand)
+    assert [(start, len(rows)) for start, rows in seen] == [(0, BATCH_ROWS), (BATCH_ROWS, 500)]
+    assert seen[0][1] + seen[1][1] == ds.table.select(list(VIEW_ROW_FIELDS)).to_pylist()
+    assert seen[1][1][3]["preview"] == f"question {BATCH_ROWS + 3}" and seen[1][1][3]["n_turns"] == 2
+    Dataset.open(path, converted=hand)  # cached: nothing is converted, nothing handed
+    assert len(seen) == 2
 
 
 def test_records_at_gives_the_rows_asked_for_in_that_order():

@@ -68,16 +68,16 @@ class Session:
              workspace: str | Path | None = None, on_error: str = "stop",
              progress: Callable[[int], None] | None = None, roles: dict[str, str] | None = None,
              split: str | None = None, user: str | None = None,
-             first_rows: Callable[[list[dict]], None] | None = None) -> "Session":
+             converted: Callable[[int, pa.RecordBatch], None] | None = None) -> "Session":
         """Open the dataset and its workspace (the `workspace` file, else the per-dataset default)
         and bring the decisions up to date with an edited source; `notice` says what moved.
-        `first_rows` sees a first conversion's first rows (Dataset.open)."""
+        `converted` sees a first conversion's rows as they convert (Dataset.open)."""
         from workbench.data.dataset import Dataset
         from workbench.store.reconcile import describe, reconcile
         from workbench.store.workspace import Workspace
 
         ds = Dataset.open(paths, format=format, mapping=mapping or {}, on_error=on_error, progress=progress, roles=roles,
-                          split=split, first_rows=first_rows)
+                          split=split, converted=converted)
         ws = Workspace.for_dataset(ds, workspace)
         notice = describe(reconcile(ds, ws))  # a stat and a meta read when the source is unchanged
         s = cls(ds, ws, user=user)

@@ -56,8 +56,8 @@ SCHEMA = pa.schema(
 )
 
 Progress = Callable[[int], None]
-# The columns of the first converted rows handed to a viewer (Dataset.open's first_rows).
-FIRST_ROW_FIELDS = ("id", "kind", "n_turns", "length", "preview")
+# The columns of converted rows handed to a viewer while a conversion runs (Dataset.open's `converted`).
+VIEW_ROW_FIELDS = ("id", "kind", "n_turns", "length", "preview")
 # The fields every text view reads (record.TEXT_VIEWS).
 _VIEW_FIELDS = ("kind", "system", "text", "messages", "chosen", "rejected")
 
@@ -143,11 +143,13 @@ def _write_arrow(batches: Iterable[pa.RecordBatch], out: Path, progress: Progres
     return n
 
 
-def _first_handed(batches: Iterator[pa.RecordBatch], to: Callable[[list[dict]], None]) -> Iterator[pa.RecordBatch]:
-    """The batches unchanged; the first one's FIRST_ROW_FIELDS also go to `to` as it passes."""
-    for i, batch in enumerate(batches):
-        if i == 0:
-            to(batch.select(FIRST_ROW_FIELDS).to_pylist())
+def _handed(batches: Iterator[pa.RecordBatch], start: int,
+            to: Callable[[int, pa.RecordBatch], None]) -> Iterator[pa.RecordBatch]:
+    """The batches unchanged; each one's VIEW_ROW_FIELDS also go to `to` with the dataset
+    position of its first row, as it passes."""
+    for batch in batches:
+        to(start, batch.select(VIEW_ROW_FIELDS))
+        start += batch.num_rows
         yield batch
 
 
@@ -207,16 +209,17 @@ class Dataset:
         use_cache: bool = True,
         roles: dict[str, str] | None = None,
         split: str | None = None,
-        first_rows: Callable[[list[dict]], None] | None = None,
+        converted: Callable[[int, pa.RecordBatch], None] | None = None,
     ) -> "Dataset":
         """Open one or more files or directories as one dataset.
 
         `on_error="stop"` raises the first DataError; `"skip"` leaves bad rows out and lists
         them in `.errors`. `roles` reads more role spellings (--roles Human=user); `split`
         opens only the sources of that split (see workbench.data.splits).
-        Conversions are cached (see module docstring). When a file must be converted,
-        `first_rows` is called once with its first converted rows (up to BATCH_ROWS dicts of
-        FIRST_ROW_FIELDS), so that a viewer shows rows before the conversion ends.
+        Conversions are cached (see module docstring). While a file converts, `converted` is
+        called with each converted batch (the VIEW_ROW_FIELDS columns, up to BATCH_ROWS rows) and
+        the dataset position of its first row, so that a viewer shows rows before the
+        conversion ends; it is called from the converting thread.
         """
         from workbench.data.readers import expand_paths, iter_records
 
@@ -246,8 +249,8 @@ class Dataset:
                     raise DataError(e["file"], e["line"], e["message"])
             else:
                 info, batches = read()
-                if first_rows is not None:
-                    batches, first_rows = _first_handed(batches, first_rows), None
+                if converted is not None:
+                    batches = _handed(batches, done_before, converted)
                 try:
                     arrow.parent.mkdir(parents=True, exist_ok=True)
                     _write_arrow(batches, arrow, prog)

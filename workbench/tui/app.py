@@ -55,7 +55,7 @@ from textual.worker import Worker, WorkerState
 
 from workbench.terminal import visible
 from workbench.tui.actions import bindings
-from workbench.tui.widgets.row_list import RowList, plain_row
+from workbench.tui.widgets.row_list import ConvertingRows, RowList
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,11 @@ class OpenProgress(Message):
         super().__init__()
 
 
-class FirstRows(Message):
-    """A first conversion's first rows (Dataset.open's first_rows), shown until it ends."""
+class RowsConverted(Message):
+    """A batch of a first conversion's rows (Dataset.open's `converted`), shown until it ends."""
 
-    def __init__(self, rows: list[dict]) -> None:
-        self.rows = rows
+    def __init__(self, start: int, batch) -> None:
+        self.start, self.batch = start, batch  # dataset index of its first row; pa.RecordBatch
         super().__init__()
 
 
@@ -127,6 +127,7 @@ class SearchDone(Message):
         super().__init__()
 
 
+CONVERTING_KEEP = 200_000  # rows shown while a first conversion runs (~40 MB of list columns)
 WATCH_SECONDS = 0.5  # how often the open app asks whether another process changed its workspace
 
 
@@ -186,7 +187,7 @@ class WorkbenchApp(App):
                 bar = ProgressBar(total=None, show_eta=False, id="loading-bar")
                 bar.display = False
                 yield bar
-                rows = Static("", id="loading-rows", markup=False)
+                rows = ConvertingRows(CONVERTING_KEEP, id="loading-rows")
                 rows.display = False
                 yield rows
         yield Static("", id="status", markup=False)
@@ -270,20 +271,22 @@ class WorkbenchApp(App):
             options = {"format": self.fmt, "mapping": self.mapping or {}}
         self.post_message(Opened(Session.open(self.paths, workspace=self.workspace_path, user=self.user,
                                               progress=lambda n: self.post_message(OpenProgress(n)),
-                                              first_rows=lambda rows: self.post_message(FirstRows(rows)), **options)))
+                                              converted=lambda start, batch: self.post_message(RowsConverted(start, batch)),
+                                              **options)))
 
     def on_open_progress(self, msg: OpenProgress) -> None:
         self.query_one("#loading-label", Label).update(f"Converting to Arrow (first open only): {msg.rows:,} rows")
         self.query_one("#loading-bar", ProgressBar).display = True
 
-    def on_first_rows(self, msg: FirstRows) -> None:
-        """The first rows, read-only in Browse's columns, while the rest converts (as VisiData
-        shows a file while loading it); Browse replaces them when the conversion ends."""
-        num_w = max(3, len(str(len(msg.rows))))
-        lines = [plain_row(i + 1, row, num_w) for i, row in enumerate(msg.rows[: max(1, self.size.height)])]
-        view = self.query_one("#loading-rows", Static)
-        view.update("\n".join(lines))
-        view.display = True
+    def on_rows_converted(self, msg: RowsConverted) -> None:
+        """Rows converted so far, read-only and scrollable in Browse's columns, while the rest
+        converts; Browse replaces them when the conversion ends."""
+        view = self.query_one(ConvertingRows)
+        view.add(msg.start, msg.batch)
+        if not view.display:
+            view.display = True
+            if self.screen.focused is None:
+                view.focus()
 
     async def on_opened(self, msg: Opened) -> None:
         from workbench.tui.browse_model import BrowseModel
@@ -303,9 +306,13 @@ class WorkbenchApp(App):
             self.notify(f"{len(self.ds.errors)} bad rows skipped", severity="warning")
         if msg.session.notice:
             self.notify(msg.session.notice, severity="warning", timeout=10)
+        converting = self.query_one(ConvertingRows)
+        looked_at = converting.model.index(converting.cursor) if len(converting.model) else None
         await self._show("browse")
         # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
         await self.query_one("#loading").remove()
+        if looked_at is not None and (pos := msg.session.position_of(looked_at)) is not None:
+            self.row_list.go(pos)  # Browse opens on the row looked at while converting
         self.set_interval(WATCH_SECONDS, self._watch_workspace)
 
     def _watch_workspace(self) -> None:
@@ -455,7 +462,7 @@ class WorkbenchApp(App):
 
     @property
     def row_list(self) -> RowList:
-        return self.query_one(RowList)
+        return self.query_one("#rows", RowList)
 
     def current_row(self) -> int | None:
         if self.model is None or not len(self.model):
@@ -774,7 +781,7 @@ class WorkbenchApp(App):
 
     @on(RowList.Highlighted)
     def _row_moved(self) -> None:
-        if self.query(RowList):  # not once the app closing removed the list (a move queued before)
+        if self.query("#rows"):  # not once the app closing removed the list (a move queued before)
             self.refresh_panes()
 
     # -- actions ------------------------------------------------------------------------

@@ -7,6 +7,8 @@ generation). Any change of data bumps the generation, so stale lines are never s
 
 from __future__ import annotations
 
+import bisect
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING
 from workbench.terminal import visible
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from workbench.tui.browse_model import BrowseModel
 
 STATUS_GLYPH = {"accept": "✓", "reject": "✗", "pending": "·"}
@@ -39,8 +43,8 @@ def _fmt_signal(v) -> str:
 
 def plain_row(number: int, row: dict, num_w: int) -> str:
     """A row in the list's columns (number, kind, length, turns, preview), without status or styles."""
-    return (f"   {number:>{num_w}} {KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} "
-            f"{row['length']:>6} {row['n_turns']:>3} {visible(row['preview'] or '')}")
+    return (f"    {number:>{num_w}} {KIND_SHORT.get(row['kind'], row['kind'])[:4]:<4} "
+            f"{row['length']:>6} {row['n_turns']:>4} {visible(row['preview'] or '')}")
 
 
 class RowList(ScrollView, can_focus=True, inherit_bindings=False):
@@ -112,6 +116,7 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.model))
         self._lines.clear()
+        self._show_cursor()  # a cursor set before the first layout (or a smaller terminal) stays in view
 
     def on_mount(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.model))
@@ -217,3 +222,66 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         for piece, match in m.search.pieces(preview) if m.search is not None else [(preview, False)]:
             segs.append(Segment(piece, base + st["match"] if match else base))
         return Strip(segs).crop(0, width).extend_cell_length(width, base)
+
+
+class ConvertedRows:
+    """The list columns of the rows a first conversion has handed over so far (Dataset.open's
+    `converted`), as Arrow batches: at most `keep` rows are kept (about 200 bytes each), the
+    rest only counted."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.total = 0  # rows converted, kept or not
+        self._ends: list[int] = []  # list position after each kept batch
+        self._batches: list[tuple[int, pa.RecordBatch]] = []  # (dataset index of its first row, batch)
+
+    def add(self, start: int, batch: pa.RecordBatch) -> None:
+        self.total += batch.num_rows
+        kept = len(self)
+        if kept < self.keep:
+            batch = batch.slice(0, self.keep - kept)
+            self._batches.append((start, batch))
+            self._ends.append(kept + batch.num_rows)
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _find(self, pos: int) -> tuple[int, pa.RecordBatch, int]:
+        b = bisect.bisect_right(self._ends, pos)
+        start, batch = self._batches[b]
+        return start, batch, pos - (self._ends[b] - batch.num_rows)
+
+    def index(self, pos: int) -> int:
+        """The dataset row index at list position `pos` (the number Browse will show)."""
+        start, _, i = self._find(pos)
+        return start + i
+
+    def row(self, pos: int) -> dict:
+        _, batch, i = self._find(pos)
+        return batch.slice(i, 1).to_pylist()[0]
+
+
+class ConvertingRows(RowList):
+    """The rows of a first conversion as they arrive, read-only, with the Browse list's
+    columns and moving keys (as VisiData shows a file while it loads); Browse replaces it when
+    the conversion ends, on the same row."""
+
+    def __init__(self, keep: int, **kw) -> None:
+        super().__init__(ConvertedRows(keep), **kw)  # type: ignore[arg-type]
+
+    def add(self, start: int, batch: pa.RecordBatch) -> None:
+        self.model.add(start, batch)
+        self.virtual_size = Size(self.size.width, len(self.model))
+        self.refresh()
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._show_cursor()  # no Highlighted: there is no session to show the row in yet
+        self.refresh()
+
+    def _render_row(self, pos: int, width: int) -> Strip:
+        m = self.model
+        num_w = max(3, len(str(m.index(len(m) - 1))))
+        st = self.styles_for_rows()
+        text = ("▶" if pos == self.cursor else " ") + plain_row(m.index(pos), m.row(pos), num_w)[1:]
+        style = st["cursor"] if pos == self.cursor else st["base"]
+        return Strip([Segment(text, style)]).crop(0, width).extend_cell_length(width, style)
