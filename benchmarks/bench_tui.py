@@ -61,11 +61,11 @@ async def main():
 
     app = WorkbenchApp([path], workspace_path=ws)
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.query(RowList):
+        while not app.query("#rows"):
             await asyncio.sleep(0.002)
         await pilot.pause()
         first = time.perf_counter() - t0
-        rl = app.query_one(RowList)
+        rl = app.query_one("#rows", RowList)
         rl.go(len(app.model) // 2)  # start mid-file: nothing cached there yet
         await pilot.pause()
         rounds, cpu = [], []
