@@ -1,5 +1,5 @@
-"""The topic map of a dataset: embeddings -> a 50-d PCA -> k-means topics with k chosen by
-silhouette (see cluster.py for why) -> a 2-D layout that keeps topics apart for the picture
+"""The topic map of a dataset: embeddings -> a 50-d PCA -> k-means topics with k read from a
+Ward tree (see cluster.py for how and why) -> a 2-D layout that keeps topics apart for the picture
 (project.topic_layout), with c-TF-IDF or LLM labels.
 
 `build_map` is the one pipeline behind `workbench map` and the TUI's Topic map pane. Its result
@@ -82,7 +82,7 @@ def build_map(
     """Cluster, project and label `ds`; with a workspace (LLM label cache) and `save`, save
     the result there as signals (the map operation saves through apply_result instead).
 
-    `topics` fixes the number of topics (default: chosen by silhouette, cluster.topics).
+    `topics` fixes the number of topics (default: chosen by cluster.topics).
     `labels="llm"` names each cluster with `llm_model` (default: the client's local model) from
     five representative rows (`llm_api_base` for an OpenAI-compatible server); a cluster whose
     call fails keeps its keyword label and says why in `label_error`.

@@ -17,8 +17,8 @@ class MapParams(Params):
     labels: str = param("keywords", choices=("keywords", "llm"), help="c-TF-IDF keywords or names from an LLM")
     llm_model: str | None = param(None, help="model for labels=llm (default: the local SmolLM2)")
     api_base: str | None = param(None, secret=True, help="OpenAI-compatible server for llm_model")
-    topics: int | None = param(None, help="number of topics (default: the count with the best silhouette, "
-                                          "up to sqrt(rows / 2))")
+    topics: int | None = param(None, help="number of topics (default: groups that stand apart, a varied "
+                                          "rest split by silhouette, up to sqrt(rows / 2))")
     seed: int = param(0, help="random seed of the sample and k-means")
 
 
