@@ -121,3 +121,19 @@ def test_progress_every_step_and_a_stop_keeps_what_was_embedded(monkeypatch):
     vecs = embed_dataset(ds)
     assert sum(seen) == 2  # the two rows not embedded before the stop
     assert np.allclose(vecs, embed_texts(texts), atol=1e-5)
+
+
+def test_a_cancel_is_recorded_as_cancelled_and_an_error_as_failed(ws):
+    from workbench.ops.oprun import Cancelled
+
+    ds = Dataset.from_records(make_record(id=str(i), kind="text", text=f"row {i} about tides") for i in range(3))
+
+    def stop(error):
+        def progress(done, total):
+            raise error
+        return progress
+
+    for error, status in ((Cancelled("cancel"), "cancelled"), (RuntimeError("disk full"), "failed")):
+        with pytest.raises(type(error)):
+            embed_dataset(ds, ws, progress=stop(error))
+        assert [(r["op"], r["status"]) for r in ws.runs(1)] == [("embed", status)]

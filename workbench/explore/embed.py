@@ -209,8 +209,8 @@ def embed_dataset(
     Only texts missing from the cache are embedded (each distinct text once), in chunks that are
     saved as they finish; `progress(done, total)` hears every STEP_ROWS rows (an exception it
     raises, a cancel, stops the run, keeping what was embedded), `on_stage` the model load.
-    With a workspace `ws`, the run is recorded in its history; a `counts` dict gets {rows,
-    embedded, cached}.
+    With a workspace `ws`, the run is recorded in its history (cancelled when `progress` raised
+    ops.oprun.Cancelled, else failed on an exception); a `counts` dict gets {rows, embedded, cached}.
     """
     cache = cache_for(model)
     n = len(ds)
@@ -256,9 +256,11 @@ def embed_dataset(
             cache.reload()
             pos = cache.lookup(keys)
         cache.gather(pos, out)
-    except BaseException:
+    except BaseException as e:
         if run_id is not None:
-            ws.finish_run(run_id, "failed", {"rows": n})
+            from workbench.ops.oprun import Cancelled
+
+            ws.finish_run(run_id, "cancelled" if isinstance(e, Cancelled) else "failed", {"rows": n})
         raise
     done = {"rows": n, "embedded": len(missing), "cached": n - uncached_rows}
     if counts is not None:
