@@ -77,6 +77,7 @@ class RayEngine(Engine):
         dctx = DataContext.get_current()
         dctx.enable_progress_bars = False
         dctx.execution_options.preserve_order = True
+        self._framed: tuple | None = None  # (Dataset, its Ray dataset): a recipe's steps share one copy
 
     def close(self) -> None:
         import ray
@@ -84,6 +85,7 @@ class RayEngine(Engine):
         if self._started and ray.is_initialized():
             ray.shutdown()
             self._started = False
+        self._framed = None
 
     def compute(self, op: Operation, ds, params: Params, ctx: Context, rows: list[str] | None = None) -> Result:
         stage = _STAGES.get(op.name)
@@ -96,7 +98,9 @@ class RayEngine(Engine):
             return op.run(ds, params, ctx, rows)
         else:
             ds = subset(ds, rows)
-            frame = _frame(ds)
+            if self._framed is None or self._framed[0] is not ds:
+                self._framed = (ds, _frame(ds))
+            frame = self._framed[1]
         ctx.check()
         # Rows read by the workers (a cluster run): no per-row list beside the signals, which
         # reach the workspace as an iterator.
