@@ -9,10 +9,14 @@ first 500 rows. Each contender is one child `workbench run` on the same file (it
 made beforehand), fresh workspace each; all must export the same rows. Peak memory: the
 largest resident set of any process of the run's process tree (driver, raylet, Ray workers),
 and the tree's largest total; CPU: the tree's user + system seconds; both sampled every 0.2 s
-from /proc (Linux). Ray's start-up (a few seconds) is inside the Ray times.
+from /proc (Linux); `load_1m`: the load average as the run starts. Ray's start-up (a few
+seconds) is inside the Ray times; `fixed` is each contender again on the 500-row sample (its
+start-up and per-step fixed costs), and `ray_overhead_factor` Ray's CPU seconds per row over
+the local engine's once the fixed costs are taken out: the factor docs/scale.md's plan uses.
 `read` is the conversion of the JSON Lines into the Arrow cache (`workbench info`, the reading
-every engine pays); `local_steps` times each step alone on the local engine in one process (CPU seconds, so rows
-per CPU-second per step: the per-core rates docs/scale.md starts from).
+every engine pays); `local_steps` times each step alone on the local engine in one process, on
+the first 200,000 rows at most (CPU seconds, so rows per CPU-second per step: the per-core
+rates docs/scale.md starts from).
 Prints one JSON line: seconds, CPU seconds, rows/s, peak MB, and ratios against the local
 engine and Ray 1 CPU -> 2 CPUs.
 
@@ -38,6 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 10000  # set by --rows
+SAMPLE = 500  # rows the recipe is recorded on (and the fixed-cost runs replay it on)
+STEP_ROWS = 200_000  # rows the per-step timing runs on (its rates are per row)
 WB = [sys.executable, "-m", "workbench"]
 
 
@@ -75,7 +81,7 @@ def make_data(d: Path) -> tuple[Path, Path]:
 def record_recipe(d: Path, src: Path, bench: Path, env: dict) -> Path:
     sample = d / "sample.jsonl"
     with open(src, encoding="utf-8") as f:
-        sample.write_text("".join(next(f) for _ in range(min(N, 500))))
+        sample.write_text("".join(next(f) for _ in range(min(N, SAMPLE))))
     common = [str(sample), "--workspace", str(d / "sample.sqlite")]
     for cmd in (["filter"], ["dedup", "--method", "exact"], ["dedup", "--method", "minhash"],
                 ["decontam", "--against", f"{bench}:question"]):
@@ -108,6 +114,7 @@ def _tree(root: int) -> dict[int, tuple[int, int]]:
 
 
 def run(label: str, args: list[str], env: dict) -> dict:
+    load = os.getloadavg()[0]  # the machine's other work, as the run starts
     t = time.perf_counter()
     proc = subprocess.Popen(WB + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     peak = {"process": 0, "tree": 0}
@@ -132,7 +139,8 @@ def run(label: str, args: list[str], env: dict) -> dict:
     cpu = sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     return {"seconds": round(dt, 2), "cpu_seconds": round(cpu, 1), "rows_per_s": round(N / dt),
             "rows_per_cpu_s": round(N / cpu) if cpu else None,
-            "peak_process_mb": peak["process"] >> 20, "peak_tree_mb": peak["tree"] >> 20}
+            "peak_process_mb": peak["process"] >> 20, "peak_tree_mb": peak["tree"] >> 20,
+            "load_1m": round(load, 1)}
 
 
 STEP_TIMER = """
@@ -153,8 +161,13 @@ print(json.dumps(out))
 """
 
 
-def local_steps(src: Path, bench: Path, env: dict) -> dict:
-    """Each step of the recipe alone on the local engine, in one child process."""
+def local_steps(src: Path, bench: Path, env: dict, d: Path) -> dict:
+    """Each step of the recipe alone on the local engine, in one child process, on the first
+    STEP_ROWS rows (per-row rates; the whole recipe on all rows is the `local` run)."""
+    if N > STEP_ROWS:
+        with open(src, encoding="utf-8") as f, open(d / "steps.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(next(f) for _ in range(STEP_ROWS))
+        src = d / "steps.jsonl"
     steps = [("filter", {}), ("dedup-exact", {}), ("dedup-minhash", {}),
              ("decontam", {"against": [f"{bench}:question"]})]
     out = subprocess.run([sys.executable, "-c", STEP_TIMER, str(src), json.dumps(steps)],
@@ -172,23 +185,38 @@ def main() -> None:
         env = dict(os.environ, WORKBENCH_HOME=str(d / "home"), XDG_CACHE_HOME=str(d / "cache"), RAY_AUTH_MODE="disabled")
         src, bench = make_data(d)
         recipe = record_recipe(d, src, bench, env)
+        sample = d / "sample.jsonl"
         # The Arrow cache the local runs open; its CPU time is the reading rate (JSON Lines -> records).
         read = run("read", ["info", str(src)], env)
+        run("read_sample", ["info", str(sample)], env)
         contenders = {"local": ["--engine", "local"], "ray_1": ["--engine", "ray", "--num-cpus", "1"],
                       "ray_2": ["--engine", "ray", "--num-cpus", "2"]}
-        res, outputs = {}, {}
+        res, fixed, outputs = {}, {}, {}
         for name, extra in contenders.items():
             out = d / f"out-{name}.jsonl"
             res[name] = run(name, ["run", str(recipe), "--input", str(src), "-o", str(out),
                                    "--workspace", str(d / f"{name}.sqlite"), *extra], env)
             outputs[name] = out.read_bytes()
+            # The same on the recipe's 500 rows: what a run costs whatever its size (start-up).
+            fixed[name] = run(f"{name} on the sample", ["run", str(recipe), "--input", str(sample), "-o",
+                                                        str(d / f"sample-{name}.jsonl"), "--workspace",
+                                                        str(d / f"sample-{name}.sqlite"), *extra], env)
         same = len(set(outputs.values())) == 1
-        steps = local_steps(src, bench, env)
+        steps = local_steps(src, bench, env, d)
         kept = outputs["local"].count(b"\n")
+    rows = N - min(N, SAMPLE)
+
+    def per_row(name: str) -> float:  # CPU seconds per row beyond the fixed cost
+        return max(res[name]["cpu_seconds"] - fixed[name]["cpu_seconds"], 0.0) / rows if rows else float("nan")
+
     print(json.dumps({
         "bench": "ray", "rows": N, "kept": kept, "same_output": same, **res,
+        "fixed": {k: {"seconds": v["seconds"], "cpu_seconds": v["cpu_seconds"]} for k, v in fixed.items()},
         "ray_2_vs_ray_1": round(res["ray_1"]["seconds"] / res["ray_2"]["seconds"], 2),
         "ray_2_vs_local": round(res["local"]["seconds"] / res["ray_2"]["seconds"], 2),
+        # Ray's CPU per row over the local engine's, fixed costs (the runs on the sample) taken out:
+        # the factor docs/scale.md's plan multiplies the local per-step rates by.
+        "ray_overhead_factor": {k: round(per_row(k) / per_row("local"), 2) for k in ("ray_1", "ray_2")},
         "read": read, "local_steps": steps,
         "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 1),
     }))
