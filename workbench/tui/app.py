@@ -342,7 +342,7 @@ class WorkbenchApp(App):
         self.row_list.data_changed()
         pos = self.session.position_of(row) if row is not None else None
         if pos is not None:
-            self.row_list.go(pos)
+            self.row_list.go(pos, center=True)
         self.refresh_panes()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -486,7 +486,7 @@ class WorkbenchApp(App):
         if pos is None:
             self.notify("that row is hidden by the filter; esc clears it", severity="warning")
         else:
-            self.row_list.go(pos)
+            self.row_list.go(pos, center=True)
 
     def decide_rows(self, row_ids: list[str], status: str) -> bool:
         """Decide through the Session, committed to the workspace before we redraw. False (and
@@ -1057,7 +1057,7 @@ class WorkbenchApp(App):
         if pos is None:
             self.notify("no match in this list (esc clears the filter)", severity="warning")
         else:
-            self.row_list.go(pos)
+            self.row_list.go(pos, center=True)
 
     def action_filter(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
@@ -1101,7 +1101,7 @@ class WorkbenchApp(App):
         pos = self.session.position_of(row) if row is not None else None
         self.row_list.data_changed(keep_cursor=False)
         if pos:
-            self.row_list.go(pos)
+            self.row_list.go(pos, center=True)
         self.refresh_panes()
         return True
 

@@ -108,6 +108,9 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         self._generation += 1
         self._lines.clear()
         self.virtual_size = Size(self.size.width, len(self.model))
+        # Now, not at the next layout: they decide whether (and their thumb shows where) the
+        # list scrolls to the cursor's row below; a list that fitted the screen had none.
+        self._refresh_scrollbars()
         n = len(self.model)
         self.set_reactive(RowList.cursor, 0 if not keep_cursor or n == 0 else min(self.cursor, n - 1))
         self._show_cursor()
@@ -121,13 +124,14 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
     def on_mount(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.model))
 
-    def _show_cursor(self) -> None:
+    def _show_cursor(self, center: bool = False) -> None:
+        """Scroll the cursor's row into sight: to the nearest edge, or mid-screen if `center`."""
         height = self.scrollable_content_region.height or 1
         top = int(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        if top <= self.cursor < top + height:
+            return
+        y = self.cursor - height // 2 if center else self.cursor if self.cursor < top else self.cursor - height + 1
+        self.scroll_to(y=max(0, y), animate=False, immediate=True)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._show_cursor()
@@ -136,10 +140,16 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- movement -----------------------------------------------------------------------
 
-    def go(self, pos: int) -> None:
+    def go(self, pos: int, center: bool = False) -> None:
+        """Move the cursor to list position `pos` (clamped); `center`: a jump (a changed view,
+        a search match, a row another pane names) that lands off screen shows the row mid-screen."""
         n = len(self.model)
         if n:
-            self.cursor = max(0, min(pos, n - 1))
+            pos = max(0, min(pos, n - 1))
+            if center:
+                self.set_reactive(RowList.cursor, pos)
+                self._show_cursor(center=True)
+            self.cursor = pos
 
     def action_move(self, delta: int) -> None:
         self.go(self.cursor + delta)
