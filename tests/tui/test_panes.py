@@ -220,3 +220,41 @@ async def test_notifications_leave_the_status_line_and_footer_visible(make_app, 
         assert status.y == size[1] - 2 and not any(t.overlaps(status) for t in toasts)
         lines = screen_text(app).splitlines()
         assert "0 of 32 reviewed" in lines[-2] and "palette" in lines[-1]
+
+
+MOVES = ["j", "k", "down", "up", "pagedown", "pageup", "G", "g", "end", "home"]
+
+
+async def test_movement_keys_act_on_the_pane_shown_never_on_a_hidden_row(make_app, ws):
+    """In a pane that does not show the row under the Browse cursor, the movement keys scroll
+    that pane (or move its own list), else do nothing; where the pane shows the row (Sample,
+    Template, Workshop) they move to another row, and the pane follows."""
+    from workbench.tui.app import PANES
+
+    run = ws.start_run("judge", {})  # a score histogram: the Stats pane is taller than 80x24
+    ws.add_signals(run, [(f"r{i}", "judge.score", i % 5 + 1) for i in range(30)])
+    ws.finish_run(run, "done", {})
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        for pane in PANES[1:]:
+            await pilot.press(pane.key)
+            await _ready(pilot)
+            if pane.id == "workshop":
+                await pilot.press("escape")  # out of the editor, where j and k are text
+            for key in MOVES:
+                app.row_list.go(5)
+                await pilot.press(key)
+                await pilot.pause()
+                assert (app.row_list.cursor != 5) == pane.shows_row, (pane.id, key)
+        app.row_list.go(5)
+        await pilot.press("5")
+        await _ready(pilot)
+        stats = app.query_one("#stats")
+        assert stats.max_scroll_y > 0  # at 80x24 the histograms go on below
+        await pilot.press("j", "j", "j")
+        await pilot.pause(0.5)  # the scroll is animated
+        assert stats.scroll_y > 0 and app.row_list.cursor == 5
+        await pilot.press("G")
+        await pilot.pause(0.5)
+        assert stats.scroll_y == stats.max_scroll_y and app.row_list.cursor == 5

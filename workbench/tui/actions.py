@@ -25,20 +25,31 @@ class Action:
     show: bool = True  # in the footer
     key_display: str | None = None
     priority: bool = False  # before any widget's own use of the key
+    rows: str | None = None  # NAVIGATION: the row list's own action (RowList binds it)
+    in_pane: tuple[str, ...] = ()  # NAVIGATION: what it runs in a pane that does not show the cursor's row
 
-    def binding(self) -> Binding:
-        return Binding(self.keys, self.action, self.description, show=self.show, id=self.id,
+    def binding(self, action: str | None = None) -> Binding:
+        return Binding(self.keys, action or self.action, self.description, show=self.show, id=self.id,
                        key_display=self.key_display, priority=self.priority)
 
 
-# The list's movement keys: bound on the app too, so j/k move the list from the other panes.
+# The movement keys. The row list binds them to its own actions (`rows`); the app binds them to
+# navigate(id), which decides from the pane shown (app.Pane.shows_row): where the pane shows the
+# row under the cursor (Sample, Template, ...) they move that cursor, and the pane follows; in the
+# other panes (Stats, Jobs, Topics, ...) they run the focused widget's first action of `in_pane`
+# that it has (its own cursor, else its scrolling), or nothing: never a row hidden behind the pane.
 NAVIGATION = [
-    Action("cursor-down", "down,j", "move(1)", "Down", show=False),
-    Action("cursor-up", "up,k", "move(-1)", "Up", show=False),
-    Action("page-down", "pagedown", "page(1)", "Page down", show=False),
-    Action("page-up", "pageup", "page(-1)", "Page up", show=False),
-    Action("first-row", "g,home", "jump_first", "First row", name="first-row", show=False),
-    Action("last-row", "G,end", "jump_last", "Last row", name="last-row", show=False),
+    Action("cursor-down", "down,j", "navigate('cursor-down')", "Down", show=False, rows="move(1)",
+           in_pane=("cursor_down", "scroll_down")),
+    Action("cursor-up", "up,k", "navigate('cursor-up')", "Up", show=False, rows="move(-1)",
+           in_pane=("cursor_up", "scroll_up")),
+    Action("page-down", "pagedown", "navigate('page-down')", "Page down", show=False, rows="page(1)",
+           in_pane=("page_down",)),
+    Action("page-up", "pageup", "navigate('page-up')", "Page up", show=False, rows="page(-1)", in_pane=("page_up",)),
+    Action("first-row", "g,home", "navigate('first-row')", "First row", name="first-row", show=False,
+           rows="jump_first", in_pane=("first", "scroll_home")),
+    Action("last-row", "G,end", "navigate('last-row')", "Last row", name="last-row", show=False,
+           rows="jump_last", in_pane=("last", "scroll_end")),
 ]
 
 ACTIONS = [

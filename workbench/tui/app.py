@@ -65,19 +65,19 @@ class Pane:
     key: str
     factory: str  # "module:Class", imported on first show
     short: str = ""  # the title in a narrow terminal, when shorter
-
+    shows_row: bool = False  # it shows the row under the Browse cursor: the movement keys move that cursor
 
 
 PANES: list[Pane] = [
-    Pane("browse", "Browse", "1", "workbench.tui.widgets.browse:BrowsePane"),
-    Pane("sample", "Sample", "2", "workbench.tui.widgets.sample_view:SamplePane"),
-    Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane", "Tmpl"),
+    Pane("browse", "Browse", "1", "workbench.tui.widgets.browse:BrowsePane", shows_row=True),
+    Pane("sample", "Sample", "2", "workbench.tui.widgets.sample_view:SamplePane", shows_row=True),
+    Pane("template", "Template", "3", "workbench.tui.widgets.template_view:TemplatePane", "Tmpl", shows_row=True),
     Pane("jobs", "Jobs", "4", "workbench.tui.widgets.jobs_view:JobsPane"),
     Pane("stats", "Stats", "5", "workbench.tui.widgets.stats_view:StatsPane"),
     Pane("duplicates", "Duplicates", "6", "workbench.tui.widgets.duplicates:DuplicatesPane", "Dups"),
     Pane("topics", "Topics", "7", "workbench.tui.widgets.topic_map:TopicMapPane"),
     Pane("generated", "Gen", "8", "workbench.tui.widgets.generated:GeneratedPane"),
-    Pane("workshop", "Workshop", "9", "workbench.tui.widgets.workshop:WorkshopPane", "Jinja"),
+    Pane("workshop", "Workshop", "9", "workbench.tui.widgets.workshop:WorkshopPane", "Jinja", shows_row=True),
 ]
 
 
@@ -837,17 +837,21 @@ class WorkbenchApp(App):
             pending = [w for w in pending if (w.running if hasattr(w, "running") else not w.done)]
         return bool(pending)
 
-    def action_move(self, delta: int) -> None:
-        self.row_list.action_move(delta)
+    async def action_navigate(self, binding_id: str) -> None:
+        """A movement key (actions.NAVIGATION) from outside the row list: it moves the Browse
+        cursor where the pane shows that row, else acts on the pane's focused widget or does nothing."""
+        from workbench.tui.actions import NAVIGATION
 
-    def action_page(self, direction: int) -> None:
-        self.row_list.action_page(direction)
-
-    def action_jump_first(self) -> None:
-        self.row_list.action_jump_first()
-
-    def action_jump_last(self) -> None:
-        self.row_list.action_jump_last()
+        a = next(a for a in NAVIGATION if a.id == binding_id)
+        current = self.current_pane
+        if next(p for p in PANES if p.id == current).shows_row:
+            await self.row_list.run_action(a.rows)
+            return
+        pane = self.query_one("#panes", ContentSwitcher).get_child_by_id(current)
+        target = self.focused if self.focused is not None and pane in self.focused.ancestors_with_self else pane
+        name = next((n for n in a.in_pane if hasattr(target, f"action_{n}")), None)
+        if name is not None:
+            await target.run_action(name)
 
     def action_decide(self, status: str) -> None:
         if not len(self.model):

@@ -48,7 +48,7 @@ def plain_row(number: int, row: dict, num_w: int) -> str:
 
 
 class RowList(ScrollView, can_focus=True, inherit_bindings=False):
-    BINDINGS = [a.binding() for a in NAVIGATION]
+    BINDINGS = [a.binding(a.rows) for a in NAVIGATION]
 
     COMPONENT_CLASSES = {
         "row-list--cursor", "row-list--accept", "row-list--reject", "row-list--marked", "row-list--dim",
