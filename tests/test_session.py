@@ -243,3 +243,49 @@ def test_counts_are_of_the_datasets_rows_only(ds, ws):
     assert s.rejected_by() == {"dedup-exact": 1, "manual": 1}
     assert s.generated_counts() == {"accept": 3, "reject": 0, "pending": 1}
     assert Session(ds, ws).counts() == s.counts()  # the same counted afresh
+
+
+def test_reviewed_counts_a_persons_decisions_not_an_operations_proposals(tmp_path, capsys):
+    """Issue 15 (a curator's session): a dedup run's proposals counted as "reviewed" in the
+    status line. Reviewed is what a person accepted or rejected: one by one, in bulk, keeping a
+    duplicate, or replayed from a recipe's decisions; `workbench status` says the same."""
+    import json
+
+    from workbench.cli import main
+
+    src, wsp = tmp_path / "d.jsonl", tmp_path / "ws.sqlite"
+    texts = [f"question {i}" for i in range(6)] + ["question 0", "question 1"]  # rows 6, 7 copy rows 0, 1
+    src.write_text("".join(json.dumps({"instruction": t, "output": "an answer"}) + "\n" for t in texts))
+    assert main(["dedup", str(src), "--workspace", str(wsp), "--method", "exact"]) == 0
+
+    def status(ws) -> dict:
+        capsys.readouterr()
+        assert main(["status", str(src), "--workspace", str(ws), "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert status(wsp)["counts"]["reject"] == 2 and status(wsp)["reviewed"] == 0
+    s = Session.open([str(src)], workspace=wsp)
+    ids = s.ds.ids
+    assert s.counts()["reject"] == 2  # the proposals still make the counts and the export
+    assert s.review_progress() == {"reviewed": 0, "total": 8, "left": None}
+    s.set_filters(parse_filter("status=reject"))
+    assert s.review_progress()["left"] == 2  # proposals are left to look at
+    s.decide([ids[6]], "reject")  # the person agrees with one proposal
+    assert s.review_progress() == {"reviewed": 1, "total": 8, "left": 1}
+    s.decide([ids[2], ids[3]], "accept")  # in bulk
+    s.keep([ids[1], ids[7]], ids[1])  # a duplicate kept (it had no proposal): its copy rejected
+    assert s.review_progress()["reviewed"] == 4
+    s.decide([ids[3]], "pending")  # a reset is no review
+    assert s.review_progress()["reviewed"] == 3
+    s.undo()
+    assert s.review_progress()["reviewed"] == 4
+    s.close()
+    assert status(wsp)["reviewed"] == 4
+    recipe, ws2 = tmp_path / "r.yaml", tmp_path / "ws2.sqlite"
+    assert main(["recipe", str(src), "--workspace", str(wsp), "-o", str(recipe), "--with-decisions"]) == 0
+    assert main(["run", str(recipe), "--input", str(src), "--workspace", str(ws2), "-o", str(tmp_path / "o.jsonl")]) == 0
+    # replayed by content: the rejects of rows 6 and 7 reach rows 0 and 1 too, their copies
+    assert status(ws2)["reviewed"] == 6
+    replayed = Session.open([str(src)], workspace=ws2)
+    assert replayed.review_progress()["reviewed"] == 6
+    replayed.close()

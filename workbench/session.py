@@ -15,6 +15,8 @@ status line and export all read them from here, so they agree.
 Every decision is an annotator's (`user`, by default the login name): a row holds one decision
 per annotator, and the status counted, filtered on and exported is the one the workspace's
 review policy derives from them (workbench.store.review); undo and redo are the annotator's own.
+Where no person decided, an operation's proposal (filter, dedup, decontam) gives the status;
+a row is reviewed only when the people's status is accept or reject (`review_progress`).
 
 Each decision a person makes records its row's content hash (workbench.store.reconcile) so it
 follows the row when the source is edited; a big bulk decision is written at once and hashed
@@ -33,6 +35,7 @@ import pyarrow as pa
 
 from workbench.views import STATUSES, TOKENS, Filters, select, signal_predicate, sort_keys, sort_rows, sources_named
 
+REVIEWS = ("accept", "reject")  # what a person's decision must say for its row to count as reviewed
 INLINE_HASH_ROWS = 512  # decisions on more rows at once hash those rows in the background
 GENERATED = "generated"  # the signal that holds a generated row under review
 
@@ -47,7 +50,9 @@ class Session:
         self.ds, self.ws = ds, ws
         self.user = check_name(user) if user else default_annotator()  # who decides here
         self.table: pa.Table = ds.table.select(["id", "kind", "source", "length", "n_turns"])
-        self.statuses: dict[str, str] = self.read_statuses()
+        self.statuses: dict[str, str]  # row id -> effective status, rows decided or proposed on
+        self.reviewed: set[str]  # rows a person accepted or rejected (a proposal is no review)
+        self.statuses, self.reviewed = self.read_review()
         self._tally = self._count(self.statuses)  # kept up to date by decide(): read on every key press
         self.notes: dict[str, dict] = self._inside(ws.notes())  # row id -> {"note", "tags"}, rows that have some
         self._changes = 0  # bumped whenever statuses change: what cached counts are keyed by
@@ -121,15 +126,17 @@ class Session:
         inside = pc.is_in(pa.array(keys, pa.string()), value_set=self.table.column("id").combine_chunks())
         return {k: by_id[k] for k, ok in zip(keys, inside.to_pylist()) if ok}
 
-    def read_statuses(self) -> dict[str, str]:
-        """row id -> status of the dataset's rows as the workspace holds them now. Only reads, so
-        it may run in a worker thread (a big workspace takes seconds); `reload` takes the result."""
-        return self._inside(self.ws.statuses())
+    def read_review(self) -> tuple[dict[str, str], set[str]]:
+        """(row id -> status, ids of the rows a person accepted or rejected) of the dataset's rows
+        as the workspace holds them now. Only reads, so it may run in a worker thread (a big
+        workspace takes seconds); `reload` takes the result."""
+        statuses, people = self.ws.review_state()
+        return self._inside(statuses), set(self._inside({r: s for r, s in people.items() if s in REVIEWS}))
 
-    def reload(self, statuses: dict[str, str] | None = None) -> None:
+    def reload(self, review: tuple[dict[str, str], set[str]] | None = None) -> None:
         """Re-read statuses and signals after another writer (an operation, the CLI) changed them;
-        `statuses`: read already by `read_statuses` (check `decisions_made` did not move since)."""
-        self.statuses = self.read_statuses() if statuses is None else statuses
+        `review`: read already by `read_review` (check `decisions_made` did not move since)."""
+        self.statuses, self.reviewed = self.read_review() if review is None else review
         self._tally = self._count(self.statuses)
         self._changes += 1
         self.notes = self._inside(self.ws.notes())
@@ -155,18 +162,19 @@ class Session:
         self.decide([row_id], self.status(row_id), note=note.strip(), tags=[t for t in tags if t])
 
     def review_progress(self) -> dict[str, int | None]:
-        """Review progress: {"reviewed": rows decided (accepted or rejected), "total": rows,
-        "left": pending rows in the current view, None when no filter narrows it}."""
-        c = self.counts()
+        """Review progress: {"reviewed": rows a person accepted or rejected (through any face, in
+        bulk, or replayed from a recipe's decisions; an operation's proposal is not a review),
+        "total": rows, "left": rows of the current view not reviewed, None when no filter
+        narrows it}."""
         left = None
         if self.view is not None and self.filters.active():
             cached = self._view_left
             if cached is None or cached[0] is not self.view or cached[1] != self._changes:
-                st = self.statuses
+                done = self.reviewed
                 cached = self._view_left = (self.view, self._changes,
-                                            sum(1 for rid in self.view_ids() if st.get(rid, "pending") == "pending"))
+                                            sum(1 for rid in self.view_ids() if rid not in done))
             left = cached[2]
-        return {"reviewed": c["accept"] + c["reject"], "total": self.table.num_rows, "left": left}
+        return {"reviewed": len(self.reviewed), "total": self.table.num_rows, "left": left}
 
     def decide_each(self, changes: dict[str, str]) -> None:
         """Several rows, each its own status, as one undo step."""
@@ -186,9 +194,15 @@ class Session:
             write({})
             self._hash_in_background(list(changes))
         self.decisions_made += 1
+        people = changes  # under "single" the latest decision, this one, stands
         if self.ws.review_policy() != "single":  # the row's status is derived from everyone's
-            changes = self.ws.statuses_of(list(changes))
+            changes, people = self.ws.review_state_of(list(changes))
         self._changes += 1
+        for rid in changes:
+            if people.get(rid) in REVIEWS:
+                self.reviewed.add(rid)
+            else:
+                self.reviewed.discard(rid)
         for rid, status in changes.items():
             old = self.statuses.get(rid)
             if old in self._tally:
@@ -251,7 +265,7 @@ class Session:
     def _after_history(self, ids: list[str]) -> list[str]:
         if ids:
             self.decisions_made += 1
-            self.statuses = self.read_statuses()
+            self.statuses, self.reviewed = self.read_review()
             self._tally = self._count(self.statuses)
             self._changes += 1
             self.notes = self._inside(self.ws.notes())

@@ -115,6 +115,7 @@ def test_session_counts_and_export_follow_the_policy(data, tmp_path):
     ben.set_review_policy("majority")
     ben.decide(["ex-2"], "reject")  # ana and ben agree on ex-2 now: counted at once
     assert ben.counts() == {"accept": 0, "reject": 2, "pending": 8}  # ex-0 (ana alone), ex-2
+    assert ben.review_progress()["reviewed"] == 2  # ex-1, split one to one, waits for a majority
     ana.reload()
     assert ana.counts() == ben.counts()
     assert ana.select("status=reject") == ["ex-0", "ex-2"]
@@ -125,6 +126,7 @@ def test_session_counts_and_export_follow_the_policy(data, tmp_path):
     ben.set_review_policy("owner:ben")
     ana.reload()  # another session sees the policy after its reload
     assert ana.counts() == {"accept": 1, "reject": 1, "pending": 8}
+    assert ana.review_progress()["reviewed"] == 2  # ben's two; ana's ex-0 does not count now
     ana.close()
     ben.close()
 

@@ -137,6 +137,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         session = Session(ds, ws)  # the counts the TUI, `stats` and export use
         counts, why, generated = session.counts(), session.rejected_by(), session.generated_counts()
         info = {"dataset": ds.name, "rows": len(ds), "workspace": str(ws.path), "counts": counts,
+                "reviewed": session.review_progress()["reviewed"],
                 "rejected_by": why, "generated": generated, "moved": changed["moved"],
                 "orphaned": len(ws.orphans()), "withdrawn": changed["withdrawn"], "jobs": ws.runs(5),
                 "review_policy": ws.review_policy(), "annotators": session.progress()}
@@ -146,6 +147,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"{info['dataset']}: {len(ds)} rows   workspace {ws.path}")
     print(f"  accept {counts['accept']}   reject {counts['reject']}   pending {counts['pending']}")
+    print(f"  reviewed {info['reviewed']} of {len(ds)} (accepted or rejected by a person; "
+          "an operation's proposal waits for one)")
     if why:
         print("  rejected by: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
     if info["annotators"]:

@@ -693,20 +693,34 @@ class Workspace:
 
     def statuses(self) -> dict[str, str]:
         """row_id -> effective status, for every row anyone has decided or proposed on."""
+        return self.review_state()[0]
+
+    def review_state(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(row_id -> effective status as `statuses` gives it, row_id -> the people's status
+        under the review policy, rows where one counts): one read of the same moment. A row
+        counts as reviewed when the people's status is accept or reject; an operation's
+        proposal is not a review."""
         with self._snapshot() as con:
+            people = self._derived(con)
             out = {rid: s for rid, s in con.execute("SELECT row_id, status FROM proposals ORDER BY run_id")}
-            out.update(self._derived(con))
-        return out
+        out.update(people)
+        return out, people
 
     def statuses_of(self, row_ids: list[str]) -> dict[str, str]:
         """row_id -> effective status of these rows ("pending" where nobody decided or proposed)."""
+        return self.review_state_of(row_ids)[0]
+
+    def review_state_of(self, row_ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """`review_state` of these rows: (effective statuses, "pending" where nobody decided or
+        proposed; the people's statuses, where one counts)."""
         with self._snapshot() as con:
             out = dict.fromkeys(row_ids, "pending")
             for chunk in _chunks(row_ids):
                 out.update(con.execute(f"SELECT row_id, status FROM proposals WHERE row_id IN "
                                        f"({','.join('?' * len(chunk))}) ORDER BY run_id", chunk))
-            out.update(self._derived(con, row_ids))
-        return out
+            people = self._derived(con, row_ids)
+        out.update(people)
+        return out, people
 
     def reasons(self) -> dict[str, tuple[str, str]]:
         """row_id -> (effective status, why): "manual" for a person's decision, else the

@@ -132,8 +132,8 @@ WATCH_SECONDS = 0.5  # how often the open app asks whether another process chang
 
 
 class WorkspaceRead(Message):
-    def __init__(self, statuses: dict[str, str], annotators: list[str], made: int) -> None:
-        self.statuses, self.annotators, self.made = statuses, annotators, made  # made: Session.decisions_made before
+    def __init__(self, review: tuple, annotators: list[str], made: int) -> None:
+        self.review, self.annotators, self.made = review, annotators, made  # made: Session.decisions_made before
         super().__init__()
 
 
@@ -322,8 +322,8 @@ class WorkbenchApp(App):
 
     @work(thread=True, group="workspace-read", exit_on_error=False)
     def _read_workspace(self, made: int) -> None:
-        """The statuses and annotators now, read off the UI thread (seconds on a big workspace)."""
-        self.post_message(WorkspaceRead(self.session.read_statuses(), self.ws.annotators(), made))
+        """The decisions and annotators now, read off the UI thread (seconds on a big workspace)."""
+        self.post_message(WorkspaceRead(self.session.read_review(), self.ws.annotators(), made))
 
     def on_workspace_read(self, msg: WorkspaceRead) -> None:
         if msg.made != self.session.decisions_made:  # decided here meanwhile: that read missed it
@@ -331,14 +331,14 @@ class WorkbenchApp(App):
             return
         self._reading = False
         self.show_user = self.show_user or bool(set(msg.annotators) - {self.session.user})
-        self.reload_workspace(msg.statuses)
+        self.reload_workspace(msg.review)
 
-    def reload_workspace(self, statuses: dict[str, str] | None = None) -> None:
+    def reload_workspace(self, review: tuple | None = None) -> None:
         """Re-read decisions, signals and clusters after another writer (an operation here, or
         another process) changed the workspace; the cursor stays on its row while it is shown.
-        `statuses`: read already (Session.read_statuses)."""
+        `review`: read already (Session.read_review)."""
         row = self.current_row()
-        self.session.reload(statuses)
+        self.session.reload(review)
         self.row_list.data_changed()
         pos = self.session.position_of(row) if row is not None else None
         if pos is not None:
