@@ -24,6 +24,30 @@ def test_parse_filter_parts_and_errors():
         parse_filter("lonely")
 
 
+def test_topic_filter_reads_the_latest_map_and_says_when_there_is_none(ds, ws):
+    import numpy as np
+
+    from workbench.explore.topicmap import TopicMap, save_map
+
+    f = parse_filter("topic=2 status=pending")
+    assert f.topic == 2 and f.expression() == "status=pending topic=2" and parse_filter(f.expression()) == f
+    with pytest.raises(ValueError, match="topic takes a topic number"):
+        parse_filter("topic=math")
+    s = Session(ds, ws)
+    with pytest.raises(ValueError, match="no topic map here yet"):
+        s.set_filters(parse_filter("topic=0"))
+    dedup = ws.start_run("dedup-exact", {})  # another operation's `cluster` signal is no topic
+    ws.add_signals(dedup, [(rid, "cluster", 0) for rid in ds.ids])
+    ws.finish_run(dedup, "done", {})
+    tm = TopicMap(ds.ids, np.zeros((len(ds), 2), dtype=np.float32), np.array([i % 2 for i in range(len(ds))]))
+    tm.clusters = [{"id": 0, "label": "even rows"}, {"id": 1, "label": "odd rows"}]
+    save_map(ws, tm)
+    s.reload()
+    s.set_filters(parse_filter("topic=1"))
+    assert s.view_ids() == ds.ids[1::2] and s.filters.describe() == "topic=1 (odd rows)"
+    assert s.select("topic=0") == ds.ids[::2]
+
+
 def test_kind_filter_takes_the_listed_short_name_and_refuses_unknown_kinds():
     # The list shows "pref": typing it must not silently match nothing.
     assert parse_filter("kind=pref").kind == "preference"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,7 +64,7 @@ class Session:
         self.sort_descending = True
         self.tokens: np.ndarray | None = None  # tokens per row, once counted (row_tokens)
         self.view: np.ndarray | None = None  # dataset row indices shown, None for every row in file order
-        self._signal_cache: dict[str, dict[str, Any]] = {}
+        self._signal_cache: dict[str | tuple, dict[str, Any]] = {}
         self.notice: str | None = None  # what reconciling with an edited source did (Session.open)
         self.runner = None  # the engine's step Runner, made by the first submit()
         self.decisions_made = 0  # this session's decision steps (undo, redo) so far
@@ -323,6 +324,8 @@ class Session:
         known = set(self.ws.signal_names())
         if filters.source:  # ValueError naming the open files
             sources_named(filters.source, self.sources())
+        if filters.topic is not None:  # ValueError when there is no such topic; its label for the status line
+            filters = replace(filters, topic_label=self.topic_label(filters.topic))
         for expr in filters.signals:
             name, _ = signal_predicate(expr)
             if name not in known:
@@ -330,6 +333,30 @@ class Session:
                                  f" (signals: {', '.join(sorted(known)) or 'none yet'})")
         self.filters = filters
         self.apply()
+
+    def _map_signal(self, name: str) -> dict[str, Any]:
+        """row id -> signal `name` of the latest topic map (cached until `reload`)."""
+        from workbench.explore.topicmap import OP
+
+        key = (OP, name)  # beside the signal names (strings) in the same cache
+        if key not in self._signal_cache:
+            self._signal_cache[key] = self.ws.signal_values(name, op=OP)
+        return self._signal_cache[key]
+
+    def topic_rows(self, topic: int) -> list[str]:
+        """Ids of the rows in topic `topic` (-1: unclustered) of the latest topic map."""
+        return [rid for rid, c in self._map_signal("cluster").items() if c == topic]
+
+    def topic_label(self, topic: int) -> str:
+        """The label of topic `topic` of the latest topic map; ValueError when the workspace
+        has no map, or no such topic in it (naming the topics there are)."""
+        clusters = self._map_signal("cluster")
+        if not clusters:
+            raise ValueError("no topic map here yet: the Topics pane (7) builds one with m, or `workbench map`")
+        rid = next((r for r, c in clusters.items() if c == topic), None)
+        if rid is None:
+            raise ValueError(f"no topic {topic} in the map; its topics are {', '.join(map(str, sorted(set(clusters.values()))))}")
+        return str(self._map_signal("topic").get(rid, ""))
 
     def sources(self) -> list[str]:
         """The files the rows come from (the `source` column's values), in order of first row."""
@@ -358,7 +385,7 @@ class Session:
     def apply(self) -> None:
         """Recompute the view from the filters and the sort order."""
         rows = select(self.table, self.filters, self.statuses, self.signal_values,
-                      lambda tag: self.ws.query(tag=tag), self.group)
+                      lambda tag: self.ws.query(tag=tag), self.group, self.topic_rows)
         if self.sort_by:
             rows = sort_rows(rows if rows is not None else np.arange(self.table.num_rows),
                              sort_keys(self.table, self.sort_by, self.signal_values, {TOKENS: self.tokens}),
@@ -373,7 +400,7 @@ class Session:
         from workbench.views import parse_filter
 
         rows = select(self.table, parse_filter(expression), self.statuses, self.signal_values,
-                      lambda tag: self.ws.query(tag=tag), self.group)
+                      lambda tag: self.ws.query(tag=tag), self.group, self.topic_rows)
         ids = self.table.column("id")
         return (ids if rows is None else ids.take(pa.array(rows))).to_pylist()
 

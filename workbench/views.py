@@ -9,6 +9,8 @@ space-separated conditions that must all hold, in any order, e.g.
 - `kind=sft|preference|kto|text` (`pref` as the list shows it),
 - `tag=NAME` (a tag a person put on the row),
 - `source=FILE` (rows from one of the open files: its path, file name or stem),
+- `topic=N` (rows of topic N of the latest topic map, the number the Topics pane shows; -1 the
+  unclustered rows),
 - `mine` (the rows assigned to the annotator deciding here, `workbench assign`),
 - `conflict` (rows whose annotators disagree),
 - `SIGNAL OP VALUE` for any signal an operation wrote (OP one of = == != >= <= > <); the value
@@ -56,6 +58,8 @@ class Filters:
     kind: str | None = None
     tag: str | None = None
     source: str | None = None  # an open file: its path, file name or stem
+    topic: int | None = None  # a topic of the latest map (Session.topic_rows)
+    topic_label: str | None = None  # its label, shown beside it (not part of the expression)
     signals: tuple[str, ...] = ()  # e.g. ("judge.score>=4", "cluster=3")
     groups: tuple[str, ...] = ()  # named row sets (GROUPS): ("mine", "conflict")
     rows: np.ndarray | None = field(default=None, repr=False)
@@ -63,19 +67,21 @@ class Filters:
     ranked: bool = False  # `rows` are in rank order (a semantic search's nearest first): the view keeps it
 
     def active(self) -> bool:
-        return any((self.status, self.kind, self.tag, self.source, self.signals, self.groups)) or self.rows is not None
+        return (any((self.status, self.kind, self.tag, self.source, self.signals, self.groups))
+                or self.topic is not None or self.rows is not None)
 
     def expression(self) -> str:
         """The conditions in the filter language (what `parse_filter` reads back), rows aside."""
         parts = [f"status={self.status}" if self.status else "", f"kind={self.kind}" if self.kind else "",
                  f"tag={self.tag}" if self.tag else "", f"source={self.source}" if self.source else "",
-                 *self.groups, *self.signals]
+                 f"topic={self.topic}" if self.topic is not None else "", *self.groups, *self.signals]
         return " ".join(p for p in parts if p)
 
     def describe(self) -> str:
-        """The expression and the label of the explicit rows: what the status line shows."""
+        """The expression, the topic's label and the label of the explicit rows: what the status line shows."""
         rows = (self.rows_label or f"{len(self.rows)} rows") if self.rows is not None else ""
-        return " ".join(p for p in (self.expression(), rows) if p)
+        label = f"({self.topic_label})" if self.topic is not None and self.topic_label else ""
+        return " ".join(p for p in (self.expression(), label, rows) if p)
 
     def with_rows_of(self, other: "Filters") -> "Filters":
         """These conditions, keeping `other`'s explicit rows (a new expression keeps the cluster)."""
@@ -94,10 +100,10 @@ def parse_filter(text: str) -> Filters:
             continue
         m = _CONDITION.match(part)
         if not m:
-            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=..., source=..., mine, "
-                             "conflict or SIGNAL>=VALUE")
+            raise ValueError(f"cannot read {part!r}: expected status=..., kind=..., tag=..., source=..., topic=..., "
+                             "mine, conflict or SIGNAL>=VALUE")
         name, op, value = m.groups()
-        if name in ("status", "kind", "tag", "source") and op not in ("=", "=="):
+        if name in ("status", "kind", "tag", "source", "topic") and op not in ("=", "=="):
             raise ValueError(f"{part!r}: {name} takes = only")
         if name == "status":
             if value not in STATUSES:
@@ -112,6 +118,11 @@ def parse_filter(text: str) -> Filters:
             f.tag = value
         elif name == "source":
             f.source = value
+        elif name == "topic":
+            try:
+                f.topic = int(value)
+            except ValueError:
+                raise ValueError(f"topic takes a topic number as the Topics pane shows it, not {value!r}") from None
         else:
             signals.append(f"{name}{op}{value}")
     f.signals = tuple(signals)
@@ -174,12 +185,13 @@ def ids_mask(ids: pa.ChunkedArray | pa.Array, wanted: Iterable[str]) -> np.ndarr
 
 def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values: Callable[[str], dict],
            tagged: Callable[[str], Iterable[str]],
-           group: Callable[[str], Iterable[str]] = lambda name: ()) -> np.ndarray | None:
+           group: Callable[[str], Iterable[str]] = lambda name: (),
+           topic: Callable[[int], Iterable[str]] = lambda n: ()) -> np.ndarray | None:
     """Dataset row indices (ascending) that meet every condition of `f`; None when `f` has none.
 
     `table` has the dataset's `id`, `kind` and `source` columns; `statuses` maps decided row ids to their
-    effective status; `signal_values(name)`, `tagged(tag)` and `group(name)` (the ids of a
-    GROUPS set) read the workspace."""
+    effective status; `signal_values(name)`, `tagged(tag)`, `group(name)` (the ids of a
+    GROUPS set) and `topic(n)` (the ids of a map topic) read the workspace."""
     import pyarrow.compute as pc
 
     ids = table.column("id")
@@ -201,6 +213,8 @@ def select(table: pa.Table, f: Filters, statuses: dict[str, str], signal_values:
         column = table.column("source")
         wanted = sources_named(f.source, (s for s in pc.unique(column).to_pylist() if s is not None))
         both(pc.is_in(column, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False))
+    if f.topic is not None:
+        both(ids_mask(ids, topic(f.topic)))
     for name in f.groups:
         both(ids_mask(ids, group(name)))
     for expr in f.signals:

@@ -168,6 +168,17 @@ async def test_search_filters_to_matches(make_app, wait_until):
         assert app.session.view_ids() == ["pref1"]
 
 
+async def test_the_filter_prompt_says_a_search_keeps_narrowing_the_list(make_app, wait_until, screen_text):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        await pilot.press("slash", *"zebra", "enter")
+        await wait_until(pilot, lambda: app.matches is not None, "the search")
+        await pilot.press("f")
+        await pilot.pause()
+        assert "(and /zebra, which esc clears)" in " ".join(screen_text(app).split())
+
+
 async def test_enter_opens_sample_and_panes_switch(make_app, screen_text):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

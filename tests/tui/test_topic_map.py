@@ -152,3 +152,39 @@ async def test_m_builds_the_map_with_the_real_model(make_app, ws, screen_text, w
         assert pane.tm is not None and pane.tm.method == "kmeans"
         assert load_map(ws, ds.ids) is not None  # saved for the next session and the CLI
         assert "topics ·" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_a_topic_chosen_on_the_map_is_a_filter_the_prompt_shows_and_edits(make_app, mapped, screen_text):
+    """Issue 15 (a curator's session): enter on a topic filtered Browse with a filter the `f`
+    prompt did not show, so it could be neither edited nor cleared there. It is `topic=N` of the
+    filter language now: one filter, shown and edited in one place."""
+    from textual.widgets import Input
+
+    app = make_app(dataset=mapped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_map(pilot)
+        await pilot.press("n", "enter")  # the biggest topic: bread (0)
+        await pilot.pause()
+        assert app.current_pane == "browse" and len(app.model) == 20
+        status = lambda: str(app.query_one("#status").render())  # noqa: E731
+        assert "filter topic=0 (bread, words)" in status()
+        await pilot.press("f")
+        await pilot.pause()
+        prompt = app.screen.query_one(Input)
+        assert prompt.value == "topic=0"
+        await pilot.press("ctrl+a", "ctrl+k", *"topic=2 status=pending", "enter")  # edited: another topic
+        await pilot.pause()
+        assert len(app.model) == 12 and all(app.model.row(p)["id"].startswith("space-") for p in range(12))
+        assert "filter status=pending topic=2 (space, words)" in status()
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"topic=-1", "enter")  # the unclustered rows
+        await pilot.pause()
+        assert app.session.view_ids() == ["odd-0", "odd-1"]
+        await pilot.press("f", "ctrl+a", "ctrl+k", *"topic=7", "enter")  # no such topic: said, not an empty list
+        await pilot.pause()
+        assert any("no topic 7 in the map; its topics are -1, 0, 1, 2" in n.message for n in app._notifications)
+        assert app.session.view_ids() == ["odd-0", "odd-1"]
+        await pilot.press("f", "ctrl+a", "ctrl+k", "enter")  # cleared in the prompt
+        await pilot.pause()
+        assert len(app.model) == len(mapped) and not app.session.filters.active()
+        assert app.session.select("topic=1") == [f"python-{i}" for i in range(16)]  # what a recipe or --where reads

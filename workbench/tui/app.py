@@ -1066,10 +1066,12 @@ class WorkbenchApp(App):
     def action_filter(self) -> None:
         from workbench.tui.screens.prompt import PromptScreen
 
+        f = self.session.filters
+        # A search's matches or a duplicate cluster are rows, not an expression: say they stay.
+        rows = f" (and {f.rows_label or 'the chosen rows'}, which esc clears)" if f.rows is not None else ""
         self.push_screen(PromptScreen(
-            "Filter, all must hold: status=… kind=… tag=… source=… SIGNAL>=VALUE",
-            value=self.session.filters.expression(), placeholder="e.g. status=pending judge.score>=4 cluster=3"),
-            self._filter)
+            f"Filter, all must hold: status=… kind=… tag=… source=… topic=… SIGNAL>=VALUE{rows}",
+            value=f.expression(), placeholder="e.g. status=pending judge.score>=4 topic=3"), self._filter)
 
     def _filter(self, text: str | None) -> None:
         if text is None:

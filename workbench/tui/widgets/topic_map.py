@@ -331,9 +331,12 @@ class TopicMapPane(Vertical):
         self.refresh_pane()
 
     async def on_map_canvas_chosen(self, msg: MapCanvas.Chosen) -> None:
-        rows = np.flatnonzero(self.tm.cluster == msg.cluster_id)
-        label = self.tm.label_of(msg.cluster_id)
-        self.app.filter_rows(rows.tolist(), f"topic {msg.cluster_id}: {label}")
+        from dataclasses import replace
+
+        # A condition of the filter language (`topic=N`), which `f` shows and edits; it takes the
+        # place of a search's or a cluster's rows, as the other conditions stay.
+        f = replace(self.app.session.filters, topic=msg.cluster_id, rows=None, rows_label=None, ranked=False)
+        self.app.apply_filters(f)
         await self.app.run_action("show_pane('browse')")
 
     # -- legend and info line -----------------------------------------------------------
