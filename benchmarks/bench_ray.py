@@ -20,11 +20,11 @@ rates docs/scale.md starts from).
 Prints one JSON line: seconds, CPU seconds, rows/s, peak MB, and ratios against the local
 engine and Ray 1 CPU -> 2 CPUs.
 
-Measured (--rows 5000, 2 shared vCPUs at load ~30; docs/scale.md has the whole line and the
-1B-row plan built on it): the same output from all three; rows per CPU-second local: read
-5,100, filter 7,400, exact dedup 89,000, MinHash 8,200, decontam 53,000; the whole recipe
-2.7 CPU-s local against 129 (Ray, 1 CPU) and 106 (2 CPUs), nearly all Ray's start-up and
-scheduling at this size; Ray 2 CPUs 1.67x faster than 1.
+Measured (--rows 1000000, 2 shared vCPUs at load 2.2-3.6, 12 minutes in all; docs/scale.md
+has the whole line and the 1B-row plan built on it): the same output from all three; local
+176 s, Ray 1 CPU 243 s, 2 CPUs 184 s (1.32x from 1 to 2); Ray's overhead factor 1.35 (1 CPU)
+and 1.30 (2); rows per CPU-second local: read 44,000, filter 11,300, exact dedup 113,000,
+MinHash 27,000, decontam 87,000.
 """
 
 from __future__ import annotations
