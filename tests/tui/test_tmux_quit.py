@@ -2,7 +2,8 @@
 20,000 rows with the real embedding model, then `q` (which asks, and `q` again says yes) or
 Ctrl-C. The process is gone within 2 s and the terminal shows no traceback and no `Aborted`
 (before, the screen went blank for minutes while the interpreter waited for the work, or a
-daemon thread killed inside torch aborted the process)."""
+daemon thread killed inside torch aborted the process). What it left running is recorded as
+cancelled in the workspace, which the next session's Jobs pane lists."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.waiting import wait_for
+from workbench.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKBENCH = Path(sys.executable).parent / "workbench"
@@ -67,5 +69,10 @@ def test_quit_while_the_map_runs_exits_at_once(keys, big_file, tmp_path, _workbe
         assert "EXIT=0" in text, text
         for bad in ("Traceback", "Aborted", "terminate called", "Error"):
             assert bad not in text, text
+        # what it left running is recorded as cancelled, for the Jobs pane of the next session
+        with Workspace.open(tmp_path / "ws.sqlite") as ws:
+            runs = ws.runs()
+        assert any(r["op"] == "map" and r["status"] == "cancelled" for r in runs), runs
+        assert not any(r["status"] in ("running", "interrupted") for r in runs), runs
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)

@@ -73,6 +73,10 @@ def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = 
         result = (engine or Engine()).compute(op, ds, params, ctx, rows)
     except Cancelled:
         result = None
+    except Exception as e:
+        if ws is not None and save:  # recorded, so that a later session's Jobs pane lists it with its error
+            ws.finish_run(ws.start_run(op.name, params.to_dict()), "failed", {"error": f"{type(e).__name__}: {e}"})
+        raise
     if result is not None and ctx.cancel.is_set() and result.status == "done":
         result.status = "cancelled"  # cancelled as it finished: still nothing of it is saved
     if result is None or result.status == "cancelled":

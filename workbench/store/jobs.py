@@ -141,7 +141,8 @@ def run_job(
         status, err = "failed", f"every row failed; first error: {next(iter(errors.values()))}"
     else:
         status, err = "done", None
-    counts = {"ok": progress.ok, "failed": progress.failed, "skipped": progress.skipped, "total": len(items)}
+    counts = {"ok": progress.ok, "failed": progress.failed, "skipped": progress.skipped, "total": len(items),
+              **({"error": err} if err else {})}  # what ended it, for the Jobs pane of a later session
     # Only a "done" run is closed: a cancelled, failed or killed one resumes on the next run_job.
     ws.finish_run(run_id, status, counts)
     progress.emit(status, force=True, error=err)

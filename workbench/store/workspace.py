@@ -872,6 +872,17 @@ class Workspace:
                 (status, time.time(), _dumps(counts or {}), run_id),
             )
 
+    def cancel_own_runs(self, reason: str) -> list[str]:
+        """Mark the runs this process started and that still run as cancelled, with `reason`
+        (a process quitting without waiting for them); returns their operations' names."""
+        me = _dumps([socket.gethostname(), os.getpid()])
+        with self._write() as db:
+            runs = db.execute("SELECT r.id, r.op FROM runs r JOIN meta m ON m.key = 'run_owner.' || r.id "
+                              "WHERE r.status = 'running' AND m.value = ?", (me,)).fetchall()
+            db.executemany("UPDATE runs SET status = 'cancelled', finished = ?, counts = ? WHERE id = ?",
+                           [(time.time(), _dumps({"error": reason}), run_id) for run_id, _ in runs])
+        return [op for _, op in runs]
+
     def run(self, run_id: int) -> dict | None:
         rows = self._read("SELECT id, op, params, started, finished, status, counts, job_key, log FROM runs WHERE id = ?", (run_id,))
         return self._run_dict(rows[0]) if rows else None

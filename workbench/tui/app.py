@@ -835,7 +835,24 @@ class WorkbenchApp(App):
         while pending and time.monotonic() < end:
             time.sleep(0.02)
             pending = [w for w in pending if (w.running if hasattr(w, "running") else not w.done)]
+        if pending and self.ws is not None:
+            self._record_quit([w.name for w in pending])
         return bool(pending)
+
+    def _record_quit(self, names: list[str]) -> None:
+        """Record the work a quit leaves running as cancelled, for the Jobs pane of a later
+        session: the runs it started (a job, an embedding) and, for a step that has none yet
+        (a map projecting), a run of its own."""
+        from workbench.store.workspace import WorkspaceError
+
+        reason = "cancelled by quitting while it ran"
+        try:
+            recorded = set(self.ws.cancel_own_runs(reason))
+            for name in dict.fromkeys(names):
+                if name not in recorded:
+                    self.ws.finish_run(self.ws.start_run(name), "cancelled", {"error": reason})
+        except WorkspaceError:  # not writable now: those runs read as interrupted later
+            pass
 
     async def action_navigate(self, binding_id: str) -> None:
         """A movement key (actions.NAVIGATION) from outside the row list: it moves the Browse

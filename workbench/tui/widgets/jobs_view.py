@@ -1,7 +1,7 @@
 """The Jobs pane: one line per operation the session's step runner ran (its handles:
 workbench.engine.local.Runner, as the app reports them) and per inner LLM job, with progress,
-rate and ETA; runs recorded before the session; `c` cancels (nothing of the run is saved);
-per-row errors of the selected job below."""
+rate and ETA; runs recorded before the session (failed, cancelled or interrupted ones with
+why); `c` cancels (nothing of the run is saved); per-row errors of the selected job below."""
 
 from __future__ import annotations
 
@@ -18,10 +18,17 @@ from workbench.store.progress import duration
 from workbench.terminal import visible
 
 
+# Why a recorded run did not finish, when it recorded no error of its own.
+ENDED = {"cancelled": "cancelled: nothing of it saved",
+         "interrupted": "its process ended while it ran (killed or crashed); nothing of it saved"}
+
+
 def _run_detail(run: dict) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""
-    counts = " · ".join(f"{v:,} {k}" for k, v in (run.get("counts") or {}).items() if isinstance(v, int))
-    return f"{when}  {counts}".strip()
+    counts = run.get("counts") or {}
+    why = counts.get("error") or ENDED.get(run["status"], "")
+    numbers = " · ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int))
+    return "  ".join(p for p in (when, why, numbers) if p)
 
 
 class JobsPane(Vertical):
@@ -44,13 +51,13 @@ class JobsPane(Vertical):
         yield Static("No jobs yet: run an operation from the command palette (ctrl+p, run-…).", id="jobs-errors")
 
     def on_mount(self) -> None:
-        # Finished runs (from the CLI or an earlier session) come first; this session's and
-        # running ones show through their live events instead.
+        # Runs recorded before this session (the CLI's, an earlier session's) come first, with
+        # why they failed or stopped; this session's show through their live events instead.
         ws = self.app.ws
         if ws is None:
             return
         for run in reversed(ws.runs(20)):
-            if run["finished"] and run["started"] < self.app.opened_at:
+            if run["status"] != "running" and run["started"] < self.app.opened_at:
                 self.events[f"run:{run['id']}"] = (f"#{run['id']} {run['op']}", run["status"], _run_detail(run))
         if self.events:
             self._redraw()
