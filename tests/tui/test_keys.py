@@ -85,6 +85,23 @@ async def test_space_marks_and_bulk_accept_marked(make_app, ws):
         assert ws.statuses() == {}
 
 
+async def test_space_marks_and_moves_down_and_says_so(make_app, ws, screen_text):
+    """Issue 15 (a curator's session: space moving down surprised): it stays mark-and-move-down,
+    as in ranger, mc, nnn and VisiData's `s`, and the footer and help say it; the marked count
+    is on the status line at 80 columns even with a filter's review progress beside it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(pilot)
+        assert "␣ Mark↓" in screen_text(app).splitlines()[-1]
+        await pilot.press("f", *"status=pending", "enter", "space", "space")
+        assert app.row_list.cursor == 2 and app.model.marked == {"r0", "r1"}
+        status_line = screen_text(app).splitlines()[-2]
+        assert "●2 marked" in status_line and "left in this filter" in status_line
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Mark↓" in screen_text(app)
+
+
 async def test_bulk_reject_on_filtered_rows(make_app, ws, screen_text):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -58,7 +58,7 @@ ACTIONS = [
     Action("undo", "u", "undo", "Undo", name="undo-decision"),
     Action("redo", "U,ctrl+y", "redo", "Redo", name="redo-decision", show=False),
     Action("note", "e", "edit_note", "Note and tags", name="edit-note-and-tags", show=False),
-    Action("mark", "space", "toggle_mark", "Mark", name="toggle-mark", key_display="␣"),
+    Action("mark", "space", "toggle_mark", "Mark↓", name="toggle-mark", key_display="␣"),  # and moves down, as ranger, mc, nnn, VisiData (s)
     Action("bulk-accept", "A", "bulk('accept')", "Accept marked/filtered", name="accept-marked-or-filtered",
            show=False),
     Action("bulk-reject", "R", "bulk('reject')", "Reject marked/filtered", name="reject-marked-or-filtered",

@@ -440,13 +440,13 @@ class WorkbenchApp(App):
         # the row's number (as Browse, Sample and the CLI's --row give it), then where it is in the list;
         # what matters most comes first: at 80 columns the end of the line is cut
         text = (f"#{self.model.index(pos - 1)} · " if n else "") + f"{pos:,}/{n:,}"
+        if m.marked:  # what A / R act on: never cut off at 80 columns
+            text += f" · ●{len(m.marked):,} marked"
         text += f" · ✓{c['accept']:,} ✗{c['reject']:,} ·{c['pending']:,}"
         p = s.review_progress()
         text += f" · {p['reviewed']:,} of {p['total']:,} reviewed"
         if p["left"] is not None:
             text += f", {p['left']:,} left in this filter"
-        if m.marked:
-            text += f" · ●{len(m.marked):,} marked"
         if s.filters.active():
             text += f" · filter {s.filters.describe()}"
         if s.sort_by:
