@@ -356,17 +356,33 @@ def _reduce_partition(reduce, *pieces: dict) -> dict:
 def _head_pairs(cols: dict, *keys: str) -> dict:
     """Reduce side of a dedup shuffle: every row paired with the first row (smallest `_pos`)
     of its group of equal `keys` columns: {"a": first, "b": row} for the rows that are not
-    first (what the local kernels pair)."""
-    order = np.lexsort([cols["_pos"], *(cols[k] for k in keys)])  # by group, then position
+    first (what the local kernels pair). A position appears once per group."""
+    order = _group_order([cols[k] for k in keys])
     equal = np.ones(max(len(order) - 1, 0), dtype=bool)
     for k in keys:
         ks = cols[k][order]
         equal &= ks[1:] == ks[:-1]
-    start = np.flatnonzero(np.r_[True, ~equal])
-    head = start[np.searchsorted(start, np.arange(len(order)), side="right") - 1]
     pos = cols["_pos"][order]
-    other = head != np.arange(len(order))
-    return {"a": pos[head[other]], "b": pos[other]}
+    start = np.flatnonzero(np.r_[True, ~equal])
+    if not len(pos):
+        return {"a": pos, "b": pos}
+    first = np.minimum.reduceat(pos, start)[np.cumsum(np.r_[True, ~equal]) - 1]  # each row's group's first
+    other = pos != first
+    return {"a": first[other], "b": pos[other]}
+
+
+def _group_order(keys: list[np.ndarray]) -> np.ndarray:
+    """An order that brings rows with equal `keys` (non-negative integer columns) together: one
+    argsort of the keys packed into 64 bits when they fit (a MinHash band key of 4 bytes and
+    its bucket number), else a lexsort (a third of the time for the first)."""
+    packed, bits = np.zeros(len(keys[0]), dtype=np.uint64), 0
+    for k in keys:
+        width = int(k.max()).bit_length() if len(k) else 0
+        if bits + width > 64:
+            return np.lexsort(keys)
+        packed = (packed << np.uint64(width)) | k.astype(np.uint64)
+        bits += width
+    return np.argsort(packed)
 
 
 _PICKED = ("id", "length", "text", "content")
@@ -386,12 +402,19 @@ def _rows_at(frame, nodes: np.ndarray, view: str | None = None) -> dict:
     return {c: got[c][order] for c in _PICKED}
 
 
+def _among(pos: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Which of `pos` are in the sorted `nodes`: a binary search per position (np.isin sorts
+    the broadcast nodes again for every batch: 33 ms a batch of 1,024 against 100k nodes)."""
+    at = np.minimum(np.searchsorted(nodes, pos), len(nodes) - 1)
+    return nodes[at] == pos if len(nodes) else np.zeros(len(pos), dtype=bool)
+
+
 def _pick_rows(batch: pa.Table, nodes_ref, view: str | None) -> dict:
     import ray
 
     from workbench.store.reconcile import content_hash
 
-    picked = batch.filter(pa.array(np.isin(batch.column("_pos").to_numpy(), ray.get(nodes_ref[0]))))
+    picked = batch.filter(pa.array(_among(batch.column("_pos").to_numpy(), ray.get(nodes_ref[0]))))
     texts = _dataset(picked).texts(view) if view else [""] * picked.num_rows
     return {"_pos": picked.column("_pos").to_numpy(), "id": np.array(picked.column("id").to_pylist(), dtype=object),
             "length": picked.column("length").to_numpy(), "text": np.array(texts, dtype=object),
@@ -556,8 +579,8 @@ def _minhash_pairs(cols: dict) -> dict:
 def _pick_signatures(batch: pa.Table, nodes_ref) -> pa.Table:
     import ray
 
-    return batch.select(["_pos", "sig"]).filter(pa.array(np.isin(batch.column("_pos").to_numpy(),
-                                                                   ray.get(nodes_ref[0]))))
+    return batch.select(["_pos", "sig"]).filter(pa.array(_among(batch.column("_pos").to_numpy(),
+                                                                    ray.get(nodes_ref[0]))))
 
 
 def _signatures_at(sigs, nodes: np.ndarray) -> np.ndarray:
