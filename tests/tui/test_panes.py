@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -258,3 +259,44 @@ async def test_movement_keys_act_on_the_pane_shown_never_on_a_hidden_row(make_ap
         await pilot.press("G")
         await pilot.pause(0.5)
         assert stats.scroll_y == stats.max_scroll_y and app.row_list.cursor == 5
+
+
+ROW_KEYS = {"a": "accept-row", "r": "reject-row", "space": "toggle-mark", "e": "edit-note-and-tags",
+            "A": "accept-marked-or-filtered", "R": "reject-marked-or-filtered"}  # key: its palette name
+
+
+async def test_row_keys_act_only_where_the_pane_shows_the_row(make_app, ws, screen_text):
+    """a, r, space, e, A and R decide, mark or annotate the row under the Browse cursor (or its
+    marks): in a pane that does not show that row the footer and the palette do not offer them and
+    they change nothing (a pane's own a/r, as in Duplicates and Gen, act on what it shows)."""
+    from workbench.tui.app import PANES
+    from workbench.tui.commands import workbench_commands
+
+    on_row = set(ROW_KEYS.values())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("space")  # r0 marked: A/R would decide it
+        for pane in PANES[1:]:
+            await pilot.press(pane.key)
+            await _ready(pilot)
+            if pane.id == "workshop":
+                await pilot.press("escape")  # out of the editor, where the keys are text
+                await pilot.pause()
+            bound = app.screen.active_bindings
+            offered = {k for k in ROW_KEYS if k in bound and bound[k].node is app}
+            assert offered == (set(ROW_KEYS) if pane.shows_row else set()), pane.id
+            named = {c.title for c in workbench_commands(app)}
+            assert (on_row <= named) if pane.shows_row else not (on_row & named), pane.id
+            if pane.shows_row:
+                continue
+            footer = screen_text(app).splitlines()[-1]
+            assert not re.search(r"\bAccept(?! generated)|\bReject(?! generated)|\bMark\b", footer), (pane.id, footer)
+            for key in ROW_KEYS:
+                await pilot.press(key)
+                await pilot.pause()
+                assert app.screen is app.screen_stack[0], (pane.id, key)  # no note editor, no confirmation
+            assert ws.statuses() == {} and ws.decision("r1") is None and app.model.marked == {"r0"}, pane.id
+        await pilot.press("2", "a")  # the Sample pane shows the row: a decides it
+        await pilot.pause()
+        assert ws.statuses() == {"r1": "accept"}

@@ -27,6 +27,8 @@ class Action:
     priority: bool = False  # before any widget's own use of the key
     rows: str | None = None  # NAVIGATION: the row list's own action (RowList binds it)
     in_pane: tuple[str, ...] = ()  # NAVIGATION: what it runs in a pane that does not show the cursor's row
+    on_row: bool = False  # it decides, marks or annotates the Browse cursor's row (or its marks): app.check_action
+    # offers it only where the pane shows that row (app.Pane.shows_row), never on a row hidden behind the pane
 
     def binding(self, action: str | None = None) -> Binding:
         return Binding(self.keys, action or self.action, self.description, show=self.show, id=self.id,
@@ -53,16 +55,17 @@ NAVIGATION = [
 ]
 
 ACTIONS = [
-    Action("accept", "a", "decide('accept')", "Accept", name="accept-row"),
-    Action("reject", "r", "decide('reject')", "Reject", name="reject-row"),
+    Action("accept", "a", "decide('accept')", "Accept", name="accept-row", on_row=True),
+    Action("reject", "r", "decide('reject')", "Reject", name="reject-row", on_row=True),
     Action("undo", "u", "undo", "Undo", name="undo-decision"),
     Action("redo", "U,ctrl+y", "redo", "Redo", name="redo-decision", show=False),
-    Action("note", "e", "edit_note", "Note and tags", name="edit-note-and-tags", show=False),
-    Action("mark", "space", "toggle_mark", "Mark↓", name="toggle-mark", key_display="␣"),  # and moves down, as ranger, mc, nnn, VisiData (s)
+    Action("note", "e", "edit_note", "Note and tags", name="edit-note-and-tags", show=False, on_row=True),
+    # space marks and moves down, as ranger, mc, nnn, VisiData (s)
+    Action("mark", "space", "toggle_mark", "Mark↓", name="toggle-mark", key_display="␣", on_row=True),
     Action("bulk-accept", "A", "bulk('accept')", "Accept marked/filtered", name="accept-marked-or-filtered",
-           show=False),
+           show=False, on_row=True),
     Action("bulk-reject", "R", "bulk('reject')", "Reject marked/filtered", name="reject-marked-or-filtered",
-           show=False),
+           show=False, on_row=True),
     Action("search", "slash", "search", "Search", name="search-text"),
     Action("next-match", "n", "next_match(1)", "Next match", name="next-match", show=False),
     Action("previous-match", "N", "next_match(-1)", "Previous match", name="previous-match", show=False),
@@ -78,6 +81,9 @@ ACTIONS = [
     Action("quit", "q", "request_quit", "Quit", show=False),
     Action("quit-now", "ctrl+c", "quit_now", "Quit now, cancelling running work", show=False, priority=True),
 ]
+
+# The app actions of the keys that act on the Browse cursor's row or its marks (`on_row`).
+ON_ROW = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.on_row)
 
 # Palette-only actions (no key).
 PALETTE_ONLY = [

@@ -54,7 +54,7 @@ from textual.widgets import ContentSwitcher, Footer, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from workbench.terminal import visible
-from workbench.tui.actions import bindings
+from workbench.tui.actions import ON_ROW, bindings
 from workbench.tui.widgets.row_list import ConvertingRows, RowList
 
 
@@ -789,7 +789,15 @@ class WorkbenchApp(App):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("request_quit", "quit_now", "help", "command_palette", "show_pane"):
             return True
-        return self.model is not None
+        if self.model is None:
+            return False
+        # False also takes it out of the footer; a pane's own binding of the key (Duplicates, Gen) still runs
+        return action not in ON_ROW or self.shows_row
+
+    @property
+    def shows_row(self) -> bool:
+        """The pane shown shows the row under the Browse cursor (Pane.shows_row)."""
+        return next((p.shows_row for p in PANES if p.id == self.current_pane), False)
 
     def running_work(self) -> list[str]:
         """Names of the operations and per-row jobs running now."""
@@ -860,11 +868,10 @@ class WorkbenchApp(App):
         from workbench.tui.actions import NAVIGATION
 
         a = next(a for a in NAVIGATION if a.id == binding_id)
-        current = self.current_pane
-        if next(p for p in PANES if p.id == current).shows_row:
+        if self.shows_row:
             await self.row_list.run_action(a.rows)
             return
-        pane = self.query_one("#panes", ContentSwitcher).get_child_by_id(current)
+        pane = self.query_one("#panes", ContentSwitcher).get_child_by_id(self.current_pane)
         target = self.focused if self.focused is not None and pane in self.focused.ancestors_with_self else pane
         name = next((n for n in a.in_pane if hasattr(target, f"action_{n}")), None)
         if name is not None:

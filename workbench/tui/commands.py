@@ -29,6 +29,8 @@ def workbench_commands(app) -> Iterator[SystemCommand]:
     from workbench.tui.app import PANES
 
     for a in palette_actions():
+        if a.on_row and not app.shows_row:  # as check_action: no decision on a row the pane hides
+            continue
         yield SystemCommand(a.name, f"{a.description} ({app.keys_for(a.id, a.keys)})", partial(_run, app, a.action))
     for name, action, help in PALETTE_ONLY:
         yield SystemCommand(name, help, partial(_run, app, action))
