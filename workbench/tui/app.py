@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -406,13 +406,13 @@ class WorkbenchApp(App):
             if pane_id == current and hasattr(widget, "refresh_pane"):
                 widget.refresh_pane()
 
-    def _draw_tabs(self) -> None:
+    def _draw_tabs(self, width: int | None = None) -> None:
         """The pane tabs, then the dataset's name. When both do not fit the terminal, the tabs
         are drawn tighter, then with short titles glued to their (bold) keys, then the panes
         not shown keep only their key, so that the name shows."""
         current = self.current_pane
         name = visible(self.ds.name) if self.ds is not None else ""
-        width = self.size.width or 80
+        width = width or self.size.width or 80
         # (gap between tabs, key-title separator, title): the first that leaves the name room
         for gap, sep, short in (("  ", " ", 0), (" ", " ", 0), (" ", "", 1), (" ", "", 2)):
             labels = [(p.key, "" if short == 2 and p.id != current else " " if p.id == current else sep,
@@ -427,8 +427,8 @@ class WorkbenchApp(App):
         parts = [f"[reverse] {k}{sp}{escape(t)} [/]" if on else f"[b]{k}[/]{sp}{escape(t)}" for k, sp, t, on in labels]
         self.query_one("#tabs", Static).update(" " + gap.join(parts) + f"  [bold]{escape(name)}[/]", layout=False)
 
-    def on_resize(self) -> None:
-        self._draw_tabs()
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw_tabs(event.size.width)  # the app's own size is still the old one here
 
     def _draw_status(self) -> None:
         m, s = self.model, self.session
