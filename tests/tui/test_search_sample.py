@@ -151,3 +151,21 @@ async def test_markdown_shows_reasoning_blocks(make_app, screen_text, spelling):
         plan = at[0]
         assert "reasoning" in lines[plan - 1]  # a labelled block
         assert any(f"the answer {n}" in line for line in lines[plan + 1:])  # then the answer, rendered
+
+
+async def test_whitespace_in_a_preference_pair_wraps_its_sides(make_app, screen_text):
+    """`w` on a pair shown side by side: each side's long lines fold onto the next line, every
+    character and ↵ shown, none cut with an ellipsis (a curator could not read the answers)."""
+    long = "word " * 30 + "\nlast line here"
+    ds = Dataset.from_records([make_record(
+        id="p1", kind="preference", messages=[{"role": "user", "content": "which is better"}],
+        chosen=[{"role": "assistant", "content": "good " + long}],
+        rejected=[{"role": "assistant", "content": "bad " + long}])], sources=["pairs.jsonl"])
+    app = make_app(dataset=ds)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("2", "w")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "…" not in text  # folded, not cut
+        assert text.count("last·line·here") == 2 and text.count("↵") >= 2

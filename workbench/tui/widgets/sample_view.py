@@ -83,7 +83,9 @@ def _body(text: str, look: Look) -> RenderableType:
     if look.markdown:
         shown: RenderableType = _markdown(cut, look)
     else:
-        shown = Text()
+        # Drawn whitespace leaves no space to wrap at: fold the long lines, never cut them (a
+        # table cell, as the preference pair's sides are, cuts with an ellipsis by default).
+        shown = Text(overflow="fold" if look.whitespace else None)
         for piece, match in look.search.pieces(cut) if look.search is not None else [(cut, False)]:
             shown.append(show_whitespace(piece) if look.whitespace else piece, MATCH_STYLE if match else None)
     if more > 0:
