@@ -153,6 +153,8 @@ def test_source_filter_names_a_file_by_path_name_or_stem(tmp_path, ws):
         m.set_filters(parse_filter(f"source={name}"))
         assert [m.index(p) for p in range(len(m))] == [3, 4]
     assert parse_filter("source=b kind=sft").expression() == "kind=sft source=b"
+    m.set_filters(parse_filter("source=b.j"))  # the start of a file name
+    assert [m.index(p) for p in range(len(m))] == [3, 4]
     with pytest.raises(ValueError, match="no source called 'c'.*a.jsonl, b.jsonl"):
         m.set_filters(parse_filter("source=c"))
     assert [m.index(p) for p in range(len(m))] == [3, 4]  # a bad filter leaves the view as it was
@@ -313,3 +315,17 @@ def test_reviewed_counts_a_persons_decisions_not_an_operations_proposals(tmp_pat
     replayed = Session.open([str(src)], workspace=ws2)
     assert replayed.review_progress()["reviewed"] == 6
     replayed.close()
+
+
+def test_a_missing_source_names_a_few_sources_not_all(tmp_path, ws):
+    """Seventeen open files: the error names six and the count (a 17-line notice covered the list)."""
+    paths = [tmp_path / f"part{i:02d}.jsonl" for i in range(17)]
+    for p in paths:
+        p.write_text('{"instruction": "q", "output": "x"}\n')
+    m = Session(Dataset.open([str(p) for p in paths]), ws)
+    with pytest.raises(ValueError) as err:
+        m.set_filters(parse_filter("source=zzz"))
+    assert "part00.jsonl, part01.jsonl" in str(err.value) and "(17 sources)" in str(err.value)
+    assert "part16" not in str(err.value)
+    m.set_filters(parse_filter("source=part1"))  # a prefix: part10 .. part16
+    assert len(m) == 7

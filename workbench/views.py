@@ -160,16 +160,19 @@ def signal_predicate(expr: str) -> tuple[str, Callable[[Any], bool]]:
 
 def sources_named(name: str, sources: Iterable[str]) -> list[str]:
     """The sources (paths as the dataset's `source` column holds them) that `name` names: one
-    equal to it, else those whose file name or stem it is. ValueError lists the sources."""
+    equal to it, else those whose file name or stem it is, else those whose file name starts
+    with it (`dpo` names dpo_en_demo.json). ValueError names some of the sources."""
     from pathlib import Path
 
     sources = list(sources)
     if name in sources:
         return [name]
-    hits = [s for s in sources if name in (Path(s).name, Path(s).stem)]
+    hits = ([s for s in sources if name in (Path(s).name, Path(s).stem)]
+            or [s for s in sources if Path(s).name.startswith(name)])
     if not hits:
-        raise ValueError(f"no source called {name!r}; the sources are: "
-                         f"{', '.join(sorted(Path(s).name for s in sources)) or 'none'}")
+        names = sorted(Path(s).name for s in sources)
+        more = f", … ({len(names)} sources)" if len(names) > 6 else ""
+        raise ValueError(f"no source called {name!r}; the sources are: {', '.join(names[:6]) or 'none'}{more}")
     return hits
 
 
