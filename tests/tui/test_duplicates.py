@@ -49,6 +49,7 @@ async def test_duplicates_pane_diffs_members_and_keeps_one(ws, screen_text):
         pane = app.query_one("DuplicatesPane")
         text = screen_text(app)
         assert "3 members" in text and "representative" in text
+        assert "#0 · a · representative" in text  # the row number Browse and the CLI use, then the id
         assert "✗ " in text  # the proposed rejection of the member on the right
         # The changed word is highlighted on each side.
         left, right = (str(app.query_one(f"#dup-{s}").render()) for s in ("left", "right"))

@@ -187,7 +187,8 @@ class DuplicatesPane(Vertical):
         def title(rid: str, i: int) -> Text:
             mark = STATUS_MARK.get(self.app.session.status(rid), "·")
             role = "representative" if rid == c["representative"] else f"member {i + 1}/{len(members)}"
-            return Text(f"{mark} {visible(rid)} · {role}\n", style="bold")
+            # the row number everywhere else uses first, then the id (file:line) it came with
+            return Text(f"{mark} #{self.app.ds.index_of(rid)} · {visible(rid)} · {role}\n", style="bold")
 
         left.update(title(a, self.left) + ta)
         right.update(title(b, self.right) + tb)
