@@ -27,7 +27,7 @@ COMMAND_MODULES = (
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `argv`, only the operation command it names gets its flags
-    (the others are listed, and `--help` imports no operation)."""
+    (the others are listed, and `--help` imports no operation), and for `open ...` only `open`."""
     from workbench.cli.common import add_dataset_args, add_user_arg
 
     parser = argparse.ArgumentParser(
@@ -35,7 +35,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="A terminal workbench for LLM post-training datasets. "
         "`workbench PATH` opens the TUI on a file or directory.",
     )
-    parser.add_argument("--version", action="version", version=f"workbench {_version()}")
+    parser.add_argument("--version", action="version", version=f"workbench {_version()}")  # OWN_OPTIONS
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("open", help="open the TUI on a dataset (the default command)")
     add_dataset_args(p)
@@ -43,7 +43,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     add_user_arg(p)
     p.add_argument("--ask-user", action="store_true", help=argparse.SUPPRESS)  # `serve`'s sessions
     p.set_defaults(func=_open)
-    if argv and _names_path(argv[0]):
+    if argv and argv[0] == "open":
         return parser  # `workbench PATH` opens the TUI: the other commands' modules are not imported
     p = sub.add_parser("serve", help="serve the TUI to browsers (textual-serve): one app per browser "
                                      "session, each asking for an annotator name")
@@ -63,9 +63,36 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _names_path(arg: str) -> bool:
-    """A first argument holding "." or "/" is a file or folder: no command name does."""
-    return not arg.startswith("-") and any(c in arg for c in "./" + os.sep)
+# workbench's own options (argparse's help and --version): any other option before the first
+# positional belongs to the default command, as in `workbench --theme light FILE`
+OWN_OPTIONS = ("-h", "--help", "--version")
+
+
+def _opens(arg: str) -> bool:
+    """Whether `workbench ARG ...` means `workbench open ARG ...`, from ARG alone: ARG names a file
+    or folder (holds "." or "/", as no command name does) or standard input (-), or it is an
+    option other than OWN_OPTIONS (or their abbreviations, which argparse takes)."""
+    if not arg.startswith("-"):
+        return any(c in arg for c in "./" + os.sep)
+    return arg == "-" or not (arg in OWN_OPTIONS or len(arg) > 2 and any(o.startswith(arg) for o in OWN_OPTIONS))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line `argv` parsed; `workbench [OPEN-OPTIONS] PATH...` reads as `workbench open
+    ...`, and so does a first word that names no command (a folder `data`), so a file named like a
+    command opens with options first, as `./NAME` or after `open`. Exits (argparse's SystemExit)
+    on a usage error, --help, --version, or no command (printing the help, status 2)."""
+    if argv and _opens(argv[0]):
+        argv = ["open", *argv]
+    parser = build_parser(argv)
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        argv = ["open", *argv]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        parser.exit(2)
+    return args
 
 
 def _version() -> str:
@@ -114,14 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    parser = build_parser(argv)
-    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    if argv and not argv[0].startswith("-") and argv[0] not in commands:
-        argv.insert(0, "open")  # `workbench PATH` means `workbench open PATH`
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    args = parse_args(argv)
     from workbench.store.workspace import WorkspaceError
 
     try:
