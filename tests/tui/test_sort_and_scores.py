@@ -187,3 +187,18 @@ async def test_one_row_number_in_browse_sample_and_cli(tmp_path, two_files, scre
         with Workspace.open(ws_path) as w:
             assert w.statuses() == {row_id: "reject"}
             w.undo()
+
+
+async def test_a_long_signal_name_heads_its_column_by_its_own_name(make_app, ws, screen_text):
+    """The column header keeps the start of a long signal's own name (it showed 'istic.language',
+    cut from the left)."""
+    run = ws.start_run("score-heuristics", {})
+    ws.add_signals(run, [(f"r{i}", "heuristic.language_confidence", i / 30) for i in range(30)])
+    ws.finish_run(run, "done", {})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _opened(pilot)
+        await pilot.press("s")
+        await _pick(pilot, "heuristic.language_confidence")
+        header = screen_text(app).splitlines()[1]
+        assert "language_con…↓" in header and "istic" not in header

@@ -186,8 +186,12 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
         col = {k: names[k] + (arrow if s.sort_by == k else "") for k in SORT_COLUMNS}
         sig = ""
         if sig_w:
-            name = self.model.signal_column + (arrow if s.sort_by == self.model.signal_column else "")
-            sig = f"{name[-sig_w:]:>{sig_w}} "
+            name, mark = self.model.signal_column, arrow if s.sort_by == self.model.signal_column else ""
+            if len(name) + len(mark) > sig_w:  # too long: the signal's own name, without its operation
+                name = name.rsplit(".", 1)[-1]
+                if len(name) + len(mark) > sig_w:
+                    name = name[: sig_w - len(mark) - 1] + "…"
+            sig = f"{name + mark:>{sig_w}} "
         src = f"{'source':<{src_w}} " if src_w else ""
         text = f"   {'#':>{num_w}} kind {src}{col['length']:>6} {col['turns']:>4} {sig}preview"
         return text[:width].ljust(width)
