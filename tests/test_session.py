@@ -299,14 +299,14 @@ def test_reviewed_counts_a_persons_decisions_not_an_operations_proposals(tmp_pat
     s.decide([ids[6]], "reject")  # the person agrees with one proposal
     assert s.review_progress() == {"reviewed": 1, "total": 8, "left": 1}
     s.decide([ids[2], ids[3]], "accept")  # in bulk
-    s.keep([ids[1], ids[7]], ids[1])  # a duplicate kept (it had no proposal): its copy rejected
-    assert s.review_progress()["reviewed"] == 4
+    s.keep([ids[1], ids[7]], ids[1])  # a duplicate kept (accepted): its copy rejected
+    assert s.review_progress()["reviewed"] == 5
     s.decide([ids[3]], "pending")  # a reset is no review
-    assert s.review_progress()["reviewed"] == 3
-    s.undo()
     assert s.review_progress()["reviewed"] == 4
+    s.undo()
+    assert s.review_progress()["reviewed"] == 5
     s.close()
-    assert status(wsp)["reviewed"] == 4
+    assert status(wsp)["reviewed"] == 5
     recipe, ws2 = tmp_path / "r.yaml", tmp_path / "ws2.sqlite"
     assert main(["recipe", str(src), "--workspace", str(wsp), "-o", str(recipe), "--with-decisions"]) == 0
     assert main(["run", str(recipe), "--input", str(src), "--workspace", str(ws2), "-o", str(tmp_path / "o.jsonl")]) == 0
@@ -329,3 +329,50 @@ def test_a_missing_source_names_a_few_sources_not_all(tmp_path, ws):
     assert "part16" not in str(err.value)
     m.set_filters(parse_filter("source=part1"))  # a prefix: part10 .. part16
     assert len(m) == 7
+
+
+def test_a_kept_duplicate_survives_a_later_dedup_run_that_would_drop_it(tmp_path):
+    """Curator's session: `x` (keep) on a cluster of two left the kept row pending, so a later
+    `dedup --method exact` (keep first) proposed rejecting it: both copies rejected, the cluster
+    still shown resolved, and the export held neither. A keep is the person's accept of the
+    kept row, which no operation's proposal overrides."""
+    import json
+
+    from workbench.cli import main
+
+    src, wsp, out = tmp_path / "d.jsonl", tmp_path / "ws.sqlite", tmp_path / "out.jsonl"
+    q = "Why is the sky blue on a clear day"
+    rows = [q, "Another question entirely", q + " !!!"]  # row 2 copies row 0 but for punctuation
+    src.write_text("".join(json.dumps({"instruction": t, "output": "an answer"}) + "\n" for t in rows))
+    exact = ["dedup", str(src), "--workspace", str(wsp), "--method", "exact", "--ignore-punctuation"]
+    assert main([*exact, "--keep", "longest"]) == 0  # keeps row 2, proposes rejecting row 0
+    s = Session.open([str(src)], workspace=wsp)
+    first, copy = s.ds.ids[0], s.ds.ids[2]
+    (cluster,) = s.dedup_clusters(s.dedup_run())
+    assert cluster["members"] == [copy, first] and s.status(copy) == "pending"
+    assert s.keep(cluster["members"], copy) == {first: "reject", copy: "accept"}
+    s.close()
+    assert main([*exact, "--keep", "first"]) == 0  # would keep row 0: proposes rejecting row 2
+    s = Session.open([str(src)], workspace=wsp)
+    assert s.ws.decision(copy)["by"] == s.user and s.status(copy) == "accept"
+    (cluster,) = s.dedup_clusters(s.dedup_run())
+    assert [s.status(m) for m in cluster["members"]] == ["reject", "accept"] and s.resolved([cluster]) == [True]
+    assert s.export("openai", out)["rows"] == 2
+    assert "!!!" in out.read_text()
+    s.close()
+
+
+def test_a_cluster_whose_members_all_end_up_rejected_is_not_resolved(ds, ws):
+    """A person rejected one copy and left the other; a dedup run's proposal then rejected the
+    other too: nothing of the cluster is left, so it is not resolved."""
+    s = Session(ds, ws)
+    a, b = ds.ids[0], ds.ids[1]
+    cluster = {"members": [a, b]}
+    s.decide([a], "reject")
+    assert s.resolved([cluster]) == [True]
+    run = ws.save_run("dedup-exact", {})
+    ws.propose(run, [b])
+    s.reload()
+    assert s.resolved([cluster]) == [False]
+    s.decide([b], "accept")
+    assert s.resolved([cluster]) == [True]

@@ -590,16 +590,18 @@ class Session:
 
     def resolved(self, clusters: list[dict]) -> list[bool]:
         """Per cluster of `dedup_clusters`: has a person settled it, deciding every member but at
-        most one (the one kept by `keep` may stay pending); the dedup run's proposals do not count."""
+        most one, and is a member left (not every one rejected, by people or proposals)? The
+        dedup run's proposals decide nothing here."""
         manual = {rid for rid, (status, why) in self.ws.reasons().items() if why == "manual" and status != "pending"}
-        return [sum(m not in manual for m in c["members"]) <= 1 for c in clusters]
+        return [sum(m not in manual for m in c["members"]) <= 1
+                and any(self.status(m) != "reject" for m in c["members"]) for c in clusters]
 
     def keep(self, members: list[str], keep: str) -> dict[str, str]:
-        """Keep one member of a duplicate cluster and reject the others (one undo step); a
-        standing rejection of the kept row (the dedup run's proposal) is overruled. Returns the changes."""
+        """Keep one member of a duplicate cluster: the person accepts it and rejects the others
+        (one undo step). Accepted by a person, the kept row outlasts any operation's proposal to
+        reject it, a later dedup run's included. Returns the changes {row id: status}."""
         changes = {m: "reject" for m in members if m != keep}
-        if self.status(keep) == "reject":
-            changes[keep] = "accept"
+        changes[keep] = "accept"
         self.decide_each(changes)
         return changes
 

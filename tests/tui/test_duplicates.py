@@ -149,6 +149,8 @@ async def test_duplicates_keys_labels_and_resolved_clusters(ws, screen_text):
         await pilot.press("x")
         await pilot.pause()
         assert app.session.resolved(pane.clusters) == [True, True]
+        kept = pane.clusters[1]["members"][0]  # the representative: no proposal on it, yet accepted
+        assert ws.decision(kept)["status"] == "accept" and ws.decision(kept)["by"] == app.session.user
         assert any("all clusters resolved" in n.message for n in app._notifications)
 
 

@@ -9,7 +9,8 @@ parameters. Keys keep their meaning from the rest of the app: `j`/`k` move (thro
 clusters), `a`/`r` accept/reject (the member on the left), `u` undoes; the pane's own actions
 have keys that mean nothing elsewhere: `x` keeps the left member and rejects the rest (then
 moves to the next cluster nobody resolved), `o` swaps the sides, `D` runs MinHash dedup.
-A cluster whose every member a person decided is marked ✓ in the list.
+A cluster a person settled (Session.resolved) is marked ✓ in the list; `x`
+accepts the kept member, so no later dedup run's proposal drops it.
 """
 
 from __future__ import annotations
@@ -225,8 +226,8 @@ class DuplicatesPane(Vertical):
             self.app.notify(f"{status}ed {c['members'][self.left]}")
 
     def action_keep(self) -> None:
-        """Keep the left member, reject every other member of the cluster (one undo step), then
-        show the next cluster nobody resolved."""
+        """Keep the left member (accept it), reject every other member of the cluster (one undo
+        step), then show the next cluster nobody resolved."""
         c = self.cluster
         if c is None:
             return
