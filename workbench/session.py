@@ -256,6 +256,13 @@ class Session:
         return sorted(n for n in self.ws.signal_names()
                       if any(numeric(v) is not None for v in self.signal_values(n).values()))
 
+    def score_signals(self) -> list[str]:
+        """The numeric signals that judge a row (ops.scores.NOT_SCORES left out): what a
+        threshold such as reject-below applies to."""
+        from workbench.ops.scores import NOT_SCORES
+
+        return [n for n in self.numeric_signals() if n not in NOT_SCORES]
+
     def undo(self) -> list[str]:
         """Undo the latest decision step; returns the ids it changed ([] when none)."""
         return self._after_history(self.ws.undo(self.user))

@@ -107,11 +107,15 @@ async def test_score_filter_sort_and_clearing_the_filter_keeps_the_row(make_app,
 async def test_reject_all_below_asks_with_the_count_and_one_undo_restores_it(make_app, ws, screen_text,
                                                                              run_from_palette):
     _judge(ws, {f"r{i}": i % 5 + 1 for i in range(30)})  # six rows each of 1..5
+    run = ws.start_run("map", {})  # numbers that judge nothing: not offered
+    ws.add_signals(run, [(f"r{i}", name, i) for i in range(30) for name in ("cluster", "map_x", "map_y")])
+    ws.finish_run(run, "done", {})
     ws.decide("r0", "accept")  # a person's decision stays
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _opened(pilot)
         await run_from_palette(pilot, "reject-all-below")
+        assert app.screen.names == ["judge.score"]
         await _pick(pilot, "judge.score")
         await pilot.press(*"3", "enter")
         await pilot.pause()

@@ -6,6 +6,11 @@ import math
 from typing import Any
 
 
+# Numbers that are not judgements of a row: cluster ids and sizes, a duplicate's similarity to
+# its representative, map coordinates. They sort rows, but no threshold on them rejects bad ones.
+NOT_SCORES = frozenset({"cluster", "cluster_size", "similarity", "map_x", "map_y"})
+
+
 def numeric(v: Any) -> float | None:
     """A signal value as a score: a finite int or float; None for anything else (text, bools, lists)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):

@@ -1198,7 +1198,7 @@ class WorkbenchApp(App):
         count; one decision step (one `u` undoes it). Rows a person decided keep their decision."""
         from workbench.tui.screens.picker import PickerScreen
 
-        names = self.session.numeric_signals()
+        names = self.session.score_signals()
         if not names:
             self.notify("no scores yet: run a judge or a scorer (ctrl+p, run-…) first", severity="warning")
             return
