@@ -35,6 +35,8 @@ def answers():
     for (o, c), (inner, after) in itertools.product(MARKERS, SPACING):
         yield f"{o}{inner}{BODY}{inner}{c}{after}Negative."
     yield f"Negative. {MARKERS[0][0]}{BODY}{MARKERS[0][1]}"  # not leading: plain text for every tool
+    for o, _ in MARKERS:  # opened, never closed (cut off while it reasoned): plain text too
+        yield f"{o}\n{BODY} Then"
 
 
 def rows(answer: str):
@@ -83,6 +85,17 @@ def test_split_happens_only_when_asked_and_then_a_template_without_reasoning_dro
         other = decode("openai", next(rows(f"{o}{BODY}{c}Negative."))[1], id="r")
         split = render_record(other, QWEN3, split_reasoning=True)
         assert f"<think>\n{BODY}\n</think>\n\nNegative.<|im_end|>" in split.trained_text(), o
+
+
+def test_an_unclosed_block_is_not_split_even_when_asked():
+    """Only the Sample pane shows an unclosed leading block as reasoning (tests/tui); --split-reasoning
+    leaves the answer whole, as Qwen3's template, which splits at a </think>, does."""
+    for o, _ in MARKERS:
+        answer = f"{o}\n{BODY} Then"
+        rec = decode("openai", next(rows(answer))[1], id="r")
+        r = render_record(rec, QWEN3, split_reasoning=True)
+        assert r.text == render_record(rec, QWEN3).text and answer + "<|im_end|>" in r.text, o
+        assert lint_records([(0, rec)], "chatml", split_reasoning=True).counts == {}, o
 
 
 def test_conversion_keeps_the_block_where_the_trainer_reads_it():

@@ -153,6 +153,29 @@ async def test_markdown_shows_reasoning_blocks(make_app, screen_text, spelling):
         assert any(f"the answer {n}" in line for line in lines[plan + 1:])  # then the answer, rendered
 
 
+@pytest.mark.parametrize("spelling", REASONING_SPELLINGS)
+async def test_markdown_shows_an_unclosed_leading_block_as_reasoning_to_the_end(make_app, screen_text, spelling):
+    """An answer cut off while it reasoned (its block opened, never closed): in markdown mode the
+    rest of the text is the reasoning panel, not markdown with the tag dropped as HTML."""
+    n = list(REASONING_SPELLINGS).index(spelling)
+    text = REASONING_SPELLINGS[spelling].split("\n")[0] + f"\nfirst plan {n}\n\nthen **more** {n}"
+    ds = Dataset.from_records([make_record(id="t1", messages=[
+        {"role": "user", "content": "plan it"}, {"role": "assistant", "content": text}])], sources=["r1.jsonl"])
+    app = make_app(dataset=ds)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2", "m")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        plan = next((i for i, line in enumerate(lines) if f"first plan {n}" in line), None)
+        assert plan is not None, "the reasoning is hidden:\n" + "\n".join(lines)
+        assert "reasoning" in lines[plan - 1]  # a labelled block
+        assert any(f"then **more** {n}" in line for line in lines[plan + 1:])  # inside it, as text
+        await pilot.press("m")  # as it is: the tag and the text
+        await pilot.pause()
+        assert any(REASONING_SPELLINGS[spelling].split("\n")[0] in line for line in screen_text(app).splitlines())
+
+
 async def test_whitespace_in_a_preference_pair_wraps_its_sides(make_app, screen_text):
     """`w` on a pair shown side by side: each side's long lines fold onto the next line, every
     character and ↵ shown, none cut with an ellipsis (a curator could not read the answers)."""

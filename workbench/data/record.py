@@ -232,10 +232,18 @@ def alternation_problem(rec: Record) -> str | None:
     return None
 
 
-# A leading reasoning block in an answer's text, in the spellings datasets use: <think> (DeepSeek-R1,
+# A reasoning block's tags in an answer's text, in the spellings datasets use: <think> (DeepSeek-R1,
 # Qwen3), <|begin_of_thought|> (Bespoke-Stratos, OpenThoughts), <reasoning> (GRPO-style prompts).
-INLINE_REASONING = re.compile(r"\s*(?:<think>(?P<a>.*?)</think>|<\|begin_of_thought\|>(?P<b>.*?)<\|end_of_thought\|>"
-                              r"|<reasoning>(?P<c>.*?)</reasoning>)\s*", re.S)
+REASONING_TAGS = (("<think>", "</think>"), ("<|begin_of_thought|>", "<|end_of_thought|>"),
+                  ("<reasoning>", "</reasoning>"))
+# A reasoning block (a leading one with .match); its one matching group is the reasoning.
+INLINE_REASONING = re.compile(r"\s*(?:%s)\s*" % "|".join(
+    f"{re.escape(o)}(.*?){re.escape(c)}" for o, c in REASONING_TAGS), re.S)
+# A leading block opened and never closed, its group running to the end of the text: an answer cut
+# off while it reasoned. Only the Sample pane shows it as reasoning: split_inline_reasoning leaves
+# such an answer whole (Qwen3's template too splits only at a </think>).
+UNCLOSED_REASONING = re.compile(r"\s*(?:%s)\Z" % "|".join(
+    f"{re.escape(o)}((?:(?!{re.escape(c)}).)*)" for o, c in REASONING_TAGS), re.S)
 
 
 def split_inline_reasoning(text: str) -> tuple[str, str | None]:

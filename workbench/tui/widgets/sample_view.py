@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from workbench.data.record import INLINE_REASONING
+from workbench.data.record import INLINE_REASONING, UNCLOSED_REASONING
 from workbench.terminal import show_whitespace, visible, visible_data
 
 ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
@@ -60,7 +60,10 @@ class TextMarkdown(Markdown):
 
 def _markdown(text: str, look: Look) -> RenderableType:
     """`text` rendered as markdown, its reasoning blocks (<think>, <|begin_of_thought|>,
-    <reasoning>: the readers' INLINE_REASONING) shown as reasoning panels apart from the answer."""
+    <reasoning>: the readers' INLINE_REASONING) shown as reasoning panels apart from the answer;
+    a leading block never closed (an answer cut off while it reasoned) is reasoning to the end."""
+    if m := UNCLOSED_REASONING.match(text):
+        return reasoning_panel(next(g for g in m.groups() if g is not None).strip())
     parts: list[RenderableType] = []
 
     def md(piece: str) -> None:
