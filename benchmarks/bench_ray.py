@@ -24,7 +24,8 @@ Measured (--rows 1000000, 2 shared vCPUs at load 2.2-3.6, 12 minutes in all; doc
 has the whole line and the 1B-row plan built on it): the same output from all three; local
 176 s, Ray 1 CPU 243 s, 2 CPUs 184 s (1.32x from 1 to 2); Ray's overhead factor 1.35 (1 CPU)
 and 1.30 (2); rows per CPU-second local: read 44,000, filter 11,300, exact dedup 113,000,
-MinHash 27,000, decontam 87,000.
+MinHash 27,000, decontam 87,000. Again after the last engine change, at load 4-9.6: overhead
+factors 1.30 and 1.21 (wall times stretched by the load: 20 minutes in all).
 """
 
 from __future__ import annotations
