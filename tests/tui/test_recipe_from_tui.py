@@ -1,6 +1,7 @@
 """A curation session driven in the TUI (filter, MinHash dedup, decontamination against a
 file, two manual rejects) -> `workbench recipe` -> `workbench run` on another copy of the data
-(other path, other row order) exports exactly the rows the session's own export has."""
+(other path, other row order) exports exactly the rows the session's own export has, on the
+local engine and on Ray."""
 
 from __future__ import annotations
 
@@ -65,3 +66,10 @@ async def test_a_tui_session_replays_headless_to_the_same_export(tmp_path, run_f
     workbench_cli("run", str(recipe), "--input", str(copy), "--workspace", str(tmp_path / "ws3.sqlite"),
                   "-o", str(out2), "--to", "alpaca")
     assert _exported(out2) == _exported(original)
+
+    # The same recipe on Ray Data (a local instance of 2 CPUs that the run starts and stops):
+    # the same rows, byte for byte, as the local engine's replay.
+    out3 = tmp_path / "out3.jsonl"
+    workbench_cli("run", str(recipe), "--input", str(copy), "--workspace", str(tmp_path / "ws4.sqlite"),
+                  "-o", str(out3), "--to", "alpaca", "--engine", "ray", "--num-cpus", "2")
+    assert out3.read_bytes() == out2.read_bytes()
