@@ -301,15 +301,14 @@ def _collect(rds, *columns: str) -> dict[str, np.ndarray | list]:
     return {c: np.concatenate(v) if v else np.empty(0) for c, v in parts.items()}
 
 
-def _pairs_in_order(a, b, sim=None):
+def _pairs_in_order(a, b) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (a < b) deduplicated and sorted, as the local kernels produce them."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if not len(a):
-        return a, b, np.ones(0) if sim is None else np.asarray(sim, dtype=np.float64)
-    keyed, first = np.unique(np.stack([a, b], axis=1), axis=0, return_index=True)
-    s = np.ones(len(keyed)) if sim is None else np.asarray(sim, dtype=np.float64)[first]
-    return keyed[:, 0], keyed[:, 1], s
+        return a, b
+    keyed = np.unique(np.stack([a, b], axis=1), axis=0)
+    return keyed[:, 0], keyed[:, 1]
 
 
 def _partitions(rows: int, row_bytes: int) -> int:
@@ -531,8 +530,8 @@ def _dedup_exact(op, frame, n, params, ctx, compact: bool) -> Result:
     op.scores(params, ctx)  # a missing score signal fails before the shuffle
     pairs = _shuffle(frame, _exact_keyed, _exact_pairs, _partitions(n, 25), params=params)
     ctx.check()
-    a, b, sim = _pairs_in_order(pairs["a"], pairs["b"])
-    result, _ = _clusters(op, frame, n, a, b, sim, params, ctx,
+    a, b = _pairs_in_order(pairs["a"], pairs["b"])
+    result, _ = _clusters(op, frame, n, a, b, np.ones(len(a)), params, ctx,
                           {"method": "exact", "view": params.view, **params_dict(params)}, compact)
     return result
 
@@ -607,7 +606,7 @@ def _dedup_minhash(op, frame, n, params, ctx, compact: bool) -> Result:
     pairs = _shuffle(sigs, _minhash_keyed, _minhash_pairs, _partitions((n - empty) * bands, 24),
                      bands=bands, rows=rows)
     ctx.check()
-    a, b, _ = _pairs_in_order(pairs["a"], pairs["b"])
+    a, b = _pairs_in_order(pairs["a"], pairs["b"])
     nodes = np.unique(np.concatenate([a, b]))
     sim = (estimated_jaccard(_signatures_at(sigs, nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b))
            if len(a) else np.ones(0))
