@@ -114,6 +114,24 @@ class Params:
         return p
 
     @classmethod
+    def fields_for_form(cls) -> dict[str, dict]:
+        """What a form over these parameters needs, per field in order: {"kind": "int", "float",
+        "bool", "str", "list[str]" or another type's name; "nullable": bool; "default": the
+        value an empty entry means; "items": for a list, what separates its items as typed:
+        "," as its comma-separated flag takes them, or ";" for a list given one item per
+        repeated flag (`cli` False: an item may hold commas, decontam's FILE:col,col), else
+        None; "help": its help text}."""
+        hints = typing.get_type_hints(cls)
+        out = {}
+        for f in dataclasses.fields(cls):
+            kind, nullable = _kind(hints.get(f.name, f.type))
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            items = (";" if f.metadata.get("cli") is False else ",") if kind.startswith("list[") else None
+            out[f.name] = {"kind": kind, "nullable": nullable, "default": default, "items": items,
+                           "help": f.metadata.get("help", "")}
+        return out
+
+    @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """One `--field-name` flag per field (bools as --x / --no-x, lists comma-separated)."""
         hints = typing.get_type_hints(cls)

@@ -535,18 +535,22 @@ class WorkbenchApp(App):
         except ValueError as e:  # a broken tui.json
             return f"defaults ({e})"
 
-    @staticmethod
-    def _saved_params(op) -> dict:
+    def _saved_params(self, op) -> dict:
         """The user's saved defaults for `op`: tui.json `params.<name>`, over the `llm` section
-        (model, api_base, seed_file as `seeds`, personas) for the operations that call a model."""
+        (model, api_base, seed_file as `seeds`, personas) for the operations that call a model;
+        the chat template picked with `t` is template-lint's `template`."""
         import dataclasses
 
         from workbench.tui.config import LLM_PARAMS, llm_settings, load_config
 
-        fields = {f.name for f in dataclasses.fields(op.Params)} if op.uses_llm else set()  # map's `model` embeds
+        names = {f.name for f in dataclasses.fields(op.Params)}
+        fields = names if op.uses_llm else set()  # map's `model` embeds
         saved = {LLM_PARAMS[k]: v for k, v in llm_settings().items() if LLM_PARAMS[k] in fields}
         section = (load_config().get("params") or {}).get(op.name)
-        return {**saved, **(section if isinstance(section, dict) else {})}
+        saved.update(section if isinstance(section, dict) else {})
+        if self.template_name and "template" in names:
+            saved["template"] = self.template_name
+        return saved
 
     def action_run_operation(self, name: str, values: dict | None = None) -> None:
         """Run a registered operation: whole-dataset ones on every row, the others on the marked
@@ -690,7 +694,7 @@ class WorkbenchApp(App):
         except ValueError as e:  # a broken tui.json
             self.notify(f"{name}: {e}", severity="error", timeout=10)
             return
-        self.push_screen(ParamsScreen(f"{name} ({source})", values, op.params_from_dict),
+        self.push_screen(ParamsScreen(f"{name} ({source})", values, op.Params),
                          lambda values: values is not None and self.action_run_operation(name, values))
 
     def action_export(self) -> None:
@@ -707,7 +711,7 @@ class WorkbenchApp(App):
             return
         stem = Path(self.ds.sources[0]).name.split(".")[0] if self.ds.sources else "dataset"
         values = self._export_values or ExportParams(out=f"{stem}.curated.jsonl", to="openai").to_dict()
-        self.push_screen(ParamsScreen("export (the options of workbench export)", values, ExportParams.from_dict),
+        self.push_screen(ParamsScreen("export (the options of workbench export)", values, ExportParams),
                          lambda values: values is not None and self._start_export(values))
 
     def _start_export(self, values: dict) -> None:

@@ -1,12 +1,15 @@
 """A small form over an operation's parameters (palette: `configure-NAME`): one line per
-parameter, its value as JSON (`0.6`, `true`, `null`, `["a", "b"]`); plain text for a string,
-`a, b` for a list of strings.
-ctrl+r (or enter on the last line) runs the operation with them; the operation's own
-validation judges them, and its message shows in the form. Escape leaves without running.
+parameter. Plain text for a string, a number, `true`/`false`; a list's items as its flag takes
+them (`a, b`; `FILE:col,col; FILE2` for one given by a repeated flag: Params.fields_for_form);
+an empty line means the parameter's default (none, no items: the placeholder says so) and
+`null` means none. ctrl+r (or enter on the last line) runs the operation with them; the
+operation's own validation judges them, and its message shows in the form. Escape leaves
+without running.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 
 from textual.app import ComposeResult
@@ -16,12 +19,35 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 
-def _show(value) -> str:
+def _show(value, field: dict) -> str:
+    """The value as typed in the form: nothing for none or no items."""
+    if value is None:
+        return ""
+    if isinstance(value, list) and field["items"] and all(isinstance(x, str) for x in value):
+        return f"{field['items']} ".join(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _read(text: str):
-    """JSON when it parses as JSON, else the text itself (a string parameter needs no quotes)."""
+def _placeholder(field: dict) -> str:
+    """What an empty line means, and the field's help."""
+    if field["items"]:
+        empty = "none · items separated by " + ("; (an item may hold commas)" if field["items"] == ";" else "commas")
+    elif field["default"] in (None, ""):
+        empty = "none"
+    else:
+        empty = f"default {_show(field['default'], field)}"
+    return f"{empty} · {field['help']}" if field["help"] else empty
+
+
+def _read(text: str, field: dict):
+    """The typed text as the field's value: its default when empty; JSON when it parses as
+    JSON (a number, true, null, a quoted string, a [list]), else the text itself."""
+    if not text:
+        return copy.deepcopy(field["default"])
+    if field["items"] and not text.startswith("["):
+        return [x.strip() for x in text.split(field["items"]) if x.strip()]
+    if field["kind"] == "str" and text != "null" and not text.startswith('"'):
+        return text  # a string needs no quotes, and stays one when it looks like a number or a [class]
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -29,8 +55,8 @@ def _read(text: str):
 
 
 class ParamsScreen(ModalScreen[dict | None]):
-    """Returns the edited parameters as a dict, validated by `validate(dict)` (which raises
-    ValueError with a message), or None on escape."""
+    """Returns the edited parameters as a dict, validated by `params.from_dict` (a
+    workbench.ops.base.Params class; ValueError with a message), or None on escape."""
 
     AUTO_FOCUS = "Input"  # the first field, not the (focusable) scroll around the fields
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="params-cancel"),
@@ -46,9 +72,10 @@ class ParamsScreen(ModalScreen[dict | None]):
     ParamsScreen #params-error { color: $error; height: auto; }
     """
 
-    def __init__(self, title: str, values: dict, validate) -> None:
+    def __init__(self, title: str, values: dict, params) -> None:
         super().__init__()
-        self.title_text, self.values, self.validate = title, values, validate
+        self.title_text, self.values, self.validate = title, values, params.from_dict
+        self.fields = params.fields_for_form()
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -57,21 +84,15 @@ class ParamsScreen(ModalScreen[dict | None]):
                 for name, value in self.values.items():
                     with Horizontal():
                         yield Label(name[:23], classes="param-name")
-                        yield Input(_show(value), id=f"param-{name}", compact=True)
+                        field = self.fields[name]
+                        yield Input(_show(value, field), placeholder=_placeholder(field), id=f"param-{name}",
+                                    compact=True)
             yield Static("", id="params-error")
             yield Label("[dim]ctrl+r runs · enter on the last line runs · esc cancels[/]")
 
     def _edited(self) -> dict:
-        out = {}
-        for name, old in self.values.items():
-            text = self.query_one(f"#param-{name}", Input).value.strip()
-            if isinstance(old, str) and text != "null" and not text.startswith(('"', "[", "{")):
-                out[name] = text
-            elif isinstance(old, list) and not text.startswith("["):  # a, b for ["a", "b"]
-                out[name] = [x.strip() for x in text.split(",") if x.strip()]
-            else:
-                out[name] = _read(text)
-        return out
+        return {name: _read(self.query_one(f"#param-{name}", Input).value.strip(), self.fields[name])
+                for name in self.values}
 
     def action_submit(self) -> None:
         edited = self._edited()
