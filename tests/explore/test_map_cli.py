@@ -80,16 +80,20 @@ def test_map_recovers_math_code_and_safety_families():
     assert len({c["id"] for c in tm.clusters}) <= 4, labels
 
 
-def test_a_tight_group_among_varied_rows_leaves_the_others_their_topics():
-    """A curator's set: the 110 varied sample_data rows and 46 self-introductions. The introductions
-    stand far apart from the rest, and taking that one split gave 2 topics (3 with LLaMA-Factory's
-    identity.json); the varied rest is split into topics of its own."""
+def test_tight_groups_peeled_off_varied_rows_leave_the_rest_its_topics():
+    """A curator's kind of set: the 110 varied sample_data rows, 46 self-introductions and 40 Python
+    stubs. The introductions stand far apart (a jump), then the stubs come off the rest at its best
+    silhouette; taking the first split gave 2 topics, taking the second left 104 of 196 rows (53%)
+    in one topic. The varied rest is split into topics of its own."""
     sample = sorted((Path(__file__).resolve().parents[2] / "sample_data").iterdir())
-    recs = Dataset.open(sample).records() + intro_records()
+    fam, family = family_records(per_family=40, seed=2)
+    code = [r for r, f in zip(fam, family) if f == "code"]
+    recs = Dataset.open(sample).records() + intro_records() + code
     tm = build_map(Dataset.from_records(recs), save=False)
     intro = np.array([r["id"].startswith("intro-") for r in recs])
     assert len(tm.clusters) >= 6, [c["label"] for c in tm.clusters]
     assert (tm.cluster != NOISE).all()
+    assert max(c["size"] for c in tm.clusters) < 0.5 * len(recs), [(c["label"], c["size"]) for c in tm.clusters]
     assert len(np.unique(tm.cluster[intro])) == 1 and not (tm.cluster[~intro] == tm.cluster[intro][0]).any()
 
 
