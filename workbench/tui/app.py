@@ -820,8 +820,9 @@ class WorkbenchApp(App):
 
         what = ", ".join(work)
         self.push_screen(ConfirmScreen(
-            f"{what} {'is' if len(work) == 1 else 'are'} running. Quit now? It is cancelled and nothing of "
-            "that run is saved (LLM jobs resume from their checkpoints next time).", yes="quit", no="stay",
+            f"{what} {'is' if len(work) == 1 else 'are'} running. Quit now? It is cancelled and its result is "
+            "not saved (no signals, proposals or new rows). Kept: the rows an LLM already answered, cached "
+            "in the workspace, so that running it again resumes where it stopped.", yes="quit", no="stay",
             also_yes="q"), lambda yes: yes and self.action_quit_now())
 
     def action_quit_now(self) -> None:
@@ -895,9 +896,10 @@ class WorkbenchApp(App):
         self._history(self.session.redo, "redid", "redo")
 
     def _history(self, step, verb: str, noun: str) -> None:
-        """Undo or redo one step and say what it changed: "undid reject of row #12 (now pending)"."""
+        """Undo or redo one step and say what it changed: "undid reject of row #12 (now pending)",
+        "redid: accept row #12"."""
         s = self.session
-        before_status, before_notes = s.statuses, s.notes  # replaced, not changed, by the step
+        before_status = s.statuses  # replaced, not changed, by the step
         ok, ids = self.written(step)
         if not ok:
             return
@@ -911,9 +913,10 @@ class WorkbenchApp(App):
             except KeyError:
                 pass
         self.refresh_panes()
-        self.notify(f"{verb} {self._change_text(ids, before_status, before_notes)} (u undo · U redo)")
+        self.notify(f"{self._change_text(ids, before_status, verb)} (u undo · U redo)")
 
-    def _change_text(self, ids: list[str], before: dict, before_notes: dict) -> str:
+    def _change_text(self, ids: list[str], before: dict, verb: str) -> str:
+        """What an undo or a redo (`verb`: "undid" / "redid") changed, from the statuses `before` it."""
         s = self.session
         old = {before.get(r, "pending") for r in ids}
         new = {s.status(r) for r in ids}
@@ -925,10 +928,12 @@ class WorkbenchApp(App):
         else:
             what = f"{len(ids):,} rows"
         if old == new and len(old) == 1:  # the status stayed: the step changed a note or tags
-            return f"the note/tags on {what}"
+            return f"{verb} the note/tags on {what}"
+        if verb == "redid":  # what is decided again: "redid: accept row #2"
+            return f"redid: {new.pop()} {what}" if len(new) == 1 else f"redid the decisions on {what}"
         was = old.pop() if len(old) == 1 else "decisions"
         now = f" (now {new.pop()})" if len(new) == 1 else ""
-        return f"{was} of {what}{now}"
+        return f"{verb} {was} of {what}{now}"
 
     def action_edit_note(self) -> None:
         """Edit the note and tags of the row under the cursor (kept with its decision)."""
@@ -1006,7 +1011,7 @@ class WorkbenchApp(App):
             self.notify("a meaning search is running: esc cancels it", severity="warning")
             return
         if search.mode != "semantic":
-            self.notify(f"{search.mode} search: {len(self.ds):,} rows for '{search.label}' …")
+            self.notify(f"searching {len(self.ds):,} rows for {search.label} ({search.mode}) …")
             self.search_rows(search)
             return
         import threading
@@ -1068,15 +1073,15 @@ class WorkbenchApp(App):
     def on_search_done(self, msg: SearchDone) -> None:
         label = msg.search.label
         if not len(msg.rows):
-            self.notify(f"no match for '{label}'", severity="warning")
+            self.notify(f"no row matches {label}", severity="warning")
             return
         self.search, self.matches = msg.search, msg.rows
         self.model.search = msg.search
         semantic = msg.search.mode == "semantic"
         self.filter_rows(msg.rows, f"/{label}", ranked=semantic)
         n = len(msg.rows)
-        what = "nearest rows, nearest first:" if semantic else ("row matches" if n == 1 else "rows match")
-        self.notify(f"{n:,} {what} '{label}' (esc clears, n / N walk them)")
+        what = "rows nearest to" if semantic else ("row matches" if n == 1 else "rows match")
+        self.notify(f"{n:,} {what} {label}{', nearest first' if semantic else ''} (esc clears, n / N walk them)")
 
     def action_next_match(self, step: int) -> None:
         """Move to the next (1) or previous (-1) row the last search matched, in list order."""
