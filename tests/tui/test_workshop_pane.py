@@ -20,7 +20,7 @@ MINE = ("{% for m in messages %}<<{{ m.role }}>>\n{{ m.content }}<<end>>\n{% end
 
 
 def _out(app) -> str:
-    """The screen's text (the pane's right side holds the rendering, then the lint counts)."""
+    """The screen's text (the pane's right side holds the lint counts, then the rendering)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
@@ -49,6 +49,8 @@ async def test_workshop_edits_and_tries_the_template(make_app, wait_until, tmp_p
         # lint runs after the rendering (its own worker): wait for it, a loaded machine is slow
         await wait_until(pilot, lambda: "lint over all 32 rows" in _out(app) and "dropped_tool_call" in _out(app),
                          "the first lint counts")
+        # the few lines of counts come first, then the rendering, which can be long
+        assert _out(app).index("lint over all 32 rows") < _out(app).index("<|im_start|>user")
         # Typing a mistake: the error and its line; the line is marked in the editor; lint counts it.
         area.load_text(MINE.replace("{{ m.content }}", "{{ m.content }\n"))
         await _tried(pilot, wait_until, "the syntax error", "line 2")

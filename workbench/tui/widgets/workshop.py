@@ -138,8 +138,9 @@ class WorkshopPane(Vertical):
             yield JinjaArea("", soft_wrap=True, show_line_numbers=True, tab_behavior="indent",
                             id="workshop-editor")
             with VerticalScroll(id="workshop-out"):
-                yield Static("", id="workshop-row")
+                # the lint counts first: a few lines, under a long rendering they were off screen
                 yield Static("", id="workshop-lint")
+                yield Static("", id="workshop-row")
 
     def on_mount(self) -> None:
         self.start_from(self.app.template_name or "chatml")
@@ -224,8 +225,8 @@ class WorkshopPane(Vertical):
             return
         rep = found.report
         over = (f"{rep.rows:,} rows sampled evenly of {found.of:,}" if found.sampled else f"all {rep.rows:,} rows")
-        lines = [Text(f"\nlint over {over}: {rep.rows_with_issues:,} with issues", style="bold")]
-        lines += [Text(f"  {code:<18} {n:>6,} rows") for code, n in rep.counts.items()]
+        lines = [Text(f"lint over {over}: {rep.rows_with_issues:,} with issues", style="bold")]
+        lines += [Text(f"  {code:<18} {n:>6,} rows") for code, n in rep.counts.items()] + [Text("")]
         self.post_message(Tried(generation, "lint", Group(*lines)))
 
     def on_tried(self, msg: Tried) -> None:
