@@ -76,7 +76,8 @@ async def test_redraws_when_a_job_ends_and_on_decisions(make_app, ws, screen_tex
         await _open_stats(pilot)
         text = screen_text(app)
         assert "no scores yet" in text and "off in tui.json" in text and "no topic map yet" in text
-        await pilot.press("a")  # decide from the Stats pane: the counts change at once
+        # decide in Browse (row keys act where the row is shown), back to Stats: counted at once
+        await pilot.press("1", "a", "5")
         await pilot.pause()
         assert "✓ 1 accept" in screen_text(app)
         _judge(ws, {"r0": 2, "r1": 4})  # a judge wrote scores; the pane learns of it when a job ends
