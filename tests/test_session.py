@@ -310,10 +310,12 @@ def test_reviewed_counts_a_persons_decisions_not_an_operations_proposals(tmp_pat
     recipe, ws2 = tmp_path / "r.yaml", tmp_path / "ws2.sqlite"
     assert main(["recipe", str(src), "--workspace", str(wsp), "-o", str(recipe), "--with-decisions"]) == 0
     assert main(["run", str(recipe), "--input", str(src), "--workspace", str(ws2), "-o", str(tmp_path / "o.jsonl")]) == 0
-    # replayed by content: the rejects of rows 6 and 7 reach rows 0 and 1 too, their copies
+    # replayed by content: the reject of row 6 reaches row 0 too, its copy; rows 1 and 7, copies
+    # a person told apart (one kept), stay apart
     assert status(ws2)["reviewed"] == 6
     replayed = Session.open([str(src)], workspace=ws2)
     assert replayed.review_progress()["reviewed"] == 6
+    assert [replayed.status(i) for i in (replayed.ds.ids[1], replayed.ds.ids[7])] == ["accept", "reject"]
     replayed.close()
 
 

@@ -194,3 +194,28 @@ def test_replayed_llm_step_is_skipped_without_calling_the_model(tmp_path, capsys
         assert main(args) == 0
         assert srv.total == asked  # replayed on unchanged inputs: skipped, no model call
         assert "step 1/1 judge: skipped: unchanged" in capsys.readouterr().err
+
+
+def test_copies_a_person_told_apart_replay_apart(tmp_path, capsys):
+    """Two identical rows, one kept (accepted) and one rejected by a person: the recipe's
+    decisions keep one copy on replay (both were rejected: the second decision on the same
+    content overwrote the first on every copy)."""
+    rows = _rows()[:8]
+    rows[5] = dict(rows[2])
+    src = tmp_path / "data.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ws, recipe = tmp_path / "ws.sqlite", tmp_path / "r.yaml"
+    common = [str(src), "--workspace", str(ws)]
+    assert main(["decide", *common, "--row", "data.jsonl:5", "--accept"]) == 0
+    assert main(["decide", *common, "--row", "data.jsonl:2", "--reject", "--note", "the copy"]) == 0
+    assert main(["recipe", *common, "-o", str(recipe), "--with-decisions"]) == 0
+    original, out = tmp_path / "orig.jsonl", tmp_path / "out.jsonl"
+    assert main(["export", *common, "--to", "alpaca", "-o", str(original)]) == 0
+    copy = _shuffled_copy(rows, tmp_path / "batch2" / "copy.jsonl")
+    assert main(["run", str(recipe), "--input", str(copy), "--workspace", str(tmp_path / "ws2.sqlite"),
+                 "-o", str(out), "--to", "alpaca"]) == 0
+    capsys.readouterr()
+    assert len(_exported(original)) == 7
+    assert _exported(out) == _exported(original)
+    with Workspace.open(tmp_path / "ws2.sqlite") as w:
+        assert sorted(w.statuses().values()) == ["accept", "reject"]

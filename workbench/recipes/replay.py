@@ -86,17 +86,29 @@ def _logged(select) -> dict:
 
 
 def apply_decisions(decisions: list[dict], ws, hashes: dict[str, str]) -> int:
-    """A person's recorded decisions on the rows with the same content (one undo step per
-    status); rows already decided that way are left alone. Returns how many rows changed."""
+    """A person's recorded decisions on the rows with the same content; rows already decided
+    that way are left alone. Returns how many rows changed.
+
+    One decision on a content decides every row with it (a rejected row's copies in a new
+    batch are rejected too). Several decisions on one content (copies a person told apart:
+    one kept, the others rejected) are dealt out in row order, accepts first, so that as many
+    copies stay as were kept; rows beyond them take the last one."""
     by_hash: dict[str, list[str]] = {}
     for rid, h in hashes.items():
         by_hash.setdefault(h, []).append(rid)
-    current = ws.person_decisions()
-    have = {d["row_id"]: (d["status"], d["note"]) for d in current}
-    changed = 0
+    said: dict[str, list[dict]] = {}
     for d in decisions:
-        for rid in by_hash.get(d["content"], []):
+        said.setdefault(d["content"], []).append(d)
+    have = {d["row_id"]: (d["status"], d["note"]) for d in ws.person_decisions()}
+    changed = 0
+    for content, ds in said.items():
+        ds.sort(key=lambda d: STATUS_ORDER.get(d["status"], len(STATUS_ORDER)))
+        for i, rid in enumerate(by_hash.get(content, [])):
+            d = ds[min(i, len(ds) - 1)]
             if have.get(rid) != (d["status"], d["note"]):
-                ws.decide(rid, d["status"], note=d["note"], by="recipe", content=d["content"])
+                ws.decide(rid, d["status"], note=d["note"], by="recipe", content=content)
                 changed += 1
     return changed
+
+
+STATUS_ORDER = {"accept": 0, "reject": 1, "pending": 2}  # copies dealt out: kept ones first
