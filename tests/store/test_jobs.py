@@ -97,8 +97,10 @@ def test_resume_retries_failed_rows(ws):
 
     def fn(x):
         if f"r{x}" in flaky:
-            cancel.set()  # stop after this row: r2 stays undone
             raise RuntimeError("transient")
+        if x == 2 and not cancel.is_set() and flaky:
+            cancel.set()  # r2 is interrupted by the cancel: not run, undone
+            raise RuntimeError("cancelled")
         return x
 
     first = run_job(ws, "flaky", ITEMS[:3], fn, concurrency=1, cancel=cancel)
@@ -181,3 +183,51 @@ def test_a_live_job_lists_as_running_not_interrupted(ws):
     finally:
         gate.set()
     assert job.wait(30).status == "done" and ws.runs()[0]["status"] == "done"
+
+
+def test_rows_finishing_together_all_show_before_the_next_one(ws):
+    """A batch of rows ending at once (the local model's batches) then a long wait: the events
+    count every finished row within the event interval, not only the first of the batch."""
+    gate, release = threading.Barrier(4), threading.Event()
+    events: list[JobEvent] = []
+
+    def fn(x):
+        if x >= 4:
+            release.wait(10)
+        else:
+            gate.wait(10)  # the first four finish together
+        return x
+
+    t = threading.Thread(target=run_job, args=(ws, "batch", [(f"r{i}", i) for i in range(8)], fn),
+                         kwargs={"concurrency": 8, "on_event": events.append})
+    t.start()
+    deadline = time.monotonic() + 5
+    while not (events and events[-1].done == 4) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert events[-1].done == 4 and events[-1].status == "running"
+    release.set()
+    t.join(10)
+    assert events[-1].done == 8 and events[-1].status == "done"
+    assert [e.status for e in events].count("done") == 1 and events[-2].status == "running"
+
+
+def test_a_row_interrupted_by_the_cancel_is_not_run(ws):
+    """A row whose fn raises because the job was cancelled (the local model abandoning a
+    generation) is neither a result nor a failure: it runs again on resume."""
+    cancel, started = threading.Event(), threading.Event()
+
+    def fn(x):
+        if x == 1:
+            started.set()
+            cancel.wait(10)
+            raise RuntimeError("cancelled")
+        return x
+
+    t0 = time.monotonic()
+    threading.Timer(0.0, lambda: started.wait(10) and cancel.set()).start()
+    res = run_job(ws, "interrupt", [("a", 0), ("b", 1)], fn, concurrency=2, cancel=cancel)
+    assert time.monotonic() - t0 < 5
+    assert res.status == "cancelled" and res.errors == {} and "b" not in res.results
+    assert ws.job_errors(res.job_id) == {}
+    again = run_job(ws, "interrupt", [("a", 0), ("b", 1)], lambda x: x, concurrency=2)
+    assert again.status == "done" and again.skipped in (0, 1) and again.results == {"a": 0, "b": 1}

@@ -45,6 +45,7 @@ from workbench.llm.errors import LLMError, MalformedResponse, ReplyTooLarge, che
 from workbench.llm.local import MODEL as LOCAL_MODEL
 from workbench.llm.local import PROVIDER as LOCAL_PROVIDER
 from workbench.llm.redact import redact_url, scrub
+from workbench.ops.oprun import Cancelled
 
 __all__ = ["DEFAULT_MODEL", "LLMClient", "LLMError", "MalformedResponse", "ReplyTooLarge"]
 
@@ -90,6 +91,8 @@ class LLMClient:
     caching. `refresh=True` asks the model even when a reply is cached (and stores the new
     one). `timeout` is seconds per request, whole; `retries` how many times a retryable
     failure is tried again; `backoff` / `max_backoff` the exponential backoff's base and cap.
+    `cancel`: an Event that, once set, makes calls to the embedded model fail with Cancelled
+    within one token (workbench.llm.local); a job's cancel event.
     """
 
     def __init__(
@@ -107,6 +110,7 @@ class LLMClient:
         retries: int = 5,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
+        cancel: threading.Event | None = None,
     ):
         self.model = model or DEFAULT_MODEL
         self._api_base = api_base  # as given, credentials and all: only requests see it
@@ -119,6 +123,7 @@ class LLMClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)
+        self.cancel = cancel
         self._slots: asyncio.Semaphore | None = None
         self._http = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
@@ -257,7 +262,10 @@ class LLMClient:
                 [{"role": m["role"], "content": m.get("content") or ""} for m in messages],
                 max_tokens=int(p.get("max_tokens") or 256),
                 temperature=float(p["temperature"] if p.get("temperature") is not None else 0.0),
-                top_p=float(p.get("top_p") or 1.0), n=int(p.get("n") or 1), seed=p.get("seed")))
+                top_p=float(p.get("top_p") or 1.0), n=int(p.get("n") or 1), seed=p.get("seed"),
+                cancel=self.cancel))
+        except Cancelled:
+            raise
         except Exception as e:  # in-process: no network to recover, a retry fails the same way
             raise LLMError(f"{type(e).__name__}: {e}") from None
         usage = {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens}

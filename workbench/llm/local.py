@@ -5,6 +5,12 @@ and `accelerate`) once, on first use. Requests from concurrent threads are gathe
 batches — one left-padded `generate` call serves every request queued while the previous
 batch ran — which is how a job's concurrency turns into throughput on a CPU.
 
+Cancel: a request submitted with a `cancel` Event is dropped from the queue once it is set,
+and a generation under way checks every request's event after each token: a cancelled
+request's Future fails at once with `Cancelled` (its sequence stops; the batch stops when all
+of it is cancelled). So a cancel waits for at most one forward pass: the current token, or
+the prompt's prefill when it comes before the first token.
+
 The client (`workbench.llm.client`) calls `batcher().submit` directly: no litellm on
 this path, and the same cache, retries and usage accounting as remote models.
 """
@@ -18,6 +24,9 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+from workbench.ops.oprun import Cancelled
 
 PROVIDER = "local"
 MODEL = "local/smollm2"
@@ -80,11 +89,13 @@ class LocalModel:
                 cls._instance = cls()
             return cls._instance
 
-    def choice_probabilities(self, conversation: list[dict], prefix: str, choices: list[str]) -> list[float]:
+    def choice_probabilities(self, conversation: list[dict], prefix: str, choices: list[str],
+                             cancel: threading.Event | None = None) -> list[float]:
         """The probability of each of `choices` (strings of one token each, e.g. "1".."6") as
         the first token of the reply after `prefix` (the start of the assistant turn),
         renormalised over the choices: how DEITA's scorers read a score (Liu et al. 2024).
-        ValueError when a choice is not one token."""
+        ValueError when a choice is not one token; Cancelled when `cancel` was set before the
+        model's turn came."""
         torch, tok = self.torch, self.tokenizer
         ids = [tok(c, add_special_tokens=False)["input_ids"] for c in choices]
         if any(len(i) != 1 for i in ids):
@@ -92,12 +103,17 @@ class LocalModel:
         text = tok.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False) + prefix
         enc = tok(text, return_tensors="pt", add_special_tokens=False)
         with self._gen_lock, torch.inference_mode():
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
             logits = self.model(**enc).logits[0, -1].float()
         return torch.softmax(logits[[i[0] for i in ids]], dim=0).tolist()
 
     def generate(self, conversations: list[list[dict]], *, max_tokens: int = 256, temperature: float = 0.0,
-                 top_p: float = 1.0, n: int = 1, seed: int | None = None) -> list[Generation]:
-        """Generate for several conversations in one batch; `n` samples each."""
+                 top_p: float = 1.0, n: int = 1, seed: int | None = None,
+                 cancelled: Callable[[], list[bool]] | None = None) -> list[Generation]:
+        """Generate for several conversations in one batch; `n` samples each. `cancelled()`,
+        asked after every token, says which conversations to stop (their Generation is cut
+        short); Cancelled when all of them are."""
         torch = self.torch
         prompts = [self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False)
                    for c in conversations]
@@ -109,6 +125,8 @@ class LocalModel:
             kw.update(temperature=max(temperature, 1e-3) if temperature > 0 else 1.0, top_p=top_p)
         else:  # the model's generation config sets sampling knobs that greedy decoding ignores
             kw.update(temperature=None, top_p=None, top_k=None)
+        if cancelled is not None:
+            kw["stopping_criteria"] = self._stopper(cancelled, n)
         with self._gen_lock, torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
@@ -130,6 +148,20 @@ class LocalModel:
             results.append(Generation(texts, reasons, int(enc["attention_mask"][i].sum()), completion))
         return results
 
+    def _stopper(self, cancelled: Callable[[], list[bool]], n: int):
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        torch = self.torch
+
+        class Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                flags = cancelled()
+                if all(flags):
+                    raise Cancelled("cancelled")
+                return torch.tensor([f for f in flags for _ in range(n)], dtype=torch.bool, device=input_ids.device)
+
+        return StoppingCriteriaList([Stop()])
+
 
 def _mute_gguf_progress() -> None:
     """transformers' GGUF loader draws a plain tqdm bar (not its logging one) over whatever
@@ -146,7 +178,16 @@ def _mute_gguf_progress() -> None:
 class _Request:
     messages: list[dict]
     params: tuple  # (max_tokens, temperature, top_p, n, seed): only equal ones share a batch
+    cancel: threading.Event | None = None
     future: Future = field(default_factory=Future)
+
+    def cancelled(self) -> bool:
+        """Whether its cancel is set; the first time, its Future fails with Cancelled."""
+        if self.cancel is None or not self.cancel.is_set():
+            return False
+        if not self.future.done():
+            self.future.set_exception(Cancelled("cancelled"))
+        return True
 
 
 class Batcher:
@@ -161,9 +202,10 @@ class Batcher:
         self.batches: list[int] = []  # sizes of the batches run (for tests and benchmarks)
 
     def submit(self, messages: list[dict], *, max_tokens: int, temperature: float, top_p: float,
-               n: int, seed: int | None) -> Future:
-        """Queue one conversation; the Future resolves to its Generation (or the model's error)."""
-        req = _Request(messages, (max_tokens, temperature, top_p, n, seed))
+               n: int, seed: int | None, cancel: threading.Event | None = None) -> Future:
+        """Queue one conversation; the Future resolves to its Generation (or the model's error,
+        or Cancelled soon after `cancel` is set)."""
+        req = _Request(messages, (max_tokens, temperature, top_p, n, seed), cancel)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="local-llm", daemon=True)
@@ -188,18 +230,23 @@ class Batcher:
             self._run(batch)
 
     def _run(self, batch: list[_Request]) -> None:
+        batch = [r for r in batch if not r.cancelled()]
+        if not batch:
+            return
         max_tokens, temperature, top_p, n, seed = batch[0].params
         try:
             gens = self.model_factory().generate(
                 [r.messages for r in batch], max_tokens=max_tokens, temperature=temperature,
-                top_p=top_p, n=n, seed=seed)
+                top_p=top_p, n=n, seed=seed, cancelled=lambda: [r.cancelled() for r in batch])
             self.batches.append(len(batch))
         except BaseException as e:  # noqa: BLE001 - handed to every waiting caller
             for r in batch:
-                r.future.set_exception(e)
+                if not r.future.done():
+                    r.future.set_exception(e)
             return
         for r, g in zip(batch, gens):
-            r.future.set_result(g)
+            if not r.future.done():  # a cancelled one has failed already
+                r.future.set_result(g)
 
 
 _batcher = Batcher()

@@ -210,7 +210,7 @@ class Context:
             return self.llm(model, api_base, **options)
         from workbench.llm.client import LLMClient
 
-        return LLMClient(model, api_base, cache=self.ws, **options)
+        return LLMClient(model, api_base, cache=self.ws, cancel=self.cancel, **options)
 
 
 # -- what an operation returns ------------------------------------------------------------

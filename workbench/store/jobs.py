@@ -8,8 +8,13 @@ stored result (rows that failed are tried again). An exception in `fn`, or a res
 not JSON-able, is recorded on its row and the job goes on.
 
 Progress goes out as `JobEvent`s (at most every `EVENT_INTERVAL` seconds, plus the first and
-the last) to an `on_event` callback; callbacks run in worker threads, so a UI must hand
-them over to its own thread.
+the last; a count held back by the interval goes out when it has passed) to an `on_event`
+callback; callbacks run in worker or timer threads, so a UI must hand them over to its own
+thread.
+
+Cancel (`cancel.set()`): no row starts after it; a row whose `fn` raises once it is set (the
+embedded model abandons a generation at its next token, see workbench.llm.local) is not run,
+neither counted nor stored, and runs again on resume.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
+from workbench.store.progress import Throttle
 from workbench.store.workspace import Workspace
 
 EVENT_INTERVAL = 0.1
@@ -109,6 +115,8 @@ def run_job(
                 # encoded here so that a result JSON cannot hold fails its row, not the job
                 encoded, err, detail = json.dumps(value, ensure_ascii=False, sort_keys=True), None, None
             except Exception as e:  # noqa: BLE001 - a row's failure is data, not a crash
+                if cancel.is_set():  # interrupted by the cancel (or failing as it came): not run
+                    return
                 encoded, err = None, f"{type(e).__name__}: {e}"
                 detail = err + "\n" + traceback.format_exc(limit=5)
             try:
@@ -196,9 +204,9 @@ class _Progress:
         self.ok = self.failed = 0
         self.on_event = on_event
         self.started = time.monotonic()
-        self.last_emit = 0.0
         self.last_error: str | None = None
         self.lock = threading.Lock()
+        self._throttle = Throttle(EVENT_INTERVAL, self._send)
 
     @property
     def done(self) -> int:
@@ -214,14 +222,18 @@ class _Progress:
         self.emit("running")
 
     def emit(self, status: str, *, force: bool = False, error: str | None = None) -> None:
+        """Send the counts now (`force`; a status other than running is the last event), else
+        within EVENT_INTERVAL seconds."""
         if self.on_event is None:
             return
+        if force:
+            self._throttle.now(status, error, last=status != "running")
+        else:
+            self._throttle(status, error)
+
+    def _send(self, status: str, error: str | None) -> None:
         with self.lock:
-            now = time.monotonic()
-            if not force and now - self.last_emit < EVENT_INTERVAL:
-                return
-            self.last_emit = now
-            elapsed = now - self.started
+            elapsed = time.monotonic() - self.started
             attempted = self.ok + self.failed
             rate = attempted / elapsed if elapsed > 0 else 0.0
             left = self.total - self.done

@@ -10,8 +10,10 @@ draws on stderr, so stdout stays clean for `--json` output; rich is imported onl
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from workbench.terminal import exact
 
@@ -22,6 +24,58 @@ def duration(seconds: float | None) -> str:
         return "–"
     m, s = divmod(int(seconds), 60)
     return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+class Throttle:
+    """Calls `fn(*args)` at most once every `interval` seconds, from any thread. A call held
+    back is not lost: the latest one is made when the interval has passed (on a timer thread),
+    so a count that stops changing (4 rows finishing at once, then a minute of nothing) still
+    shows its last value. `now(...)` calls at once (a stage's first count, the end); with
+    `last=True` nothing held back or later is called after it. Calls never overlap."""
+
+    def __init__(self, interval: float, fn: Callable[..., None]):
+        self.interval, self.fn = interval, fn
+        self._lock = threading.RLock()
+        self._last = float("-inf")
+        self._held: tuple | None = None
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def __call__(self, *args) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            wait = self._last + self.interval - time.monotonic()
+            if wait <= 0:
+                self._call(args)
+                return
+            self._held = args
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._release)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def now(self, *args, last: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._held = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._closed = last
+            self._call(args)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._held is not None and not self._closed:
+                args, self._held = self._held, None
+                self._call(args)
+
+    def _call(self, args: tuple) -> None:
+        self._last = time.monotonic()
+        self.fn(*args)
 
 
 class _Bar:

@@ -62,7 +62,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
                 variables["response"] = payload["answer"]
             msgs = [{"role": "user", "content": render(f"deita_{s}", overrides, structured=as_json, **variables)}]
             if by_probs:
-                ratings[s], why[s] = expected_rating(msgs, high=SCALE)
+                ratings[s], why[s] = expected_rating(msgs, high=SCALE, cancel=cancel)
                 continue
             try:
                 ratings[s], why[s] = ask_rating(client, msgs, high=SCALE, structured=as_json)

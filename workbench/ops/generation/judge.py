@@ -71,12 +71,14 @@ def reads_probabilities(client, method: str) -> bool:
     return client.is_local and method != "generate"
 
 
-def expected_rating(messages: list[dict], *, high: int = 5) -> tuple[float, str]:
+def expected_rating(messages: list[dict], *, high: int = 5, cancel=None) -> tuple[float, str]:
     """(Σ k·p(k) over k = 1..`high`, the probabilities as text) of the local model's next token
-    after "Rating: ": how DEITA's scorers read a score (Liu et al. 2024), never unparsable."""
+    after "Rating: ": how DEITA's scorers read a score (Liu et al. 2024), never unparsable.
+    Cancelled once `cancel` (an Event) is set, before the model's next forward pass."""
     from workbench.llm.local import LocalModel
 
-    probs = LocalModel.get().choice_probabilities(messages, "Rating: ", [str(k) for k in range(1, high + 1)])
+    probs = LocalModel.get().choice_probabilities(messages, "Rating: ", [str(k) for k in range(1, high + 1)],
+                                                  cancel=cancel)
     score = sum(k * p for k, p in enumerate(probs, 1))
     return round(score, 4), f"p(1..{high}) = " + " ".join(f"{p:.2f}" for p in probs)
 
@@ -148,7 +150,7 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
         for a in aspects:
             if by_probs:
                 ratings[a], rationales[a] = expected_rating(judge_messages(
-                    a, payload["instruction"], payload["answer"], overrides, rubric=rubrics.get(a)))
+                    a, payload["instruction"], payload["answer"], overrides, rubric=rubrics.get(a)), cancel=cancel)
                 continue
             try:
                 ratings[a], rationales[a] = rate(client, a, payload["instruction"], payload["answer"], overrides,
