@@ -69,7 +69,8 @@ def test_a_batch_of_scripted_replies_rates_the_good_and_lists_the_bad(make_clien
     with LoopbackServer(_scripted) as srv:
         res = judge(rows, make_client(srv, retries=0), ws, aspects=["helpfulness"])
         sent = srv.requests[0]
-    apply_result(ws, res)
+    counts = ws.run(apply_result(ws, res))["counts"]
+    assert counts["judged"] == 4 and counts["errors"] == 4 and "new_rows" not in counts  # rates rows, makes none
     assert ws.signal_values("judge.helpfulness") == {"row0": 4.0, "row1": 5.0, "row2": 4.0, "row3": 5.0}
     assert set(res.errors) == {"row4", "row5", "row6", "row7"}
     assert "outside 1-5" in res.errors["row4"] and "empty" in res.errors["row5"]

@@ -78,3 +78,25 @@ async def test_a_quit_records_the_work_it_leaves_running(make_app, ws):
     assert runs["judge"]["id"] == job and runs["judge"]["status"] == "cancelled"
     assert runs["map"]["status"] == "cancelled"
     assert {r["counts"]["error"] for r in runs.values()} == {"cancelled by quitting while it ran"}
+
+
+async def test_runs_of_another_process_show_while_open_with_the_counts_of_their_operation(
+        make_app, ds, ws, wait_until):
+    """Curator's session: the open TUI's Jobs history missed a CLI run and a judge interrupted
+    in another process (the workspace reload picked up their signals only), and a judge's
+    record read "2 new_rows" although a judge makes no rows."""
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        jobs = app.query_one("#jobs")
+        _elsewhere(ws.path, "ws.start_run('judge')")  # its process died while it ran
+        _elsewhere(ws.path, "ws.save_run('judge', {}, counts={'rows': 2, 'rejects': 0, 'errors': 0, 'judged': 2})")
+        await wait_until(pilot, lambda: len([k for k in jobs.events if k.startswith("run:")]) == 2,
+                         "the reload to list both runs")
+        listed = {name: (status, detail) for name, status, detail in jobs.events.values()}
+        assert listed["#1 judge"][0] == "interrupted"
+        status, detail = listed["#2 judge"]
+        assert status == "done" and "2 judged" in detail and "2 rows" in detail
+        assert "new" not in detail and " 0 " not in detail  # no zeros of counts it does not have

@@ -371,8 +371,9 @@ def apply_result(ws, result: Result, *, operation: str | None = None, selection:
                                                for rid, b, a in result.rewrites))
     if review:
         signals = itertools.chain(signals, generated_signals(result, parents_of(ds, result) if ds is not None else {}))
-    counts = {"rows": result.report.get("rows"), "rejects": len(result.rejects), "new_rows": len(result.rows),
-              "errors": len(result.errors), **result.counts}
+    # new_rows only where the rows are new (a judge's rows are the input rows it rated)
+    counts = {"rows": result.report.get("rows"), "rejects": len(result.rejects),
+              **({"new_rows": len(result.rows)} if review else {}), "errors": len(result.errors), **result.counts}
     return ws.save_run(
         result.op, result.params, signals=signals, rejects=result.rejects, counts=counts,
         status="failed" if result.status == "failed" else "done", run_id=result.job_id,

@@ -343,6 +343,8 @@ class WorkbenchApp(App):
         pos = self.session.position_of(row) if row is not None else None
         if pos is not None:
             self.row_list.go(pos, center=True)
+        if "jobs" in self._built:  # runs another process made or ended
+            self.query_one("#jobs").load_history()
         self.refresh_panes()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -639,18 +641,27 @@ class WorkbenchApp(App):
                               f"measured now on {len(sample) - 1} rows")
 
     def _submit(self, op, params, rows, selection, source) -> None:
-        name = op.name
-        last: list = [0.0, ""]
+        from workbench.store.progress import Throttle
 
-        def changed(h) -> None:  # the runner's thread: a message only, running ones throttled
-            now = time.monotonic()
+        name = op.name
+        stage = [""]
+
+        def post(h) -> None:  # the handle as it is when posted (a held-back count: its latest)
             if h.status in ("queued", "running"):
-                if now - last[0] < 0.2 and h.stage == last[1] and h.done:  # a stage and its first count always show
-                    return
-                last[0], last[1] = now, h.stage
                 self.post_message(OperationState(name, "running", h.line(), h.done, h.total if h.counting else None))
             else:
                 self.post_message(OperationState(name, h.status, self._summary(op, h)))
+
+        throttle = Throttle(0.2, post)
+
+        def changed(h) -> None:  # the runner's thread: a message only, running ones throttled
+            if h.status not in ("queued", "running"):
+                throttle.now(h, last=True)
+            elif h.stage != stage[0] or not h.done:  # a stage and its first count always show
+                stage[0] = h.stage
+                throttle.now(h)
+            else:
+                throttle(h)
 
         self._running_ops.add(name)
         self.post_message(OperationState(name, "running", "started"))

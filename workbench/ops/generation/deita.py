@@ -86,7 +86,7 @@ def deita_scores(records: Sequence[Record], client, ws, *, scores: Sequence[str]
         signals.append((rid, "deita.rationale", res["rationales"]))
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
-                  usage=dict(client.usage), report={"structured": as_json, "probabilities": by_probs})
+                  usage=dict(client.usage), counts={"rated": len(rows)}, report={"structured": as_json, "probabilities": by_probs})
 
 
 @dataclass

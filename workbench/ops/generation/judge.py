@@ -172,7 +172,8 @@ def judge(records: Sequence[Record], client, ws, *, aspects: Sequence[str] = DEF
         signals += [(rid, "judge.score", res["score"]), (rid, "judge.rationale", res["rationales"])]
     rows = [r for r in usable if r["id"] in job.results]
     return Result(OP, {}, signals=signals, rows=rows, errors=errors, job_id=job.job_id, status=job.status,
-                  usage=dict(client.usage), report={"structured": as_json, "probabilities": by_probs})
+                  usage=dict(client.usage), counts={"judged": len(rows)},
+                  report={"structured": as_json, "probabilities": by_probs})
 
 
 @dataclass

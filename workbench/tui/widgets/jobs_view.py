@@ -23,11 +23,16 @@ ENDED = {"cancelled": "cancelled: nothing of it saved",
          "interrupted": "its process ended while it ran (killed or crashed); nothing of it saved"}
 
 
+COUNT_NAMES = {"errors": "failed", "new_rows": "new rows"}
+
+
 def _run_detail(run: dict) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""
     counts = run.get("counts") or {}
     why = counts.get("error") or ENDED.get(run["status"], "")
-    numbers = " · ".join(f"{v:,} {k}" for k, v in counts.items() if isinstance(v, int))
+    # the counts the run has (a judge's "judged", a filter's "rejects"), not zeros of others
+    numbers = " · ".join(f"{v:,} {COUNT_NAMES.get(k, k)}" for k, v in counts.items()
+                         if isinstance(v, int) and not isinstance(v, bool) and v)
     return "  ".join(p for p in (when, why, numbers) if p)
 
 
@@ -51,16 +56,31 @@ class JobsPane(Vertical):
         yield Static("No jobs yet: run an operation from the command palette (ctrl+p, run-…).", id="jobs-errors")
 
     def on_mount(self) -> None:
-        # Runs recorded before this session (the CLI's, an earlier session's) come first, with
-        # why they failed or stopped; this session's show through their live events instead.
+        self.load_history()
+
+    def load_history(self) -> None:
+        """List the recorded runs that are not this session's (the CLI's, an earlier session's,
+        another process's while this one is open), with why they failed or stopped; this
+        session's show through their live events instead. Called again when another process
+        changed the workspace (the app's reload)."""
+        import os
+        import socket
+
         ws = self.app.ws
         if ws is None:
             return
+        me = [socket.gethostname(), os.getpid()]
+        history = {}
         for run in reversed(ws.runs(20)):
-            if run["status"] != "running" and run["started"] < self.app.opened_at:
-                self.events[f"run:{run['id']}"] = (f"#{run['id']} {run['op']}", run["status"], _run_detail(run))
-        if self.events:
-            self._redraw()
+            if run["started"] >= self.app.opened_at and ws.get_meta(f"run_owner.{run['id']}") == me:
+                continue
+            why = "in another process" if run["status"] == "running" else _run_detail(run)
+            history[f"run:{run['id']}"] = (f"#{run['id']} {run['op']}", run["status"], why)
+        live = {k: v for k, v in self.events.items() if not k.startswith("run:")}
+        if list(history.items()) == [(k, v) for k, v in self.events.items() if k.startswith("run:")]:
+            return
+        self.events = {**history, **live}
+        self._redraw()
 
     def job_event(self, ev, op: str | None = None) -> None:
         self.events[f"job:{ev.job_id}"] = ev
