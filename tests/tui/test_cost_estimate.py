@@ -40,3 +40,43 @@ def test_rates_are_kept_per_operation_and_a_remote_model_is_not_estimated(_workb
     assert uses_local_model(judge.Params())  # the embedded default
     assert not uses_local_model(judge.params_from_dict({"model": "openai/gpt-4o-mini"}))
     assert not uses_local_model(registry.get("map").Params())  # an embedding model is not the LLM
+
+
+@pytest.mark.asyncio
+async def test_the_estimate_scales_by_length_and_an_unmeasured_small_run_still_asks(
+        make_app, ws, wait_until, _workbench_home):
+    """Curator's session: a local judge on 2 marked rows ran without a question (no rate yet,
+    fewer rows than a measure takes), and 60 long rows were estimated at the seconds per row
+    measured on short ones."""
+    from workbench.engine.cost import mean_length, record
+    from workbench.tui.screens.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.model is not None, "the list")
+        await pilot.press("space", "space")
+        app.action_run_operation("judge")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert app.screen.question.startswith("judge on 2 rows with the local model: its time per row is "
+                                              "not measured on this machine yet")
+        await pilot.press("n")
+        await pilot.pause()
+        assert not [r for r in ws.runs(50) if r["op"] == "judge"]
+        rows = list(app.ds.ids[:2])
+        chars = mean_length(app.ds, rows)
+        record("judge", rows=2, seconds=8.0, chars=chars / 10)  # measured on rows 10x shorter: 4 s each
+        app.action_run_operation("judge")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        question = app.screen.question
+        assert question.startswith("judge on 2 rows with the local model: about 2 × 40.0 s = 1m20s"), question
+        assert f"4.0 s a row of {chars / 10:,.0f} characters, these average {chars:,.0f}" in question
+        await pilot.press("n")
+
+
+def test_a_rate_recorded_without_lengths_is_not_scaled(_workbench_home):
+    from workbench.engine.cost import _path, measured, scaled
+
+    _path().parent.mkdir(parents=True, exist_ok=True)
+    _path().write_text('{"judge": 2.5}')  # the format before lengths were kept
+    assert measured("judge") == (2.5, None) and scaled(2.5, None, 4000.0) == 2.5
+    assert scaled(2.0, 100.0, 1000.0) == 20.0

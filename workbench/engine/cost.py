@@ -1,10 +1,14 @@
 """What a run on the embedded local model will cost in time, before it starts: rows x seconds
 per row, the rate measured on this machine (the last finished runs of that operation, kept per
-machine in the cache folder, or a run on a few rows just before).
+machine in the cache folder, or a run on a few rows just before), scaled by the length of the
+rows to run against that of the rows measured (a prompt 10x longer takes longer to read; the
+scale is linear in characters, an upper bound when the reply's length dominates).
 
     rate = seconds_per_row("generate-cot")        # None until measured here
     estimate(rows=999, rate=41.5)                  # seconds
-    record("generate-cot", rows=3, seconds=124.0)  # after a finished run
+    record("generate-cot", rows=3, seconds=124.0, chars=310.0)  # after a finished run
+    measured("generate-cot")                       # (41.3, 310.0): seconds and characters per row
+    scaled(41.3, 310.0, mean_length(ds, ids))      # seconds per row of these rows
 
 Runs on a remote model are not estimated: their cost is the provider's and their speed the
 concurrency's.
@@ -41,23 +45,49 @@ def _load() -> dict:
         return {}
 
 
+def measured(op: str) -> tuple[float, float | None] | None:
+    """(seconds per row, the measured rows' mean length in characters or None) of `op` on the
+    local model, as last measured on this machine; None until measured."""
+    value = _load().get(op)
+    if isinstance(value, (int, float)):  # recorded before lengths were kept
+        value = {"seconds": value}
+    if not isinstance(value, dict) or not isinstance(value.get("seconds"), (int, float)) or value["seconds"] <= 0:
+        return None
+    chars = value.get("chars")
+    return float(value["seconds"]), float(chars) if isinstance(chars, (int, float)) and chars > 0 else None
+
+
 def seconds_per_row(op: str) -> float | None:
     """Seconds per row of `op` on the local model, as last measured on this machine."""
-    value = _load().get(op)
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+    m = measured(op)
+    return m[0] if m else None
 
 
-def record(op: str, rows: int, seconds: float) -> None:
-    """Keep the rate of a finished run (written atomically; a run of no rows says nothing)."""
+def record(op: str, rows: int, seconds: float, chars: float | None = None) -> None:
+    """Keep the rate of a finished run, and `chars`, its rows' mean length (written atomically;
+    a run of no rows says nothing)."""
     if rows <= 0 or seconds <= 0:
         return
     data = _load()
-    data[op] = seconds / rows
+    data[op] = {"seconds": seconds / rows, **({"chars": chars} if chars else {})}
     path = _path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(tmp, path)
+
+
+def mean_length(ds, rows: list[str] | None) -> float:
+    """Mean length in characters (the dataset's `length` column) of the rows `rows` (None: all)."""
+    lengths = ds.column("length")
+    picked = lengths if rows is None else [lengths[ds.index_of(r)] for r in rows]
+    return sum(picked) / len(picked) if picked else 0.0
+
+
+def scaled(rate: float, measured_chars: float | None, chars: float) -> float:
+    """Seconds per row of rows of mean length `chars`, from `rate` measured on rows of
+    `measured_chars` (unscaled when that is unknown)."""
+    return rate * chars / measured_chars if measured_chars and chars > 0 else rate
 
 
 def estimate(rows: int, rate: float) -> float:

@@ -86,12 +86,13 @@ def run_step(op: Operation, ds, ws, params: Params, *, rows: list[str] | None = 
             else:  # logged as cancelled, with nothing of the run saved
                 ws.finish_run(ws.start_run(op.name, params.to_dict()), "cancelled", {})
         return Outcome(result, None, status="cancelled")
-    from workbench.engine.cost import record, uses_local_model
+    from workbench.engine.cost import mean_length, record, uses_local_model
 
     if result.status == "done" and uses_local_model(params):  # the rate the next estimate uses
         calls, cached = result.usage.get("calls", 0), result.usage.get("cached", 0)
         computed = (calls - cached) / calls if calls > cached else (0.0 if calls else 1.0)  # replies from the cache are free
-        record(op.name, round((len(ds) if rows is None else len(rows)) * computed), time.monotonic() - started)
+        record(op.name, round((len(ds) if rows is None else len(rows)) * computed), time.monotonic() - started,
+               mean_length(ds, rows))
     run_id = None
     if ws is not None and save:
         sel = selection or ({"all": True} if rows is None else {"rows": rows})

@@ -585,13 +585,15 @@ class WorkbenchApp(App):
 
     def _cost_first(self, op, params, rows, selection, source) -> None:
         """Before a run on the embedded model: the time it will take (rows x seconds per row, as
-        measured here before, else measured now on a few rows), and a question to go on."""
+        measured here before, else measured now on a few rows, scaled by the rows' length), and
+        a question to go on, always: with no rate yet and as few rows as a measure would take,
+        the question says the time is not known."""
         import threading
 
-        from workbench.engine.cost import MEASURE_ROWS, seconds_per_row
+        from workbench.engine.cost import MEASURE_ROWS, measured
 
         ids = rows if rows is not None else list(self.ds.ids)
-        rate = seconds_per_row(op.name)
+        rate = measured(op.name)
         if rate is None and len(ids) > MEASURE_ROWS:
             self._running_ops.add(op.name)
             self.post_message(OperationState(op.name, "running", f"measuring the local model on {MEASURE_ROWS} rows"))
@@ -599,27 +601,36 @@ class WorkbenchApp(App):
             self.op_cancels[op.name] = cancel = threading.Event()
             self.measure_rate(op, params, ids[:MEASURE_ROWS], rows, selection, source, cancel)
             return
-        if rate is None:  # as few rows as a measure would take: just run them
-            self._submit(op, params, rows, selection, source)
-            return
         self._ask_cost(op, params, rows, selection, source, len(ids), rate, "measured here before")
 
-    def _ask_cost(self, op, params, rows, selection, source, n: int, rate: float, how: str) -> None:
-        from workbench.engine.cost import estimate
+    def _ask_cost(self, op, params, rows, selection, source, n: int, rate: tuple | None, how: str) -> None:
+        """`rate`: (seconds per row, the measured rows' mean length or None), None: not measured."""
+        from workbench.engine.cost import estimate, mean_length, scaled
         from workbench.store.progress import duration
         from workbench.tui.screens.confirm import ConfirmScreen
 
-        self.push_screen(ConfirmScreen(
-            f"{op.name} on {n:,} rows with the local model: about {n:,} × {rate:,.1f} s = "
-            f"{duration(estimate(n, rate))} on this machine ({how}). Go on?", yes="run it", no="stop"),
-            lambda yes: self._submit(op, params, rows, selection, source) if yes else
-            self.notify(f"{op.name} not run"))
+        what = f"{op.name} on {n:,} rows with the local model"
+        if rate is None:
+            question = (f"{what}: its time per row is not measured on this machine yet (a generation can take "
+                        "minutes a row on a CPU); this run measures it. Go on?")
+        else:
+            chars = mean_length(self.ds, rows)
+            per_row = scaled(rate[0], rate[1], chars)
+            if rate[1] and abs(per_row - rate[0]) > 0.05 * rate[0]:  # said when the length changes it
+                how += (f", {rate[0]:,.1f} s a row of {rate[1]:,.0f} characters, these average "
+                        f"{chars:,.0f}")
+            question = (f"{what}: about {n:,} × {per_row:,.1f} s = {duration(estimate(n, per_row))} "
+                        f"on this machine ({how}). Go on?")
+        self.push_screen(ConfirmScreen(question, yes="run it", no="stop"),
+                         lambda yes: self._submit(op, params, rows, selection, source) if yes else
+                         self.notify(f"{op.name} not run"))
 
     @work(thread=True, group="measure", exit_on_error=False)
     def measure_rate(self, op, params, sample: list[str], rows, selection, source, cancel) -> None:
         """Run `op` on a few rows, nothing saved (their replies stay in the LLM cache, so the
         real run does not pay for them again): the first loads the model, the others are timed;
         then ask with the rate they took."""
+        from workbench.engine.cost import mean_length
         from workbench.engine.local import run_step
         from workbench.ops.base import Context
 
@@ -637,8 +648,8 @@ class WorkbenchApp(App):
         rate = (time.monotonic() - started) / len(sample[1:])
         self.post_message(OperationState(op.name, "measured", f"{rate:,.1f} s per row"))
         self.call_from_thread(self._ask_cost, op, params, rows, selection, source,
-                              len(rows) if rows is not None else len(self.ds), rate,
-                              f"measured now on {len(sample) - 1} rows")
+                              len(rows) if rows is not None else len(self.ds),
+                              (rate, mean_length(self.ds, sample[1:])), f"measured now on {len(sample) - 1} rows")
 
     def _submit(self, op, params, rows, selection, source) -> None:
         from workbench.store.progress import Throttle
