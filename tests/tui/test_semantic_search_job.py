@@ -6,12 +6,14 @@ model embeds real rows."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
 from tests.support.families import family_records
 from tests.tui.conftest import ready
 from workbench.data.dataset import Dataset
+from workbench.explore import embed
 from workbench.explore.embed import STEP_ROWS
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
@@ -35,11 +37,25 @@ async def _start(pilot, query: str) -> None:
 
 
 async def test_meaning_search_is_a_job_with_progress_cancelled_by_c_and_esc_and_cached(
-        make_app, wait_until, screen_text):
+        make_app, wait_until, screen_text, monkeypatch):
     recs, _ = family_records(per_family=ROWS // 3)
     for i, r in enumerate(recs):  # every text distinct: each row is embedded once, counted once
         r["messages"][0]["content"] += f" (case {i})"
     app = make_app(dataset=Dataset.from_records(recs, sources=["families.jsonl"]))
+    # The real model embeds, but a search to be cancelled waits before its second step until its
+    # cancel comes: a quiet machine embedded all 384 rows before `c` landed, leaving the next
+    # search nothing to count.
+    hold, started, real = threading.Event(), set(), embed.embed_texts
+
+    def held(texts, *args, **kw):
+        cancel = app.op_cancels["search"]
+        if hold.is_set() and cancel in started:
+            cancel.wait(120)
+        started.add(cancel)
+        return real(texts, *args, **kw)
+
+    monkeypatch.setattr(embed, "embed_texts", held)
+    hold.set()
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         await _start(pilot, "?python function")
@@ -57,6 +73,7 @@ async def test_meaning_search_is_a_job_with_progress_cancelled_by_c_and_esc_and_
         await wait_until(pilot, lambda: _state(app)[0] == "cancelled", "the cancel by esc")
         assert not app.session.filters.active()
 
+        hold.clear()
         await _start(pilot, "?python function")
         await wait_until(pilot, lambda: _state(app)[0] == "done", "the third search", limit=600)
         embedded, cached = map(int, re.search(r"([\d,]+) rows embedded, ([\d,]+) from the cache",
