@@ -91,3 +91,19 @@ def test_records_at_gives_the_rows_asked_for_in_that_order():
     assert ds.records_at([]) == []
     with pytest.raises(IndexError):
         ds.records_at([10])
+
+
+def test_arrow_buffers_come_from_the_system_allocator_unless_one_is_chosen():
+    """workbench picks pyarrow's system pool (lower peak memory on a conversion, see
+    workbench/__init__.py), and a pool the user chose stays."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import workbench, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    picked = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert picked.stdout.strip() == "system"
+    chosen = subprocess.run([sys.executable, "-c", code], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"},
+                            capture_output=True, text=True, check=True)
+    assert chosen.stdout.strip() == "mimalloc"
