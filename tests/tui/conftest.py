@@ -37,7 +37,9 @@ async def ready(pilot) -> None:
 async def _wait_until(pilot, condition, what: str, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit  # only to fail instead of hanging: no speed is measured
     while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        if time.monotonic() >= deadline:  # say what the screen showed instead
+            screen = "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+            raise AssertionError(f"gave up waiting for {what}; the screen:\n{screen}")
         await pilot.pause(0.05)
 
 
