@@ -307,7 +307,8 @@ class WorkbenchApp(App):
         if msg.session.notice:
             self.notify(msg.session.notice, severity="warning", timeout=10)
         converting = self.query_one(ConvertingRows)
-        looked_at = converting.model.index(converting.cursor) if len(converting.model) else None
+        # the row the user moved to while it converted (the view may start past cached files' rows)
+        looked_at = converting.model.index(converting.cursor) if converting.cursor else None
         await self._show("browse")
         # The hidden indeterminate bar would keep a 15 Hz refresh timer running for the whole session.
         await self.query_one("#loading").remove()
