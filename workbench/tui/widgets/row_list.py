@@ -240,22 +240,22 @@ class RowList(ScrollView, can_focus=True, inherit_bindings=False):
 
 class ConvertedRows:
     """The list columns of the rows a first conversion has handed over so far (Dataset.open's
-    `converted`), as Arrow batches: at most `keep` rows are kept (about 200 bytes each), the
-    rest only counted."""
+    `converted`), as Arrow batches: at most `keep` rows are kept (about 200 bytes each)."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.total = 0  # rows converted, kept or not
         self._ends: list[int] = []  # list position after each kept batch
         self._batches: list[tuple[int, pa.RecordBatch]] = []  # (dataset index of its first row, batch)
 
-    def add(self, start: int, batch: pa.RecordBatch) -> None:
-        self.total += batch.num_rows
+    def add(self, start: int, batch: pa.RecordBatch) -> bool:
+        """Keep the batch's rows up to `keep` in all; False when none was kept."""
         kept = len(self)
-        if kept < self.keep:
-            batch = batch.slice(0, self.keep - kept)
-            self._batches.append((start, batch))
-            self._ends.append(kept + batch.num_rows)
+        if kept >= self.keep:
+            return False
+        batch = batch.slice(0, self.keep - kept)
+        self._batches.append((start, batch))
+        self._ends.append(kept + batch.num_rows)
+        return True
 
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
@@ -284,9 +284,9 @@ class ConvertingRows(RowList):
         super().__init__(ConvertedRows(keep), **kw)  # type: ignore[arg-type]
 
     def add(self, start: int, batch: pa.RecordBatch) -> None:
-        self.model.add(start, batch)
-        self.virtual_size = Size(self.size.width, len(self.model))
-        self.refresh()
+        if self.model.add(start, batch):  # past `keep`, nothing changes on screen
+            self.virtual_size = Size(self.size.width, len(self.model))
+            self.refresh()
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._show_cursor()  # no Highlighted: there is no session to show the row in yet
