@@ -57,7 +57,8 @@ class LoopbackServer:
 
     `faults` maps a substring of the prompt to a list of faults played one per request (then
     "ok"); `default_faults` applies to prompts no key matches. `counts` counts requests per
-    prompt, `total` all of them, `peak` the most requests in flight at once, `requests` the
+    prompt, `total` all of them, `peak` the most requests in flight at once, `connections` the
+    TCP connections accepted, `requests` the
     JSON bodies received and `targets` their (path with query, Authorization header), in order.
     """
 
@@ -90,6 +91,7 @@ class LoopbackServer:
         self.counts: Counter[str] = Counter()
         self.total = 0
         self.peak = 0
+        self.connections = 0
         self.requests: list[dict] = []
         self.targets: list[tuple[str, str | None]] = []
         self._in_flight = 0
@@ -181,6 +183,7 @@ class LoopbackServer:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         try:
             while True:
                 try:

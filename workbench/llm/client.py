@@ -249,7 +249,7 @@ class LLMClient:
 
     def _client(self):
         if self._http is None or self._http_loop is not aio.loop():
-            self._http, self._http_loop = openai_http.new_client(self.concurrency), aio.loop()
+            self._http, self._http_loop = openai_http.Connections(self.concurrency), aio.loop()
         return self._http
 
     async def _call_local(self, messages: list[dict], p: dict) -> dict:
