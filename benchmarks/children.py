@@ -1,5 +1,7 @@
 """What the ratio benchmarks share: each side runs in a child process of the same run, and its
-wall time and CPU time (the whole process: start-up, imports, reading) are measured from here."""
+CPU time (the whole process: start-up, imports, reading) is measured from here; its wall time
+too for commands and our library's scripts (`timed`, `run_script(whole_process=True)`), while a
+baseline's child measures its own time (its start-up left out, which only favours it)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,18 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_script(script: str, *args: str) -> dict:
-    """Run `python SCRIPT ARGS...`; its last stdout line (JSON), plus its `cpu_seconds`."""
-    cpu = children_cpu()
+def run_script(script: str, *args: str, whole_process: bool = False) -> dict:
+    """Run `python SCRIPT ARGS...`: its last stdout line (JSON), with the `seconds` the child
+    measured itself, plus the whole process's `cpu_seconds`. `whole_process`: `seconds` is the
+    whole process's wall time measured from here, as `timed` times a command (start-up, imports
+    and exit included), and the child's own figure is kept as `call_seconds`."""
+    t, cpu = time.perf_counter(), children_cpu()
     out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=children_cpu() - cpu)
+    wall, cpu = time.perf_counter() - t, children_cpu() - cpu
+    got = dict(json.loads(out.stdout.strip().splitlines()[-1]), cpu_seconds=cpu)
+    if whole_process:
+        got.update(call_seconds=got["seconds"], seconds=wall)
+    return got
 
 
 def timed(cmd: list[str], **kw) -> tuple[float, float]:

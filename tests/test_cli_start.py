@@ -3,8 +3,12 @@ modules (the operations registry among them), which only cost start-up time ther
 command's options may come before the path (`workbench --theme light FILE`)."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CHECK = r"""
 import json, sys
@@ -69,3 +73,15 @@ def test_workbench_own_options_and_errors():
     assert out.returncode == 2 and "the following arguments are required: PATH" in out.stderr
     out = _run("--bogus", "a.jsonl")
     assert out.returncode == 2 and "unrecognized arguments: --bogus" in out.stderr
+
+
+def test_a_dry_run_in_a_pipe_imports_no_progress_bar_and_no_workspace(tmp_path):
+    # nobody sees a bar in a pipe, and a dry run writes no workspace: both would be start-up cost
+    code = ("import json, sys, workbench.cli as c\n"
+            "code = c.main(['dedup', 'workbench/bundled/sample_data', '--method', 'exact', '--dry-run'])\n"
+            "print(json.dumps([code, [m for m in ('rich', 'workbench.store.workspace', 'sqlite3') if m in sys.modules]]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "WORKBENCH_HOME": str(tmp_path)}, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "1 duplicates proposed" in out.stdout
+    assert json.loads(out.stdout.splitlines()[-1]) == [0, []]

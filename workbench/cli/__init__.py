@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from workbench.store.workspace import WorkspaceError
+    from workbench.store.errors import WorkspaceError
 
     try:
         return int(args.func(args) or 0)

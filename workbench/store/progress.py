@@ -4,7 +4,8 @@
         run_job(ws, "dedup", items, fn, on_event=bar.on_event)
 
 `bar(n)` sets the count directly (the `progress=` callback of `Dataset.open`). The bar
-draws on stderr, so stdout stays clean for `--json` output; rich is imported only here.
+draws on stderr, so stdout stays clean for `--json` output; rich is imported only here, and
+only when stderr is a terminal.
 """
 
 from __future__ import annotations
@@ -94,9 +95,22 @@ class _Bar:
         )
 
 
+class _NoBar:
+    """What a bar nobody sees does: nothing (and no rich to import)."""
+
+    def __call__(self, n: int) -> None:
+        pass
+
+    def on_event(self, ev) -> None:
+        pass
+
+
 @contextmanager
-def cli_progress(description: str, total: int | None = None, *, console=None) -> Iterator[_Bar]:
+def cli_progress(description: str, total: int | None = None, *, console=None) -> Iterator[_Bar | _NoBar]:
     """A progress bar on stderr (or `console`, a rich Console); hidden when not a terminal."""
+    if console is None and not sys.stderr.isatty():  # a pipe or a log: rich is not even imported
+        yield _NoBar()
+        return
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from workbench.store.errors import WorkspaceError
 from workbench.store.migrations import ANONYMOUS_TO_LOGIN, MIGRATIONS, VERSION
 from workbench.store.review import DEFAULT_RULE, POLICY_KEY, default_annotator, derive, parse_rule
 
@@ -56,11 +57,6 @@ _COMPARE = {
 # program's SQLite file before anything is written to it (https://sqlite.org/fileformat.html).
 APPLICATION_ID = 0x57427773
 _OUR_TABLES = {"schema_version", "meta", "decisions"}  # a workspace made before APPLICATION_ID
-
-
-class WorkspaceError(Exception):
-    """A workspace file that cannot be used or written (newer schema, not a workspace, damaged,
-    disk full, read-only, closed). The message names the file and fits on one line."""
 
 
 # One encoder for all: json.dumps with options builds a new encoder on every call.
