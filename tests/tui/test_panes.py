@@ -238,12 +238,15 @@ async def test_movement_keys_act_on_the_pane_shown_never_on_a_hidden_row(make_ap
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(pilot)
+        await pilot.press("slash", "~", ".", "enter")  # every row matches: n and N have somewhere to go
+        await _ready(pilot)
+        assert len(app.matches) == len(app.session.view) > 6
         for pane in PANES[1:]:
             await pilot.press(pane.key)
             await _ready(pilot)
             if pane.id == "workshop":
                 await pilot.press("escape")  # out of the editor, where j and k are text
-            for key in MOVES:
+            for key in MOVES + ["n", "N"]:  # n / N: the next / previous search match
                 app.row_list.go(5)
                 await pilot.press(key)
                 await pilot.pause()

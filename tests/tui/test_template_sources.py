@@ -104,3 +104,22 @@ async def test_jinja_and_gguf_templates_name_their_tokenizer(make_app, screen_te
         await wait_until(pilot, lambda: app.template_name == f"gguf:{gguf}", "the GGUF template")
         await wait_until(pilot, lambda: "tokens ·" in screen_text(app), "the token counts")
         assert f"tokens counted by GGUF {gguf.name}" in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_the_picked_template_opens_again_next_session(make_app, ws, screen_text, wait_until):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await _pick(pilot, "llama-3")
+        await wait_until(pilot, lambda: app.current_pane == "template", "the Template pane")
+        assert app.template_name == "llama-3"
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert again.template_name == "llama-3"
+        await pilot.press("3")  # the Template pane renders with it
+        await wait_until(pilot, lambda: "<|start_header_id|>" in screen_text(again), "the llama-3 rendering")
+        await pilot.press("t")  # and the picker starts on it
+        await pilot.pause()
+        assert again.screen.names[again.screen.query_one("OptionList").highlighted] == "llama-3"

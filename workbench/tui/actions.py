@@ -27,8 +27,9 @@ class Action:
     priority: bool = False  # before any widget's own use of the key
     rows: str | None = None  # NAVIGATION: the row list's own action (RowList binds it)
     in_pane: tuple[str, ...] = ()  # NAVIGATION: what it runs in a pane that does not show the cursor's row
-    on_row: bool = False  # it decides, marks or annotates the Browse cursor's row (or its marks): app.check_action
-    # offers it only where the pane shows that row (app.Pane.shows_row), never on a row hidden behind the pane
+    on_row: bool = False  # it decides, marks or annotates the Browse cursor's row (or its marks), or moves that
+    # cursor to a search match: app.check_action offers it only where the pane shows that row
+    # (app.Pane.shows_row), never on a row hidden behind the pane
 
     def binding(self, action: str | None = None) -> Binding:
         return Binding(self.keys, action or self.action, self.description, show=self.show, id=self.id,
@@ -67,8 +68,9 @@ ACTIONS = [
     Action("bulk-reject", "R", "bulk('reject')", "Reject marked/filtered", name="reject-marked-or-filtered",
            show=False, on_row=True),
     Action("search", "slash", "search", "Search", name="search-text"),
-    Action("next-match", "n", "next_match(1)", "Next match", name="next-match", show=False),
-    Action("previous-match", "N", "next_match(-1)", "Previous match", name="previous-match", show=False),
+    Action("next-match", "n", "next_match(1)", "Next match", name="next-match", show=False, on_row=True),
+    Action("previous-match", "N", "next_match(-1)", "Previous match", name="previous-match", show=False,
+           on_row=True),
     Action("filter", "f", "filter", "Filter", name="filter-rows"),
     Action("sort", "s", "sort", "Sort by a column or a score", name="sort-rows", show=False),
     Action("reverse-sort", "S", "reverse_sort", "Reverse the sort", name="reverse-sort", show=False),
@@ -82,7 +84,7 @@ ACTIONS = [
     Action("quit-now", "ctrl+c", "quit_now", "Quit now, cancelling running work", show=False, priority=True),
 ]
 
-# The app actions of the keys that act on the Browse cursor's row or its marks (`on_row`).
+# The app actions of the keys that act on the Browse cursor's row or its marks, or move it (`on_row`).
 ON_ROW = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.on_row)
 
 # Palette-only actions (no key).

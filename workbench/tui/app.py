@@ -129,6 +129,7 @@ class SearchDone(Message):
 
 CONVERTING_KEEP = 200_000  # rows shown while a first conversion runs (~40 MB of list columns)
 WATCH_SECONDS = 0.5  # how often the open app asks whether another process changed its workspace
+TEMPLATE_META = "tui.template"  # the chat template last picked with t, in the workspace
 
 
 class WorkspaceRead(Message):
@@ -294,6 +295,7 @@ class WorkbenchApp(App):
         self.session = msg.session
         self.opened_at = time.time()  # runs started from here on are this session's (the Jobs pane)
         self.ds, self.ws = msg.session.ds, msg.session.ws
+        self.template_name = self.template_name or self.ws.get_meta(TEMPLATE_META)  # picked in an earlier session
         # Who decides is shown once it matters: a name given, or others deciding here too.
         self.show_user = bool(self.user) or bool(set(self.ws.annotators()) - {msg.session.user})
         if msg.session.group("mine"):  # an annotator with assigned rows opens on their queue
@@ -1303,6 +1305,8 @@ class WorkbenchApp(App):
 
     def _use_template(self, spec: str) -> None:
         self.template_name = spec
+        if self.ws is not None and not self.ws.readonly:  # the next session opens with it
+            self.ws.set_meta(TEMPLATE_META, spec)
         self.run_worker(self._show("template"))
 
     def _ask_template_path(self, entry: str, then: Callable[[str], None]) -> None:
