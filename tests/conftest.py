@@ -18,8 +18,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # The screens under test must not depend on the terminal settings of whoever runs them (the
 # first app even removes NO_COLOR from the environment, so the tests after it would differ).
-for _name in [n for n in os.environ if n == "NO_COLOR" or n.startswith("TEXTUAL_")]:
-    del os.environ[_name]
+# Once per process: a second import of this file (`from tests.conftest import ...`) would also
+# remove the TEXTUAL_* setting the snapshot plugin made since, and pytest would crash at the end.
+if "WORKBENCH_TEST_TERMINAL_CLEARED" not in os.environ:
+    os.environ["WORKBENCH_TEST_TERMINAL_CLEARED"] = "1"
+    for _name in [n for n in os.environ if n == "NO_COLOR" or n.startswith("TEXTUAL_")]:
+        del os.environ[_name]
 
 # Property tests draw the same examples on every run, so a run of unchanged code cannot fail on
 # a new random draw, and slow data generation on a loaded machine is not a failure. For fresh
