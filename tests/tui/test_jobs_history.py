@@ -26,6 +26,14 @@ def _elsewhere(ws_path, code: str) -> None:
                     f"ws = Workspace.open({str(ws_path)!r})\n{code}"], check=True)
 
 
+async def _jobs_pane(pilot):
+    """The Jobs pane (4) of the opened app, shown."""
+    await ready(pilot)
+    await pilot.press("4")
+    await pilot.pause()
+    return pilot.app.query_one("#jobs")
+
+
 async def test_failed_cancelled_and_interrupted_runs_of_earlier_sessions_are_listed_with_why(
         make_app, ds, ws, tmp_path):
     bench = tmp_path / "bench.jsonl"
@@ -46,10 +54,7 @@ async def test_failed_cancelled_and_interrupted_runs_of_earlier_sessions_are_lis
 
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        await ready(pilot)
-        await pilot.press("4")
-        await pilot.pause()
-        jobs = app.query_one("#jobs")
+        jobs = await _jobs_pane(pilot)
         listed = {name: (status, detail) for name, status, detail in jobs.events.values()}
         assert listed["#1 decontam"][0] == "failed" and "DataError" in listed["#1 decontam"][1]
         assert "malformed JSON" in listed["#1 decontam"][1]
@@ -87,10 +92,7 @@ async def test_runs_of_another_process_show_while_open_with_the_counts_of_their_
     record read "2 new_rows" although a judge makes no rows."""
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:
-        await ready(pilot)
-        await pilot.press("4")
-        await pilot.pause()
-        jobs = app.query_one("#jobs")
+        jobs = await _jobs_pane(pilot)
         _elsewhere(ws.path, "ws.start_run('judge')")  # its process died while it ran
         _elsewhere(ws.path, "ws.save_run('judge', {}, counts={'rows': 2, 'rejects': 0, 'errors': 0, 'judged': 2})")
         await wait_until(pilot, lambda: len([k for k in jobs.events if k.startswith("run:")]) == 2,

@@ -134,18 +134,27 @@ REASONING_SPELLINGS = {"think": "<think>\nfirst plan 0\n</think>\n\nthe **answer
                        "grpo": "<reasoning>\nfirst plan 2\n</reasoning>\n<answer>\nthe **answer** 2\n</answer>"}
 
 
+def _answered(text: str) -> Dataset:
+    """One row whose answer is `text`."""
+    return Dataset.from_records([make_record(id="t1", messages=[
+        {"role": "user", "content": "plan it"}, {"role": "assistant", "content": text}])], sources=["r1.jsonl"])
+
+
+async def _markdown_lines(pilot, screen_text) -> list[str]:
+    """The screen's lines with the row in the Sample pane (2), markdown on (m)."""
+    await ready(pilot)
+    await pilot.press("2", "m")
+    await pilot.pause()
+    return screen_text(pilot.app).splitlines()
+
+
 @pytest.mark.parametrize("spelling", REASONING_SPELLINGS)
 async def test_markdown_shows_reasoning_blocks(make_app, screen_text, spelling):
     text = REASONING_SPELLINGS[spelling]
     n = list(REASONING_SPELLINGS).index(spelling)
-    ds = Dataset.from_records([make_record(id="t1", messages=[
-        {"role": "user", "content": "plan it"}, {"role": "assistant", "content": text}])], sources=["r1.jsonl"])
-    app = make_app(dataset=ds)
+    app = make_app(dataset=_answered(text))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("2", "m")
-        await pilot.pause()
-        lines = screen_text(app).splitlines()
+        lines = await _markdown_lines(pilot, screen_text)
         at = [i for i, line in enumerate(lines) if f"first plan {n}" in line]
         assert at, "the reasoning is hidden:\n" + "\n".join(lines)
         plan = at[0]
@@ -159,14 +168,9 @@ async def test_markdown_shows_an_unclosed_leading_block_as_reasoning_to_the_end(
     rest of the text is the reasoning panel, not markdown with the tag dropped as HTML."""
     n = list(REASONING_SPELLINGS).index(spelling)
     text = REASONING_SPELLINGS[spelling].split("\n")[0] + f"\nfirst plan {n}\n\nthen **more** {n}"
-    ds = Dataset.from_records([make_record(id="t1", messages=[
-        {"role": "user", "content": "plan it"}, {"role": "assistant", "content": text}])], sources=["r1.jsonl"])
-    app = make_app(dataset=ds)
+    app = make_app(dataset=_answered(text))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await pilot.press("2", "m")
-        await pilot.pause()
-        lines = screen_text(app).splitlines()
+        lines = await _markdown_lines(pilot, screen_text)
         plan = next((i for i, line in enumerate(lines) if f"first plan {n}" in line), None)
         assert plan is not None, "the reasoning is hidden:\n" + "\n".join(lines)
         assert "reasoning" in lines[plan - 1]  # a labelled block
